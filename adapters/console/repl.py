@@ -1,0 +1,81 @@
+"""The interactive console: type as any member of the local club.
+
+`:as EMAIL` switches who is typing, `#channel: TEXT` types in a channel, `:quit` leaves.
+With input that is not a terminal no prompt is shown, so `echo /help | coachbot run`
+prints just the answer and exits 0 at the end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from adapters.console.transcript import console_caller, to_records
+from bot import grammar
+from bot.core import Core
+
+DEMO_LINES = (
+    '/setup-org "Demo Running Club" tz:Europe/London',
+    "/add-coach sam.coach@demo.club",
+    "/add-member ann@demo.club",
+    "/add-member ben@demo.club",
+    "/add-member cara@demo.club",
+)
+
+
+async def seed_demo(core: Core, head_coach: str) -> None:
+    """Seed a small club through the core itself: the same commands a newcomer would type."""
+    for line in DEMO_LINES:
+        await core.handle(console_caller(head_coach), line)
+    for person in ("sam.coach@demo.club", "ann@demo.club", "ben@demo.club", "cara@demo.club"):
+        await core.handle(console_caller(person), "/profile")
+    for line in (
+        "/assign-athlete sam.coach@demo.club ann@demo.club",
+        "/assign-athlete sam.coach@demo.club ben@demo.club",
+        '/workout create "Easy 8k" type:run kind:easy distance:8k',
+        '/workout create "6x800" type:run kind:interval duration:50m '
+        'desc:"2k warm-up, 6x800 at 5k pace with 400 jog, 2k cool-down"',
+    ):
+        await core.handle(console_caller(head_coach), line)
+
+
+async def _read_line(stream: TextIO, prompt: str | None) -> str | None:
+    if prompt is not None:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+    line = await asyncio.to_thread(stream.readline)
+    return line if line else None
+
+
+async def repl(core: Core, email: str, stream: TextIO | None = None) -> int:
+    stream = stream or sys.stdin
+    interactive = stream.isatty()
+    current = grammar.parse_email(email)
+    if interactive:
+        print(f"coachbot console — you are {current}. Type /help, ':as EMAIL' or ':quit'.")
+    while True:
+        line = await _read_line(stream, f"{current}> " if interactive else None)
+        if line is None:
+            return 0
+        text = line.strip()
+        if not text or text.startswith("# "):
+            continue
+        if text in (":quit", ":q", ":exit"):
+            return 0
+        if text.startswith(":as"):
+            try:
+                current = grammar.parse_email(text[3:])
+            except grammar.GrammarError as exc:
+                print(exc.message)
+            continue
+        channel = None
+        if text.startswith("#") and ":" in text:
+            channel, text = (part.strip() for part in text.split(":", 1))
+        messages = await core.handle(console_caller(current, channel), text)
+        for record in to_records(0, messages, channel):
+            if record.via == "reply":
+                print(record.text)
+            else:
+                where = record.channel if record.via == "channel" else f"DM to {record.to}"
+                print(f"[{where}] {record.text}")

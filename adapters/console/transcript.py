@@ -1,0 +1,151 @@
+"""Transcript replay (SPEC §8): one event per line, run through the real core.
+
+`EMAIL: TEXT` is typed to the bot directly, `EMAIL #channel: TEXT` in a channel of the
+caller's org, `@clock ISO-8601` sets the simulated clock and `@tick DURATION` advances
+it. Every message the bot sends is recorded with the number of the line that caused it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import grammar
+from bot.clock import FakeClock
+from bot.commands.base import Caller
+from bot.core import Core
+from bot.messages import ChannelRef, Outgoing, Via
+
+LINE = re.compile(r"^(?P<who>[^\s:#]+@[^\s:#]+)(?:\s+(?P<channel>#[\w.\-]+))?:\s?(?P<text>.*)$")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One message as the transcript format prints it."""
+
+    line: int
+    to: str | None
+    channel: str | None
+    via: str
+    ephemeral: bool
+    ok: bool
+    text: str
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+    def as_plain(self) -> str:
+        if self.via == "channel":
+            where = f"{self.channel}"
+        elif self.via == "reply":
+            where = f"reply to {self.to}" + (f" in {self.channel}" if self.channel else "")
+        else:
+            where = f"DM to {self.to}"
+        flag = "" if self.ok else " [refused]"
+        body = self.text.replace("\n", "\n    ")
+        return f"[{self.line}] {where}{flag}:\n    {body}"
+
+
+def console_channel(name: str) -> ChannelRef:
+    clean = name.lstrip("#").lower()
+    return ChannelRef(platform="console", space_id="", channel_id=clean, name=f"#{clean}")
+
+
+def console_caller(email: str, channel: str | None = None) -> Caller:
+    return Caller(
+        platform="console",
+        user_id=email.strip().lower(),
+        email=email.strip().lower(),
+        channel=console_channel(channel) if channel else None,
+    )
+
+
+def to_records(line: int, messages: Iterable[Outgoing], channel: str | None) -> list[Record]:
+    records = []
+    for m in messages:
+        if m.via is Via.CHANNEL:
+            records.append(
+                Record(
+                    line,
+                    None,
+                    m.channel.name if m.channel else channel,
+                    "channel",
+                    False,
+                    m.ok,
+                    m.text,
+                )
+            )
+        elif m.via is Via.REPLY:
+            records.append(Record(line, m.email, channel, "reply", True, m.ok, m.text))
+        else:
+            records.append(Record(line, m.email, None, "dm", False, m.ok, m.text))
+    return records
+
+
+class TranscriptError(ValueError):
+    pass
+
+
+class Transcript:
+    """Replays lines against a core whose clock is this runner's FakeClock."""
+
+    def __init__(
+        self,
+        core: Core,
+        clock: FakeClock,
+        *,
+        on_time: Callable[[int], Awaitable[list[Outgoing]]] | None = None,
+    ) -> None:
+        self.core = core
+        self.clock = clock
+        # The scheduler hook: called after the clock moves, returns what fell due.
+        self.on_time = on_time
+
+    async def run_line(self, number: int, raw: str) -> list[Record]:
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            return []
+        if text.startswith("@clock"):
+            when = self._parse_clock(text[len("@clock") :].strip(), number)
+            if when < self.clock.now():
+                raise TranscriptError(f"line {number}: @clock may not move time backwards")
+            self.clock.set(when)
+            return await self._due(number)
+        if text.startswith("@tick"):
+            try:
+                delta = grammar.parse_duration(text[len("@tick") :].strip())
+            except grammar.GrammarError as exc:
+                raise TranscriptError(f"line {number}: {exc.message}") from None
+            self.clock.advance(delta)
+            return await self._due(number)
+        match = LINE.match(text)
+        if match is None:
+            raise TranscriptError(f"line {number}: expected 'EMAIL: TEXT', '@clock' or '@tick'")
+        channel = match["channel"].lower() if match["channel"] else None
+        caller = console_caller(match["who"], channel)
+        messages = await self.core.handle(caller, match["text"])
+        return to_records(number, messages, channel) + await self._due(number)
+
+    async def _due(self, number: int) -> list[Record]:
+        if self.on_time is None:
+            return []
+        return to_records(number, await self.on_time(number), None)
+
+    @staticmethod
+    def _parse_clock(value: str, number: int) -> datetime:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise TranscriptError(f"line {number}: {value!r} is not an ISO-8601 instant") from None
+        if when.tzinfo is None:
+            raise TranscriptError(f"line {number}: @clock needs a UTC offset, e.g. +01:00")
+        return when
+
+    async def run(self, lines: Iterable[str]) -> list[Record]:
+        records: list[Record] = []
+        for number, raw in enumerate(lines, start=1):
+            records.extend(await self.run_line(number, raw))
+        return records

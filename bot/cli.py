@@ -1,0 +1,135 @@
+"""`coachbot run | console | script | db upgrade` — the one place that wires adapters in."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.bootstrap import App, bootstrap
+from bot.clock import FakeClock, SystemClock
+from bot.config import Settings, SettingsError, load_settings
+
+DEMO_HEAD_COACH = "coach@demo.club"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coachbot", description="Running-club coaching bot.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="start coachbot (the console when no platform tokens are set)")
+    console = sub.add_parser("console", help="chat with the bot on the local database")
+    console.add_argument("--as", dest="email", required=True, help="who is typing")
+    console.add_argument("--db", help="database URL (default: COACHBOT_DATABASE_URL)")
+    script = sub.add_parser("script", help="replay a transcript (SPEC §8)")
+    script.add_argument("file", type=Path)
+    script.add_argument("--json", action="store_true", help="one JSON object per message")
+    script.add_argument("--db", help="database URL (default: a fresh temporary database)")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    return parser
+
+
+async def _open(settings: Settings, url: str | None = None, **kw: object) -> App:
+    return await bootstrap(
+        url or settings.database_url,
+        default_timezone=settings.default_timezone,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def _run(settings: Settings) -> int:
+    if settings.slack_enabled or settings.discord_enabled:
+        print(
+            "The Slack and Discord front ends are not built yet; "
+            "unset their tokens to use the console.",
+            file=sys.stderr,
+        )
+        return 2
+    from adapters.console.repl import repl, seed_demo
+
+    app = await _open(settings)
+    try:
+        async with app.core.uow() as uow:
+            empty = await uow.repo.is_empty()
+        if empty:
+            await seed_demo(app.core, DEMO_HEAD_COACH)
+            if sys.stdin.isatty():
+                print(f"Seeded a demo club; you are its head coach, {DEMO_HEAD_COACH}.")
+        return await repl(app.core, DEMO_HEAD_COACH)
+    finally:
+        await app.close()
+
+
+async def _console(settings: Settings, email: str, db: str | None) -> int:
+    from adapters.console.repl import repl
+
+    app = await _open(settings, db)
+    try:
+        return await repl(app.core, email)
+    finally:
+        await app.close()
+
+
+async def _script(settings: Settings, file: Path, as_json: bool, db: str | None) -> int:
+    from adapters.console.transcript import Transcript, TranscriptError
+
+    try:
+        lines = (await asyncio.to_thread(file.read_text, encoding="utf-8")).splitlines()
+    except OSError as exc:
+        print(f"cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="coachbot-script-") as tmp:
+        url = db or f"sqlite+aiosqlite:///{tmp}/script.db"
+        clock = FakeClock(SystemClock().now())
+        app = await _open(settings, url, clock=clock)
+        try:
+            transcript = Transcript(app.core, clock)
+            for number, raw in enumerate(lines, start=1):
+                try:
+                    records = await transcript.run_line(number, raw)
+                except TranscriptError as exc:
+                    print(str(exc), file=sys.stderr)
+                    return 2
+                for record in records:
+                    print(record.as_json() if as_json else record.as_plain())
+        finally:
+            await app.close()
+    return 0
+
+
+async def _db(settings: Settings) -> int:
+    app = await _open(settings)
+    await app.close()
+    print("database is up to date")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.cmd == "run":
+        coroutine = _run(settings)
+    elif args.cmd == "console":
+        coroutine = _console(settings, args.email, args.db)
+    elif args.cmd == "script":
+        coroutine = _script(settings, args.file, args.json, args.db)
+    else:
+        coroutine = _db(settings)
+    try:
+        return asyncio.run(coroutine)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Command areas; importing a module registers its handlers in `base.REGISTRY`."""
+
+from __future__ import annotations
+
+import importlib
+
+AREAS = ("joining", "membership", "notes", "workouts", "account")
+
+
+def load_all() -> None:
+    for area in AREAS:
+        importlib.import_module(f"bot.commands.{area}")

@@ -1,0 +1,183 @@
+"""A person's own settings and privacy, the audit log, and /help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.commands.base import REGISTRY, CommandSpec, Ctx, Kind, Param, Refusal, command
+from bot.commands.common import resolve_member
+from bot.grammar import MemberRef
+from bot.policy import PRIVACY_FLAGS, Action, permits
+
+NOTIFY_KINDS = ("daily", "digest", "leaderboard")
+
+
+@dataclass(frozen=True)
+class Settings:
+    tz: str | None = None
+    units: str | None = None
+    reminder: time | None = None
+    name: str | None = None
+    goal: str | None = None
+    bio: str | None = None
+    notify: str | None = None
+    switch: bool | None = None
+
+
+@command(
+    "settings",
+    usage='/settings [tz:ZONE] [units:km|mi] [reminder:HH:MM] [name:"..."] [goal:"..."] '
+    '[bio:"..."] [notify:daily|digest|leaderboard on|off]',
+    summary="your own settings",
+    action=Action.OWN_SETTINGS,
+    params=(
+        Param("tz", Kind.TIMEZONE),
+        Param("units", Kind.CHOICE, choices=("km", "mi")),
+        Param("reminder", Kind.TIME),
+        Param("name", Kind.WORD, max_len=80),
+        Param("goal", Kind.WORD, max_len=200),
+        Param("bio", Kind.WORD, max_len=2000),
+        Param("notify", Kind.CHOICE, choices=NOTIFY_KINDS),
+        Param("switch", Kind.ON_OFF, positional=True),
+    ),
+)
+async def settings(cmd: Settings, ctx: Ctx) -> None:
+    account = ctx.account
+    if (cmd.notify is None) != (cmd.switch is None):
+        raise Refusal("notify: takes a kind and on or off, e.g. notify:daily off.", show_usage=True)
+    changed = []
+    if cmd.tz is not None:
+        account.timezone = cmd.tz
+        changed.append(f"time zone {cmd.tz}")
+    if cmd.units is not None:
+        account.units = cmd.units
+        changed.append(f"units {cmd.units}")
+    if cmd.reminder is not None:
+        account.reminder_time = cmd.reminder.strftime("%H:%M")
+        changed.append(f"reminder {account.reminder_time}")
+    if cmd.name is not None:
+        account.display_name, account.display_name_set = cmd.name, True
+        changed.append(f"name {cmd.name}")
+    if cmd.goal is not None:
+        account.goal = cmd.goal
+        changed.append("goal race")
+    if cmd.bio is not None:
+        account.bio = cmd.bio
+        changed.append("bio")
+    if cmd.notify is not None:
+        setattr(account, f"notify_{cmd.notify}", bool(cmd.switch))
+        changed.append(f"{cmd.notify} messages {'on' if cmd.switch else 'off'}")
+    if changed:
+        await ctx.uow.session.flush()
+        ctx.reply("Saved: " + ", ".join(changed) + ".")
+        return
+    zone = account.timezone or f"{ctx.zone.key} (your club's)"
+    notify = ", ".join(
+        f"{k} {'on' if getattr(account, f'notify_{k}') else 'off'}" for k in NOTIFY_KINDS
+    )
+    ctx.reply(
+        f"Name: {account.display_name}\nTime zone: {zone}\nUnits: {account.units}\n"
+        f"Reminder: {account.reminder_time}\nGoal race: {account.goal or '—'}\n"
+        f"Bio: {account.bio or '—'}\nMessages: {notify}"
+    )
+
+
+@dataclass(frozen=True)
+class PrivacyCmd:
+    setting: str | None = None
+    switch: bool | None = None
+
+
+@command(
+    "privacy",
+    usage="/privacy [SETTING on|off]",
+    summary="who may see your activities, pace and profile",
+    action=Action.OWN_SETTINGS,
+    params=(
+        Param("setting", Kind.CHOICE, positional=True, choices=PRIVACY_FLAGS),
+        Param("switch", Kind.ON_OFF, positional=True),
+    ),
+)
+async def privacy(cmd: PrivacyCmd, ctx: Ctx) -> None:
+    account = ctx.account
+    if cmd.setting is not None:
+        if cmd.switch is None:
+            raise Refusal(f"Say on or off: /privacy {cmd.setting} off.", show_usage=True)
+        setattr(account, cmd.setting, cmd.switch)
+        await ctx.uow.session.flush()
+        ctx.reply(f"{cmd.setting} is now {'on' if cmd.switch else 'off'}.")
+        return
+    lines = [f"- {flag}: {'on' if getattr(account, flag) else 'off'}" for flag in PRIVACY_FLAGS]
+    ctx.reply(
+        "Your privacy settings (change one with /privacy SETTING on|off):\n" + "\n".join(lines)
+    )
+
+
+@dataclass(frozen=True)
+class Audit:
+    member: MemberRef | None = None
+    since: date | None = None
+
+
+@command(
+    "audit",
+    usage="/audit [MEMBER] [since:DATE]",
+    summary="what coaches changed, newest first",
+    action=Action.AUDIT,
+    params=(Param("member", Kind.MEMBER, positional=True), Param("since", Kind.DATE_BACKWARD)),
+)
+async def audit(cmd: Audit, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    target_id = None
+    if cmd.member is not None:
+        _, account = await resolve_member(ctx, cmd.member)
+        target_id = account.id
+    since = datetime.combine(cmd.since, time(0), ZoneInfo(org.timezone)) if cmd.since else None
+    rows = await ctx.uow.repo.audit_entries(org.id, target_id=target_id, since=since)
+    if not rows:
+        ctx.reply("Nothing in the audit log for that.")
+        return
+    lines = []
+    for entry, actor, target in rows:
+        when = entry.at.astimezone(ZoneInfo(org.timezone)).strftime("%Y-%m-%d %H:%M")
+        line = f"- {when} {actor.email if actor else '?'}: {entry.action}"
+        if target is not None:
+            line += f" {target.email}"
+        if entry.detail:
+            line += f" ({entry.detail})"
+        lines.append(line)
+    ctx.reply("Audit log (newest first):\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None
+
+
+def allowed_specs(ctx: Ctx) -> list[CommandSpec]:
+    """/help hides what the caller cannot use (ARCHITECTURE convention 7)."""
+    return [spec for spec in REGISTRY.values() if permits(ctx.viewer, spec.action)]
+
+
+@command(
+    "help",
+    usage="/help [COMMAND]",
+    summary="the commands you can use",
+    action=Action.HELP,
+    params=(Param("topic", Kind.WORD, positional=True, max_len=40),),
+)
+async def help_(cmd: Help, ctx: Ctx) -> None:
+    specs = allowed_specs(ctx)
+    if cmd.topic:
+        topic = cmd.topic.lstrip("/").lower()
+        matches = [s for s in specs if s.root == topic or s.name == topic]
+        if not matches:
+            raise Refusal(f"No command /{topic} that you can use. Type /help for the list.")
+        ctx.reply("\n".join(f"{s.usage}\n    {s.summary}" for s in matches))
+        return
+    lines = [
+        f"{s.usage} — {s.summary}" for s in sorted(specs, key=lambda s: s.name) if not s.dm_form
+    ]
+    ctx.reply("Commands you can use:\n" + "\n".join(lines))

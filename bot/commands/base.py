@@ -1,0 +1,292 @@
+"""The command framework: specs, typed arguments, the handler context and the registry.
+
+A command is a frozen dataclass (`AddMember`), described by a `CommandSpec` that names
+its parameters, usage line, summary and the policy action it needs. The same specs build
+the text grammar here, `/help`, and the Slack and Discord command sets, so a command is
+declared once. Handlers are small `async def handler(cmd, ctx)` functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot import grammar
+from bot.grammar import GrammarError, Token
+from bot.messages import ChannelRef, Outgoing, Table, Via
+from bot.policy import Action, Viewer
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from storage.models import Account, Membership, Org
+    from storage.unit_of_work import UnitOfWork
+
+
+class Refusal(Exception):
+    """A clear, user-facing "no": rolls the command back and answers with `message`."""
+
+    def __init__(
+        self, message: str, *, show_usage: bool = False, keep_writes: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.show_usage = show_usage
+        # True when the handler wrote a record of the refusal itself (a failed /join
+        # attempt, for the rate limit): commit that, though the command was refused.
+        self.keep_writes = keep_writes
+
+
+class Kind(StrEnum):
+    EMAIL = "email"
+    MEMBER = "member"
+    MEMBERS = "members"  # one or more members (variadic positional)
+    WORD = "word"  # one token
+    TEXT = "text"  # the rest of the positional words, joined
+    DATE_FORWARD = "date_forward"
+    DATE_BACKWARD = "date_backward"
+    DURATION = "duration"
+    DISTANCE = "distance"
+    INT = "int"
+    CHOICE = "choice"
+    TIMEZONE = "timezone"
+    TIME = "time"
+    ON_OFF = "on_off"
+    FLAG = "flag"  # a bare word such as `private`
+    LIST = "list"  # comma-separated words
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: Kind
+    positional: bool = False
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    low: int = 0
+    high: int = 0
+    max_len: int = 2000
+    help: str = ""
+    key: str | None = None  # the key:value spelling when it differs from the field name
+
+    @property
+    def spelling(self) -> str:
+        return self.key or self.name
+
+    def convert(self, raw: str, today: date) -> Any:
+        k = self.kind
+        if k in (Kind.TEXT, Kind.WORD):
+            text = raw.strip()
+            if not text:
+                raise GrammarError(f"{self.name} must not be empty.")
+            if len(text) > self.max_len:
+                raise GrammarError(
+                    f"{self.name} is {len(text):,} characters long; the most is {self.max_len:,}."
+                )
+            return text
+        if k is Kind.EMAIL:
+            return grammar.parse_email(raw)
+        if k in (Kind.MEMBER, Kind.MEMBERS):
+            return grammar.parse_member_ref(raw)
+        if k is Kind.DATE_FORWARD:
+            return grammar.parse_date(raw, today, "forward")
+        if k is Kind.DATE_BACKWARD:
+            return grammar.parse_date(raw, today, "backward")
+        if k is Kind.DURATION:
+            return grammar.parse_duration(raw)
+        if k is Kind.DISTANCE:
+            return grammar.parse_distance(raw)
+        if k is Kind.INT:
+            return grammar.parse_int(raw, name=self.name, low=self.low, high=self.high)
+        if k is Kind.CHOICE:
+            value = raw.strip().lower()
+            if value not in self.choices:
+                raise GrammarError(
+                    f"{self.name} must be one of {', '.join(self.choices)} (not {raw!r})."
+                )
+            return value
+        if k is Kind.TIMEZONE:
+            return grammar.parse_timezone(raw)
+        if k is Kind.TIME:
+            return grammar.parse_time_of_day(raw)
+        if k is Kind.ON_OFF:
+            return grammar.parse_on_off(raw)
+        if k is Kind.LIST:
+            items = [part.strip() for part in raw.split(",") if part.strip()]
+            if any(len(item) > 40 for item in items) or len(items) > 20:
+                raise GrammarError(f"{self.name}: up to 20 items of at most 40 characters.")
+            return tuple(items)
+        raise GrammarError(f"{self.name} cannot be given that way.")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # "add-member", or "workout create" for a subcommand
+    usage: str
+    summary: str
+    action: Action
+    params: tuple[Param, ...]
+    command_type: type
+    handler: Callable[[Any, Ctx], Awaitable[None]]
+    dm_form: bool = False
+
+    @property
+    def root(self) -> str:
+        return self.name.split(" ")[0]
+
+    def parse(self, tokens: list[Token], today: date) -> Any:
+        """Turn tokens into the command dataclass, or raise GrammarError naming the problem."""
+        values: dict[str, Any] = {}
+        keyed = {p.spelling: p for p in self.params if not p.positional}
+        flags = {p.name: p for p in self.params if p.kind is Kind.FLAG}
+        positional = [p for p in self.params if p.positional and p.kind is not Kind.FLAG]
+        loose: list[Token] = []
+        for token in tokens:
+            if token.key is not None:
+                param = keyed.get(token.key)
+                if param is None:
+                    allowed = ", ".join(f"{n}:" for n in keyed) or "none"
+                    raise GrammarError(f"{token.key}: is not an option here (options: {allowed}).")
+                if param.name in values:
+                    raise GrammarError(f"{token.key}: is given twice.")
+                values[param.name] = param.convert(token.value, today)
+            elif not token.quoted and token.value.lower() in flags:
+                values[token.value.lower()] = True
+            else:
+                loose.append(token)
+        for param in positional:
+            if not loose:
+                break
+            if param.kind is Kind.TEXT:
+                values[param.name] = param.convert(" ".join(t.value for t in loose), today)
+                loose = []
+            elif param.kind is Kind.MEMBERS:
+                values[param.name] = tuple(param.convert(t.value, today) for t in loose)
+                loose = []
+            else:
+                values[param.name] = param.convert(loose.pop(0).value, today)
+        if loose:
+            raise GrammarError(f"I did not expect {loose[0].value!r} there.")
+        for param in self.params:
+            if param.required and param.name not in values:
+                raise GrammarError(f"{param.name} is missing.")
+        names = {f.name for f in fields(self.command_type)}
+        return self.command_type(**{k: v for k, v in values.items() if k in names})
+
+
+REGISTRY: dict[str, CommandSpec] = {}
+C = TypeVar("C")
+
+
+def command(
+    name: str,
+    *,
+    usage: str,
+    summary: str,
+    action: Action,
+    params: tuple[Param, ...] = (),
+    dm_form: bool = False,
+) -> Callable[[Callable[[C, Ctx], Awaitable[None]]], Callable[[C, Ctx], Awaitable[None]]]:
+    """Register a handler; its first parameter's annotation is the command dataclass."""
+
+    def register(
+        handler: Callable[[C, Ctx], Awaitable[None]],
+    ) -> Callable[[C, Ctx], Awaitable[None]]:
+        import typing
+
+        hints = typing.get_type_hints(handler)
+        command_type = next(iter(hints.values()))
+        if name in REGISTRY:
+            raise RuntimeError(f"/{name} is registered twice")
+        REGISTRY[name] = CommandSpec(
+            name, usage, summary, action, params, command_type, handler, dm_form
+        )
+        return handler
+
+    return register
+
+
+def roots() -> dict[str, list[CommandSpec]]:
+    grouped: dict[str, list[CommandSpec]] = {}
+    for spec in REGISTRY.values():
+        grouped.setdefault(spec.root, []).append(spec)
+    return grouped
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who typed, where: the adapter fills this in from the platform's payload."""
+
+    platform: str  # "console" | "slack" | "discord"
+    user_id: str  # console: the e-mail
+    space_id: str = ""  # Slack team / Discord guild; "" for the console
+    email: str | None = None  # verified e-mail, when the platform gives one
+    display_name: str | None = None
+    channel: ChannelRef | None = None  # None in a DM
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the open transaction, who is asking, the clock, the outbox."""
+
+    uow: UnitOfWork
+    caller: Caller
+    account: Account
+    membership: Membership | None
+    org: Org | None
+    viewer: Viewer
+    clock: Clock
+    default_timezone: str
+    out: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        name = self.account.timezone or (self.org.timezone if self.org else None)
+        return ZoneInfo(name or self.default_timezone)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.zone).date()
+
+    def require_org(self) -> tuple[Org, Membership]:
+        if self.org is None or self.membership is None:
+            raise Refusal(
+                "You are not in an organization yet. Ask a coach to add you, use "
+                "/join CODE with an invitation code, or start one with /setup-org NAME."
+            )
+        return self.org, self.membership
+
+    def reply(self, text: str, *, ok: bool = True, tables: tuple[Table, ...] = ()) -> None:
+        self.out.append(Outgoing(Via.REPLY, text, ok=ok, account_id=self.account.id, tables=tables))
+
+    def dm(
+        self,
+        text: str,
+        *,
+        account_id: int | None = None,
+        email: str | None = None,
+        kind: str = "notice",
+        key: str | None = None,
+    ) -> None:
+        self.out.append(
+            Outgoing(Via.DM, text, account_id=account_id, email=email, kind=kind, key=key)
+        )
+
+    def post(self, channel: ChannelRef, text: str, *, tables: tuple[Table, ...] = ()) -> None:
+        self.out.append(Outgoing(Via.CHANNEL, text, channel=channel, tables=tables, kind="post"))
+
+    async def audit(self, action: str, target_account_id: int | None, detail: str = "") -> None:
+        org, _ = self.require_org()
+        await self.uow.repo.add_audit(
+            org.id, self.account.id, action, target_account_id, detail, self.now
+        )

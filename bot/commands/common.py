@@ -1,0 +1,86 @@
+"""Helpers every command area shares: naming members, facts for the policy, wording."""
+
+from __future__ import annotations
+
+from bot.commands.base import Ctx, Refusal
+from bot.grammar import MemberRef
+from bot.policy import Privacy, Resource, Subject, Viewer, can_see, visible_filter
+from storage.models import Account, Membership
+from storage.repositories import Member
+
+
+def who(account: Account, viewer_sees_email: bool) -> str:
+    """A member as the caller may see them: coaches see e-mails, athletes names only."""
+    return (
+        f"{account.display_name} <{account.email}>" if viewer_sees_email else account.display_name
+    )
+
+
+def is_coach(viewer: Viewer) -> bool:
+    return viewer.is_coach and viewer.org_id is not None
+
+
+async def resolve_member(ctx: Ctx, ref: MemberRef) -> Member:
+    """Find a member of the caller's org by e-mail, mention or display name.
+
+    The answer for "not in your organization" is the same whether the person exists
+    elsewhere or not at all (SPEC §2: a refusal never reveals what it hides).
+    """
+    org, _ = ctx.require_org()
+    repo = ctx.uow.repo
+    if ref.kind == "email":
+        found = await repo.member_by_email(org.id, ref.value)
+        if found is None:
+            raise Refusal(f"No member {ref.value} in your organization.")
+        return found
+    if ref.kind == "mention":
+        found = await repo.member_by_identity(org.id, ctx.caller.platform, ref.value)
+        if found is None:
+            raise Refusal("That person is not a member of your organization.")
+        return found
+    matches = await repo.members_by_name(org.id, ref.value)
+    if not matches:
+        raise Refusal(f"No member named {ref.value!r} in your organization.")
+    if len(matches) > 1:
+        sees_email = is_coach(ctx.viewer)
+        names = "; ".join(who(a, sees_email) for _, a in matches)
+        hint = "their e-mail" if sees_email else "an @mention"
+        raise Refusal(
+            f"{len(matches)} members are called {ref.value!r}: {names}. Name one by {hint}."
+        )
+    return matches[0]
+
+
+async def subject_of(ctx: Ctx, member: Membership, account: Account) -> Subject:
+    """The policy facts linking the caller to this member."""
+    repo = ctx.uow.repo
+    mine = ctx.viewer.membership_id
+    assigned = bool(mine and await repo.assignment(mine, member.id))
+    shares = bool(mine and mine != member.id and await repo.shares_group(mine, member.id))
+    return Subject(
+        account_id=account.id,
+        org_id=member.org_id,
+        membership_id=member.id,
+        assigned_to_viewer=assigned,
+        shares_group_with_viewer=shares,
+        privacy=Privacy.of(account),
+    )
+
+
+async def may_see(ctx: Ctx, resource: Resource, member: Membership, account: Account) -> bool:
+    return can_see(resource, ctx.viewer, await subject_of(ctx, member, account))
+
+
+def filter_for(ctx: Ctx, resource: Resource, author_column: object = None) -> object:
+    return visible_filter(resource, ctx.viewer, author_column=author_column)
+
+
+def roles_text(m: Membership) -> str:
+    roles = []
+    if m.is_head_coach:
+        roles.append("head coach")
+    elif m.is_coach:
+        roles.append("assistant coach")
+    if m.is_athlete:
+        roles.append("athlete")
+    return ", ".join(roles)

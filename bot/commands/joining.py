@@ -1,0 +1,481 @@
+"""Joining (SPEC §5): /add-member, /add-coach, invitations, invite links and /join."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import true
+
+from bot.commands.base import Caller, Ctx, Kind, Param, Refusal, command
+from bot.commands.common import resolve_member
+from bot.grammar import MemberRef
+from bot.messages import Outgoing, Via
+from bot.policy import Action, permits
+from storage.models import (
+    Account,
+    Assignment,
+    ChatIdentity,
+    GroupMember,
+    Invitation,
+    InvitationAssignment,
+    Membership,
+)
+from storage.unit_of_work import UnitOfWork
+
+INVITATION_DAYS = 14
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+JOIN_FAILURE_LIMIT = 5
+JOIN_FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def hash_code(code: str) -> str:
+    """Codes are stored hashed; they carry ~50 bits, so a plain SHA-256 suffices."""
+    normal = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+async def join_org(
+    uow: UnitOfWork,
+    account: Account,
+    org_id: int,
+    *,
+    role: str,
+    group_id: int | None,
+    now: datetime,
+    invitation_id: int | None = None,
+) -> Membership:
+    """Make the account a member and apply the group and coach the coach asked for."""
+    member = await uow.repo.add(
+        Membership(
+            org_id=org_id,
+            account_id=account.id,
+            is_coach=role == "coach",
+            is_athlete=role == "athlete",
+            status="active",
+            labels=[],
+            joined_at=now,
+        )
+    )
+    if group_id is not None and role == "athlete":
+        await uow.repo.add(GroupMember(group_id=group_id, membership_id=member.id))
+    if invitation_id is not None:
+        for waiting in await uow.repo.invitation_assignments(invitation_id):
+            coach_mid = waiting.coach_membership_id or member.id
+            athlete_mid = waiting.athlete_membership_id or member.id
+            await uow.repo.add(
+                Assignment(
+                    org_id=org_id,
+                    coach_membership_id=coach_mid,
+                    athlete_membership_id=athlete_mid,
+                    created_at=now,
+                )
+            )
+            await uow.repo.delete(waiting)
+    return member
+
+
+async def welcome_text(uow: UnitOfWork, member: Membership) -> str:
+    org = await uow.repo.org(member.org_id)
+    parts = [f"Welcome to {org.name if org else 'your club'}!"]
+    parts.append("You joined as a coach." if member.is_coach else "You joined as an athlete.")
+    coaches = await uow.repo.coaches_of(member.id, lambda *_: true())
+    if coaches and member.is_athlete:
+        parts.append("Your coach: " + ", ".join(c.display_name for c in coaches) + ".")
+    groups = await uow.repo.groups_of(member.id)
+    if groups:
+        parts.append("Your group: " + ", ".join(g.name for g in groups) + ".")
+    parts.append("Type /help to see what you can do.")
+    return " ".join(parts)
+
+
+async def accept_invitation(
+    uow: UnitOfWork, account: Account, invitation: Invitation, now: datetime
+) -> list[Outgoing]:
+    """Accept a pending invitation (signup or /join): membership, audit, welcome DM."""
+    member = await join_org(
+        uow,
+        account,
+        invitation.org_id,
+        role=invitation.role,
+        group_id=invitation.group_id,
+        now=now,
+        invitation_id=invitation.id,
+    )
+    if invitation.kind == "email":
+        invitation.status = "accepted"
+    invitation.uses += 1
+    await uow.repo.add_audit(
+        invitation.org_id, account.id, "join", account.id, f"invitation {invitation.id}", now
+    )
+    text = await welcome_text(uow, member)
+    return [Outgoing(Via.DM, text, account_id=account.id, kind="welcome")]
+
+
+def _usable(invitation: Invitation, now: datetime) -> bool:
+    if invitation.status != "pending":
+        return False
+    if invitation.expires_at is not None and invitation.expires_at <= now:
+        return False
+    return invitation.max_uses is None or invitation.uses < invitation.max_uses
+
+
+# -- /add-member and /add-coach --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddMember:
+    email: str
+    group: str | None = None
+    plan: str | None = None
+    start: date | None = None
+    coach: MemberRef | None = None
+    user: MemberRef | None = None
+
+
+@dataclass(frozen=True)
+class AddCoach:
+    email: str
+    user: MemberRef | None = None
+
+
+async def _link_mention(ctx: Ctx, account: Account, user: MemberRef | None) -> None:
+    """`user:@member` names the chat identity of the person (Discord has no e-mails)."""
+    if user is None:
+        return
+    if user.kind != "mention" or ctx.caller.platform == "console":
+        raise Refusal("user: takes an @mention of the person in this chat.")
+    existing = await ctx.uow.repo.account_by_identity(
+        ctx.caller.platform, ctx.caller.space_id, user.value
+    )
+    if existing is not None and existing.id != account.id:
+        raise Refusal("That chat user is already linked to a different e-mail.")
+    if existing is None:
+        await ctx.uow.repo.add(
+            ChatIdentity(
+                account_id=account.id,
+                platform=ctx.caller.platform,
+                space_id=ctx.caller.space_id,
+                user_id=user.value,
+            )
+        )
+
+
+async def _invite(
+    ctx: Ctx,
+    email: str,
+    role: str,
+    *,
+    group_id: int | None,
+    coach_mid: int | None,
+    plan: str | None,
+    start: date | None,
+) -> None:
+    org, _ = ctx.require_org()
+    for old in await ctx.uow.repo.pending_for_org(org.id, email):
+        old.status = "revoked"  # a fresh invitation replaces an older one
+    code = new_code()
+    invitation = await ctx.uow.repo.add(
+        Invitation(
+            org_id=org.id,
+            kind="email",
+            email=email,
+            role=role,
+            code_hash=hash_code(code),
+            status="pending",
+            group_id=group_id,
+            plan_name=plan,
+            start_date=start,
+            created_by_account_id=ctx.account.id,
+            created_at=ctx.now,
+            expires_at=ctx.now + timedelta(days=INVITATION_DAYS),
+            uses=0,
+        )
+    )
+    if coach_mid is not None:
+        await ctx.uow.repo.add(
+            InvitationAssignment(invitation_id=invitation.id, coach_membership_id=coach_mid)
+        )
+    await ctx.audit(f"invite_{role}", None, email)
+    as_what = "a coach" if role == "coach" else "an athlete"
+    ctx.dm(
+        f"{ctx.account.display_name} invited you to join {org.name} on coachbot as {as_what}. "
+        f"Just start using the bot with this e-mail address, or type /join {code}.",
+        email=email,
+        kind="invitation",
+    )
+    ctx.reply(
+        f"{email} has no account yet, so I sent an invitation (valid {INVITATION_DAYS} days). "
+        f"They join automatically the first time they use the bot with that e-mail; "
+        f"or pass on this code: /join {code}"
+    )
+
+
+@command(
+    "add-member",
+    usage="/add-member EMAIL [group:G] [plan:P start:DATE] [coach:C] [user:@mention]",
+    summary="add an athlete to your organization, or invite them",
+    action=Action.ADD_MEMBER,
+    params=(
+        Param("email", Kind.EMAIL, positional=True, required=True),
+        Param("group", Kind.WORD),
+        Param("plan", Kind.WORD),
+        Param("start", Kind.DATE_FORWARD),
+        Param("coach", Kind.MEMBER),
+        Param("user", Kind.MEMBER),
+    ),
+)
+async def add_member(cmd: AddMember, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    repo = ctx.uow.repo
+    if (cmd.plan or cmd.coach) and not permits(ctx.viewer, Action.ADD_MEMBER_WITH_PLAN_OR_COACH):
+        raise Refusal(
+            "Assistant coaches add athletes without plan: or coach: — the athlete is on no "
+            "roster yet. Ask the head coach to assign them."
+        )
+    if cmd.start and not cmd.plan:
+        raise Refusal("start: goes with plan:.", show_usage=True)
+    if cmd.plan:
+        raise Refusal(
+            "Plan templates are not available yet, so plan: cannot be applied. "
+            "Add the member without it."
+        )
+    group_id = None
+    if cmd.group:
+        group = await repo.group_by_name(org.id, cmd.group)
+        if group is None:
+            raise Refusal(f"No group named {cmd.group!r}. See /group list.")
+        group_id = group.id
+    coach_mid = None
+    if cmd.coach:
+        coach_m, coach_a = await resolve_member(ctx, cmd.coach)
+        if not coach_m.is_coach or coach_m.is_head_coach:
+            raise Refusal(f"{coach_a.display_name} is not an assistant coach.")
+        coach_mid = coach_m.id
+
+    account = await repo.account_by_email(cmd.email)
+    if account is None and cmd.user is not None:
+        account = await repo.add(
+            Account(email=cmd.email, display_name=cmd.email.split("@")[0][:80], created_at=ctx.now)
+        )
+    if account is None:
+        await _invite(
+            ctx,
+            cmd.email,
+            "athlete",
+            group_id=group_id,
+            coach_mid=coach_mid,
+            plan=cmd.plan,
+            start=cmd.start,
+        )
+        return
+    existing = await repo.membership_of(account.id)
+    if existing is not None:
+        if existing.org_id == org.id:
+            raise Refusal(f"{cmd.email} is already a member of {org.name}.")
+        raise Refusal(f"{cmd.email} is already a member of another organization.")
+    await _link_mention(ctx, account, cmd.user)
+    member = await join_org(
+        ctx.uow, account, org.id, role="athlete", group_id=group_id, now=ctx.now
+    )
+    if coach_mid is not None:
+        await ctx.uow.repo.add(
+            Assignment(
+                org_id=org.id,
+                coach_membership_id=coach_mid,
+                athlete_membership_id=member.id,
+                created_at=ctx.now,
+            )
+        )
+    await ctx.audit("add_member", account.id)
+    ctx.dm(await welcome_text(ctx.uow, member), account_id=account.id, kind="welcome")
+    ctx.reply(f"{account.display_name} <{account.email}> joined {org.name} as an athlete.")
+
+
+@command(
+    "add-coach",
+    usage="/add-coach EMAIL [user:@mention]",
+    summary="add an assistant coach, or invite them",
+    action=Action.MANAGE_COACHES,
+    params=(Param("email", Kind.EMAIL, positional=True, required=True), Param("user", Kind.MEMBER)),
+)
+async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    repo = ctx.uow.repo
+    account = await repo.account_by_email(cmd.email)
+    if account is None and cmd.user is not None:
+        account = await repo.add(
+            Account(email=cmd.email, display_name=cmd.email.split("@")[0][:80], created_at=ctx.now)
+        )
+    if account is None:
+        await _invite(ctx, cmd.email, "coach", group_id=None, coach_mid=None, plan=None, start=None)
+        return
+    existing = await repo.membership_of(account.id)
+    if existing is not None and existing.org_id != org.id:
+        raise Refusal(f"{cmd.email} is already a member of another organization.")
+    await _link_mention(ctx, account, cmd.user)
+    if existing is not None:
+        if existing.is_coach:
+            raise Refusal(f"{account.display_name} is already a coach of {org.name}.")
+        existing.is_coach = True
+        await ctx.audit("add_coach", account.id, "athlete given the coach role")
+        ctx.dm(f"You are now an assistant coach of {org.name}.", account_id=account.id)
+        ctx.reply(f"{account.display_name} is now an assistant coach (and still an athlete).")
+        return
+    member = await join_org(ctx.uow, account, org.id, role="coach", group_id=None, now=ctx.now)
+    await ctx.audit("add_coach", account.id)
+    ctx.dm(await welcome_text(ctx.uow, member), account_id=account.id, kind="welcome")
+    ctx.reply(f"{account.display_name} <{account.email}> joined {org.name} as an assistant coach.")
+
+
+# -- invite links, /join, /invitations -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InviteLink:
+    uses: int | None = None
+    expires: date | None = None
+    group: str | None = None
+
+
+@command(
+    "invite-link",
+    usage="/invite-link [uses:N] [expires:DATE] [group:G]",
+    summary="make a multi-use join code",
+    action=Action.INVITE_LINK,
+    params=(
+        Param("uses", Kind.INT, low=1, high=10_000),
+        Param("expires", Kind.DATE_FORWARD),
+        Param("group", Kind.WORD),
+    ),
+)
+async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    group_id = None
+    if cmd.group:
+        group = await ctx.uow.repo.group_by_name(org.id, cmd.group)
+        if group is None:
+            raise Refusal(f"No group named {cmd.group!r}. See /group list.")
+        group_id = group.id
+    expires_at = None
+    if cmd.expires:
+        end_of_day = datetime.combine(
+            cmd.expires + timedelta(days=1), time(0), ZoneInfo(org.timezone)
+        )
+        expires_at = end_of_day
+    code = new_code()
+    await ctx.uow.repo.add(
+        Invitation(
+            org_id=org.id,
+            kind="link",
+            email=None,
+            role="athlete",
+            code_hash=hash_code(code),
+            status="pending",
+            group_id=group_id,
+            created_by_account_id=ctx.account.id,
+            created_at=ctx.now,
+            expires_at=expires_at,
+            max_uses=cmd.uses,
+            uses=0,
+        )
+    )
+    await ctx.audit("invite_link", None, f"uses={cmd.uses or 'unlimited'}")
+    limits = []
+    limits.append(f"{cmd.uses} uses" if cmd.uses else "unlimited uses")
+    if cmd.expires:
+        limits.append(f"until {cmd.expires.isoformat()}")
+    if cmd.group:
+        limits.append(f"joins group {cmd.group}")
+    ctx.reply(f"Share this with athletes: /join {code} ({', '.join(limits)}).")
+
+
+@dataclass(frozen=True)
+class Join:
+    code: str
+
+
+def _identity_key(caller: Caller) -> str:
+    return f"{caller.platform}:{caller.space_id}:{caller.user_id}"
+
+
+@command(
+    "join",
+    usage="/join CODE",
+    summary="join an organization with an invitation code",
+    action=Action.JOIN,
+    params=(Param("code", Kind.WORD, positional=True, required=True, max_len=40),),
+)
+async def join(cmd: Join, ctx: Ctx) -> None:
+    repo = ctx.uow.repo
+    key = _identity_key(ctx.caller)
+    if await repo.join_failures_since(key, ctx.now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
+        raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
+    invitation = await repo.invitation_by_hash(hash_code(cmd.code))
+    usable = invitation is not None and _usable(invitation, ctx.now)
+    if invitation is None or not usable:
+        await repo.add_join_failure(key, ctx.now)
+        raise Refusal(
+            "That code does not work: check it with your coach, who can send a new one.",
+            keep_writes=True,
+        )
+    ctx.out.extend(await accept_invitation(ctx.uow, ctx.account, invitation, ctx.now))
+    org = await repo.org(invitation.org_id)
+    ctx.reply(f"You joined {org.name if org else 'the club'}.")
+
+
+@dataclass(frozen=True)
+class Invitations:
+    pass
+
+
+@dataclass(frozen=True)
+class RevokeInvitation:
+    email: str
+
+
+@command(
+    "invitations",
+    usage="/invitations [revoke EMAIL]",
+    summary="list pending invitations and join codes",
+    action=Action.VIEW_INVITATIONS,
+)
+async def invitations(cmd: Invitations, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    rows = []
+    for inv in await ctx.uow.repo.invitations(org.id):
+        status = inv.status
+        if status == "pending" and inv.expires_at is not None and inv.expires_at <= ctx.now:
+            status = "expired"
+        if inv.kind == "email":
+            rows.append(f"- {inv.email} ({inv.role}): {status}, sent {inv.created_at.date()}")
+        else:
+            cap = f"{inv.uses}/{inv.max_uses}" if inv.max_uses else f"{inv.uses}/unlimited"
+            rows.append(f"- join code ({cap} uses): {status}, made {inv.created_at.date()}")
+    ctx.reply("Invitations:\n" + "\n".join(rows) if rows else "No invitations yet.")
+
+
+@command(
+    "invitations revoke",
+    usage="/invitations revoke EMAIL",
+    summary="revoke a pending invitation",
+    action=Action.REVOKE_INVITATION,
+    params=(Param("email", Kind.EMAIL, positional=True, required=True),),
+)
+async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    pending = await ctx.uow.repo.pending_for_org(org.id, cmd.email)
+    if not pending:
+        raise Refusal(f"No pending invitation for {cmd.email}.")
+    for inv in pending:
+        inv.status = "revoked"
+    await ctx.audit("revoke_invitation", None, cmd.email)
+    ctx.reply(f"The invitation for {cmd.email} is revoked; its code no longer works.")

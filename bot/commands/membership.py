@@ -1,0 +1,558 @@
+"""Organizations, members, coaches and rosters (SPEC §1, §3, §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import aliased
+
+from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.common import may_see, resolve_member, roles_text, subject_of, who
+from bot.grammar import MemberRef
+from bot.policy import Action, Level, Resource, Scope, grant_for, scope_of, visible_filter
+from storage.models import (
+    Account,
+    Assignment,
+    Invitation,
+    InvitationAssignment,
+    Membership,
+    Org,
+    OrgSpace,
+)
+
+# -- /setup-org ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetupOrg:
+    name: str
+    tz: str | None = None
+
+
+@command(
+    "setup-org",
+    usage="/setup-org NAME [tz:ZONE]",
+    summary="create your organization, or bind this workspace to it",
+    action=Action.SETUP_ORG,
+    params=(
+        Param("name", Kind.TEXT, positional=True, required=True, max_len=100),
+        Param("tz", Kind.TIMEZONE),
+    ),
+)
+async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
+    repo = ctx.uow.repo
+    caller = ctx.caller
+    if caller.space_id and await repo.org_for_space(caller.platform, caller.space_id):
+        raise Refusal("This workspace is already bound to an organization.")
+    if ctx.org is not None and ctx.membership is not None:
+        # only a head coach gets here (policy): bind this space to their org
+        if not caller.space_id:
+            raise Refusal(f"You already run {ctx.org.name}; one organization per person.")
+        await repo.add(
+            OrgSpace(org_id=ctx.org.id, platform=caller.platform, space_id=caller.space_id)
+        )
+        await ctx.audit("bind_space", None, f"{caller.platform}:{caller.space_id}")
+        ctx.reply(f"This workspace now serves {ctx.org.name}.")
+        return
+    zone = cmd.tz or ctx.default_timezone
+    org = await repo.add(Org(name=cmd.name, timezone=zone, created_at=ctx.now))
+    ctx.membership = await repo.add(
+        Membership(
+            org_id=org.id,
+            account_id=ctx.account.id,
+            is_head_coach=True,
+            is_coach=True,
+            is_athlete=False,
+            status="active",
+            labels=[],
+            joined_at=ctx.now,
+        )
+    )
+    if caller.space_id:
+        await repo.add(OrgSpace(org_id=org.id, platform=caller.platform, space_id=caller.space_id))
+    ctx.org = org
+    await ctx.audit("setup_org", ctx.account.id, cmd.name)
+    ctx.reply(
+        f"{org.name} is set up (time zone {zone}) and you are its head coach. "
+        "Next: /add-coach EMAIL for assistant coaches, /add-member EMAIL for athletes."
+    )
+
+
+# -- removing people -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoveMember:
+    member: MemberRef
+
+
+@command(
+    "remove-member",
+    usage="/remove-member MEMBER",
+    summary="remove someone from the organization (their account and own data stay)",
+    action=Action.REMOVE_MEMBER,
+    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+)
+async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    member, account = await resolve_member(ctx, cmd.member)
+    if member.is_head_coach:
+        raise Refusal(
+            "The head coach cannot be removed; hand the role over first with /transfer-head-coach."
+        )
+    await ctx.uow.repo.delete(member)  # assignments, group places and notes cascade
+    await ctx.audit("remove_member", account.id, roles_text(member))
+    ctx.dm(f"You are no longer a member of {org.name}.", account_id=account.id)
+    ctx.reply(
+        f"{who(account, True)} is no longer a member of {org.name}. Their coach assignments, "
+        "group places and the notes about them are gone; their account and own activities stay."
+    )
+
+
+@dataclass(frozen=True)
+class RemoveCoach:
+    member: MemberRef
+
+
+@command(
+    "remove-coach",
+    usage="/remove-coach MEMBER",
+    summary="take the coach role from an assistant coach",
+    action=Action.MANAGE_COACHES,
+    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+)
+async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    member, account = await resolve_member(ctx, cmd.member)
+    if member.is_head_coach:
+        raise Refusal("The head coach stays a coach; hand the role over with /transfer-head-coach.")
+    if not member.is_coach:
+        raise Refusal(f"{account.display_name} is not a coach.")
+    if member.is_athlete:
+        member.is_coach = False
+        for row in (
+            await ctx.uow.session.scalars(
+                select(Assignment).where(Assignment.coach_membership_id == member.id)
+            )
+        ).all():
+            await ctx.uow.session.delete(row)
+        await ctx.uow.session.flush()
+        outcome = "stays on as an athlete; their roster is cleared"
+    else:
+        await ctx.uow.repo.delete(member)
+        outcome = f"has left {org.name}"
+    await ctx.audit("remove_coach", account.id)
+    ctx.dm(f"You are no longer a coach of {org.name}.", account_id=account.id)
+    ctx.reply(f"{who(account, True)} is no longer a coach and {outcome}.")
+
+
+@dataclass(frozen=True)
+class TransferHeadCoach:
+    member: MemberRef
+
+
+@command(
+    "transfer-head-coach",
+    usage="/transfer-head-coach MEMBER",
+    summary="hand the head coach role to an assistant coach",
+    action=Action.MANAGE_COACHES,
+    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+)
+async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
+    org, me = ctx.require_org()
+    member, account = await resolve_member(ctx, cmd.member)
+    if member.id == me.id:
+        raise Refusal("You are already the head coach.")
+    if not member.is_coach:
+        raise Refusal(
+            f"{account.display_name} is not a coach; make them one first with /add-coach."
+        )
+    # One transaction; the old role goes first so the one-head-coach index never sees two.
+    me.is_head_coach = False
+    await ctx.uow.session.flush()
+    member.is_head_coach = True
+    member.is_coach = True
+    # a head coach has no roster: they see everyone
+    await ctx.uow.session.execute(
+        delete(Assignment).where(Assignment.coach_membership_id == member.id)
+    )
+    await ctx.uow.session.flush()
+    await ctx.audit("transfer_head_coach", account.id)
+    ctx.dm(f"You are now the head coach of {org.name}.", account_id=account.id)
+    ctx.reply(
+        f"{account.display_name} is now the head coach of {org.name}; "
+        "you stay on as an assistant coach."
+    )
+
+
+# -- rosters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignAthlete:
+    coach: MemberRef
+    athlete: MemberRef
+
+
+Side = tuple[Membership, Account] | Invitation
+
+
+async def _member_or_invitee(ctx: Ctx, ref: MemberRef, role: str) -> Side:
+    """A member, or — named by e-mail — someone invited with that role who has not joined."""
+    try:
+        return await resolve_member(ctx, ref)
+    except Refusal:
+        if ref.kind == "email" and ctx.org is not None:
+            invitation = await ctx.uow.repo.pending_invitation(ctx.org.id, ref.value, role)
+            if invitation is not None:
+                return invitation
+        raise
+
+
+def _name(side: Side) -> str:
+    return f"{side.email} (invited)" if isinstance(side, Invitation) else side[1].display_name
+
+
+async def _coach_and_athlete(
+    ctx: Ctx, coach_ref: MemberRef, athlete_ref: MemberRef
+) -> tuple[Side, Side]:
+    coach = await _member_or_invitee(ctx, coach_ref, "coach")
+    athlete = await _member_or_invitee(ctx, athlete_ref, "athlete")
+    if isinstance(coach, Invitation) and isinstance(athlete, Invitation):
+        raise Refusal("Neither of them has joined yet; assign them once one of them has.")
+    if not isinstance(coach, Invitation):
+        coach_m, coach_a = coach
+        if not coach_m.is_coach or coach_m.is_head_coach:
+            raise Refusal(f"{coach_a.display_name} is not an assistant coach.")
+    if not isinstance(athlete, Invitation):
+        athlete_m, athlete_a = athlete
+        if not athlete_m.is_athlete:
+            raise Refusal(f"{athlete_a.display_name} is not an athlete.")
+        if not isinstance(coach, Invitation) and coach[0].id == athlete_m.id:
+            raise Refusal("A coach cannot be on their own roster.")
+    return coach, athlete
+
+
+def _waiting_row(coach: Side, athlete: Side) -> InvitationAssignment:
+    if isinstance(coach, Invitation):
+        assert not isinstance(athlete, Invitation)
+        return InvitationAssignment(invitation_id=coach.id, athlete_membership_id=athlete[0].id)
+    assert isinstance(athlete, Invitation)
+    return InvitationAssignment(invitation_id=athlete.id, coach_membership_id=coach[0].id)
+
+
+@command(
+    "assign-athlete",
+    usage="/assign-athlete COACH ATHLETE",
+    summary="put an athlete on an assistant coach's roster",
+    action=Action.ASSIGN_ATHLETES,
+    params=(
+        Param("coach", Kind.MEMBER, positional=True, required=True),
+        Param("athlete", Kind.MEMBER, positional=True, required=True),
+    ),
+)
+async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    coach, athlete = await _coach_and_athlete(ctx, cmd.coach, cmd.athlete)
+    if isinstance(coach, Invitation) or isinstance(athlete, Invitation):
+        row = _waiting_row(coach, athlete)
+        waiting = await ctx.uow.repo.invitation_assignments(row.invitation_id)
+        if any(
+            (w.coach_membership_id, w.athlete_membership_id)
+            == (row.coach_membership_id, row.athlete_membership_id)
+            for w in waiting
+        ):
+            raise Refusal(f"{_name(athlete)} is already waiting for {_name(coach)}'s roster.")
+        await ctx.uow.repo.add(row)
+        await ctx.audit("assign_athlete", None, f"{_name(athlete)} -> {_name(coach)}")
+        ctx.reply(
+            f"{_name(athlete)} goes on the roster of {_name(coach)} as soon as the invitation "
+            "is accepted."
+        )
+        return
+    (coach_m, coach_a), (athlete_m, athlete_a) = coach, athlete
+    if await ctx.uow.repo.assignment(coach_m.id, athlete_m.id):
+        raise Refusal(f"{athlete_a.display_name} is already on {coach_a.display_name}'s roster.")
+    await ctx.uow.repo.add(
+        Assignment(
+            org_id=org.id,
+            coach_membership_id=coach_m.id,
+            athlete_membership_id=athlete_m.id,
+            created_at=ctx.now,
+        )
+    )
+    await ctx.audit("assign_athlete", athlete_a.id, f"coach {coach_a.email}")
+    ctx.dm(f"{athlete_a.display_name} is now on your roster.", account_id=coach_a.id)
+    ctx.reply(f"{athlete_a.display_name} is now on {coach_a.display_name}'s roster.")
+
+
+@dataclass(frozen=True)
+class UnassignAthlete:
+    coach: MemberRef
+    athlete: MemberRef
+
+
+@command(
+    "unassign-athlete",
+    usage="/unassign-athlete COACH ATHLETE",
+    summary="take an athlete off an assistant coach's roster",
+    action=Action.ASSIGN_ATHLETES,
+    params=(
+        Param("coach", Kind.MEMBER, positional=True, required=True),
+        Param("athlete", Kind.MEMBER, positional=True, required=True),
+    ),
+)
+async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
+    coach, athlete = await _coach_and_athlete(ctx, cmd.coach, cmd.athlete)
+    if isinstance(coach, Invitation) or isinstance(athlete, Invitation):
+        wanted = _waiting_row(coach, athlete)
+        for row in await ctx.uow.repo.invitation_assignments(wanted.invitation_id):
+            if (row.coach_membership_id, row.athlete_membership_id) == (
+                wanted.coach_membership_id,
+                wanted.athlete_membership_id,
+            ):
+                await ctx.uow.repo.delete(row)
+                await ctx.audit("unassign_athlete", None, f"{_name(athlete)} -> {_name(coach)}")
+                ctx.reply(f"{_name(athlete)} will not go on {_name(coach)}'s roster.")
+                return
+        raise Refusal(f"{_name(athlete)} is not on {_name(coach)}'s roster.")
+    (coach_m, coach_a), (athlete_m, athlete_a) = coach, athlete
+    pair = await ctx.uow.repo.assignment(coach_m.id, athlete_m.id)
+    if pair is None:
+        raise Refusal(f"{athlete_a.display_name} is not on {coach_a.display_name}'s roster.")
+    await ctx.uow.repo.delete(pair)
+    await ctx.audit("unassign_athlete", athlete_a.id, f"coach {coach_a.email}")
+    ctx.reply(f"{athlete_a.display_name} is off {coach_a.display_name}'s roster.")
+
+
+@dataclass(frozen=True)
+class Roster:
+    coach: MemberRef | None = None
+
+
+@command(
+    "roster",
+    usage="/roster [COACH]",
+    summary="the athletes assigned to a coach",
+    action=Action.VIEW_ROSTER,
+    params=(Param("coach", Kind.MEMBER, positional=True),),
+)
+async def roster(cmd: Roster, ctx: Ctx) -> None:
+    org, me = ctx.require_org()
+    coach_m: Membership | None = None
+    if cmd.coach is not None:
+        coach_m, coach_a = await resolve_member(ctx, cmd.coach)
+        if scope_of(ctx.viewer, Action.VIEW_ROSTER) is Scope.OWN and coach_m.id != me.id:
+            raise Refusal("You can see your own roster only.")
+        if not coach_m.is_coach:
+            raise Refusal(f"{coach_a.display_name} is not a coach.")
+    elif not me.is_head_coach:
+        coach_m = me
+    coach_mm, coach_aa = aliased(Membership), aliased(Account)
+    athlete_m, athlete_a = aliased(Membership), aliased(Account)
+    query = (
+        select(coach_aa, athlete_a)
+        .select_from(Assignment)
+        .join(coach_mm, coach_mm.id == Assignment.coach_membership_id)
+        .join(coach_aa, coach_aa.id == coach_mm.account_id)
+        .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
+        .join(athlete_a, athlete_a.id == athlete_m.account_id)
+        .where(
+            Assignment.org_id == org.id,
+            visible_filter(
+                Resource.ASSIGNMENTS,
+                ctx.viewer,
+                member=athlete_m,
+                account=athlete_a,
+                author_column=coach_aa.id,
+            ),
+        )
+        .order_by(coach_aa.display_name, athlete_a.display_name)
+    )
+    if coach_m is not None:
+        query = query.where(Assignment.coach_membership_id == coach_m.id)
+    rows = (await ctx.uow.session.execute(query)).all()
+    if not rows:
+        ctx.reply("No athletes on that roster yet." if coach_m else "No roster assignments yet.")
+        return
+    lines: dict[str, list[str]] = {}
+    for coach_account, athlete_account in rows:
+        lines.setdefault(coach_account.display_name, []).append(who(athlete_account, True))
+    text = "\n".join(
+        f"{name}'s roster ({len(items)}):\n" + "\n".join(f"- {i}" for i in items)
+        for name, items in lines.items()
+    )
+    ctx.reply(text)
+
+
+# -- views of members ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Members:
+    group: str | None = None
+    label: str | None = None
+
+
+MEMBER_LIST_LIMIT = 200
+
+
+@command(
+    "members",
+    usage="/members [group:G] [label:L]",
+    summary="everyone in the organization",
+    action=Action.VIEW_MEMBERS,
+    params=(Param("group", Kind.WORD), Param("label", Kind.WORD, max_len=40)),
+)
+async def members(cmd: Members, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    group_id = None
+    if cmd.group:
+        group = await ctx.uow.repo.group_by_name(org.id, cmd.group)
+        if group is None:
+            raise Refusal(f"No group named {cmd.group!r}. See /group list.")
+        group_id = group.id
+    rows = await ctx.uow.repo.members(
+        org.id,
+        group_id=group_id,
+        label=cmd.label,
+        where=[visible_filter(Resource.PROFILE, ctx.viewer)],
+        limit=MEMBER_LIST_LIMIT + 1,
+    )
+    if not rows:
+        ctx.reply("No members match.")
+        return
+    lines = [
+        f"- {who(a, True)} — {roles_text(m)}" + ("" if m.status == "active" else f" ({m.status})")
+        for m, a in rows[:MEMBER_LIST_LIMIT]
+    ]
+    more = " (first 200; narrow with group: or label:)" if len(rows) > MEMBER_LIST_LIMIT else ""
+    ctx.reply(f"Members of {org.name}{more}:\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class MemberFields:
+    member: MemberRef
+    status: str | None = None
+    level: str | None = None
+    labels: tuple[str, ...] | None = None
+
+
+@command(
+    "member",
+    usage="/member MEMBER [status:active|inactive|suspended] [level:L] [labels:a,b]",
+    summary="see or set a member's org fields (status, level, labels)",
+    action=Action.MEMBER_FIELDS,
+    params=(
+        Param("member", Kind.MEMBER, positional=True, required=True),
+        Param("status", Kind.CHOICE, choices=("active", "inactive", "suspended")),
+        Param("level", Kind.WORD, max_len=40),
+        Param("labels", Kind.LIST),
+    ),
+)
+async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
+    member, account = await resolve_member(ctx, cmd.member)
+    if scope_of(ctx.viewer, Action.MEMBER_FIELDS) is Scope.ROSTER:
+        mine = ctx.viewer.membership_id
+        if mine is None or await ctx.uow.repo.assignment(mine, member.id) is None:
+            raise Refusal("You can change the fields of athletes on your own roster only.")
+    changed = []
+    if cmd.status is not None:
+        if member.is_head_coach and cmd.status != "active":
+            raise Refusal("The head coach stays active.")
+        if member.account_id == ctx.account.id and cmd.status != "active":
+            raise Refusal("You cannot suspend or deactivate yourself.")
+        member.status = cmd.status
+        changed.append(f"status {cmd.status}")
+    if cmd.level is not None:
+        member.level = cmd.level
+        changed.append(f"level {cmd.level}")
+    if cmd.labels is not None:
+        member.labels = list(cmd.labels)
+        changed.append("labels " + (", ".join(cmd.labels) or "none"))
+    if changed:
+        await ctx.uow.session.flush()
+        await ctx.audit("member_fields", account.id, "; ".join(changed))
+        ctx.reply(f"{account.display_name}: " + "; ".join(changed) + ".")
+        return
+    ctx.reply(
+        f"{who(account, True)}: status {member.status}, level {member.level or '—'}, "
+        f"labels {', '.join(member.labels) or '—'}."
+    )
+
+
+@dataclass(frozen=True)
+class Profile:
+    member: MemberRef | None = None
+
+
+@command(
+    "profile",
+    usage="/profile [MEMBER]",
+    summary="your profile, or a member's as you may see it",
+    action=Action.VIEW_PROFILE,
+    params=(Param("member", Kind.MEMBER, positional=True),),
+)
+async def profile(cmd: Profile, ctx: Ctx) -> None:
+    if cmd.member is None:
+        account, member = ctx.account, ctx.membership
+    else:
+        member, account = await resolve_member(ctx, cmd.member)
+    lines = [f"{account.display_name}"]
+    if member is None:
+        lines += [f"E-mail: {account.email}", "Organization: none yet"]
+        lines += _personal(account)
+        ctx.reply("\n".join(lines))
+        return
+    subject = await subject_of(ctx, member, account)
+    level = grant_for(Resource.PROFILE, ctx.viewer, subject).level
+    if level is Level.NONE:
+        raise Refusal("No such member in your organization.")
+    groups = await ctx.uow.repo.groups_of(member.id)
+    if level is Level.FULL:
+        org = await ctx.uow.repo.org(member.org_id)
+        lines += [
+            f"E-mail: {account.email}",
+            f"Organization: {org.name if org else '—'}",
+            f"Roles: {roles_text(member)}",
+            f"Status: {member.status}",
+            f"Level: {member.level or '—'}",
+            "Groups: " + (", ".join(g.name for g in groups) or "—"),
+        ]
+        if await may_see(ctx, Resource.LABELS, member, account):
+            lines.append("Labels: " + (", ".join(member.labels) or "—"))
+        if member.is_athlete:
+            coaches = await ctx.uow.repo.coaches_of(
+                member.id,
+                lambda athlete_m, athlete_a, coach_account: visible_filter(
+                    Resource.ASSIGNMENTS,
+                    ctx.viewer,
+                    member=athlete_m,
+                    account=athlete_a,
+                    author_column=coach_account,
+                ),
+            )
+            if coaches or ctx.viewer.is_coach:
+                lines.append("Coaches: " + (", ".join(c.display_name for c in coaches) or "—"))
+        lines += _personal(account, with_goal=True)
+    else:
+        mine = set()
+        if ctx.viewer.membership_id is not None:
+            mine = {g.id for g in await ctx.uow.repo.groups_of(ctx.viewer.membership_id)}
+        shared = [g.name for g in groups if g.id in mine]
+        lines.append("Shared groups: " + (", ".join(shared) or "—"))
+        if account.share_profile:
+            lines.append(f"Goal race: {account.goal or '—'}")
+            if account.bio:
+                lines.append(f"Bio: {account.bio}")
+    ctx.reply("\n".join(lines))
+
+
+def _personal(account: Account, *, with_goal: bool = True) -> list[str]:
+    lines = []
+    if with_goal:
+        lines.append(f"Goal race: {account.goal or '—'}")
+        if account.bio:
+            lines.append(f"Bio: {account.bio}")
+    return lines

@@ -1,0 +1,85 @@
+"""Coach private notes (SPEC §2: athletes never see them, not even about themselves)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.common import resolve_member
+from bot.grammar import MemberRef
+from bot.policy import Action, Resource, Scope, scope_of, visible_filter
+from storage.models import CoachNote
+
+NOTE_MAX = 2000
+
+
+@dataclass(frozen=True)
+class WriteNote:
+    member: MemberRef
+    text: str
+
+
+@command(
+    "note",
+    usage='/note MEMBER "TEXT"',
+    summary="write a private coach note about an athlete",
+    action=Action.WRITE_NOTES,
+    params=(
+        Param("member", Kind.MEMBER, positional=True, required=True),
+        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTE_MAX),
+    ),
+)
+async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
+    org, me = ctx.require_org()
+    member, account = await resolve_member(ctx, cmd.member)
+    if member.id == me.id:
+        raise Refusal("Coach notes are about athletes, not about yourself.")
+    if not member.is_athlete:
+        raise Refusal(f"{account.display_name} is not an athlete.")
+    if scope_of(
+        ctx.viewer, Action.WRITE_NOTES
+    ) is Scope.ROSTER and not await ctx.uow.repo.assignment(me.id, member.id):
+        raise Refusal("You can write notes about athletes on your roster only.")
+    await ctx.uow.repo.add(
+        CoachNote(
+            org_id=org.id,
+            author_account_id=ctx.account.id,
+            athlete_membership_id=member.id,
+            text=cmd.text,
+            created_at=ctx.now,
+        )
+    )
+    await ctx.audit("note", account.id)
+    ctx.reply(
+        f"Note about {account.display_name} saved. Coaches only: "
+        f"{account.display_name} never sees it."
+    )
+
+
+@dataclass(frozen=True)
+class ReadNotes:
+    member: MemberRef
+
+
+@command(
+    "notes",
+    usage="/notes MEMBER",
+    summary="coach notes about an athlete that you may read",
+    action=Action.READ_NOTES,
+    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+)
+async def read_notes(cmd: ReadNotes, ctx: Ctx) -> None:
+    member, account = await resolve_member(ctx, cmd.member)
+    rows = await ctx.uow.repo.notes_about(
+        member.id,
+        visible_filter(Resource.NOTES, ctx.viewer, author_column=CoachNote.author_account_id),
+    )
+    if not rows:
+        # the same words whether there are hidden notes or none at all
+        ctx.reply(f"No notes about {account.display_name} that you can read.")
+        return
+    lines = [
+        f"- {note.created_at.astimezone(ctx.zone):%Y-%m-%d} {author.display_name}: {note.text}"
+        for note, author in rows
+    ]
+    ctx.reply(f"Notes about {account.display_name}:\n" + "\n".join(lines))

@@ -1,0 +1,205 @@
+"""The workout library: coaches write it; athletes see its public workouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.policy import Action, permits
+from bot.render import fmt_distance, fmt_duration
+from storage.models import Workout
+
+TYPES = ("run", "ride", "swim", "strength", "walk", "hike", "other")
+KINDS = ("easy", "tempo", "interval", "long", "recovery", "race", "other")
+VISIBILITIES = ("public", "coaches")
+
+
+def _fields(required_type: bool) -> tuple[Param, ...]:
+    return (
+        Param("type", Kind.CHOICE, choices=TYPES, required=required_type),
+        Param("kind", Kind.CHOICE, choices=KINDS),
+        Param("distance", Kind.DISTANCE),
+        Param("duration", Kind.DURATION),
+        Param("visibility", Kind.CHOICE, choices=VISIBILITIES),
+        Param("desc", Kind.WORD, max_len=2000),
+    )
+
+
+def sees_all_workouts(ctx: Ctx) -> bool:
+    return permits(ctx.viewer, Action.CREATE_LIBRARY)
+
+
+async def find_workout(ctx: Ctx, name: str) -> Workout:
+    """A workout by name; a coaches-only one is "not found" for athletes (SPEC §2)."""
+    org, _ = ctx.require_org()
+    workout = await ctx.uow.repo.workout_by_name(org.id, name)
+    if workout is None or (workout.visibility != "public" and not sees_all_workouts(ctx)):
+        raise Refusal(f"No workout named {name!r} in your library. See /workout list.")
+    return workout
+
+
+def describe(workout: Workout, units: str) -> str:
+    target = []
+    if workout.distance_m:
+        target.append(fmt_distance(workout.distance_m, units))
+    if workout.duration_s:
+        target.append(fmt_duration(workout.duration_s))
+    head = f"{workout.name} — {workout.type}, {workout.kind}"
+    if target:
+        head += ", " + " / ".join(target)
+    if workout.visibility == "coaches":
+        head += " (coaches only)"
+    return head
+
+
+@dataclass(frozen=True)
+class CreateWorkout:
+    name: str
+    type: str
+    kind: str | None = None
+    distance: float | None = None
+    duration: timedelta | None = None
+    visibility: str | None = None
+    desc: str | None = None
+
+
+@command(
+    "workout create",
+    usage="/workout create NAME type:T [kind:K] [distance:D] [duration:T] "
+    '[visibility:public|coaches] [desc:"..."]',
+    summary="add a workout to the library",
+    action=Action.CREATE_LIBRARY,
+    params=(Param("name", Kind.WORD, positional=True, required=True, max_len=100), *_fields(True)),
+)
+async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    if await ctx.uow.repo.workout_by_name(org.id, cmd.name):
+        raise Refusal(f"There is already a workout named {cmd.name!r}; pick another name.")
+    workout = await ctx.uow.repo.add(
+        Workout(
+            org_id=org.id,
+            name=cmd.name,
+            name_key=cmd.name.casefold(),
+            type=cmd.type,
+            kind=cmd.kind or "other",
+            distance_m=cmd.distance,
+            duration_s=int(cmd.duration.total_seconds()) if cmd.duration else None,
+            description=cmd.desc,
+            visibility=cmd.visibility or "public",
+            author_account_id=ctx.account.id,
+            created_at=ctx.now,
+        )
+    )
+    await ctx.audit("workout_create", None, workout.name)
+    ctx.reply(f"Added to the library: {describe(workout, ctx.account.units)}.")
+
+
+@dataclass(frozen=True)
+class ListWorkouts:
+    pass
+
+
+@command(
+    "workout list",
+    usage="/workout list",
+    summary="the workout library",
+    action=Action.VIEW_LIBRARY,
+)
+async def list_workouts(cmd: ListWorkouts, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    rows = await ctx.uow.repo.workouts(org.id, include_coaches_only=sees_all_workouts(ctx))
+    if not rows:
+        ctx.reply(
+            "The workout library is empty."
+            + (" Add one with /workout create." if sees_all_workouts(ctx) else "")
+        )
+        return
+    ctx.reply("Workouts:\n" + "\n".join(f"- {describe(w, ctx.account.units)}" for w in rows))
+
+
+@dataclass(frozen=True)
+class ShowWorkout:
+    name: str
+
+
+@command(
+    "workout show",
+    usage="/workout show NAME",
+    summary="one workout in full",
+    action=Action.VIEW_LIBRARY,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=100),),
+)
+async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
+    workout = await find_workout(ctx, cmd.name)
+    text = describe(workout, ctx.account.units)
+    if workout.description:
+        text += f"\n{workout.description}"
+    ctx.reply(text)
+
+
+@dataclass(frozen=True)
+class EditWorkout:
+    name: str
+    rename: str | None = None
+    type: str | None = None
+    kind: str | None = None
+    distance: float | None = None
+    duration: timedelta | None = None
+    visibility: str | None = None
+    desc: str | None = None
+
+
+@command(
+    "workout edit",
+    usage="/workout edit NAME [name:NEW] [type:T] [kind:K] [distance:D] [duration:T] "
+    '[visibility:V] [desc:"..."]',
+    summary="change a workout",
+    action=Action.CREATE_LIBRARY,
+    params=(
+        Param("name", Kind.WORD, positional=True, required=True, max_len=100),
+        Param("rename", Kind.WORD, max_len=100, key="name"),
+        *_fields(False),
+    ),
+)
+async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    workout = await find_workout(ctx, cmd.name)
+    if cmd.rename and cmd.rename.casefold() != workout.name_key:
+        if await ctx.uow.repo.workout_by_name(org.id, cmd.rename):
+            raise Refusal(f"There is already a workout named {cmd.rename!r}.")
+        workout.name, workout.name_key = cmd.rename, cmd.rename.casefold()
+    for field in ("type", "kind", "visibility"):
+        value = getattr(cmd, field)
+        if value is not None:
+            setattr(workout, field, value)
+    if cmd.distance is not None:
+        workout.distance_m = cmd.distance
+    if cmd.duration is not None:
+        workout.duration_s = int(cmd.duration.total_seconds())
+    if cmd.desc is not None:
+        workout.description = cmd.desc
+    if cmd == EditWorkout(name=cmd.name):
+        raise Refusal("Say what to change, e.g. /workout edit NAME distance:10k.", show_usage=True)
+    await ctx.uow.session.flush()
+    await ctx.audit("workout_edit", None, workout.name)
+    ctx.reply(f"Updated: {describe(workout, ctx.account.units)}.")
+
+
+@dataclass(frozen=True)
+class DeleteWorkout:
+    name: str
+
+
+@command(
+    "workout delete",
+    usage="/workout delete NAME",
+    summary="remove a workout from the library",
+    action=Action.CREATE_LIBRARY,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=100),),
+)
+async def delete_workout(cmd: DeleteWorkout, ctx: Ctx) -> None:
+    workout = await find_workout(ctx, cmd.name)
+    await ctx.uow.repo.delete(workout)
+    await ctx.audit("workout_delete", None, workout.name)
+    ctx.reply(f"{workout.name} is deleted from the library.")

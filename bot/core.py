@@ -1,0 +1,287 @@
+"""The core: `Core.handle(caller, text) -> list[Outgoing]`.
+
+Per line typed to the bot: resolve who is asking (and sign them up on first use, SPEC
+§5), check the space is bound to their org, parse the command through the one grammar,
+check the policy, run the handler in one transaction, and return every message the
+command produced — the answer first, then DMs, then channel posts. A refusal rolls the
+transaction back and answers with one clear line; an unexpected error is logged and
+answered with an apology, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot import grammar
+from bot.clock import Clock
+from bot.commands import load_all
+from bot.commands.base import REGISTRY, Caller, CommandSpec, Ctx, Refusal, roots
+from bot.commands.joining import accept_invitation
+from bot.grammar import GrammarError
+from bot.messages import Outgoing, Via
+from bot.policy import Action, Viewer, permits
+from storage.models import Account, ChatIdentity, Membership, Org
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger("coachbot.core")
+
+APOLOGY = "Sorry, something went wrong on my side and nothing was changed. Please try again."
+
+# Constraint fragments (SQLite and PostgreSQL spell them differently) -> what to say.
+CONFLICTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("memberships.account_id", "uq_memberships_account_id"),
+        "That person is already a member of another organization.",
+    ),
+    (("one_head_coach",), "An organization has exactly one head coach."),
+    (("name_key",), "That name is already taken in your organization."),
+    (
+        ("assignments.coach_membership_id", "uq_assignments_coach"),
+        "That athlete is already on that coach's roster.",
+    ),
+    (("accounts.email", "uq_accounts_email"), "That e-mail already has an account."),
+    (
+        ("org_spaces.platform", "uq_org_spaces_platform"),
+        "This workspace is already bound to an organization.",
+    ),
+)
+
+
+def conflict_message(exc: IntegrityError) -> str:
+    text = str(exc.orig)
+    for fragments, message in CONFLICTS:
+        if any(fragment in text for fragment in fragments):
+            return message
+    return "That change clashed with another one made at the same moment; nothing was changed."
+
+
+def viewer_of(account: Account, membership: Membership | None) -> Viewer:
+    if membership is None:
+        return Viewer(account_id=account.id)
+    return Viewer(
+        account_id=account.id,
+        org_id=membership.org_id,
+        membership_id=membership.id,
+        is_head_coach=membership.is_head_coach,
+        is_coach=membership.is_coach,
+        is_athlete=membership.is_athlete,
+        status=membership.status,
+    )
+
+
+def _order(messages: list[Outgoing]) -> list[Outgoing]:
+    rank = {Via.REPLY: 0, Via.DM: 1, Via.CHANNEL: 2}
+    return sorted(messages, key=lambda m: rank[m.via])
+
+
+class Core:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        clock: Clock,
+        *,
+        default_timezone: str = "UTC",
+    ) -> None:
+        load_all()
+        self.sessions = sessions
+        self.clock = clock
+        self.default_timezone = default_timezone
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    async def handle(self, caller: Caller, text: str) -> list[Outgoing]:
+        try:
+            account_id, out = await self._identify(caller)
+            if account_id is None:
+                return [self._unlinked(caller)]
+            out = [*await self._run(caller, account_id, text), *out]
+            return _order(await self._address(out))
+        except Exception:
+            log.exception("command failed: platform=%s", caller.platform)
+            return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
+
+    async def _address(self, messages: list[Outgoing]) -> list[Outgoing]:
+        """Fill in each recipient's e-mail, so every adapter can name its destination."""
+        missing = {m.account_id for m in messages if m.account_id is not None and m.email is None}
+        if not missing:
+            return messages
+        async with self.uow() as uow:
+            emails = await uow.repo.emails_of(missing)
+        return [
+            replace(m, email=emails.get(m.account_id))
+            if m.account_id is not None and m.email is None
+            else m
+            for m in messages
+        ]
+
+    # -- who is asking ----------------------------------------------------------------
+
+    async def _identify(self, caller: Caller) -> tuple[int | None, list[Outgoing]]:
+        """Find the caller's account; on first use, create it and accept an invitation."""
+        async with self.uow() as uow:
+            repo = uow.repo
+            account = await repo.account_by_identity(
+                caller.platform, caller.space_id, caller.user_id
+            )
+            if account is not None:
+                return account.id, []
+            if not caller.email:
+                return None, []
+            email = grammar.parse_email(caller.email)
+            now = self.clock.now()
+            account = await repo.account_by_email(email)
+            if account is None:
+                account = await repo.add(
+                    Account(
+                        email=email,
+                        display_name=(caller.display_name or email.split("@")[0])[:80],
+                        display_name_set=bool(caller.display_name),
+                        created_at=now,
+                    )
+                )
+            await repo.add(
+                ChatIdentity(
+                    account_id=account.id,
+                    platform=caller.platform,
+                    space_id=caller.space_id,
+                    user_id=caller.user_id,
+                )
+            )
+            out: list[Outgoing] = []
+            if await repo.membership_of(account.id) is None:
+                pending = await repo.pending_invitations_for(email, now)
+                if pending:
+                    out = await accept_invitation(uow, account, pending[0], now)
+                    for other in pending[1:]:
+                        org = await repo.org(other.org_id)
+                        out.append(
+                            Outgoing(
+                                Via.DM,
+                                f"You were also invited to {org.name if org else 'another club'}; "
+                                "you can belong to one organization at a time, so that "
+                                "invitation was left unused.",
+                                account_id=account.id,
+                                kind="welcome",
+                            )
+                        )
+            account_id = account.id
+            await uow.commit()
+            return account_id, out
+
+    def _unlinked(self, caller: Caller) -> Outgoing:
+        return Outgoing(
+            Via.REPLY,
+            "I don't know you yet. Ask your coach to add you with /add-member, "
+            "or type /join CODE with the code from your invitation.",
+            ok=False,
+        )
+
+    # -- running a command ------------------------------------------------------------
+
+    def _find_spec(self, name: str, rest: str) -> tuple[CommandSpec, list[grammar.Token]]:
+        tokens = grammar.tokenize(rest)
+        family = roots().get(name)
+        if not family:
+            raise Refusal(f"/{name} is not a command. Type /help to see what you can use.")
+        if tokens and tokens[0].key is None and not tokens[0].quoted:
+            sub = REGISTRY.get(f"{name} {tokens[0].value.lower()}")
+            if sub is not None:
+                return sub, tokens[1:]
+        base = REGISTRY.get(name)
+        if base is None:
+            subs = ", ".join(spec.name.split(" ", 1)[1] for spec in family)
+            raise Refusal(f"/{name} needs one of: {subs}. Example: {family[0].usage}")
+        return base, tokens
+
+    async def _run(self, caller: Caller, account_id: int, text: str) -> list[Outgoing]:
+        text = text.strip()
+        spec: CommandSpec | None = None
+        async with self.uow() as uow:
+            account = await uow.repo.account(account_id)
+            if account is None:
+                return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
+            membership = await uow.repo.membership_of(account.id)
+            org = await uow.repo.org(membership.org_id) if membership else None
+            ctx = Ctx(
+                uow=uow,
+                caller=caller,
+                account=account,
+                membership=membership,
+                org=org,
+                viewer=viewer_of(account, membership),
+                clock=self.clock,
+                default_timezone=self.default_timezone,
+            )
+            try:
+                if not text.startswith("/"):
+                    spec, tokens = self._free_text(text)
+                else:
+                    name, rest = grammar.split_command(text)
+                    spec, tokens = self._find_spec(name, rest)
+                await self._check_space(ctx, spec)
+                if not permits(ctx.viewer, spec.action):
+                    raise Refusal(self._not_allowed(ctx, spec))
+                command = spec.parse(tokens, ctx.today)
+                await spec.handler(command, ctx)
+                await uow.commit()
+                return ctx.out
+            except (Refusal, GrammarError) as exc:
+                if isinstance(exc, Refusal) and exc.keep_writes:
+                    await uow.commit()
+                else:
+                    await uow.rollback()
+                message = exc.message
+                if spec is not None and (isinstance(exc, GrammarError) or exc.show_usage):
+                    message = f"{message}\nUsage: {spec.usage}"
+                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id)]
+            except IntegrityError as exc:
+                await uow.rollback()
+                return [Outgoing(Via.REPLY, conflict_message(exc), ok=False, account_id=account_id)]
+            except OperationalError:
+                await uow.rollback()
+                log.exception("database busy")
+                return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id)]
+
+    def _free_text(self, text: str) -> tuple[CommandSpec, list[grammar.Token]]:
+        """Plain words to the bot: the DM forms (`done`, `skip`, `8k easy 42:10`)."""
+        for spec in REGISTRY.values():
+            if spec.dm_form:
+                return spec, grammar.tokenize(text)
+        raise Refusal("I only understand commands starting with / here. Type /help to see them.")
+
+    async def _check_space(self, ctx: Ctx, spec: CommandSpec) -> None:
+        """A bound workspace serves its own org only; an unbound one only sets up or joins."""
+        caller = ctx.caller
+        if not caller.space_id:
+            return
+        bound: Org | None = await ctx.uow.repo.org_for_space(caller.platform, caller.space_id)
+        if bound is None:
+            if spec.action not in (Action.SETUP_ORG, Action.HELP, Action.JOIN):
+                raise Refusal(
+                    "This workspace is not set up for coachbot yet: a head coach can "
+                    "bind it with /setup-org NAME."
+                )
+            return
+        if ctx.org is None or ctx.org.id != bound.id:
+            if spec.action in (Action.HELP, Action.JOIN) and ctx.org is None:
+                return
+            raise Refusal(
+                "This workspace belongs to an organization you are not a member of, "
+                "so I can't act on it for you."
+            )
+
+    def _not_allowed(self, ctx: Ctx, spec: CommandSpec) -> str:
+        if ctx.viewer.status == "suspended":
+            return "Your membership is suspended, so you can't use commands right now."
+        if ctx.org is None:
+            return (
+                f"/{spec.root} needs an organization. Ask a coach to add you, use /join CODE, "
+                "or start one with /setup-org NAME."
+            )
+        return f"You can't use /{spec.name}: it is not open to your role. Type /help to see yours."

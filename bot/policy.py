@@ -1,0 +1,435 @@
+"""THE policy: SPEC §2 (who sees what) and §3 (who may do what) as data.
+
+Both tables are plain dictionaries. From the visibility table come the two things every
+read needs, so they cannot drift apart:
+
+- `grant_for(...)`: the decision on one item, from facts about a viewer and an athlete;
+- `visible_filter(...)`: the SQL condition lists, leaderboards, digests and autocomplete
+  use, generated from the same rows (a property test compares the two on random data).
+
+Everything fails closed: a relation or an action missing from a table is a denial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
+
+from storage.models import Account, Assignment, GroupMember, Membership
+
+# ---------------------------------------------------------------------------------------
+# Who the viewer is to an athlete (SPEC §2)
+
+
+class Relation(StrEnum):
+    SELF = "self"
+    HEAD_COACH = "head_coach"
+    ASSIGNED_COACH = "assigned_coach"
+    OTHER_COACH = "other_coach"
+    GROUPMATE = "groupmate"
+    ORG_ATHLETE = "org_athlete"
+    OUTSIDER = "outsider"
+
+
+class Resource(StrEnum):
+    PROFILE = "profile"
+    LABELS = "labels"
+    ACTIVITIES = "activities"  # and their comments
+    PACE = "pace"
+    SCHEDULE = "schedule"  # plan assignment and sessions
+    NOTES = "notes"  # coach notes about the athlete
+    ASSIGNMENTS = "assignments"  # coach <-> athlete pairs involving the athlete
+
+
+class Level(IntEnum):
+    """How much of a resource a grant opens; higher wins when relations overlap."""
+
+    NONE = 0
+    OWN = 1  # only rows the viewer authored / is party to
+    FILTERED = 2  # the filtered profile of SPEC §2 note 1
+    FULL = 3
+
+
+@dataclass(frozen=True)
+class Grant:
+    level: Level
+    needs: tuple[str, ...] = ()  # athlete privacy flags that must all be on
+
+    def __str__(self) -> str:
+        flags = f" if {' & '.join(self.needs)}" if self.needs else ""
+        return f"{self.level.name.lower()}{flags}"
+
+
+NO = Grant(Level.NONE)
+ALL = Grant(Level.FULL)
+FILTERED = Grant(Level.FILTERED)
+OWN = Grant(Level.OWN)
+SHARED_COACHES = Grant(Level.FULL, ("share_activities", "share_with_coaches"))
+SHARED_GROUP = Grant(Level.FULL, ("share_activities", "share_with_group"))
+SHARED_ORG = Grant(Level.FULL, ("share_activities", "share_with_org"))
+IF_SHARE_PACE = Grant(Level.FULL, ("share_pace",))
+
+R = Relation
+VISIBILITY: dict[Resource, dict[Relation, Grant]] = {
+    Resource.PROFILE: {
+        R.SELF: ALL,
+        R.HEAD_COACH: ALL,
+        R.ASSIGNED_COACH: ALL,
+        R.OTHER_COACH: ALL,
+        R.GROUPMATE: FILTERED,
+        R.ORG_ATHLETE: FILTERED,
+        R.OUTSIDER: NO,
+    },
+    Resource.LABELS: {
+        R.SELF: NO,
+        R.HEAD_COACH: ALL,
+        R.ASSIGNED_COACH: ALL,
+        R.OTHER_COACH: ALL,
+        R.GROUPMATE: NO,
+        R.ORG_ATHLETE: NO,
+        R.OUTSIDER: NO,
+    },
+    Resource.ACTIVITIES: {
+        R.SELF: ALL,
+        R.HEAD_COACH: SHARED_COACHES,
+        R.ASSIGNED_COACH: SHARED_COACHES,
+        R.OTHER_COACH: NO,
+        R.GROUPMATE: SHARED_GROUP,
+        R.ORG_ATHLETE: SHARED_ORG,
+        R.OUTSIDER: NO,
+    },
+    # Pace is only ever shown on activities the viewer may see; "—" in the SPEC for
+    # other coaches means they see no activities, so no pace either.
+    Resource.PACE: {
+        R.SELF: ALL,
+        R.HEAD_COACH: ALL,
+        R.ASSIGNED_COACH: ALL,
+        R.OTHER_COACH: NO,
+        R.GROUPMATE: IF_SHARE_PACE,
+        R.ORG_ATHLETE: IF_SHARE_PACE,
+        R.OUTSIDER: NO,
+    },
+    Resource.SCHEDULE: {
+        R.SELF: ALL,
+        R.HEAD_COACH: ALL,
+        R.ASSIGNED_COACH: ALL,
+        R.OTHER_COACH: ALL,
+        R.GROUPMATE: NO,
+        R.ORG_ATHLETE: NO,
+        R.OUTSIDER: NO,
+    },
+    Resource.NOTES: {
+        R.SELF: NO,
+        R.HEAD_COACH: ALL,
+        R.ASSIGNED_COACH: OWN,
+        R.OTHER_COACH: OWN,
+        R.GROUPMATE: NO,
+        R.ORG_ATHLETE: NO,
+        R.OUTSIDER: NO,
+    },
+    Resource.ASSIGNMENTS: {
+        R.SELF: NO,
+        R.HEAD_COACH: ALL,
+        R.ASSIGNED_COACH: OWN,
+        R.OTHER_COACH: OWN,
+        R.GROUPMATE: NO,
+        R.ORG_ATHLETE: NO,
+        R.OUTSIDER: NO,
+    },
+}
+del R
+
+
+# ---------------------------------------------------------------------------------------
+# Facts the decisions are made from
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person asking, as the core resolved them once per command."""
+
+    account_id: int
+    org_id: int | None = None
+    membership_id: int | None = None
+    is_head_coach: bool = False
+    is_coach: bool = False
+    is_athlete: bool = False
+    status: str = "active"
+
+    @property
+    def role(self) -> Role:
+        if self.org_id is None:
+            return Role.NONE
+        if self.is_head_coach:
+            return Role.HEAD_COACH
+        if self.is_coach:
+            return Role.COACH
+        return Role.ATHLETE
+
+
+@dataclass(frozen=True)
+class Privacy:
+    share_activities: bool = True
+    share_with_coaches: bool = True
+    share_with_group: bool = True
+    share_with_org: bool = False
+    share_pace: bool = True
+    share_profile: bool = True
+
+    def allows(self, needs: Iterable[str]) -> bool:
+        return all(getattr(self, flag) for flag in needs)
+
+    @classmethod
+    def of(cls, account: Any) -> Privacy:
+        return cls(**{name: bool(getattr(account, name)) for name in PRIVACY_FLAGS})
+
+
+PRIVACY_FLAGS: tuple[str, ...] = tuple(Privacy.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The athlete a resource is about, with the facts that link them to the viewer."""
+
+    account_id: int
+    org_id: int | None
+    membership_id: int | None
+    assigned_to_viewer: bool = False
+    shares_group_with_viewer: bool = False
+    privacy: Privacy = field(default_factory=Privacy)
+
+
+def relations(viewer: Viewer, subject: Subject) -> frozenset[Relation]:
+    """Every relation that holds; self excludes all others (self-denials win)."""
+    if viewer.account_id == subject.account_id:
+        return frozenset({Relation.SELF})
+    if viewer.org_id is None or viewer.org_id != subject.org_id or viewer.status == "suspended":
+        return frozenset({Relation.OUTSIDER})
+    found: set[Relation] = set()
+    if viewer.is_head_coach:
+        found.add(Relation.HEAD_COACH)
+    elif viewer.is_coach:
+        found.add(Relation.ASSIGNED_COACH if subject.assigned_to_viewer else Relation.OTHER_COACH)
+    if subject.shares_group_with_viewer:
+        found.add(Relation.GROUPMATE)
+    if viewer.is_athlete:
+        found.add(Relation.ORG_ATHLETE)
+    return frozenset(found or {Relation.OUTSIDER})
+
+
+def grant_for(resource: Resource, viewer: Viewer, subject: Subject) -> Grant:
+    """The strongest grant any holding relation gives, whose privacy needs are met."""
+    best = NO
+    for relation in relations(viewer, subject):
+        grant = VISIBILITY[resource].get(relation, NO)
+        if grant.level > best.level and subject.privacy.allows(grant.needs):
+            best = grant
+    return best
+
+
+def can_see(
+    resource: Resource, viewer: Viewer, subject: Subject, *, author_account_id: int | None = None
+) -> bool:
+    """One item: an OWN grant opens only rows the viewer wrote or is party to."""
+    grant = grant_for(resource, viewer, subject)
+    if grant.level is Level.OWN:
+        return author_account_id == viewer.account_id
+    return grant.level > Level.NONE
+
+
+# ---------------------------------------------------------------------------------------
+# The same table as SQL
+
+
+def _relation_sql(
+    relation: Relation, viewer: Viewer, member: Any, account: Any
+) -> ColumnElement[bool]:
+    """SQL for "relation holds between viewer and the athlete in this row"."""
+    is_self = account.id == viewer.account_id
+    if relation is Relation.SELF:
+        return is_self
+    if viewer.org_id is None or viewer.status == "suspended":
+        return false()
+    others = and_(account.id != viewer.account_id, member.org_id == viewer.org_id)
+    pair = aliased(Assignment)  # its own alias: the outer query may join assignments too
+    assigned = exists(
+        select(pair.id)
+        .where(
+            pair.coach_membership_id == viewer.membership_id,
+            pair.athlete_membership_id == member.id,
+        )
+        .correlate_except(pair)
+    )
+    if relation is Relation.HEAD_COACH:
+        return and_(others, true() if viewer.is_head_coach else false())
+    plain_coach = viewer.is_coach and not viewer.is_head_coach
+    if relation is Relation.ASSIGNED_COACH:
+        return and_(others, assigned) if plain_coach else false()
+    if relation is Relation.OTHER_COACH:
+        return and_(others, ~assigned) if plain_coach else false()
+    if relation is Relation.GROUPMATE:
+        mine, theirs = aliased(GroupMember), aliased(GroupMember)
+        shared = exists(
+            select(mine.group_id)
+            .join(theirs, theirs.group_id == mine.group_id)
+            .where(mine.membership_id == viewer.membership_id, theirs.membership_id == member.id)
+            .correlate_except(mine, theirs)
+        )
+        return and_(others, shared)
+    if relation is Relation.ORG_ATHLETE:
+        return and_(others, true() if viewer.is_athlete else false())
+    return false()  # outsiders are granted nothing anywhere
+
+
+def visible_filter(
+    resource: Resource,
+    viewer: Viewer,
+    *,
+    member: Any = Membership,
+    account: Any = Account,
+    author_column: Any = None,
+) -> ColumnElement[bool]:
+    """The WHERE clause selecting rows about athletes whose `resource` the viewer may see.
+
+    `member`/`account` are the (possibly aliased) athlete's membership and account in the
+    query; `author_column` is needed for resources with OWN grants (notes, assignments).
+    """
+    clauses: list[ColumnElement[bool]] = []
+    for relation, grant in VISIBILITY[resource].items():
+        if grant.level is Level.NONE:
+            continue
+        condition = _relation_sql(relation, viewer, member, account)
+        for flag in grant.needs:
+            condition = and_(condition, getattr(account, flag).is_(True))
+        if grant.level is Level.OWN:
+            if author_column is None:
+                raise ValueError(f"{resource} has OWN grants: pass author_column")
+            condition = and_(condition, author_column == viewer.account_id)
+        clauses.append(condition)
+    return or_(*clauses) if clauses else false()
+
+
+# ---------------------------------------------------------------------------------------
+# Who may do what (SPEC §3)
+
+
+class Role(IntEnum):
+    NONE = 0  # an account with no organization
+    ATHLETE = 1
+    COACH = 2  # assistant coach
+    HEAD_COACH = 3
+
+
+class Scope(StrEnum):
+    NO = "no"
+    YES = "yes"
+    ROSTER = "own roster"  # only about athletes on the caller's roster
+    OWN = "own"  # only the caller's own things
+    GROUPS = "own groups"  # only groups the caller belongs to
+
+
+class Action(StrEnum):
+    SETUP_ORG = "setup_org"
+    ADD_MEMBER = "add_member"
+    ADD_MEMBER_WITH_PLAN_OR_COACH = "add_member_with_plan_or_coach"
+    REMOVE_MEMBER = "remove_member"
+    INVITE_LINK = "invite_link"
+    VIEW_INVITATIONS = "view_invitations"
+    REVOKE_INVITATION = "revoke_invitation"
+    JOIN = "join"
+    MEMBER_FIELDS = "member_fields"
+    MANAGE_COACHES = "manage_coaches"
+    ASSIGN_ATHLETES = "assign_athletes"
+    VIEW_MEMBERS = "view_members"
+    VIEW_ROSTER = "view_roster"
+    VIEW_PROFILE = "view_profile"
+    MANAGE_GROUPS = "manage_groups"
+    VIEW_GROUPS = "view_groups"
+    CREATE_LIBRARY = "create_library"
+    VIEW_LIBRARY = "view_library"
+    ASSIGN_PLAN = "assign_plan"
+    OWN_TRAINING = "own_training"  # log, edit, delete own activities; check in; skip
+    VIEW_ACTIVITIES = "view_activities"
+    COMMENT = "comment"
+    WRITE_NOTES = "write_notes"
+    READ_NOTES = "read_notes"
+    OWN_SETTINGS = "own_settings"
+    LEADERBOARD = "leaderboard"
+    AUDIT = "audit"
+    HELP = "help"
+
+
+def _row(none: Scope, athlete: Scope, coach: Scope, head: Scope) -> dict[Role, Scope]:
+    return {Role.NONE: none, Role.ATHLETE: athlete, Role.COACH: coach, Role.HEAD_COACH: head}
+
+
+N, Y = Scope.NO, Scope.YES
+PERMISSIONS: dict[Action, dict[Role, Scope]] = {
+    # setup-org: creates an org for a caller with none; binds a space for a head coach.
+    Action.SETUP_ORG: _row(Y, N, N, Y),
+    Action.ADD_MEMBER: _row(N, N, Y, Y),
+    Action.ADD_MEMBER_WITH_PLAN_OR_COACH: _row(N, N, N, Y),
+    Action.REMOVE_MEMBER: _row(N, N, N, Y),
+    Action.INVITE_LINK: _row(N, N, Y, Y),
+    Action.VIEW_INVITATIONS: _row(N, N, Y, Y),
+    Action.REVOKE_INVITATION: _row(N, N, N, Y),
+    Action.JOIN: _row(Y, N, N, N),
+    Action.MEMBER_FIELDS: _row(N, N, Scope.ROSTER, Y),
+    Action.MANAGE_COACHES: _row(N, N, N, Y),
+    Action.ASSIGN_ATHLETES: _row(N, N, N, Y),
+    Action.VIEW_MEMBERS: _row(N, N, Y, Y),
+    Action.VIEW_ROSTER: _row(N, N, Scope.OWN, Y),
+    Action.VIEW_PROFILE: _row(Scope.OWN, Y, Y, Y),
+    Action.MANAGE_GROUPS: _row(N, N, Y, Y),
+    Action.VIEW_GROUPS: _row(N, Scope.GROUPS, Y, Y),
+    Action.CREATE_LIBRARY: _row(N, N, Y, Y),
+    Action.VIEW_LIBRARY: _row(N, Y, Y, Y),
+    Action.ASSIGN_PLAN: _row(N, N, Scope.ROSTER, Y),
+    Action.OWN_TRAINING: _row(N, Y, Y, Y),
+    Action.VIEW_ACTIVITIES: _row(N, Y, Y, Y),
+    Action.COMMENT: _row(N, Scope.OWN, Scope.ROSTER, Y),
+    Action.WRITE_NOTES: _row(N, N, Scope.ROSTER, Y),
+    Action.READ_NOTES: _row(N, N, Y, Y),
+    Action.OWN_SETTINGS: _row(Scope.OWN, Scope.OWN, Scope.OWN, Scope.OWN),
+    Action.LEADERBOARD: _row(N, Scope.GROUPS, Y, Y),
+    Action.AUDIT: _row(N, N, N, Y),
+    Action.HELP: _row(Y, Y, Y, Y),
+}
+del N, Y
+
+
+def scope_of(viewer: Viewer, action: Action) -> Scope:
+    """The caller's scope for an action; suspended members may do nothing but ask for help."""
+    if viewer.status == "suspended" and action is not Action.HELP:
+        return Scope.NO
+    return PERMISSIONS.get(action, {}).get(viewer.role, Scope.NO)
+
+
+def permits(viewer: Viewer, action: Action) -> bool:
+    return scope_of(viewer, action) is not Scope.NO
+
+
+def within_scope(
+    viewer: Viewer,
+    action: Action,
+    *,
+    on_roster: Callable[[], bool] | bool = False,
+    is_own: bool = False,
+    in_group: bool = False,
+) -> bool:
+    """Whether the action is allowed on this particular target."""
+    scope = scope_of(viewer, action)
+    if scope is Scope.YES:
+        return True
+    if scope is Scope.ROSTER:
+        return bool(on_roster() if callable(on_roster) else on_roster)
+    if scope is Scope.OWN:
+        return is_own
+    if scope is Scope.GROUPS:
+        return in_group
+    return False

@@ -1,0 +1,311 @@
+"""SQLAlchemy 2 typed models. The invariants of SPEC §1 live here as constraints.
+
+- one organization per account: `memberships.account_id` is UNIQUE;
+- at most one head coach per org: a partial unique index on `memberships(org_id)` where
+  `is_head_coach`; at least one is kept by the core (the head coach cannot be removed and
+  the role only moves by `/transfer-head-coach`, which swaps it in one transaction);
+- unique e-mail, unique (coach, athlete) assignment, unique names per org (case-folded
+  `name_key` columns).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import BigId, JSONList, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _fk(target: str, ondelete: str = "CASCADE") -> ForeignKey:
+    return ForeignKey(target, ondelete=ondelete)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    display_name_set: Mapped[bool] = mapped_column(Boolean, default=False)
+    goal: Mapped[str | None] = mapped_column(String(200))
+    bio: Mapped[str | None] = mapped_column(String(2000))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    units: Mapped[str] = mapped_column(String(2), default="km")
+    reminder_time: Mapped[str] = mapped_column(String(5), default="06:00")
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    notify_daily: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_leaderboard: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_activities: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_with_coaches: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_with_group: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_with_org: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_pace: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_profile: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("units IN ('km', 'mi')", name="units"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+
+class ChatIdentity(Base):
+    """A (platform, workspace/guild, user) that speaks for an account."""
+
+    __tablename__ = "chat_identities"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(_fk("accounts.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    space_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("platform", "space_id", "user_id"),)
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrgSpace(Base):
+    """A Slack team or Discord guild bound to an org; a space serves one org only."""
+
+    __tablename__ = "org_spaces"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    space_id: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("platform", "space_id"),)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    account_id: Mapped[int] = mapped_column(_fk("accounts.id"), unique=True)
+    is_head_coach: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_coach: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_athlete: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    level: Mapped[str | None] = mapped_column(String(40))
+    labels: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'inactive', 'suspended')", name="status"),
+        CheckConstraint("NOT is_head_coach OR is_coach", name="head_coach_is_coach"),
+        CheckConstraint("is_coach OR is_athlete", name="has_a_role"),
+        Index(
+            "uq_memberships_one_head_coach",
+            "org_id",
+            unique=True,
+            sqlite_where=text("is_head_coach"),
+            postgresql_where=text("is_head_coach"),
+        ),
+        Index("ix_memberships_org_id", "org_id"),
+    )
+
+
+class Assignment(Base):
+    """(assistant coach, athlete) within one org: the coach's roster."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    coach_membership_id: Mapped[int] = mapped_column(_fk("memberships.id"))
+    athlete_membership_id: Mapped[int] = mapped_column(_fk("memberships.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("coach_membership_id", "athlete_membership_id"),)
+
+
+class CoachNote(Base):
+    __tablename__ = "coach_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    author_account_id: Mapped[int] = mapped_column(_fk("accounts.id"))
+    athlete_membership_id: Mapped[int] = mapped_column(_fk("memberships.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("org_id", "name_key"),)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(_fk("groups.id"), primary_key=True)
+    membership_id: Mapped[int] = mapped_column(_fk("memberships.id"), primary_key=True)
+
+    __table_args__ = (Index("ix_group_members_membership_id", "membership_id"),)
+
+
+class GroupChannel(Base):
+    """A channel a group's leaderboard is posted to (one per platform per group)."""
+
+    __tablename__ = "group_channels"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    group_id: Mapped[int] = mapped_column(_fk("groups.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    space_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        UniqueConstraint("group_id", "platform"),
+        UniqueConstraint("platform", "space_id", "channel_id"),
+    )
+
+
+class Invitation(Base):
+    """An e-mail invitation (single use) or a multi-use invite link; codes stored hashed."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    role: Mapped[str] = mapped_column(String(8), default="athlete")
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    group_id: Mapped[int | None] = mapped_column(_fk("groups.id", "SET NULL"))
+    plan_name: Mapped[str | None] = mapped_column(String(100))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    created_by_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('email', 'link')", name="kind"),
+        CheckConstraint("role IN ('athlete', 'coach')", name="role"),
+        CheckConstraint("status IN ('pending', 'accepted', 'revoked', 'expired')", name="status"),
+        CheckConstraint("kind = 'link' OR email IS NOT NULL", name="email_needs_address"),
+    )
+
+
+class InvitationAssignment(Base):
+    """A roster place waiting for an invitee: the invitee fills the empty side on joining.
+
+    Lets a head coach assign athletes to a coach who was invited but has not used the bot
+    yet (and the other way round), as the example transcripts do.
+    """
+
+    __tablename__ = "invitation_assignments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(_fk("invitations.id"), index=True)
+    coach_membership_id: Mapped[int | None] = mapped_column(_fk("memberships.id"))
+    athlete_membership_id: Mapped[int | None] = mapped_column(_fk("memberships.id"))
+
+    __table_args__ = (
+        CheckConstraint(
+            "(coach_membership_id IS NULL) <> (athlete_membership_id IS NULL)", name="one_side"
+        ),
+        UniqueConstraint("invitation_id", "coach_membership_id", "athlete_membership_id"),
+    )
+
+
+class Workout(Base):
+    __tablename__ = "workouts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10), default="other")
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(8), default="public")
+    author_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("org_id", "name_key"),
+        CheckConstraint(
+            "type IN ('run', 'ride', 'swim', 'strength', 'walk', 'hike', 'other')", name="type"
+        ),
+        CheckConstraint(
+            "kind IN ('easy', 'tempo', 'interval', 'long', 'recovery', 'race', 'other')",
+            name="kind",
+        ),
+        CheckConstraint("visibility IN ('public', 'coaches')", name="visibility"),
+    )
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    actor_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    target_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_audit_log_org_at", "org_id", "at"),)
+
+
+class JoinFailure(Base):
+    """Failed `/join` attempts, kept to rate-limit code guessing across processes."""
+
+    __tablename__ = "join_failures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identity_key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_join_failures_key_at", "identity_key", "at"),)

@@ -1,0 +1,355 @@
+"""Queries the core asks for, by intent. No policy decisions here: list queries that
+depend on who is asking take their WHERE clause from `bot.policy.visible_filter`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import (
+    Account,
+    Assignment,
+    AuditEntry,
+    ChatIdentity,
+    CoachNote,
+    Group,
+    GroupChannel,
+    GroupMember,
+    Invitation,
+    InvitationAssignment,
+    JoinFailure,
+    Membership,
+    Org,
+    OrgSpace,
+    Workout,
+)
+
+Member = tuple[Membership, Account]
+
+
+class Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, row: Any) -> Any:
+        self.s.add(row)
+        await self.s.flush()
+        return row
+
+    async def delete(self, row: Any) -> None:
+        await self.s.delete(row)
+        await self.s.flush()
+
+    async def is_empty(self) -> bool:
+        return await self.s.scalar(select(func.count()).select_from(Org)) == 0
+
+    # -- accounts and identities ------------------------------------------------------
+
+    async def account(self, account_id: int) -> Account | None:
+        return await self.s.get(Account, account_id)
+
+    async def account_by_email(self, email: str) -> Account | None:
+        return (await self.s.scalars(select(Account).where(Account.email == email))).first()
+
+    async def account_by_identity(
+        self, platform: str, space_id: str, user_id: str
+    ) -> Account | None:
+        query = (
+            select(Account)
+            .join(ChatIdentity, ChatIdentity.account_id == Account.id)
+            .where(
+                ChatIdentity.platform == platform,
+                ChatIdentity.space_id == space_id,
+                ChatIdentity.user_id == user_id,
+            )
+        )
+        return (await self.s.scalars(query)).first()
+
+    async def emails_of(self, account_ids: set[int]) -> dict[int, str]:
+        rows = await self.s.execute(
+            select(Account.id, Account.email).where(Account.id.in_(account_ids))
+        )
+        return {account_id: email for account_id, email in rows.all()}
+
+    async def identities_of(
+        self, account_id: int, platform: str | None = None
+    ) -> Sequence[ChatIdentity]:
+        query = select(ChatIdentity).where(ChatIdentity.account_id == account_id)
+        if platform:
+            query = query.where(ChatIdentity.platform == platform)
+        return (await self.s.scalars(query.order_by(ChatIdentity.id))).all()
+
+    # -- orgs and spaces --------------------------------------------------------------
+
+    async def org(self, org_id: int) -> Org | None:
+        return await self.s.get(Org, org_id)
+
+    async def org_for_space(self, platform: str, space_id: str) -> Org | None:
+        query = (
+            select(Org)
+            .join(OrgSpace, OrgSpace.org_id == Org.id)
+            .where(OrgSpace.platform == platform, OrgSpace.space_id == space_id)
+        )
+        return (await self.s.scalars(query)).first()
+
+    # -- memberships ------------------------------------------------------------------
+
+    async def membership_of(self, account_id: int) -> Membership | None:
+        query = select(Membership).where(Membership.account_id == account_id)
+        return (await self.s.scalars(query)).first()
+
+    async def members(
+        self,
+        org_id: int,
+        *,
+        where: Sequence[ColumnElement[bool]] = (),
+        group_id: int | None = None,
+        label: str | None = None,
+        limit: int | None = None,
+    ) -> list[Member]:
+        query = (
+            select(Membership, Account)
+            .join(Account, Account.id == Membership.account_id)
+            .where(Membership.org_id == org_id, *where)
+            .order_by(func.lower(Account.display_name), Account.email)
+        )
+        if group_id is not None:
+            query = query.join(
+                GroupMember,
+                (GroupMember.membership_id == Membership.id) & (GroupMember.group_id == group_id),
+            )
+        if label is not None:
+            # labels are a JSON list of strings; match the quoted item exactly
+            query = query.where(Membership.labels.contains(f'"{label}"'))
+        if limit is not None:
+            query = query.limit(limit)
+        return [(m, a) for m, a in (await self.s.execute(query)).all()]
+
+    async def member_by_email(self, org_id: int, email: str) -> Member | None:
+        found = await self.members(org_id, where=[Account.email == email])
+        return found[0] if found else None
+
+    async def members_by_name(self, org_id: int, name: str) -> list[Member]:
+        return await self.members(org_id, where=[func.lower(Account.display_name) == name.lower()])
+
+    async def member_by_identity(self, org_id: int, platform: str, user_id: str) -> Member | None:
+        ids = select(ChatIdentity.account_id).where(
+            ChatIdentity.platform == platform, ChatIdentity.user_id == user_id
+        )
+        found = await self.members(org_id, where=[Account.id.in_(ids)])
+        return found[0] if found else None
+
+    async def head_coach(self, org_id: int) -> Member | None:
+        found = await self.members(org_id, where=[Membership.is_head_coach.is_(True)])
+        return found[0] if found else None
+
+    async def coaches(self, org_id: int) -> list[Member]:
+        return await self.members(org_id, where=[Membership.is_coach.is_(True)])
+
+    # -- assignments ------------------------------------------------------------------
+
+    async def assignment(self, coach_mid: int, athlete_mid: int) -> Assignment | None:
+        query = select(Assignment).where(
+            Assignment.coach_membership_id == coach_mid,
+            Assignment.athlete_membership_id == athlete_mid,
+        )
+        return (await self.s.scalars(query)).first()
+
+    async def roster(self, coach_mid: int) -> list[Member]:
+        coach = await self.s.get(Membership, coach_mid)
+        if coach is None:
+            return []
+        on_roster = select(Assignment.athlete_membership_id).where(
+            Assignment.coach_membership_id == coach_mid
+        )
+        return await self.members(coach.org_id, where=[Membership.id.in_(on_roster)])
+
+    async def coaches_of(
+        self, athlete_mid: int, visible: Callable[[Any, Any, Any], ColumnElement[bool]]
+    ) -> list[Account]:
+        """Coaches assigned to an athlete; `visible(athlete_m, athlete_a, coach_account_id)`
+        is the policy's assignment clause over this query's aliases."""
+        athlete_m, athlete_a = aliased(Membership), aliased(Account)
+        coach_m = aliased(Membership)
+        query = (
+            select(Account)
+            .join(coach_m, coach_m.account_id == Account.id)
+            .join(Assignment, Assignment.coach_membership_id == coach_m.id)
+            .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
+            .join(athlete_a, athlete_a.id == athlete_m.account_id)
+            .where(athlete_m.id == athlete_mid, visible(athlete_m, athlete_a, Account.id))
+            .order_by(Account.display_name)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def shares_group(self, mid_a: int, mid_b: int) -> bool:
+        mine, theirs = aliased(GroupMember), aliased(GroupMember)
+        query = (
+            select(func.count())
+            .select_from(mine)
+            .join(theirs, theirs.group_id == mine.group_id)
+            .where(mine.membership_id == mid_a, theirs.membership_id == mid_b)
+        )
+        return bool(await self.s.scalar(query))
+
+    # -- groups -----------------------------------------------------------------------
+
+    async def groups_of(self, membership_id: int) -> list[Group]:
+        query = (
+            select(Group)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(GroupMember.membership_id == membership_id)
+            .order_by(Group.name_key)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def group_by_name(self, org_id: int, name: str) -> Group | None:
+        query = select(Group).where(Group.org_id == org_id, Group.name_key == name.casefold())
+        return (await self.s.scalars(query)).first()
+
+    async def group_for_channel(
+        self, platform: str, space_id: str, channel_id: str
+    ) -> Group | None:
+        query = (
+            select(Group)
+            .join(GroupChannel, GroupChannel.group_id == Group.id)
+            .where(
+                GroupChannel.platform == platform,
+                GroupChannel.space_id == space_id,
+                GroupChannel.channel_id == channel_id,
+            )
+        )
+        return (await self.s.scalars(query)).first()
+
+    # -- notes ------------------------------------------------------------------------
+
+    async def notes_about(
+        self, athlete_mid: int, visible: ColumnElement[bool]
+    ) -> list[tuple[CoachNote, Account]]:
+        author = aliased(Account)
+        query = (
+            select(CoachNote, author)
+            .join(Membership, Membership.id == CoachNote.athlete_membership_id)
+            .join(Account, Account.id == Membership.account_id)
+            .join(author, author.id == CoachNote.author_account_id)
+            .where(CoachNote.athlete_membership_id == athlete_mid, visible)
+            .order_by(CoachNote.created_at, CoachNote.id)
+        )
+        return [(n, a) for n, a in (await self.s.execute(query)).all()]
+
+    # -- invitations ------------------------------------------------------------------
+
+    async def pending_invitations_for(self, email: str, now: datetime) -> list[Invitation]:
+        query = (
+            select(Invitation)
+            .where(
+                Invitation.email == email,
+                Invitation.kind == "email",
+                Invitation.status == "pending",
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def invitation_by_hash(self, code_hash: str) -> Invitation | None:
+        query = select(Invitation).where(Invitation.code_hash == code_hash)
+        return (await self.s.scalars(query)).first()
+
+    async def invitations(self, org_id: int) -> list[Invitation]:
+        query = (
+            select(Invitation)
+            .where(Invitation.org_id == org_id)
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+            .limit(100)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def pending_for_org(self, org_id: int, email: str) -> list[Invitation]:
+        query = select(Invitation).where(
+            Invitation.org_id == org_id,
+            Invitation.email == email,
+            Invitation.status == "pending",
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def invitation_assignments(self, invitation_id: int) -> list[InvitationAssignment]:
+        query = select(InvitationAssignment).where(
+            InvitationAssignment.invitation_id == invitation_id
+        )
+        return list((await self.s.scalars(query.order_by(InvitationAssignment.id))).all())
+
+    async def pending_invitation(self, org_id: int, email: str, role: str) -> Invitation | None:
+        query = select(Invitation).where(
+            Invitation.org_id == org_id,
+            Invitation.email == email,
+            Invitation.role == role,
+            Invitation.status == "pending",
+        )
+        return (await self.s.scalars(query.order_by(Invitation.id.desc()))).first()
+
+    # -- workouts ---------------------------------------------------------------------
+
+    async def workout_by_name(self, org_id: int, name: str) -> Workout | None:
+        query = select(Workout).where(Workout.org_id == org_id, Workout.name_key == name.casefold())
+        return (await self.s.scalars(query)).first()
+
+    async def workouts(self, org_id: int, *, include_coaches_only: bool) -> list[Workout]:
+        query = select(Workout).where(Workout.org_id == org_id)
+        if not include_coaches_only:
+            query = query.where(Workout.visibility == "public")
+        return list((await self.s.scalars(query.order_by(Workout.name_key))).all())
+
+    # -- audit and rate limits --------------------------------------------------------
+
+    async def add_audit(
+        self,
+        org_id: int,
+        actor_id: int,
+        action: str,
+        target_id: int | None,
+        detail: str,
+        at: datetime,
+    ) -> None:
+        self.s.add(
+            AuditEntry(
+                org_id=org_id,
+                actor_account_id=actor_id,
+                action=action,
+                target_account_id=target_id,
+                detail=detail,
+                at=at,
+            )
+        )
+        await self.s.flush()
+
+    async def audit_entries(
+        self, org_id: int, *, target_id: int | None, since: datetime | None, limit: int = 50
+    ) -> list[tuple[AuditEntry, Account | None, Account | None]]:
+        actor, target = aliased(Account), aliased(Account)
+        query = (
+            select(AuditEntry, actor, target)
+            .outerjoin(actor, actor.id == AuditEntry.actor_account_id)
+            .outerjoin(target, target.id == AuditEntry.target_account_id)
+            .where(AuditEntry.org_id == org_id)
+        )
+        if target_id is not None:
+            query = query.where(AuditEntry.target_account_id == target_id)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        return [(e, a, t) for e, a, t in (await self.s.execute(query)).all()]
+
+    async def join_failures_since(self, key: str, since: datetime) -> int:
+        query = select(func.count()).where(JoinFailure.identity_key == key, JoinFailure.at >= since)
+        return int(await self.s.scalar(query) or 0)
+
+    async def add_join_failure(self, key: str, at: datetime) -> None:
+        self.s.add(JoinFailure(identity_key=key, at=at))
+        await self.s.execute(delete(JoinFailure).where(JoinFailure.at < at - timedelta(days=1)))
+        await self.s.flush()
