@@ -96,11 +96,24 @@ class Core:
         return UnitOfWork(self.sessions)
 
     async def handle(self, caller: Caller, text: str) -> list[Outgoing]:
+        """One line typed to the bot."""
+        return await self._guarded(caller, text, None)
+
+    async def handle_file(self, caller: Caller, filename: str, data: bytes) -> list[Outgoing]:
+        """A file sent to the bot in a DM: logged as an activity when it is one."""
+        from bot.commands.activities import UPLOAD, read_upload
+
+        upload = await read_upload(filename, data, self.clock.now())
+        return await self._guarded(caller, "", (UPLOAD, upload))
+
+    async def _guarded(
+        self, caller: Caller, text: str, prepared: tuple[CommandSpec, Any] | None
+    ) -> list[Outgoing]:
         try:
             account_id, out = await self._identify(caller)
             if account_id is None:
                 return [self._unlinked(caller)]
-            out = [*await self._run(caller, account_id, text), *out]
+            out = [*await self._run(caller, account_id, text, prepared), *out]
             return _order(await self._address(out))
         except Exception:
             log.exception("command failed: platform=%s", caller.platform)
@@ -199,7 +212,13 @@ class Core:
             raise Refusal(f"/{name} needs one of: {subs}. Example: {family[0].usage}")
         return base, tokens
 
-    async def _run(self, caller: Caller, account_id: int, text: str) -> list[Outgoing]:
+    async def _run(
+        self,
+        caller: Caller,
+        account_id: int,
+        text: str,
+        prepared: tuple[CommandSpec, Any] | None = None,
+    ) -> list[Outgoing]:
         text = text.strip()
         spec: CommandSpec | None = None
         async with self.uow() as uow:
@@ -219,7 +238,10 @@ class Core:
                 default_timezone=self.default_timezone,
             )
             try:
-                if not text.startswith("/"):
+                tokens: list[grammar.Token] = []
+                if prepared is not None:
+                    spec = prepared[0]
+                elif not text.startswith("/"):
                     spec, tokens = self._free_text(text)
                 else:
                     name, rest = grammar.split_command(text)
@@ -227,7 +249,7 @@ class Core:
                 await self._check_space(ctx, spec)
                 if not permits(ctx.viewer, spec.action):
                     raise Refusal(self._not_allowed(ctx, spec))
-                command = spec.parse(tokens, ctx.today)
+                command = prepared[1] if prepared else spec.parse(tokens, ctx.today)
                 await spec.handler(command, ctx)
                 await uow.commit()
                 return ctx.out

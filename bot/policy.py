@@ -314,6 +314,24 @@ def visible_filter(
     return or_(*clauses) if clauses else false()
 
 
+def activity_filter(
+    viewer: Viewer, *, activity: Any, member: Any = Membership, account: Any = Account
+) -> ColumnElement[bool]:
+    """Activities (and so their comments) the viewer may see: the ACTIVITIES row of the
+    table, and a `private` activity only for its own athlete. `member` may be NULL (an
+    outer join) for an athlete who has left every org: then only they see their runs."""
+    return and_(
+        visible_filter(Resource.ACTIVITIES, viewer, member=member, account=account),
+        or_(activity.private.is_(False), activity.account_id == viewer.account_id),
+    )
+
+
+def can_see_activity(viewer: Viewer, subject: Subject, *, private: bool) -> bool:
+    if private:
+        return viewer.account_id == subject.account_id
+    return can_see(Resource.ACTIVITIES, viewer, subject)
+
+
 # ---------------------------------------------------------------------------------------
 # Who may do what (SPEC §3)
 

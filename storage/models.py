@@ -218,7 +218,7 @@ class Invitation(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     group_id: Mapped[int | None] = mapped_column(_fk("groups.id", "SET NULL"))
-    plan_name: Mapped[str | None] = mapped_column(String(100))
+    plan_id: Mapped[int | None] = mapped_column(_fk("plans.id", "SET NULL"))
     start_date: Mapped[date | None] = mapped_column(Date)
     created_by_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -309,3 +309,110 @@ class JoinFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_join_failures_key_at", "identity_key", "at"),)
+
+
+class Plan(Base):
+    """A plan template: `weeks` weeks; each (week, weekday) holds a workout or is rest."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(100))
+    weeks: Mapped[int] = mapped_column(Integer)
+    author_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("org_id", "name_key"),
+        CheckConstraint("weeks BETWEEN 1 AND 52", name="weeks"),
+    )
+
+
+class PlanDay(Base):
+    """One planned day of a template; a day without a row is a rest day."""
+
+    __tablename__ = "plan_days"
+
+    plan_id: Mapped[int] = mapped_column(_fk("plans.id"), primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0 = Monday
+    workout_id: Mapped[int] = mapped_column(_fk("workouts.id", "RESTRICT"), index=True)
+
+    __table_args__ = (
+        CheckConstraint("week BETWEEN 1 AND 52", name="week"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    )
+
+
+class PlanAssignment(Base):
+    __tablename__ = "plan_assignments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    plan_id: Mapped[int] = mapped_column(_fk("plans.id", "RESTRICT"), index=True)
+    membership_id: Mapped[int] = mapped_column(_fk("memberships.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    assigned_by_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrainingSession(Base):
+    """One planned day of an athlete's schedule (at most one per athlete per day)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(_fk("memberships.id"))
+    plan_assignment_id: Mapped[int] = mapped_column(_fk("plan_assignments.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    workout_id: Mapped[int | None] = mapped_column(_fk("workouts.id", "SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    activity_id: Mapped[int | None] = mapped_column(_fk("activities.id", "SET NULL"))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        UniqueConstraint("membership_id", "day"),
+        CheckConstraint("status IN ('scheduled', 'completed', 'skipped')", name="status"),
+    )
+
+
+class Activity(Base):
+    """What an athlete did. Belongs to the account: it stays when they leave an org."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(_fk("accounts.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[date] = mapped_column(Date)  # the athlete's local date of the start
+    type: Mapped[str] = mapped_column(String(10))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    effort: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(8))
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_activities_account_day", "account_id", "day"),
+        CheckConstraint(
+            "type IN ('run', 'ride', 'swim', 'strength', 'walk', 'hike', 'other')", name="type"
+        ),
+        CheckConstraint("source IN ('chat', 'checkin', 'gpx', 'fit', 'tcx')", name="source"),
+        CheckConstraint("effort IS NULL OR effort BETWEEN 1 AND 10", name="effort"),
+        CheckConstraint("distance_m IS NULL OR distance_m > 0", name="distance"),
+        CheckConstraint("duration_s IS NULL OR duration_s > 0", name="duration"),
+    )
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(_fk("activities.id"), index=True)
+    author_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

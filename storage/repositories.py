@@ -4,7 +4,7 @@ depend on who is asking take their WHERE clause from `bot.policy.visible_filter`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -13,10 +13,12 @@ from sqlalchemy.orm import aliased
 
 from storage.models import (
     Account,
+    Activity,
     Assignment,
     AuditEntry,
     ChatIdentity,
     CoachNote,
+    Comment,
     Group,
     GroupChannel,
     GroupMember,
@@ -26,6 +28,10 @@ from storage.models import (
     Membership,
     Org,
     OrgSpace,
+    Plan,
+    PlanAssignment,
+    PlanDay,
+    TrainingSession,
     Workout,
 )
 
@@ -212,6 +218,25 @@ class Repository:
         query = select(Group).where(Group.org_id == org_id, Group.name_key == name.casefold())
         return (await self.s.scalars(query)).first()
 
+    async def groups(self, org_id: int) -> list[Group]:
+        query = select(Group).where(Group.org_id == org_id).order_by(Group.name_key)
+        return list((await self.s.scalars(query)).all())
+
+    async def group_sizes(self, group_ids: list[int]) -> dict[int, int]:
+        query = (
+            select(GroupMember.group_id, func.count())
+            .where(GroupMember.group_id.in_(group_ids))
+            .group_by(GroupMember.group_id)
+        )
+        return {gid: int(n) for gid, n in (await self.s.execute(query)).all()}
+
+    async def group_channels(self, group_id: int) -> list[GroupChannel]:
+        query = select(GroupChannel).where(GroupChannel.group_id == group_id)
+        return list((await self.s.scalars(query.order_by(GroupChannel.id))).all())
+
+    async def in_group(self, group_id: int, membership_id: int) -> GroupMember | None:
+        return await self.s.get(GroupMember, (group_id, membership_id))
+
     async def group_for_channel(
         self, platform: str, space_id: str, channel_id: str
     ) -> Group | None:
@@ -304,6 +329,78 @@ class Repository:
         if not include_coaches_only:
             query = query.where(Workout.visibility == "public")
         return list((await self.s.scalars(query.order_by(Workout.name_key))).all())
+
+    # -- plans ------------------------------------------------------------------------
+
+    async def plan_by_name(self, org_id: int, name: str) -> Plan | None:
+        query = select(Plan).where(Plan.org_id == org_id, Plan.name_key == name.casefold())
+        return (await self.s.scalars(query)).first()
+
+    async def plans(self, org_id: int) -> list[Plan]:
+        query = select(Plan).where(Plan.org_id == org_id).order_by(Plan.name_key)
+        return list((await self.s.scalars(query)).all())
+
+    async def plan(self, plan_id: int) -> Plan | None:
+        return await self.s.get(Plan, plan_id)
+
+    async def plan_days(self, plan_id: int) -> list[tuple[PlanDay, Workout]]:
+        query = (
+            select(PlanDay, Workout)
+            .join(Workout, Workout.id == PlanDay.workout_id)
+            .where(PlanDay.plan_id == plan_id)
+            .order_by(PlanDay.week, PlanDay.weekday)
+        )
+        return [(d, w) for d, w in (await self.s.execute(query)).all()]
+
+    async def current_plan_assignment(self, membership_id: int) -> PlanAssignment | None:
+        query = (
+            select(PlanAssignment)
+            .where(PlanAssignment.membership_id == membership_id)
+            .order_by(PlanAssignment.created_at.desc(), PlanAssignment.id.desc())
+        )
+        return (await self.s.scalars(query)).first()
+
+    async def sessions_between(
+        self, membership_id: int, first: date, last: date
+    ) -> list[tuple[TrainingSession, Workout | None]]:
+        query = (
+            select(TrainingSession, Workout)
+            .outerjoin(Workout, Workout.id == TrainingSession.workout_id)
+            .where(
+                TrainingSession.membership_id == membership_id,
+                TrainingSession.day >= first,
+                TrainingSession.day <= last,
+            )
+            .order_by(TrainingSession.day)
+        )
+        return [(s, w) for s, w in (await self.s.execute(query)).all()]
+
+    # -- activities -------------------------------------------------------------------
+
+    async def comments_on(
+        self, activity_ids: list[int]
+    ) -> dict[int, list[tuple[Comment, Account | None]]]:
+        """Comments of activities already filtered by the policy (same visibility)."""
+        if not activity_ids:
+            return {}
+        query = (
+            select(Comment, Account)
+            .outerjoin(Account, Account.id == Comment.author_account_id)
+            .where(Comment.activity_id.in_(activity_ids))
+            .order_by(Comment.created_at, Comment.id)
+        )
+        found: dict[int, list[tuple[Comment, Account | None]]] = {}
+        for comment, author in (await self.s.execute(query)).all():
+            found.setdefault(comment.activity_id, []).append((comment, author))
+        return found
+
+    async def activity_at(self, account_id: int, started_at: datetime, source: str) -> bool:
+        query = select(func.count()).where(
+            Activity.account_id == account_id,
+            Activity.started_at == started_at,
+            Activity.source == source,
+        )
+        return bool(await self.s.scalar(query))
 
     # -- audit and rate limits --------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The interactive console: type as any member of the local club.
 
-`:as EMAIL` switches who is typing, `#channel: TEXT` types in a channel, `:quit` leaves.
+`:as EMAIL` switches who is typing, `#channel: TEXT` types in a channel, `:upload PATH`
+sends the bot a GPX/FIT/TCX file, `:quit` leaves.
 With input that is not a terminal no prompt is shown, so `echo /help | coachbot run`
 prints just the answer and exits 0 at the end of input.
 """
@@ -9,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from adapters.console.transcript import console_caller, to_records
+from adapters.console.transcript import console_caller, to_records, upload_file
 from bot import grammar
 from bot.core import Core
 
 DEMO_LINES = (
     '/setup-org "Demo Running Club" tz:Europe/London',
     "/add-coach sam.coach@demo.club",
-    "/add-member ann@demo.club",
-    "/add-member ben@demo.club",
+    "/group create 10k-squad",
+    "/add-member ann@demo.club group:10k-squad",
+    "/add-member ben@demo.club group:10k-squad",
     "/add-member cara@demo.club",
 )
 
@@ -36,6 +39,15 @@ async def seed_demo(core: Core, head_coach: str) -> None:
         '/workout create "Easy 8k" type:run kind:easy distance:8k',
         '/workout create "6x800" type:run kind:interval duration:50m '
         'desc:"2k warm-up, 6x800 at 5k pace with 400 jog, 2k cool-down"',
+        '/workout create "Long run" type:run kind:long distance:16k',
+        '/plan create "10k Base" weeks:6',
+        '/plan set "10k Base" week:1 day:tue workout:"Easy 8k"',
+        '/plan set "10k Base" week:1 day:thu workout:"6x800"',
+        '/plan set "10k Base" week:1 day:sun workout:"Long run"',
+        '/plan set "10k Base" week:2 day:tue workout:"Easy 8k"',
+        '/plan set "10k Base" week:2 day:thu workout:"6x800"',
+        '/plan set "10k Base" week:2 day:sun workout:"Long run"',
+        '/assign-plan "10k Base" group:10k-squad',
     ):
         await core.handle(console_caller(head_coach), line)
 
@@ -72,7 +84,11 @@ async def repl(core: Core, email: str, stream: TextIO | None = None) -> int:
         channel = None
         if text.startswith("#") and ":" in text:
             channel, text = (part.strip() for part in text.split(":", 1))
-        messages = await core.handle(console_caller(current, channel), text)
+        caller = console_caller(current, channel)
+        if text.startswith(":upload "):
+            messages = await upload_file(core, caller, text[8:].strip(), Path.cwd())
+        else:
+            messages = await core.handle(caller, text)
         for record in to_records(0, messages, channel):
             if record.via == "reply":
                 print(record.text)

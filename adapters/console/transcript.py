@@ -7,16 +7,19 @@ it. Every message the bot sends is recorded with the number of the line that cau
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from bot import grammar
 from bot.clock import FakeClock
 from bot.commands.base import Caller
 from bot.core import Core
+from bot.importers import MAX_FILE_BYTES
 from bot.messages import ChannelRef, Outgoing, Via
 
 LINE = re.compile(r"^(?P<who>[^\s:#]+@[^\s:#]+)(?:\s+(?P<channel>#[\w.\-]+))?:\s?(?P<text>.*)$")
@@ -89,6 +92,22 @@ class TranscriptError(ValueError):
     pass
 
 
+def _read_head(path: Path, limit: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(limit)
+
+
+async def upload_file(core: Core, caller: Caller, path_text: str, base: Path) -> list[Outgoing]:
+    """`:upload PATH`: the console's way of sending the bot a file in a DM. Reads one
+    byte past the importer's limit at most, so a huge file is refused without loading it."""
+    path = (base / path_text).expanduser()
+    try:
+        data = await asyncio.to_thread(_read_head, path, MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return [Outgoing(Via.REPLY, f"I can't read {path_text}: {exc.strerror}.", ok=False)]
+    return await core.handle_file(caller, path.name, data)
+
+
 class Transcript:
     """Replays lines against a core whose clock is this runner's FakeClock."""
 
@@ -98,9 +117,11 @@ class Transcript:
         clock: FakeClock,
         *,
         on_time: Callable[[int], Awaitable[list[Outgoing]]] | None = None,
+        base: Path | None = None,
     ) -> None:
         self.core = core
         self.clock = clock
+        self.base = base or Path.cwd()  # `:upload PATH` is read relative to this folder
         # The scheduler hook: called after the clock moves, returns what fell due.
         self.on_time = on_time
 
@@ -126,7 +147,10 @@ class Transcript:
             raise TranscriptError(f"line {number}: expected 'EMAIL: TEXT', '@clock' or '@tick'")
         channel = match["channel"].lower() if match["channel"] else None
         caller = console_caller(match["who"], channel)
-        messages = await self.core.handle(caller, match["text"])
+        if match["text"].startswith(":upload "):
+            messages = await upload_file(self.core, caller, match["text"][8:].strip(), self.base)
+        else:
+            messages = await self.core.handle(caller, match["text"])
         return to_records(number, messages, channel) + await self._due(number)
 
     async def _due(self, number: int) -> list[Record]:

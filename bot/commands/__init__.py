@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import importlib
 
-AREAS = ("joining", "membership", "notes", "workouts", "account")
+AREAS = (
+    "joining",
+    "membership",
+    "notes",
+    "workouts",
+    "groups",
+    "plans",
+    "training",
+    "activities",
+    "account",
+)
 
 
 def load_all() -> None:

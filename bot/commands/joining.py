@@ -192,7 +192,7 @@ async def _invite(
             code_hash=hash_code(code),
             status="pending",
             group_id=group_id,
-            plan_name=plan,
+            plan_id=plan,
             start_date=start,
             created_by_account_id=ctx.account.id,
             created_at=ctx.now,

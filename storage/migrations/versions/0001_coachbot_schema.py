@@ -1,8 +1,8 @@
-"""foundation schema
+"""coachbot schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 21:17:27.667101
+Create Date: 2026-11-27 21:19:35.557574
 """
 from alembic import op
 import sqlalchemy as sa
@@ -59,6 +59,30 @@ def upgrade() -> None:
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orgs'))
     )
+    op.create_table('activities',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('type', sa.String(length=10), nullable=False),
+    sa.Column('distance_m', sa.Float(), nullable=True),
+    sa.Column('duration_s', sa.Float(), nullable=True),
+    sa.Column('effort', sa.Integer(), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('private', sa.Boolean(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("source IN ('chat', 'checkin', 'gpx', 'fit', 'tcx')", name=op.f('ck_activities_source')),
+    sa.CheckConstraint("type IN ('run', 'ride', 'swim', 'strength', 'walk', 'hike', 'other')", name=op.f('ck_activities_type')),
+    sa.CheckConstraint('distance_m IS NULL OR distance_m > 0', name=op.f('ck_activities_distance')),
+    sa.CheckConstraint('duration_s IS NULL OR duration_s > 0', name=op.f('ck_activities_duration')),
+    sa.CheckConstraint('effort IS NULL OR effort BETWEEN 1 AND 10', name=op.f('ck_activities_effort')),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_activities_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activities'))
+    )
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.create_index('ix_activities_account_day', ['account_id', 'day'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -133,6 +157,20 @@ def upgrade() -> None:
     with op.batch_alter_table('org_spaces', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_org_spaces_org_id'), ['org_id'], unique=False)
 
+    op.create_table('plans',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('name_key', sa.String(length=100), nullable=False),
+    sa.Column('weeks', sa.Integer(), nullable=False),
+    sa.Column('author_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('weeks BETWEEN 1 AND 52', name=op.f('ck_plans_weeks')),
+    sa.ForeignKeyConstraint(['author_account_id'], ['accounts.id'], name=op.f('fk_plans_author_account_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_plans_org_id_orgs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plans')),
+    sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_plans_org_id_name_key'))
+    )
     op.create_table('workouts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -184,6 +222,19 @@ def upgrade() -> None:
     with op.batch_alter_table('coach_notes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_coach_notes_athlete_membership_id'), ['athlete_membership_id'], unique=False)
 
+    op.create_table('comments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('activity_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('author_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activities.id'], name=op.f('fk_comments_activity_id_activities'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['author_account_id'], ['accounts.id'], name=op.f('fk_comments_author_account_id_accounts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
+    )
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comments_activity_id'), ['activity_id'], unique=False)
+
     op.create_table('group_channels',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('group_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -214,7 +265,7 @@ def upgrade() -> None:
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('group_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('plan_name', sa.String(length=100), nullable=True),
+    sa.Column('plan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('start_date', sa.Date(), nullable=True),
     sa.Column('created_by_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -228,12 +279,45 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by_account_id'], ['accounts.id'], name=op.f('fk_invitations_created_by_account_id_accounts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_invitations_group_id_groups'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_invitations_org_id_orgs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_invitations_plan_id_plans'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invitations')),
     sa.UniqueConstraint('code_hash', name=op.f('uq_invitations_code_hash'))
     )
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitations_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_invitations_org_id'), ['org_id'], unique=False)
+
+    op.create_table('plan_assignments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('plan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('membership_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('assigned_by_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assigned_by_account_id'], ['accounts.id'], name=op.f('fk_plan_assignments_assigned_by_account_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['membership_id'], ['memberships.id'], name=op.f('fk_plan_assignments_membership_id_memberships'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_plan_assignments_org_id_orgs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_assignments_plan_id_plans'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_assignments'))
+    )
+    with op.batch_alter_table('plan_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_assignments_membership_id'), ['membership_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_plan_assignments_plan_id'), ['plan_id'], unique=False)
+
+    op.create_table('plan_days',
+    sa.Column('plan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('week', sa.Integer(), nullable=False),
+    sa.Column('weekday', sa.Integer(), nullable=False),
+    sa.Column('workout_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.CheckConstraint('week BETWEEN 1 AND 52', name=op.f('ck_plan_days_week')),
+    sa.CheckConstraint('weekday BETWEEN 0 AND 6', name=op.f('ck_plan_days_weekday')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_days_plan_id_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workout_id'], ['workouts.id'], name=op.f('fk_plan_days_workout_id_workouts'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('plan_id', 'week', 'weekday', name=op.f('pk_plan_days'))
+    )
+    with op.batch_alter_table('plan_days', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_days_workout_id'), ['workout_id'], unique=False)
 
     op.create_table('invitation_assignments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -250,15 +334,48 @@ def upgrade() -> None:
     with op.batch_alter_table('invitation_assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitation_assignments_invitation_id'), ['invitation_id'], unique=False)
 
+    op.create_table('sessions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('membership_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('plan_assignment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('workout_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('activity_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.CheckConstraint("status IN ('scheduled', 'completed', 'skipped')", name=op.f('ck_sessions_status')),
+    sa.ForeignKeyConstraint(['activity_id'], ['activities.id'], name=op.f('fk_sessions_activity_id_activities'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['membership_id'], ['memberships.id'], name=op.f('fk_sessions_membership_id_memberships'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_assignment_id'], ['plan_assignments.id'], name=op.f('fk_sessions_plan_assignment_id_plan_assignments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workout_id'], ['workouts.id'], name=op.f('fk_sessions_workout_id_workouts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sessions')),
+    sa.UniqueConstraint('membership_id', 'day', name=op.f('uq_sessions_membership_id_day'))
+    )
+    with op.batch_alter_table('sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sessions_plan_assignment_id'), ['plan_assignment_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sessions_plan_assignment_id'))
+
+    op.drop_table('sessions')
     with op.batch_alter_table('invitation_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitation_assignments_invitation_id'))
 
     op.drop_table('invitation_assignments')
+    with op.batch_alter_table('plan_days', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_days_workout_id'))
+
+    op.drop_table('plan_days')
+    with op.batch_alter_table('plan_assignments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_assignments_plan_id'))
+        batch_op.drop_index(batch_op.f('ix_plan_assignments_membership_id'))
+
+    op.drop_table('plan_assignments')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitations_org_id'))
         batch_op.drop_index(batch_op.f('ix_invitations_email'))
@@ -269,6 +386,10 @@ def downgrade() -> None:
 
     op.drop_table('group_members')
     op.drop_table('group_channels')
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comments_activity_id'))
+
+    op.drop_table('comments')
     with op.batch_alter_table('coach_notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_coach_notes_athlete_membership_id'))
 
@@ -278,6 +399,7 @@ def downgrade() -> None:
 
     op.drop_table('assignments')
     op.drop_table('workouts')
+    op.drop_table('plans')
     with op.batch_alter_table('org_spaces', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_org_spaces_org_id'))
 
@@ -296,6 +418,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_log_org_at')
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.drop_index('ix_activities_account_day')
+
+    op.drop_table('activities')
     op.drop_table('orgs')
     with op.batch_alter_table('join_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_join_failures_key_at')

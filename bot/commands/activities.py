@@ -1,0 +1,352 @@
+"""Activity lists, edits, comments and file uploads — every read through the policy."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from bot import grammar
+from bot.commands.base import CommandSpec, Ctx, Kind, Param, Refusal, command
+from bot.commands.common import resolve_member, subject_of
+from bot.commands.training import (
+    NOTES_MAX,
+    TYPES,
+    check_measures,
+    logged_text,
+    record,
+    session_for_activity,
+)
+from bot.domain.schedule import monday_of
+from bot.grammar import MemberRef
+from bot.importers import ImportRefused, ParsedActivity, parse_activity_file
+from bot.policy import (
+    Action,
+    Privacy,
+    Resource,
+    Scope,
+    Subject,
+    activity_filter,
+    can_see,
+    can_see_activity,
+    scope_of,
+)
+from bot.render import fmt_distance, fmt_duration, fmt_pace
+from storage.models import Account, Activity, Comment, Membership
+
+LIST_LIMIT = 100
+
+
+def period_of(text: str | None, today: date) -> tuple[date, date, str]:
+    """`week` (this Monday-Sunday), `month` (this calendar month), `DATE..DATE`, or the
+    last four weeks by default."""
+    if text is None:
+        return today - timedelta(days=27), today, "the last four weeks"
+    word = text.strip().lower()
+    if word == "week":
+        first = monday_of(today)
+        return first, first + timedelta(days=6), "this week"
+    if word == "month":
+        last_day = calendar.monthrange(today.year, today.month)[1]
+        return today.replace(day=1), today.replace(day=last_day), f"{today:%B %Y}"
+    first, last = grammar.parse_date_range(word, today)
+    return first, last, f"{first.isoformat()} to {last.isoformat()}"
+
+
+async def activity_subject(ctx: Ctx, activity: Activity) -> Subject:
+    account = await ctx.uow.repo.account(activity.account_id)
+    member = await ctx.uow.repo.membership_of(activity.account_id)
+    if account is None:
+        raise Refusal("No such activity.")
+    if member is None:
+        return Subject(account_id=account.id, org_id=None, membership_id=None,
+                       privacy=Privacy.of(account))
+    return await subject_of(ctx, member, account)
+
+
+async def visible_activity(ctx: Ctx, ref: str) -> tuple[Activity, Subject]:
+    """An activity by `#id`; one the caller may not see reads exactly like a missing one."""
+    raw = ref.strip().lstrip("#")
+    missing = Refusal(f"No activity #{raw} that you can see. /activities lists their numbers.")
+    if not raw.isdigit() or len(raw) > 15:
+        raise missing
+    activity = await ctx.uow.session.get(Activity, int(raw))
+    if activity is None:
+        raise missing
+    subject = await activity_subject(ctx, activity)
+    if not can_see_activity(ctx.viewer, subject, private=activity.private):
+        raise missing
+    return activity, subject
+
+
+# -- /activities -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activities:
+    member: MemberRef | None = None
+    period: str | None = None
+
+
+@command(
+    "activities",
+    usage="/activities [MEMBER] [week|month|DATE..DATE]",
+    summary="activities you may see: date, type, distance, time, pace, notes",
+    action=Action.VIEW_ACTIVITIES,
+    params=(
+        Param("member", Kind.MEMBER, positional=True),
+        Param("period", Kind.WORD, positional=True, max_len=40),
+    ),
+)
+async def activities(cmd: Activities, ctx: Ctx) -> None:
+    member_ref, period_text = cmd.member, cmd.period
+    if member_ref is not None and member_ref.kind == "name" and period_text is None:
+        # `/activities week`: a lone word that is a period is not a member's name
+        word = member_ref.value.lower()
+        if word in ("week", "month") or ".." in word:
+            member_ref, period_text = None, word
+    first, last, label = period_of(period_text, ctx.today)
+    if member_ref is None:
+        account, member = ctx.account, ctx.membership
+    else:
+        member, account = await resolve_member(ctx, member_ref)
+    subject = (
+        await subject_of(ctx, member, account) if member is not None
+        else Subject(account.id, None, None, privacy=Privacy.of(account))
+    )
+    athlete_m, athlete_a = aliased(Membership), aliased(Account)
+    query = (
+        select(Activity)
+        .join(athlete_a, athlete_a.id == Activity.account_id)
+        .outerjoin(athlete_m, athlete_m.account_id == Activity.account_id)
+        .where(
+            Activity.account_id == account.id,
+            Activity.day >= first,
+            Activity.day <= last,
+            activity_filter(ctx.viewer, activity=Activity, member=athlete_m, account=athlete_a),
+        )
+        .order_by(Activity.day.desc(), Activity.started_at.desc())
+        .limit(LIST_LIMIT + 1)
+    )
+    rows = list((await ctx.uow.session.scalars(query)).all())
+    whose = "your" if account.id == ctx.account.id else f"{account.display_name}'s"
+    if not rows:
+        ctx.reply(f"No activities of {whose.replace('your', 'yours')} that you can see "
+                  f"for {label}." if whose != "your" else f"You logged nothing for {label}.")
+        return
+    show_pace = can_see(Resource.PACE, ctx.viewer, subject)
+    comments = await ctx.uow.repo.comments_on([a.id for a in rows[:LIST_LIMIT]])
+    units = ctx.account.units
+    lines = [f"{whose.capitalize()} activities, {label}:"]
+    for a in rows[:LIST_LIMIT]:
+        parts = [f"#{a.id} {a.day:%a %d %b}", a.type, fmt_distance(a.distance_m, units),
+                 fmt_duration(a.duration_s)]
+        if show_pace:
+            parts.append(fmt_pace(a.distance_m, a.duration_s, units))
+        line = " · ".join(parts)
+        if a.effort:
+            line += f" · effort {a.effort}"
+        if a.private:
+            line += " · private"
+        if a.notes:
+            line += f" — {a.notes}"
+        lines.append(line)
+        for comment, author in comments.get(a.id, []):
+            name = author.display_name if author else "someone"
+            lines.append(f"    💬 {name}: {comment.text}")
+    if len(rows) > LIST_LIMIT:
+        lines.append(f"(the newest {LIST_LIMIT}; ask for a shorter period for the rest)")
+    ctx.reply("\n".join(lines))
+
+
+# -- editing one's own -----------------------------------------------------------------
+
+
+async def own_activity(ctx: Ctx, ref: str) -> Activity:
+    activity, _ = await visible_activity(ctx, ref)
+    if activity.account_id != ctx.account.id:
+        raise Refusal(f"#{activity.id} is not yours; you can change your own activities only.")
+    return activity
+
+
+@dataclass(frozen=True)
+class EditActivity:
+    activity: str
+    distance: float | None = None
+    duration: timedelta | None = None
+    type: str | None = None
+    date: date | None = None
+    effort: int | None = None
+    private: bool | None = None
+    notes: str | None = None
+
+
+@command(
+    "activity edit",
+    usage='/activity edit #ID [distance:D] [duration:T] [type:T] [date:D] [effort:N] '
+    '[private:on|off] [notes:"..."]',
+    summary="correct one of your activities",
+    action=Action.OWN_TRAINING,
+    params=(
+        Param("activity", Kind.WORD, positional=True, required=True, max_len=20),
+        Param("distance", Kind.DISTANCE),
+        Param("duration", Kind.DURATION),
+        Param("type", Kind.CHOICE, choices=TYPES),
+        Param("date", Kind.DATE_BACKWARD),
+        Param("effort", Kind.INT, low=1, high=10),
+        Param("private", Kind.ON_OFF),
+        Param("notes", Kind.WORD, max_len=NOTES_MAX),
+    ),
+)
+async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
+    activity = await own_activity(ctx, cmd.activity)
+    if cmd == EditActivity(activity=cmd.activity):
+        raise Refusal("Say what to change, e.g. /activity edit #12 distance:8.2k.",
+                      show_usage=True)
+    kind = cmd.type or activity.type
+    distance = cmd.distance if cmd.distance is not None else activity.distance_m
+    duration = cmd.duration if cmd.duration is not None else (
+        timedelta(seconds=activity.duration_s) if activity.duration_s else None)
+    check_measures(kind, distance, duration)
+    if cmd.date is not None and cmd.date > ctx.today:
+        raise Refusal(f"{cmd.date.isoformat()} is after your today; log what you have done.")
+    activity.type, activity.distance_m = kind, distance
+    activity.duration_s = duration.total_seconds() if duration else None
+    if cmd.date is not None and cmd.date != activity.day:
+        session = await session_for_activity(ctx, activity.id)
+        if session is not None:  # it completed another day's session: release that one
+            session.status, session.activity_id = "scheduled", None
+        activity.day = cmd.date
+    if cmd.effort is not None:
+        activity.effort = cmd.effort
+    if cmd.private is not None:
+        activity.private = cmd.private
+    if cmd.notes is not None:
+        activity.notes = cmd.notes
+    await ctx.uow.session.flush()
+    ctx.reply(logged_text(ctx, activity, None).replace("Logged", "Updated", 1))
+
+
+@dataclass(frozen=True)
+class DeleteActivity:
+    activity: str
+
+
+async def read_upload(filename: str, data: bytes, now: datetime) -> Upload:
+    try:
+        parsed = await asyncio.to_thread(parse_activity_file, filename, data, now=now)
+    except ImportRefused as exc:
+        return Upload(filename=filename, parsed=None, refusal=exc.message)
+    return Upload(filename=filename, parsed=parsed)
+
+
+@command(
+    "activity delete",
+    usage="/activity delete #ID",
+    summary="delete one of your activities",
+    action=Action.OWN_TRAINING,
+    params=(Param("activity", Kind.WORD, positional=True, required=True, max_len=20),),
+)
+async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
+    activity = await own_activity(ctx, cmd.activity)
+    session = await session_for_activity(ctx, activity.id)
+    if session is not None and session.status == "completed":
+        session.status, session.activity_id = "scheduled", None
+    await ctx.uow.repo.delete(activity)
+    ctx.reply(f"Activity #{activity.id} is deleted." + (
+        " Its session is open again." if session is not None else ""))
+
+
+# -- comments --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentOn:
+    activity: str
+    text: str
+
+
+@command(
+    "comment",
+    usage='/comment #ACTIVITY "TEXT"',
+    summary="comment on an activity you can see",
+    action=Action.COMMENT,
+    params=(
+        Param("activity", Kind.WORD, positional=True, required=True, max_len=20),
+        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTES_MAX),
+    ),
+)
+async def comment(cmd: CommentOn, ctx: Ctx) -> None:
+    activity, subject = await visible_activity(ctx, cmd.activity)
+    own = activity.account_id == ctx.account.id
+    scope = scope_of(ctx.viewer, Action.COMMENT)
+    allowed = (
+        scope is Scope.YES
+        or own
+        or (scope is Scope.ROSTER and subject.assigned_to_viewer)
+    )
+    if not allowed:
+        raise Refusal("You can comment on your own activities and those of athletes on your "
+                      "roster.")
+    saved = await ctx.uow.repo.add(
+        Comment(activity_id=activity.id, author_account_id=ctx.account.id, text=cmd.text,
+                created_at=ctx.now)
+    )
+    if not own:
+        ctx.dm(
+            f"{ctx.account.display_name} commented on your {activity.type} of "
+            f"{activity.day:%a %d %b} (#{activity.id}): {cmd.text}",
+            account_id=activity.account_id,
+            kind="comment",
+            key=f"comment:{saved.id}",
+        )
+    ctx.reply(f"Comment added to #{activity.id}.")
+
+
+# -- files -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file already parsed outside the transaction (FIT parsing can take seconds, and
+    must not hold the database's write lock): the activity, or why it was refused."""
+
+    filename: str
+    parsed: ParsedActivity | None
+    refusal: str | None = None
+
+
+SOURCE_TYPES = {"run", "ride", "swim", "strength", "walk", "hike", "other"}
+
+
+async def upload(cmd: Upload, ctx: Ctx) -> None:
+    """A GPX/FIT/TCX file sent in a DM (console: `:upload PATH`) becomes an activity."""
+    parsed = cmd.parsed
+    if parsed is None:
+        raise Refusal(cmd.refusal or f"{cmd.filename} could not be read as an activity.")
+    kind = parsed.activity_type if parsed.activity_type in SOURCE_TYPES else "other"
+    duration = timedelta(seconds=parsed.duration_s) if parsed.duration_s else None
+    check_measures(kind, parsed.distance_m, duration)
+    day = parsed.start.astimezone(ctx.zone).date()
+    if await ctx.uow.repo.activity_at(ctx.account.id, parsed.start, parsed.source):
+        raise Refusal(f"That {parsed.source.upper()} file's activity is logged already.")
+    activity, completed = await record(
+        ctx, day=day, kind=kind, distance=parsed.distance_m, duration=duration,
+        source=parsed.source, started_at=parsed.start,
+    )
+    ctx.reply(logged_text(ctx, activity, completed))
+
+
+UPLOAD = CommandSpec(
+    name="upload",
+    usage="send a GPX, FIT or TCX file to the bot in a direct message",
+    summary="log an activity from a watch or app file",
+    action=Action.OWN_TRAINING,
+    params=(),
+    command_type=Upload,
+    handler=upload,
+)

@@ -1,0 +1,246 @@
+"""Groups: sub-divisions of an org, each optionally linked to a channel (SPEC §1, §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.common import resolve_member, who
+from bot.grammar import MemberRef
+from bot.policy import Action, permits
+from storage.models import Group, GroupChannel, GroupMember
+
+NAME_MAX = 80
+
+
+async def find_group(ctx: Ctx, name: str) -> Group:
+    """A group by name; athletes only "find" the groups they belong to (SPEC §2)."""
+    org, me = ctx.require_org()
+    group = await ctx.uow.repo.group_by_name(org.id, name)
+    if group is not None and not permits(ctx.viewer, Action.MANAGE_GROUPS):
+        mine = {g.id for g in await ctx.uow.repo.groups_of(me.id)}
+        if group.id not in mine:
+            group = None
+    if group is None:
+        raise Refusal(f"No group named {name!r}. See /group list.")
+    return group
+
+
+@dataclass(frozen=True)
+class CreateGroup:
+    name: str
+
+
+@command(
+    "group create",
+    usage="/group create NAME",
+    summary="make a group",
+    action=Action.MANAGE_GROUPS,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+)
+async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    if await ctx.uow.repo.group_by_name(org.id, cmd.name):
+        raise Refusal(f"There is already a group named {cmd.name!r}.")
+    await ctx.uow.repo.add(
+        Group(org_id=org.id, name=cmd.name, name_key=cmd.name.casefold(), created_at=ctx.now)
+    )
+    await ctx.audit("group_create", None, cmd.name)
+    ctx.reply(
+        f"Group {cmd.name} created. Add athletes with /group add {cmd.name} MEMBER..., and type "
+        f"/group link {cmd.name} in its channel for leaderboards."
+    )
+
+
+@dataclass(frozen=True)
+class RenameGroup:
+    name: str
+    new_name: str
+
+
+@command(
+    "group rename",
+    usage="/group rename NAME NEW-NAME",
+    summary="rename a group",
+    action=Action.MANAGE_GROUPS,
+    params=(
+        Param("name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
+        Param("new_name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
+    ),
+)
+async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    group = await find_group(ctx, cmd.name)
+    clash = await ctx.uow.repo.group_by_name(org.id, cmd.new_name)
+    if clash is not None and clash.id != group.id:
+        raise Refusal(f"There is already a group named {cmd.new_name!r}.")
+    old = group.name
+    group.name, group.name_key = cmd.new_name, cmd.new_name.casefold()
+    await ctx.uow.session.flush()
+    await ctx.audit("group_rename", None, f"{old} -> {cmd.new_name}")
+    ctx.reply(f"Group {old} is now called {cmd.new_name}.")
+
+
+@dataclass(frozen=True)
+class DeleteGroup:
+    name: str
+
+
+@command(
+    "group delete",
+    usage="/group delete NAME",
+    summary="delete a group (its athletes stay in the org)",
+    action=Action.MANAGE_GROUPS,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+)
+async def delete_group(cmd: DeleteGroup, ctx: Ctx) -> None:
+    group = await find_group(ctx, cmd.name)
+    await ctx.uow.repo.delete(group)
+    await ctx.audit("group_delete", None, group.name)
+    ctx.reply(f"Group {group.name} is deleted; its athletes stay in the organization.")
+
+
+@dataclass(frozen=True)
+class ListGroups:
+    pass
+
+
+@command(
+    "group list",
+    usage="/group list",
+    summary="the groups (athletes: your own)",
+    action=Action.VIEW_GROUPS,
+)
+async def list_groups(cmd: ListGroups, ctx: Ctx) -> None:
+    org, me = ctx.require_org()
+    if permits(ctx.viewer, Action.MANAGE_GROUPS):
+        groups = await ctx.uow.repo.groups(org.id)
+    else:
+        groups = await ctx.uow.repo.groups_of(me.id)
+    if not groups:
+        ctx.reply("No groups yet." if ctx.viewer.is_coach else "You are in no group yet.")
+        return
+    counts = await ctx.uow.repo.group_sizes([g.id for g in groups])
+    lines = [f"- {g.name} ({counts.get(g.id, 0)} athletes)" for g in groups]
+    ctx.reply("Groups:\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class ShowGroup:
+    name: str
+
+
+@command(
+    "group show",
+    usage="/group show NAME",
+    summary="a group's athletes (athletes see their groupmates' names)",
+    action=Action.VIEW_GROUPS,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+)
+async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    group = await find_group(ctx, cmd.name)
+    coach_view = permits(ctx.viewer, Action.MANAGE_GROUPS)
+    members = await ctx.uow.repo.members(org.id, group_id=group.id)
+    channels = await ctx.uow.repo.group_channels(group.id)
+    lines = [f"{group.name} — {len(members)} athletes"]
+    if channels and coach_view:
+        lines.append("Linked: " + ", ".join(c.channel_id for c in channels))
+    lines += [f"- {who(a, coach_view)}" for _, a in members]
+    ctx.reply("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class LinkGroup:
+    name: str
+
+
+@command(
+    "group link",
+    usage="/group link NAME (typed in the group's channel)",
+    summary="post this group's leaderboard to the channel you type it in",
+    action=Action.MANAGE_GROUPS,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+)
+async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
+    channel = ctx.caller.channel
+    if channel is None:
+        raise Refusal("Type /group link in the channel the group's leaderboard should go to.")
+    group = await find_group(ctx, cmd.name)
+    repo = ctx.uow.repo
+    taken = await repo.group_for_channel(channel.platform, channel.space_id, channel.channel_id)
+    if taken is not None and taken.id != group.id:
+        raise Refusal(f"This channel is already linked to group {taken.name}.")
+    for old in await repo.group_channels(group.id):
+        if old.platform == channel.platform:
+            await repo.delete(old)
+    await repo.add(
+        GroupChannel(
+            group_id=group.id,
+            platform=channel.platform,
+            space_id=channel.space_id,
+            channel_id=channel.channel_id,
+        )
+    )
+    await ctx.audit("group_link", None, f"{group.name} -> {channel.name or channel.channel_id}")
+    ctx.reply(f"{channel.name or 'This channel'} is now {group.name}'s channel: its leaderboard "
+              "is posted here.")
+
+
+@dataclass(frozen=True)
+class GroupMembers:
+    name: str
+    members: tuple[MemberRef, ...]
+
+
+_members_params = (
+    Param("name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
+    Param("members", Kind.MEMBERS, positional=True, required=True),
+)
+
+
+@command(
+    "group add",
+    usage="/group add NAME MEMBER [MEMBER...]",
+    summary="put athletes in a group",
+    action=Action.MANAGE_GROUPS,
+    params=_members_params,
+)
+async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
+    group = await find_group(ctx, cmd.name)
+    added, already = [], []
+    for ref in cmd.members:
+        member, account = await resolve_member(ctx, ref)
+        if not member.is_athlete:
+            raise Refusal(f"{account.display_name} is not an athlete; groups hold athletes.")
+        if await ctx.uow.repo.in_group(group.id, member.id):
+            already.append(account.display_name)
+            continue
+        await ctx.uow.repo.add(GroupMember(group_id=group.id, membership_id=member.id))
+        added.append(account.display_name)
+    await ctx.audit("group_add", None, f"{group.name}: {', '.join(added)}")
+    text = f"Added to {group.name}: {', '.join(added)}." if added else "Nobody new to add."
+    if already:
+        text += f" Already in it: {', '.join(already)}."
+    ctx.reply(text)
+
+
+@command(
+    "group remove",
+    usage="/group remove NAME MEMBER [MEMBER...]",
+    summary="take athletes out of a group",
+    action=Action.MANAGE_GROUPS,
+    params=_members_params,
+)
+async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
+    group = await find_group(ctx, cmd.name)
+    removed = []
+    for ref in cmd.members:
+        member, account = await resolve_member(ctx, ref)
+        place = await ctx.uow.repo.in_group(group.id, member.id)
+        if place is None:
+            raise Refusal(f"{account.display_name} is not in {group.name}.")
+        await ctx.uow.repo.delete(place)
+        removed.append(account.display_name)
+    await ctx.audit("group_remove", None, f"{group.name}: {', '.join(removed)}")
+    ctx.reply(f"Removed from {group.name}: {', '.join(removed)}.")

@@ -1,0 +1,376 @@
+"""Plan templates and plan assignment (SPEC §1 calendar rules, §3 who may assign)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select
+
+from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.common import resolve_member
+from bot.commands.groups import find_group
+from bot.commands.workouts import find_workout
+from bot.domain.schedule import (
+    WEEKDAY_NAMES,
+    PlannedDay,
+    next_monday,
+    parse_weekday,
+    plan_end,
+    sessions_for,
+    start_problem,
+)
+from bot.grammar import MemberRef
+from bot.messages import Outgoing, Via
+from bot.policy import Action, Scope, permits, scope_of
+from bot.render import fmt_distance, fmt_duration
+from storage.models import (
+    Account,
+    Membership,
+    Plan,
+    PlanAssignment,
+    PlanDay,
+    TrainingSession,
+    Workout,
+)
+from storage.unit_of_work import UnitOfWork
+
+NAME_MAX = 100
+
+
+async def find_plan(ctx: Ctx, name: str) -> Plan:
+    """Coaches find any template; an athlete only the plan assigned to them (SPEC §2)."""
+    org, me = ctx.require_org()
+    plan = await ctx.uow.repo.plan_by_name(org.id, name)
+    if plan is not None and not permits(ctx.viewer, Action.CREATE_LIBRARY):
+        current = await ctx.uow.repo.current_plan_assignment(me.id)
+        if current is None or current.plan_id != plan.id:
+            plan = None
+    if plan is None:
+        raise Refusal(f"No plan named {name!r}. See /plan list.")
+    return plan
+
+
+def workout_line(workout: Workout | None, units: str) -> str:
+    if workout is None:
+        return "rest"
+    target = []
+    if workout.distance_m:
+        target.append(fmt_distance(workout.distance_m, units))
+    if workout.duration_s:
+        target.append(fmt_duration(workout.duration_s))
+    return f"{workout.name} ({workout.type}, {workout.kind}" + (
+        f", {' / '.join(target)})" if target else ")"
+    )
+
+
+# -- templates -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    name: str
+    weeks: int
+
+
+@command(
+    "plan create",
+    usage="/plan create NAME weeks:N",
+    summary="make a plan template of 1-52 weeks",
+    action=Action.CREATE_LIBRARY,
+    params=(
+        Param("name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
+        Param("weeks", Kind.INT, required=True, low=1, high=52),
+    ),
+)
+async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    if await ctx.uow.repo.plan_by_name(org.id, cmd.name):
+        raise Refusal(f"There is already a plan named {cmd.name!r}.")
+    await ctx.uow.repo.add(
+        Plan(org_id=org.id, name=cmd.name, name_key=cmd.name.casefold(), weeks=cmd.weeks,
+             author_account_id=ctx.account.id, created_at=ctx.now)
+    )
+    await ctx.audit("plan_create", None, cmd.name)
+    ctx.reply(
+        f"Plan {cmd.name} ({cmd.weeks} weeks) created; every day is rest until you fill it: "
+        f'/plan set "{cmd.name}" week:1 day:tue workout:"Easy 8k"'
+    )
+
+
+@dataclass(frozen=True)
+class SetPlanDay:
+    plan: str
+    week: int
+    day: str
+    workout: str
+
+
+@command(
+    "plan set",
+    usage="/plan set PLAN week:W day:DAY workout:W|rest",
+    summary="put a library workout (or rest) on one day of a plan",
+    action=Action.CREATE_LIBRARY,
+    params=(
+        Param("plan", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
+        Param("week", Kind.INT, required=True, low=1, high=52),
+        Param("day", Kind.WORD, required=True, max_len=12),
+        Param("workout", Kind.WORD, required=True, max_len=NAME_MAX),
+    ),
+)
+async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
+    plan = await find_plan(ctx, cmd.plan)
+    if cmd.week > plan.weeks:
+        raise Refusal(f"{plan.name} has {plan.weeks} weeks; week must be 1 to {plan.weeks}.")
+    weekday = parse_weekday(cmd.day)
+    if weekday is None:
+        raise Refusal(f"{cmd.day!r} is not a day: use mon, tue, wed, thu, fri, sat or sun.")
+    existing = await ctx.uow.session.get(PlanDay, (plan.id, cmd.week, weekday))
+    where = f"week {cmd.week} {WEEKDAY_NAMES[weekday]}"
+    if cmd.workout.strip().lower() == "rest":
+        if existing is not None:
+            await ctx.uow.repo.delete(existing)
+        ctx.reply(f"{plan.name}, {where}: rest.")
+        return
+    workout = await find_workout(ctx, cmd.workout)
+    if existing is None:
+        await ctx.uow.repo.add(
+            PlanDay(plan_id=plan.id, week=cmd.week, weekday=weekday, workout_id=workout.id)
+        )
+    else:
+        existing.workout_id = workout.id
+        await ctx.uow.session.flush()
+    await ctx.audit("plan_set", None, f"{plan.name} {where}: {workout.name}")
+    ctx.reply(f"{plan.name}, {where}: {workout_line(workout, ctx.account.units)}.")
+
+
+@dataclass(frozen=True)
+class ShowPlan:
+    name: str
+
+
+@command(
+    "plan show",
+    usage="/plan show PLAN",
+    summary="a plan week by week (athletes: the plan assigned to you)",
+    action=Action.VIEW_LIBRARY,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+)
+async def show_plan(cmd: ShowPlan, ctx: Ctx) -> None:
+    plan = await find_plan(ctx, cmd.name)
+    days = await ctx.uow.repo.plan_days(plan.id)
+    lines = [f"{plan.name} — {plan.weeks} weeks"]
+    for week in range(1, plan.weeks + 1):
+        planned = [(d, w) for d, w in days if d.week == week]
+        if planned:
+            items = "; ".join(
+                f"{WEEKDAY_NAMES[d.weekday][:3]} {workout_line(w, ctx.account.units)}"
+                for d, w in planned
+            )
+        else:
+            items = "rest"
+        lines.append(f"Week {week}: {items}")
+    ctx.reply("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class ListPlans:
+    pass
+
+
+@command("plan list", usage="/plan list", summary="the plan templates",
+         action=Action.CREATE_LIBRARY)
+async def list_plans(cmd: ListPlans, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    plans = await ctx.uow.repo.plans(org.id)
+    if not plans:
+        ctx.reply("No plan templates yet. Make one with /plan create NAME weeks:N.")
+        return
+    ctx.reply("Plans:\n" + "\n".join(f"- {p.name} ({p.weeks} weeks)" for p in plans))
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    name: str
+
+
+@command(
+    "plan delete",
+    usage="/plan delete PLAN",
+    summary="delete a plan template nobody follows",
+    action=Action.CREATE_LIBRARY,
+    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+)
+async def delete_plan(cmd: DeletePlan, ctx: Ctx) -> None:
+    plan = await find_plan(ctx, cmd.name)
+    followers = await ctx.uow.session.scalar(
+        select(func.count()).where(PlanAssignment.plan_id == plan.id)
+    )
+    if followers:
+        raise Refusal(
+            f"{plan.name} has been assigned {followers} times; it stays so their schedules "
+            "keep their history."
+        )
+    await ctx.uow.session.execute(delete(PlanDay).where(PlanDay.plan_id == plan.id))
+    await ctx.uow.repo.delete(plan)
+    await ctx.audit("plan_delete", None, plan.name)
+    ctx.reply(f"Plan {plan.name} is deleted.")
+
+
+# -- assignment ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    athletes: int
+    replaced: int  # remaining sessions of earlier plans that were replaced
+    replaced_for: tuple[str, ...]
+
+
+async def enroll(
+    uow: UnitOfWork,
+    plan: Plan,
+    athletes: Sequence[tuple[Membership, Account]],
+    start: date,
+    *,
+    by_account_id: int,
+    now: datetime,
+    units_of: dict[int, str] | None = None,
+) -> tuple[Enrolled, list[Outgoing]]:
+    """Assign a plan to athletes in bulk: one statement per table, whatever the count.
+
+    A new assignment replaces each athlete's sessions from its start date (SPEC §1).
+    """
+    session = uow.session
+    ids = [m.id for m, _ in athletes]
+    days = await uow.repo.plan_days(plan.id)
+    planned = [PlannedDay(d.week, d.weekday, d.workout_id) for d, _ in days]
+    schedule = list(sessions_for(start, plan.weeks, planned))
+    replaced_rows = (
+        await session.execute(
+            select(TrainingSession.membership_id, func.count())
+            .where(TrainingSession.membership_id.in_(ids), TrainingSession.day >= start,
+                   TrainingSession.status == "scheduled")
+            .group_by(TrainingSession.membership_id)
+        )
+    ).all()
+    await session.execute(
+        delete(TrainingSession).where(
+            TrainingSession.membership_id.in_(ids), TrainingSession.day >= start
+        )
+    )
+    assignment_ids = list(
+        await session.scalars(
+            insert(PlanAssignment).returning(PlanAssignment.id, sort_by_parameter_order=True),
+            [
+                {"org_id": plan.org_id, "plan_id": plan.id, "membership_id": mid,
+                 "start_date": start, "assigned_by_account_id": by_account_id, "created_at": now}
+                for mid in ids
+            ],
+        )
+    )
+    rows = [
+        {"membership_id": mid, "plan_assignment_id": aid, "day": day, "workout_id": wid,
+         "status": "scheduled"}
+        for mid, aid in zip(ids, assignment_ids, strict=True)
+        for day, wid in schedule
+    ]
+    if rows:
+        await session.execute(insert(TrainingSession), rows)
+    workouts = {d.workout_id: w for d, w in days}
+    end = plan_end(start, plan.weeks)
+    first_week = [(day, workouts.get(wid)) for day, wid in schedule if day < start + timedelta(7)
+                  and day <= end]
+    replaced_by = {mid: n for mid, n in replaced_rows}
+    names = {m.id: a.display_name for m, a in athletes}
+    messages = []
+    for _, account in athletes:
+        units = account.units
+        week_lines = "\n".join(
+            f"- {day:%a %d %b}: {workout_line(w, units)}" for day, w in first_week
+        ) or "- rest all week"
+        messages.append(
+            Outgoing(
+                Via.DM,
+                f"You have a new training plan: {plan.name}, from {start:%a %d %b %Y} "
+                f"to {end:%a %d %b %Y}.\nYour first week:\n{week_lines}",
+                account_id=account.id,
+                kind="plan_assigned",
+            )
+        )
+    result = Enrolled(
+        athletes=len(ids),
+        replaced=sum(replaced_by.values()),
+        replaced_for=tuple(sorted(names[mid] for mid in replaced_by)),
+    )
+    return result, messages
+
+
+@dataclass(frozen=True)
+class AssignPlan:
+    plan: str
+    athlete: MemberRef | None = None
+    group: str | None = None
+    start: date | None = None
+
+
+@command(
+    "assign-plan",
+    usage="/assign-plan PLAN (ATHLETE|group:G) [start:DATE]",
+    summary="assign a plan to an athlete or to a group's current athletes",
+    action=Action.ASSIGN_PLAN,
+    params=(
+        Param("plan", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
+        Param("athlete", Kind.MEMBER, positional=True),
+        Param("group", Kind.WORD, max_len=80),
+        Param("start", Kind.DATE_FORWARD),
+    ),
+)
+async def assign_plan(cmd: AssignPlan, ctx: Ctx) -> None:
+    org, me = ctx.require_org()
+    if (cmd.athlete is None) == (cmd.group is None):
+        raise Refusal("Name one athlete or group:G.", show_usage=True)
+    plan = await find_plan(ctx, cmd.plan)
+    start = cmd.start or next_monday(ctx.today)
+    problem = start_problem(start, ctx.today)
+    if problem:
+        raise Refusal(problem)
+    if cmd.athlete is not None:
+        member, account = await resolve_member(ctx, cmd.athlete)
+        if not member.is_athlete:
+            raise Refusal(f"{account.display_name} is not an athlete.")
+        athletes = [(member, account)]
+    else:
+        group = await find_group(ctx, cmd.group or "")
+        athletes = await ctx.uow.repo.members(org.id, group_id=group.id)
+        if not athletes:
+            raise Refusal(f"{group.name} has no athletes yet; add some with /group add.")
+    if scope_of(ctx.viewer, Action.ASSIGN_PLAN) is Scope.ROSTER:
+        roster = {m.id for m, _ in await ctx.uow.repo.roster(me.id)}
+        outside = [a.display_name for m, a in athletes if m.id not in roster]
+        if outside:
+            raise Refusal(
+                "You can assign plans to athletes on your roster only; not on it: "
+                + ", ".join(outside) + "."
+            )
+    result, messages = await enroll(
+        ctx.uow, plan, athletes, start, by_account_id=ctx.account.id, now=ctx.now
+    )
+    ctx.out.extend(messages)
+    await ctx.audit("assign_plan", athletes[0][1].id if cmd.athlete else None,
+                    f"{plan.name} from {start} to {result.athletes} athletes")
+    who = (
+        athletes[0][1].display_name
+        if cmd.athlete
+        else f"the {result.athletes} athletes of {cmd.group}"
+    )
+    text = f"{plan.name} is assigned to {who}, starting {start:%a %d %b %Y}."
+    if result.replaced:
+        text += (
+            f" It replaces {result.replaced} remaining sessions of an earlier plan from that "
+            f"date ({', '.join(result.replaced_for)})."
+        )
+    if cmd.group:
+        text += " Athletes who join the group later are not enrolled."
+    ctx.reply(text)

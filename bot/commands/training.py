@@ -1,0 +1,379 @@
+"""The athlete's side: their schedule, logging, check-ins and skips (SPEC §1, §4, §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from bot import grammar
+from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.plans import workout_line
+from bot.domain.schedule import monday_of, plan_end
+from bot.messages import Action as Button
+from bot.policy import Action
+from bot.render import fmt_distance, fmt_duration, fmt_pace
+from storage.models import Activity, TrainingSession, Workout
+
+NOTES_MAX = 2000
+TYPES = ("run", "ride", "swim", "strength", "walk", "hike", "other")
+TYPE_WORDS = {
+    "run": "run", "running": "run", "jog": "run", "ride": "ride", "bike": "ride",
+    "cycling": "ride", "cycle": "ride", "swim": "swim", "swimming": "swim", "walk": "walk",
+    "walking": "walk", "hike": "hike", "hiking": "hike", "strength": "strength",
+    "gym": "strength", "other": "other",
+}
+# Fastest and slowest believable pace, seconds per km, by type (None: no check).
+PACE_LIMITS: dict[str, tuple[float, float] | None] = {
+    "run": (120, 3600), "walk": (240, 3600), "hike": (240, 7200), "ride": (50, 1800),
+    "swim": (420, 7200), "strength": None, "other": None,
+}
+MAX_ACTIVITY = timedelta(hours=72)
+CHECK_IN_BUTTONS = (Button("Done", "done"), Button("Skip", "skip"))
+
+
+# -- recording -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogParts:
+    distance: float | None = None
+    duration: timedelta | None = None
+    type: str | None = None
+    private: bool = False
+    notes: str | None = None
+
+
+def parse_log_words(words: list[str]) -> LogParts:
+    """`8k easy 42:10`, `10k 55:00 private`, `45m ride hills`: measures, type, notes."""
+    distance = duration = None
+    kind = None
+    private = False
+    notes: list[str] = []
+    for word in words:
+        lower = word.lower()
+        if distance is None and (lower[:1].isdigit() or lower in ("half", "marathon")):
+            try:
+                distance = grammar.parse_distance(word)
+                continue
+            except grammar.GrammarError:
+                pass
+        if duration is None and lower[:1].isdigit():
+            try:
+                duration = grammar.parse_duration(word)
+                continue
+            except grammar.GrammarError as exc:
+                if not notes and distance is None:
+                    raise exc from None
+        if kind is None and lower in TYPE_WORDS:
+            kind = TYPE_WORDS[lower]
+            continue
+        if lower == "private":
+            private = True
+            continue
+        notes.append(word)
+    text = " ".join(notes).strip() or None
+    return LogParts(distance, duration, kind, private, text)
+
+
+def check_measures(kind: str, distance: float | None, duration: timedelta | None) -> None:
+    if duration is not None and duration > MAX_ACTIVITY:
+        raise Refusal("That is longer than 72 hours; check the duration (42:10 is 42 min 10 s).")
+    limits = PACE_LIMITS.get(kind)
+    if limits and distance and duration:
+        pace = duration.total_seconds() / (distance / 1000)
+        fastest, slowest = limits
+        if pace < fastest:
+            raise Refusal(
+                f"{fmt_distance(distance, 'km')} in {fmt_duration(duration)} would be faster "
+                f"than anyone can {kind}; check the numbers."
+            )
+        if pace > slowest:
+            raise Refusal(
+                f"{fmt_distance(distance, 'km')} in {fmt_duration(duration)} is slower than a "
+                f"{kind} can be; check the numbers."
+            )
+
+
+async def todays_session(ctx: Ctx, day: date) -> tuple[TrainingSession, Workout | None] | None:
+    if ctx.membership is None:
+        return None
+    found = await ctx.uow.repo.sessions_between(ctx.membership.id, day, day)
+    return found[0] if found else None
+
+
+async def record(
+    ctx: Ctx,
+    *,
+    day: date,
+    kind: str,
+    distance: float | None,
+    duration: timedelta | float | None,
+    source: str,
+    effort: int | None = None,
+    notes: str | None = None,
+    private: bool = False,
+    started_at: datetime | None = None,
+) -> tuple[Activity, TrainingSession | None]:
+    """Store an activity and complete that day's session when the type matches."""
+    if day > ctx.today:
+        raise Refusal(f"{day.isoformat()} is after your today ({ctx.today.isoformat()}); "
+                      "log what you have done.")
+    if notes is not None and len(notes) > NOTES_MAX:
+        raise Refusal(f"Notes are {len(notes):,} characters long; the most is {NOTES_MAX:,}.")
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
+    if started_at is None:
+        started_at = ctx.now if day == ctx.today else datetime.combine(day, time(12), ctx.zone)
+    activity = await ctx.uow.repo.add(
+        Activity(
+            account_id=ctx.account.id, started_at=started_at, day=day, type=kind,
+            distance_m=distance, duration_s=seconds, effort=effort, notes=notes,
+            source=source, private=private, created_at=ctx.now,
+        )
+    )
+    completed = None
+    found = await todays_session(ctx, day)
+    if found is not None:
+        session, workout = found
+        if session.status == "scheduled" and workout is not None and workout.type == kind:
+            session.status, session.activity_id = "completed", activity.id
+            completed = session
+            await ctx.uow.session.flush()
+    return activity, completed
+
+
+def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None) -> str:
+    units = ctx.account.units
+    parts = [activity.type]
+    if activity.distance_m:
+        parts.append(fmt_distance(activity.distance_m, units))
+    if activity.duration_s:
+        parts.append(fmt_duration(activity.duration_s))
+    if activity.distance_m and activity.duration_s:
+        parts.append(fmt_pace(activity.distance_m, activity.duration_s, units))
+    text = f"Logged #{activity.id}: {', '.join(parts)} on {activity.day:%a %d %b}"
+    if activity.private:
+        text += " (private: only you see it)"
+    text += "."
+    if completed is not None:
+        text += " That completes the day's session."
+    return text
+
+
+# -- /log, the DM forms, /skip ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Log:
+    what: str | None = None
+    type: str | None = None
+    date: date | None = None
+    effort: int | None = None
+    private: bool = False
+
+
+LOG_PARAMS = (
+    Param("what", Kind.TEXT, positional=True, max_len=NOTES_MAX + 200),
+    Param("type", Kind.CHOICE, choices=TYPES),
+    Param("date", Kind.DATE_BACKWARD),
+    Param("effort", Kind.INT, low=1, high=10),
+    Param("private", Kind.FLAG),
+)
+
+
+async def _log(cmd: Log, ctx: Ctx, *, source: str = "chat") -> None:
+    parts = parse_log_words(cmd.what.split() if cmd.what else [])
+    if parts.distance is None and parts.duration is None:
+        raise Refusal("Say how far or how long, e.g. /log 8k 42:10 or /log 45m type:ride.",
+                      show_usage=True)
+    kind = cmd.type or parts.type or "run"
+    check_measures(kind, parts.distance, parts.duration)
+    day = cmd.date or ctx.today
+    activity, completed = await record(
+        ctx, day=day, kind=kind, distance=parts.distance, duration=parts.duration,
+        source=source, effort=cmd.effort, notes=parts.notes,
+        private=cmd.private or parts.private,
+    )
+    ctx.reply(logged_text(ctx, activity, completed))
+
+
+@command(
+    "log",
+    usage='/log [DISTANCE] [DURATION] [type:T] [date:D] [effort:1-10] [private] ["notes"]',
+    summary="log a run (or ride, swim...) you did",
+    action=Action.OWN_TRAINING,
+    params=LOG_PARAMS,
+)
+async def log(cmd: Log, ctx: Ctx) -> None:
+    await _log(cmd, ctx)
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str | None = None
+
+
+async def _skip(reason: str | None, ctx: Ctx) -> None:
+    found = await todays_session(ctx, ctx.today)
+    if found is None:
+        raise Refusal("You have no session today, so there is nothing to skip.")
+    session, workout = found
+    if workout is None:
+        raise Refusal("Today is a rest day already.")
+    if session.status != "scheduled":
+        raise Refusal(f"Today's session is already {session.status}.")
+    session.status, session.note = "skipped", (reason or None)
+    await ctx.uow.session.flush()
+    ctx.reply(f"Skipped today's {workout.name}." + (f" Reason noted: {reason}" if reason else ""))
+
+
+@command(
+    "skip",
+    usage="/skip [reason]",
+    summary="skip today's session",
+    action=Action.OWN_TRAINING,
+    params=(Param("reason", Kind.TEXT, positional=True, max_len=500),),
+)
+async def skip(cmd: Skip, ctx: Ctx) -> None:
+    await _skip(cmd.reason, ctx)
+
+
+async def _done(ctx: Ctx) -> None:
+    found = await todays_session(ctx, ctx.today)
+    if found is None or found[1] is None:
+        raise Refusal("You have no session to check in today; log what you did, e.g. 8k 42:10.")
+    session, workout = found
+    assert workout is not None
+    if session.status != "scheduled":
+        raise Refusal(f"Today's session is already {session.status}.")
+    activity = await ctx.uow.repo.add(
+        Activity(account_id=ctx.account.id, started_at=ctx.now, day=ctx.today,
+                 type=workout.type, source="checkin", private=False, created_at=ctx.now)
+    )
+    session.status, session.activity_id = "completed", activity.id
+    await ctx.uow.session.flush()
+    ctx.reply(f"Nice work — {workout.name} is done.")
+
+
+@dataclass(frozen=True)
+class Say:
+    """Plain words sent to the bot: `done`, `skip [reason]`, or a log like `8k easy 42:10`."""
+
+    words: str
+
+
+@command(
+    "say",
+    usage="done | skip [reason] | 8k easy 42:10",
+    summary="check in by plain words in a direct message",
+    action=Action.OWN_TRAINING,
+    params=(Param("words", Kind.TEXT, positional=True, max_len=NOTES_MAX + 200),),
+    dm_form=True,
+)
+async def say(cmd: Say, ctx: Ctx) -> None:
+    words = cmd.words.split()
+    first = words[0].lower().strip(".!") if words else ""
+    if first == "done" and len(words) == 1:
+        await _done(ctx)
+    elif first == "skip":
+        await _skip(" ".join(words[1:]) or None, ctx)
+    elif any(w[:1].isdigit() for w in words):
+        await _log(Log(what=cmd.words), ctx)
+    else:
+        raise Refusal(
+            "I didn't catch that. Reply done, skip, or what you ran like 8k easy 42:10 — "
+            "or type /help."
+        )
+
+
+# -- the schedule ----------------------------------------------------------------------
+
+
+def session_line(day: date, session: TrainingSession | None, workout: Workout | None,
+                 units: str) -> str:
+    if session is None or workout is None:
+        return f"{day:%a %d %b}: rest"
+    return f"{day:%a %d %b}: {workout_line(workout, units)} — {session.status}"
+
+
+@dataclass(frozen=True)
+class Today:
+    pass
+
+
+@command("today", usage="/today", summary="today's session", action=Action.OWN_TRAINING)
+async def today(cmd: Today, ctx: Ctx) -> None:
+    _, me = ctx.require_org()
+    if await ctx.uow.repo.current_plan_assignment(me.id) is None:
+        ctx.reply("You have no training plan yet; your coach assigns one with /assign-plan.")
+        return
+    found = await todays_session(ctx, ctx.today)
+    session, workout = found if found else (None, None)
+    text = "Today, " + session_line(ctx.today, session, workout, ctx.account.units)
+    if session is not None and session.status == "scheduled" and workout is not None:
+        text += ".\nReply done, skip, or what you did (e.g. 8k 42:10)."
+    ctx.reply(text)
+
+
+@dataclass(frozen=True)
+class Week:
+    pass
+
+
+@command("week", usage="/week", summary="this week's sessions", action=Action.OWN_TRAINING)
+async def week(cmd: Week, ctx: Ctx) -> None:
+    _, me = ctx.require_org()
+    first = monday_of(ctx.today)
+    found = {s.day: (s, w) for s, w in
+             await ctx.uow.repo.sessions_between(me.id, first, first + timedelta(days=6))}
+    if not found and await ctx.uow.repo.current_plan_assignment(me.id) is None:
+        ctx.reply("You have no training plan yet; your coach assigns one with /assign-plan.")
+        return
+    lines = []
+    for offset in range(7):
+        day = first + timedelta(days=offset)
+        session, workout = found.get(day, (None, None))
+        lines.append(session_line(day, session, workout, ctx.account.units))
+    ctx.reply(f"Week of {first:%d %b %Y}:\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class MyPlan:
+    pass
+
+
+@command("my-plan", usage="/my-plan", summary="your plan and how it is going",
+         action=Action.OWN_TRAINING)
+async def my_plan(cmd: MyPlan, ctx: Ctx) -> None:
+    _, me = ctx.require_org()
+    current = await ctx.uow.repo.current_plan_assignment(me.id)
+    if current is None:
+        ctx.reply("You have no training plan yet; your coach assigns one with /assign-plan.")
+        return
+    plan = await ctx.uow.repo.plan(current.plan_id)
+    assert plan is not None
+    end = plan_end(current.start_date, plan.weeks)
+    sessions = await ctx.uow.repo.sessions_between(me.id, current.start_date, end)
+    counts = {status: 0 for status in ("completed", "skipped", "scheduled")}
+    for session, _ in sessions:
+        counts[session.status] += 1
+    missed = sum(1 for s, _ in sessions if s.status == "scheduled" and s.day < ctx.today)
+    week_no = (monday_of(ctx.today) - monday_of(current.start_date)).days // 7 + 1
+    lines = [
+        f"{plan.name}: {current.start_date:%a %d %b %Y} to {end:%a %d %b %Y}"
+        + (f" (week {week_no} of {plan.weeks})" if 1 <= week_no <= plan.weeks else ""),
+        f"Sessions: {counts['completed']} completed, {counts['skipped']} skipped, "
+        f"{counts['scheduled'] - missed} to come" + (f", {missed} missed" if missed else ""),
+        "Coming up:",
+    ]
+    upcoming = [(s, w) for s, w in sessions if s.day >= ctx.today][:7]
+    lines += [f"- {session_line(s.day, s, w, ctx.account.units)}" for s, w in upcoming] or [
+        "- nothing left: well done"
+    ]
+    ctx.reply("\n".join(lines))
+
+
+async def session_for_activity(ctx: Ctx, activity_id: int) -> TrainingSession | None:
+    query = select(TrainingSession).where(TrainingSession.activity_id == activity_id)
+    return (await ctx.uow.session.scalars(query)).first()

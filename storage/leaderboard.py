@@ -1,0 +1,190 @@
+"""Group leaderboards as SQL aggregates (SPEC §2, §4 `/leaderboard`).
+
+Each board is one query: the group's athletes, LEFT JOINed to their activities (or
+sessions) in the period, grouped per athlete. The database does the counting, whatever
+the size of the group or of its history; the access path is the athlete's rows through
+`ix_activities_account_day (account_id, day)` or the sessions' `(membership_id, day)`
+unique index, never a scan of the big tables (tests/storage/test_leaderboard_plan.py).
+
+Who is ranked and which rows count is not decided here: the caller passes the predicates
+(`athletes` over `Account`, `countable` over `Activity`), generated from the policy table
+in `bot.commands.leaderboard`, the way `repositories.notes_about` takes its filter — so
+storage does not import the core and the rule is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, desc, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.elements import ClauseElement
+
+from storage.models import Account, Activity, GroupMember, Membership, TrainingSession
+
+METRICS = ("distance", "time", "runs")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """One athlete's sums over the period; 0 when nothing counted."""
+
+    account_id: int
+    name: str
+    distance_m: float
+    duration_s: float
+    activities: int
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Sessions completed out of the sessions due in the period (`due` may be 0)."""
+
+    account_id: int
+    name: str
+    completed: int
+    due: int
+
+
+def _members(group_id: int, athletes: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select()
+        .select_from(GroupMember)
+        .join(Membership, Membership.id == GroupMember.membership_id)
+        .join(Account, Account.id == Membership.account_id)
+        .where(GroupMember.group_id == group_id, athletes)
+    )
+
+
+def totals_query(
+    group_id: int,
+    start: date,
+    end: date,
+    *,
+    athletes: ColumnElement[bool],
+    countable: ColumnElement[bool],
+    by: str,
+) -> Select[Any]:
+    """Per athlete of the group passing `athletes`: distance, time and count of the
+    `countable` activities dated `start`..`end` (athlete's local dates), best first.
+
+    SUM skips NULL, so an activity without a distance (a `done` check-in) adds nothing to
+    the distance or time totals but still counts as an activity (SPEC §1 "measured values
+    only")."""
+    if by not in METRICS:
+        raise ValueError(f"unknown leaderboard metric {by!r}")
+    distance = func.coalesce(func.sum(Activity.distance_m), 0.0).label("distance_m")
+    duration = func.coalesce(func.sum(Activity.duration_s), 0.0).label("duration_s")
+    count = func.count(Activity.id).label("activities")
+    metric = {"distance": distance, "time": duration, "runs": count}[by]
+    return (
+        _members(group_id, athletes)
+        .add_columns(Account.id, Account.display_name, distance, duration, count)
+        .outerjoin(
+            Activity,
+            (Activity.account_id == Account.id)
+            & Activity.day.between(start, end)
+            & countable,
+        )
+        .group_by(Account.id, Account.display_name)
+        .order_by(desc(metric), func.lower(Account.display_name), Account.id)
+    )
+
+
+def attendance_query(
+    group_id: int,
+    start: date,
+    end: date,
+    today: date,
+    *,
+    athletes: ColumnElement[bool],
+) -> Select[Any]:
+    """Per athlete of the group passing `athletes`: sessions completed and sessions due.
+
+    A session is due once it is settled (completed or skipped) or its day is over: a
+    session still open today or later in the period is not held against anyone yet."""
+    due = or_(TrainingSession.day < today, TrainingSession.status != "scheduled")
+    completed = func.count(case((TrainingSession.status == "completed", TrainingSession.id)))
+    return (
+        _members(group_id, athletes)
+        .add_columns(
+            Account.id,
+            Account.display_name,
+            completed.label("completed"),
+            func.count(TrainingSession.id).label("due"),
+        )
+        .outerjoin(
+            TrainingSession,
+            (TrainingSession.membership_id == Membership.id)
+            & TrainingSession.day.between(start, end)
+            & due,
+        )
+        .group_by(Account.id, Account.display_name)
+        .order_by(func.lower(Account.display_name), Account.id)
+    )
+
+
+async def group_totals(
+    session: AsyncSession,
+    group_id: int,
+    start: date,
+    end: date,
+    *,
+    athletes: ColumnElement[bool],
+    countable: ColumnElement[bool],
+    by: str,
+) -> list[Totals]:
+    query = totals_query(group_id, start, end, athletes=athletes, countable=countable, by=by)
+    return [
+        Totals(int(aid), name, float(dist), float(dur), int(n))
+        for aid, name, dist, dur, n in (await session.execute(query)).all()
+    ]
+
+
+async def group_attendance(
+    session: AsyncSession,
+    group_id: int,
+    start: date,
+    end: date,
+    today: date,
+    *,
+    athletes: ColumnElement[bool],
+) -> list[Attendance]:
+    query = attendance_query(group_id, start, end, today, athletes=athletes)
+    return [
+        Attendance(int(aid), name, int(done), int(due))
+        for aid, name, done, due in (await session.execute(query)).all()
+    ]
+
+
+# -- query plans (for the plan test and the benchmark) ---------------------------------
+
+
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN` of a statement, compiled with the statement's own bind parameters."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "sqlite")
+def _explain_sqlite(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN QUERY PLAN " + compiler.process(element.statement, **kw)
+
+
+@compiles(_Explain)
+def _explain_default(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN " + compiler.process(element.statement, **kw)
+
+
+async def explain(session: AsyncSession, statement: Select[Any]) -> list[str]:
+    """The store's plan for `statement`, one line per plan node (SQLite: the detail
+    column of EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN's text lines)."""
+    rows = (await session.execute(_Explain(statement))).all()
+    return [str(row[-1]) for row in rows]
