@@ -264,6 +264,7 @@ class Core:
                 return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id)]
             except IntegrityError as exc:
                 await uow.rollback()
+                log.info("constraint refused a command: %s", exc.orig)
                 return [Outgoing(Via.REPLY, conflict_message(exc), ok=False, account_id=account_id)]
             except OperationalError:
                 await uow.rollback()

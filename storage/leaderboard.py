@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, desc, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.expression import Executable
 
 from storage.models import Account, Activity, GroupMember, Membership, TrainingSession
 
@@ -80,15 +80,18 @@ def totals_query(
     distance = func.coalesce(func.sum(Activity.distance_m), 0.0).label("distance_m")
     duration = func.coalesce(func.sum(Activity.duration_s), 0.0).label("duration_s")
     count = func.count(Activity.id).label("activities")
-    metric = {"distance": distance, "time": duration, "runs": count}[by]
+    metrics: dict[str, ColumnElement[Any]] = {
+        "distance": distance,
+        "time": duration,
+        "runs": count,
+    }
+    metric = metrics[by]
     return (
         _members(group_id, athletes)
         .add_columns(Account.id, Account.display_name, distance, duration, count)
         .outerjoin(
             Activity,
-            (Activity.account_id == Account.id)
-            & Activity.day.between(start, end)
-            & countable,
+            (Activity.account_id == Account.id) & Activity.day.between(start, end) & countable,
         )
         .group_by(Account.id, Account.display_name)
         .order_by(desc(metric), func.lower(Account.display_name), Account.id)

@@ -63,8 +63,9 @@ async def activity_subject(ctx: Ctx, activity: Activity) -> Subject:
     if account is None:
         raise Refusal("No such activity.")
     if member is None:
-        return Subject(account_id=account.id, org_id=None, membership_id=None,
-                       privacy=Privacy.of(account))
+        return Subject(
+            account_id=account.id, org_id=None, membership_id=None, privacy=Privacy.of(account)
+        )
     return await subject_of(ctx, member, account)
 
 
@@ -115,7 +116,8 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
     else:
         member, account = await resolve_member(ctx, member_ref)
     subject = (
-        await subject_of(ctx, member, account) if member is not None
+        await subject_of(ctx, member, account)
+        if member is not None
         else Subject(account.id, None, None, privacy=Privacy.of(account))
     )
     athlete_m, athlete_a = aliased(Membership), aliased(Account)
@@ -133,18 +135,28 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         .limit(LIST_LIMIT + 1)
     )
     rows = list((await ctx.uow.session.scalars(query)).all())
-    whose = "your" if account.id == ctx.account.id else f"{account.display_name}'s"
+    mine = account.id == ctx.account.id
+    whose = "Your" if mine else f"{account.display_name}'s"
     if not rows:
-        ctx.reply(f"No activities of {whose.replace('your', 'yours')} that you can see "
-                  f"for {label}." if whose != "your" else f"You logged nothing for {label}.")
+        # the same words whether there is nothing or nothing the caller may see
+        ctx.reply(
+            f"You logged nothing for {label}."
+            if mine
+            else f"No activities of {account.display_name} that you can see for {label}."
+        )
         return
     show_pace = can_see(Resource.PACE, ctx.viewer, subject)
     comments = await ctx.uow.repo.comments_on([a.id for a in rows[:LIST_LIMIT]])
     units = ctx.account.units
-    lines = [f"{whose.capitalize()} activities, {label}:"]
+    lines = [f"{whose} activities, {label}:"]
+
     for a in rows[:LIST_LIMIT]:
-        parts = [f"#{a.id} {a.day:%a %d %b}", a.type, fmt_distance(a.distance_m, units),
-                 fmt_duration(a.duration_s)]
+        parts = [
+            f"#{a.id} {a.day:%a %d %b}",
+            a.type,
+            fmt_distance(a.distance_m, units),
+            fmt_duration(a.duration_s),
+        ]
         if show_pace:
             parts.append(fmt_pace(a.distance_m, a.duration_s, units))
         line = " · ".join(parts)
@@ -187,7 +199,7 @@ class EditActivity:
 
 @command(
     "activity edit",
-    usage='/activity edit #ID [distance:D] [duration:T] [type:T] [date:D] [effort:N] '
+    usage="/activity edit #ID [distance:D] [duration:T] [type:T] [date:D] [effort:N] "
     '[private:on|off] [notes:"..."]',
     summary="correct one of your activities",
     action=Action.OWN_TRAINING,
@@ -205,12 +217,14 @@ class EditActivity:
 async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
     if cmd == EditActivity(activity=cmd.activity):
-        raise Refusal("Say what to change, e.g. /activity edit #12 distance:8.2k.",
-                      show_usage=True)
+        raise Refusal("Say what to change, e.g. /activity edit #12 distance:8.2k.", show_usage=True)
     kind = cmd.type or activity.type
     distance = cmd.distance if cmd.distance is not None else activity.distance_m
-    duration = cmd.duration if cmd.duration is not None else (
-        timedelta(seconds=activity.duration_s) if activity.duration_s else None)
+    duration = (
+        cmd.duration
+        if cmd.duration is not None
+        else (timedelta(seconds=activity.duration_s) if activity.duration_s else None)
+    )
     check_measures(kind, distance, duration)
     if cmd.date is not None and cmd.date > ctx.today:
         raise Refusal(f"{cmd.date.isoformat()} is after your today; log what you have done.")
@@ -257,8 +271,10 @@ async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
     if session is not None and session.status == "completed":
         session.status, session.activity_id = "scheduled", None
     await ctx.uow.repo.delete(activity)
-    ctx.reply(f"Activity #{activity.id} is deleted." + (
-        " Its session is open again." if session is not None else ""))
+    ctx.reply(
+        f"Activity #{activity.id} is deleted."
+        + (" Its session is open again." if session is not None else "")
+    )
 
 
 # -- comments --------------------------------------------------------------------------
@@ -284,17 +300,18 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     activity, subject = await visible_activity(ctx, cmd.activity)
     own = activity.account_id == ctx.account.id
     scope = scope_of(ctx.viewer, Action.COMMENT)
-    allowed = (
-        scope is Scope.YES
-        or own
-        or (scope is Scope.ROSTER and subject.assigned_to_viewer)
-    )
+    allowed = scope is Scope.YES or own or (scope is Scope.ROSTER and subject.assigned_to_viewer)
     if not allowed:
-        raise Refusal("You can comment on your own activities and those of athletes on your "
-                      "roster.")
+        raise Refusal(
+            "You can comment on your own activities and those of athletes on your roster."
+        )
     saved = await ctx.uow.repo.add(
-        Comment(activity_id=activity.id, author_account_id=ctx.account.id, text=cmd.text,
-                created_at=ctx.now)
+        Comment(
+            activity_id=activity.id,
+            author_account_id=ctx.account.id,
+            text=cmd.text,
+            created_at=ctx.now,
+        )
     )
     if not own:
         ctx.dm(
@@ -335,8 +352,13 @@ async def upload(cmd: Upload, ctx: Ctx) -> None:
     if await ctx.uow.repo.activity_at(ctx.account.id, parsed.start, parsed.source):
         raise Refusal(f"That {parsed.source.upper()} file's activity is logged already.")
     activity, completed = await record(
-        ctx, day=day, kind=kind, distance=parsed.distance_m, duration=duration,
-        source=parsed.source, started_at=parsed.start,
+        ctx,
+        day=day,
+        kind=kind,
+        distance=parsed.distance_m,
+        duration=duration,
+        source=parsed.source,
+        started_at=parsed.start,
     )
     ctx.reply(logged_text(ctx, activity, completed))
 

@@ -183,8 +183,10 @@ async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
         )
     )
     await ctx.audit("group_link", None, f"{group.name} -> {channel.name or channel.channel_id}")
-    ctx.reply(f"{channel.name or 'This channel'} is now {group.name}'s channel: its leaderboard "
-              "is posted here.")
+    ctx.reply(
+        f"{channel.name or 'This channel'} is now {group.name}'s channel: its leaderboard "
+        "is posted here."
+    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from sqlalchemy import true
 
 from bot.commands.base import Caller, Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member
+from bot.commands.plans import enroll, find_plan
+from bot.domain.schedule import next_monday, start_problem
 from bot.grammar import MemberRef
 from bot.messages import Outgoing, Via
 from bot.policy import Action, permits
@@ -117,7 +119,28 @@ async def accept_invitation(
         invitation.org_id, account.id, "join", account.id, f"invitation {invitation.id}", now
     )
     text = await welcome_text(uow, member)
-    return [Outgoing(Via.DM, text, account_id=account.id, kind="welcome")]
+    out = [Outgoing(Via.DM, text, account_id=account.id, kind="welcome")]
+    plan = await uow.repo.plan(invitation.plan_id) if invitation.plan_id else None
+    if plan is not None and member.is_athlete:
+        today = now.astimezone(ZoneInfo(account.timezone or (await _org_zone(uow, member)))).date()
+        start = invitation.start_date or next_monday(today)
+        if start_problem(start, today):  # the invitation waited too long: start afresh
+            start = next_monday(today)
+        _, messages = await enroll(
+            uow,
+            plan,
+            [(member, account)],
+            start,
+            by_account_id=invitation.created_by_account_id or account.id,
+            now=now,
+        )
+        out.extend(messages)
+    return out
+
+
+async def _org_zone(uow: UnitOfWork, member: Membership) -> str:
+    org = await uow.repo.org(member.org_id)
+    return org.timezone if org else "UTC"
 
 
 def _usable(invitation: Invitation, now: datetime) -> bool:
@@ -176,7 +199,7 @@ async def _invite(
     *,
     group_id: int | None,
     coach_mid: int | None,
-    plan: str | None,
+    plan: int | None,
     start: date | None,
 ) -> None:
     org, _ = ctx.require_org()
@@ -243,11 +266,14 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         )
     if cmd.start and not cmd.plan:
         raise Refusal("start: goes with plan:.", show_usage=True)
+    plan = None
+    start = None
     if cmd.plan:
-        raise Refusal(
-            "Plan templates are not available yet, so plan: cannot be applied. "
-            "Add the member without it."
-        )
+        plan = await find_plan(ctx, cmd.plan)
+        start = cmd.start or next_monday(ctx.today)
+        problem = start_problem(start, ctx.today)
+        if problem:
+            raise Refusal(problem)
     group_id = None
     if cmd.group:
         group = await repo.group_by_name(org.id, cmd.group)
@@ -273,8 +299,8 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
             "athlete",
             group_id=group_id,
             coach_mid=coach_mid,
-            plan=cmd.plan,
-            start=cmd.start,
+            plan=plan.id if plan else None,
+            start=start,
         )
         return
     existing = await repo.membership_of(account.id)
@@ -297,7 +323,14 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         )
     await ctx.audit("add_member", account.id)
     ctx.dm(await welcome_text(ctx.uow, member), account_id=account.id, kind="welcome")
-    ctx.reply(f"{account.display_name} <{account.email}> joined {org.name} as an athlete.")
+    text = f"{account.display_name} <{account.email}> joined {org.name} as an athlete."
+    if plan is not None and start is not None:
+        _, messages = await enroll(
+            ctx.uow, plan, [(member, account)], start, by_account_id=ctx.account.id, now=ctx.now
+        )
+        ctx.out.extend(messages)
+        text += f" {plan.name} starts for them on {start:%a %d %b %Y}."
+    ctx.reply(text)
 
 
 @command(

@@ -520,6 +520,9 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
             f"Level: {member.level or '—'}",
             "Groups: " + (", ".join(g.name for g in groups) or "—"),
         ]
+        if member.is_athlete:
+            lines.append("Plan: " + await _plan_line(ctx, member))
+
         if await may_see(ctx, Resource.LABELS, member, account):
             lines.append("Labels: " + (", ".join(member.labels) or "—"))
         if member.is_athlete:
@@ -556,3 +559,12 @@ def _personal(account: Account, *, with_goal: bool = True) -> list[str]:
         if account.bio:
             lines.append(f"Bio: {account.bio}")
     return lines
+
+
+async def _plan_line(ctx: Ctx, member: Membership) -> str:
+    """Shown in full profiles only: the plan is SCHEDULE data (SPEC §2)."""
+    current = await ctx.uow.repo.current_plan_assignment(member.id)
+    if current is None:
+        return "—"
+    plan = await ctx.uow.repo.plan(current.plan_id)
+    return f"{plan.name if plan else '?'} from {current.start_date:%a %d %b %Y}"

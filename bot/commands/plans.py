@@ -89,8 +89,14 @@ async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
     if await ctx.uow.repo.plan_by_name(org.id, cmd.name):
         raise Refusal(f"There is already a plan named {cmd.name!r}.")
     await ctx.uow.repo.add(
-        Plan(org_id=org.id, name=cmd.name, name_key=cmd.name.casefold(), weeks=cmd.weeks,
-             author_account_id=ctx.account.id, created_at=ctx.now)
+        Plan(
+            org_id=org.id,
+            name=cmd.name,
+            name_key=cmd.name.casefold(),
+            weeks=cmd.weeks,
+            author_account_id=ctx.account.id,
+            created_at=ctx.now,
+        )
     )
     await ctx.audit("plan_create", None, cmd.name)
     ctx.reply(
@@ -179,8 +185,9 @@ class ListPlans:
     pass
 
 
-@command("plan list", usage="/plan list", summary="the plan templates",
-         action=Action.CREATE_LIBRARY)
+@command(
+    "plan list", usage="/plan list", summary="the plan templates", action=Action.CREATE_LIBRARY
+)
 async def list_plans(cmd: ListPlans, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     plans = await ctx.uow.repo.plans(org.id)
@@ -250,8 +257,11 @@ async def enroll(
     replaced_rows = (
         await session.execute(
             select(TrainingSession.membership_id, func.count())
-            .where(TrainingSession.membership_id.in_(ids), TrainingSession.day >= start,
-                   TrainingSession.status == "scheduled")
+            .where(
+                TrainingSession.membership_id.in_(ids),
+                TrainingSession.day >= start,
+                TrainingSession.status == "scheduled",
+            )
             .group_by(TrainingSession.membership_id)
         )
     ).all()
@@ -264,15 +274,26 @@ async def enroll(
         await session.scalars(
             insert(PlanAssignment).returning(PlanAssignment.id, sort_by_parameter_order=True),
             [
-                {"org_id": plan.org_id, "plan_id": plan.id, "membership_id": mid,
-                 "start_date": start, "assigned_by_account_id": by_account_id, "created_at": now}
+                {
+                    "org_id": plan.org_id,
+                    "plan_id": plan.id,
+                    "membership_id": mid,
+                    "start_date": start,
+                    "assigned_by_account_id": by_account_id,
+                    "created_at": now,
+                }
                 for mid in ids
             ],
         )
     )
     rows = [
-        {"membership_id": mid, "plan_assignment_id": aid, "day": day, "workout_id": wid,
-         "status": "scheduled"}
+        {
+            "membership_id": mid,
+            "plan_assignment_id": aid,
+            "day": day,
+            "workout_id": wid,
+            "status": "scheduled",
+        }
         for mid, aid in zip(ids, assignment_ids, strict=True)
         for day, wid in schedule
     ]
@@ -280,16 +301,20 @@ async def enroll(
         await session.execute(insert(TrainingSession), rows)
     workouts = {d.workout_id: w for d, w in days}
     end = plan_end(start, plan.weeks)
-    first_week = [(day, workouts.get(wid)) for day, wid in schedule if day < start + timedelta(7)
-                  and day <= end]
+    first_week = [
+        (day, workouts.get(wid))
+        for day, wid in schedule
+        if day < start + timedelta(7) and day <= end
+    ]
     replaced_by = {mid: n for mid, n in replaced_rows}
     names = {m.id: a.display_name for m, a in athletes}
     messages = []
     for _, account in athletes:
         units = account.units
-        week_lines = "\n".join(
-            f"- {day:%a %d %b}: {workout_line(w, units)}" for day, w in first_week
-        ) or "- rest all week"
+        week_lines = (
+            "\n".join(f"- {day:%a %d %b}: {workout_line(w, units)}" for day, w in first_week)
+            or "- rest all week"
+        )
         messages.append(
             Outgoing(
                 Via.DM,
@@ -352,14 +377,18 @@ async def assign_plan(cmd: AssignPlan, ctx: Ctx) -> None:
         if outside:
             raise Refusal(
                 "You can assign plans to athletes on your roster only; not on it: "
-                + ", ".join(outside) + "."
+                + ", ".join(outside)
+                + "."
             )
     result, messages = await enroll(
         ctx.uow, plan, athletes, start, by_account_id=ctx.account.id, now=ctx.now
     )
     ctx.out.extend(messages)
-    await ctx.audit("assign_plan", athletes[0][1].id if cmd.athlete else None,
-                    f"{plan.name} from {start} to {result.athletes} athletes")
+    await ctx.audit(
+        "assign_plan",
+        athletes[0][1].id if cmd.athlete else None,
+        f"{plan.name} from {start} to {result.athletes} athletes",
+    )
     who = (
         athletes[0][1].display_name
         if cmd.athlete

@@ -19,15 +19,32 @@ from storage.models import Activity, TrainingSession, Workout
 NOTES_MAX = 2000
 TYPES = ("run", "ride", "swim", "strength", "walk", "hike", "other")
 TYPE_WORDS = {
-    "run": "run", "running": "run", "jog": "run", "ride": "ride", "bike": "ride",
-    "cycling": "ride", "cycle": "ride", "swim": "swim", "swimming": "swim", "walk": "walk",
-    "walking": "walk", "hike": "hike", "hiking": "hike", "strength": "strength",
-    "gym": "strength", "other": "other",
+    "run": "run",
+    "running": "run",
+    "jog": "run",
+    "ride": "ride",
+    "bike": "ride",
+    "cycling": "ride",
+    "cycle": "ride",
+    "swim": "swim",
+    "swimming": "swim",
+    "walk": "walk",
+    "walking": "walk",
+    "hike": "hike",
+    "hiking": "hike",
+    "strength": "strength",
+    "gym": "strength",
+    "other": "other",
 }
 # Fastest and slowest believable pace, seconds per km, by type (None: no check).
 PACE_LIMITS: dict[str, tuple[float, float] | None] = {
-    "run": (120, 3600), "walk": (240, 3600), "hike": (240, 7200), "ride": (50, 1800),
-    "swim": (420, 7200), "strength": None, "other": None,
+    "run": (120, 3600),
+    "walk": (240, 3600),
+    "hike": (240, 7200),
+    "ride": (50, 1800),
+    "swim": (420, 7200),
+    "strength": None,
+    "other": None,
 }
 MAX_ACTIVITY = timedelta(hours=72)
 CHECK_IN_BUTTONS = (Button("Done", "done"), Button("Skip", "skip"))
@@ -118,8 +135,10 @@ async def record(
 ) -> tuple[Activity, TrainingSession | None]:
     """Store an activity and complete that day's session when the type matches."""
     if day > ctx.today:
-        raise Refusal(f"{day.isoformat()} is after your today ({ctx.today.isoformat()}); "
-                      "log what you have done.")
+        raise Refusal(
+            f"{day.isoformat()} is after your today ({ctx.today.isoformat()}); "
+            "log what you have done."
+        )
     if notes is not None and len(notes) > NOTES_MAX:
         raise Refusal(f"Notes are {len(notes):,} characters long; the most is {NOTES_MAX:,}.")
     seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
@@ -127,9 +146,17 @@ async def record(
         started_at = ctx.now if day == ctx.today else datetime.combine(day, time(12), ctx.zone)
     activity = await ctx.uow.repo.add(
         Activity(
-            account_id=ctx.account.id, started_at=started_at, day=day, type=kind,
-            distance_m=distance, duration_s=seconds, effort=effort, notes=notes,
-            source=source, private=private, created_at=ctx.now,
+            account_id=ctx.account.id,
+            started_at=started_at,
+            day=day,
+            type=kind,
+            distance_m=distance,
+            duration_s=seconds,
+            effort=effort,
+            notes=notes,
+            source=source,
+            private=private,
+            created_at=ctx.now,
         )
     )
     completed = None
@@ -185,14 +212,21 @@ LOG_PARAMS = (
 async def _log(cmd: Log, ctx: Ctx, *, source: str = "chat") -> None:
     parts = parse_log_words(cmd.what.split() if cmd.what else [])
     if parts.distance is None and parts.duration is None:
-        raise Refusal("Say how far or how long, e.g. /log 8k 42:10 or /log 45m type:ride.",
-                      show_usage=True)
+        raise Refusal(
+            "Say how far or how long, e.g. /log 8k 42:10 or /log 45m type:ride.", show_usage=True
+        )
     kind = cmd.type or parts.type or "run"
     check_measures(kind, parts.distance, parts.duration)
     day = cmd.date or ctx.today
     activity, completed = await record(
-        ctx, day=day, kind=kind, distance=parts.distance, duration=parts.duration,
-        source=source, effort=cmd.effort, notes=parts.notes,
+        ctx,
+        day=day,
+        kind=kind,
+        distance=parts.distance,
+        duration=parts.duration,
+        source=source,
+        effort=cmd.effort,
+        notes=parts.notes,
         private=cmd.private or parts.private,
     )
     ctx.reply(logged_text(ctx, activity, completed))
@@ -248,8 +282,15 @@ async def _done(ctx: Ctx) -> None:
     if session.status != "scheduled":
         raise Refusal(f"Today's session is already {session.status}.")
     activity = await ctx.uow.repo.add(
-        Activity(account_id=ctx.account.id, started_at=ctx.now, day=ctx.today,
-                 type=workout.type, source="checkin", private=False, created_at=ctx.now)
+        Activity(
+            account_id=ctx.account.id,
+            started_at=ctx.now,
+            day=ctx.today,
+            type=workout.type,
+            source="checkin",
+            private=False,
+            created_at=ctx.now,
+        )
     )
     session.status, session.activity_id = "completed", activity.id
     await ctx.uow.session.flush()
@@ -290,8 +331,9 @@ async def say(cmd: Say, ctx: Ctx) -> None:
 # -- the schedule ----------------------------------------------------------------------
 
 
-def session_line(day: date, session: TrainingSession | None, workout: Workout | None,
-                 units: str) -> str:
+def session_line(
+    day: date, session: TrainingSession | None, workout: Workout | None, units: str
+) -> str:
     if session is None or workout is None:
         return f"{day:%a %d %b}: rest"
     return f"{day:%a %d %b}: {workout_line(workout, units)} — {session.status}"
@@ -325,8 +367,10 @@ class Week:
 async def week(cmd: Week, ctx: Ctx) -> None:
     _, me = ctx.require_org()
     first = monday_of(ctx.today)
-    found = {s.day: (s, w) for s, w in
-             await ctx.uow.repo.sessions_between(me.id, first, first + timedelta(days=6))}
+    found = {
+        s.day: (s, w)
+        for s, w in await ctx.uow.repo.sessions_between(me.id, first, first + timedelta(days=6))
+    }
     if not found and await ctx.uow.repo.current_plan_assignment(me.id) is None:
         ctx.reply("You have no training plan yet; your coach assigns one with /assign-plan.")
         return
@@ -343,8 +387,9 @@ class MyPlan:
     pass
 
 
-@command("my-plan", usage="/my-plan", summary="your plan and how it is going",
-         action=Action.OWN_TRAINING)
+@command(
+    "my-plan", usage="/my-plan", summary="your plan and how it is going", action=Action.OWN_TRAINING
+)
 async def my_plan(cmd: MyPlan, ctx: Ctx) -> None:
     _, me = ctx.require_org()
     current = await ctx.uow.repo.current_plan_assignment(me.id)

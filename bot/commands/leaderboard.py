@@ -1,0 +1,273 @@
+"""`/leaderboard`: a group's totals for a period (SPEC §2, §3, §4).
+
+Decisions (docs for the reply wording and for the lead engineer):
+
+- **Who is ranked** is the group-level rule of SPEC §2 note 3, the same for every viewer:
+  the group's athletes whose `share_activities` and `share_with_group` are on, counting
+  their activities that are not `private`. The predicate is generated from the policy
+  table (`VISIBILITY[ACTIVITIES][GROUPMATE]`), never written by hand, and a property test
+  compares it with `can_see_activity` for a pure groupmate viewer. A coach therefore sees
+  the board the group sees — totals, never single activities.
+- **Metrics**: `distance` and `time` sum measured values only (a `done` check-in has
+  none); `runs` counts logged activities of *every* type (said in the header); all three
+  count every activity type. `consistency` is completed ÷ due sessions, shown as a
+  percentage only, for sharing athletes with at least one session due in the period (a
+  session is due once settled or once its day is over). Pace is never shown.
+- **Periods** are in the org's time zone: `week` (default) = this Monday–Sunday, `month`
+  = this calendar month, `DATE..DATE` (or one date) = those days, at most 366; they are
+  compared with activities' local dates.
+- **Which group**: `group:G` (athletes: only their own groups; any other name is answered
+  exactly like a group that does not exist); else the group linked to the channel it is
+  typed in; else the caller's only group. Typed in a linked channel by one of its
+  athletes or a coach, the board is posted to the channel; an athlete of another group
+  typing there gets their own board privately, as if the channel were not linked.
+- **Units**: a private reply uses the caller's units; a channel post uses the units of
+  whoever typed the command (they chose to post it; the header names the unit).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, false, true
+
+from bot import grammar
+from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.grammar import GrammarError
+from bot.messages import ChannelRef, Table
+from bot.policy import VISIBILITY, Action, Level, Relation, Resource, within_scope
+from bot.render import fmt_distance, fmt_duration, table_text
+from storage.leaderboard import Attendance, Totals, group_attendance, group_totals
+from storage.models import Account, Activity, Group
+
+METRICS = ("distance", "time", "runs", "consistency")
+MAX_DAYS = 366
+SHOWN = 25  # rows in one message: chat platforms cut long messages
+GROUP_NAME_MAX = 80
+
+
+# -- the group-level rule, from the policy table ----------------------------------------
+
+
+def shared_with_group(account: Any = Account) -> ColumnElement[bool]:
+    """SQL for "this athlete's activities are shared with their group" (SPEC §2 note 3),
+    built from the groupmate cell of the activities row of the policy table."""
+    grant = VISIBILITY[Resource.ACTIVITIES].get(Relation.GROUPMATE)
+    if grant is None or grant.level is Level.NONE:
+        return false()
+    return and_(true(), *(getattr(account, flag).is_(True) for flag in grant.needs))
+
+
+def countable(activity: Any = Activity) -> ColumnElement[bool]:
+    """A `private` activity is visible to its athlete alone, so never to a group."""
+    result: ColumnElement[bool] = activity.private.is_(False)
+    return result
+
+
+# -- periods ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    label: str
+
+
+def period_of(word: str | None, today: date) -> Period:
+    """`week` (default), `month`, or `DATE..DATE` / one date, as of the org's `today`."""
+    key = (word or "week").strip().lower()
+    if key == "week":
+        monday = today - timedelta(days=today.weekday())
+        return Period(monday, monday + timedelta(days=6), f"week of {monday:%a %d %b %Y}")
+    if key == "month":
+        last = calendar.monthrange(today.year, today.month)[1]
+        return Period(today.replace(day=1), today.replace(day=last), f"{today:%B %Y}")
+    try:
+        start, end = grammar.parse_date_range(key, today)
+    except GrammarError as exc:
+        raise GrammarError(
+            f"{exc.message} The period is week, month or DATE..DATE; name a group with group:NAME."
+        ) from None
+    if (end - start).days + 1 > MAX_DAYS:
+        raise GrammarError(f"A leaderboard covers at most {MAX_DAYS} days; shorten the range.")
+    label = start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
+    return Period(start, end, label)
+
+
+# -- which group ------------------------------------------------------------------------
+
+
+def _may_view(ctx: Ctx, group: Group, my_group_ids: set[int]) -> bool:
+    return within_scope(ctx.viewer, Action.LEADERBOARD, in_group=group.id in my_group_ids)
+
+
+async def target_group(ctx: Ctx, name: str | None) -> tuple[Group, ChannelRef | None]:
+    """The group to rank and the channel to post to (None: answer privately)."""
+    org, me = ctx.require_org()
+    repo = ctx.uow.repo
+    mine = await repo.groups_of(me.id)
+    my_ids = {g.id for g in mine}
+    channel = ctx.caller.channel
+    linked: Group | None = None
+    if channel is not None:
+        found = await repo.group_for_channel(channel.platform, channel.space_id, channel.channel_id)
+        if found is not None and found.org_id == org.id and _may_view(ctx, found, my_ids):
+            linked = found
+    if name is not None:
+        group = await repo.group_by_name(org.id, name)
+        if group is None or not _may_view(ctx, group, my_ids):
+            raise Refusal(f"No group named {name!r}. See /group list.")
+        post_to = channel if linked is not None and linked.id == group.id else None
+        return group, post_to
+    if linked is not None:
+        return linked, channel
+    if len(mine) == 1:
+        return mine[0], None
+    if ctx.viewer.is_coach:
+        names = [g.name for g in await repo.groups(org.id)]
+        if not names:
+            raise Refusal("There are no groups yet; a coach makes one with /group create NAME.")
+        raise Refusal(
+            f"Which group? Name one: /leaderboard group:NAME (groups: {', '.join(names)})."
+        )
+    if not mine:
+        raise Refusal("You are in no group yet, so there is no leaderboard for you.")
+    raise Refusal(
+        f"You are in {len(mine)} groups ({', '.join(g.name for g in mine)}): name one, "
+        f"e.g. /leaderboard group:{mine[0].name}"
+    )
+
+
+# -- rendering --------------------------------------------------------------------------
+
+
+def _ranks(keys: list[object]) -> list[int]:
+    """Competition ranking over keys already sorted best first: ties share a place."""
+    ranks: list[int] = []
+    for i, key in enumerate(keys):
+        ranks.append(ranks[-1] if i and key == keys[i - 1] else i + 1)
+    return ranks
+
+
+def _distance(metres: float, units: str) -> str:
+    return fmt_distance(metres, units) if metres else f"0 {units}"
+
+
+def totals_table(rows: list[Totals], by: str, units: str) -> Table:
+    key = {
+        "distance": lambda r: r.distance_m,
+        "time": lambda r: r.duration_s,
+        "runs": lambda r: r.activities,
+    }[by]
+    ranks = _ranks([key(r) for r in rows])
+    body = tuple(
+        (
+            str(rank),
+            r.name,
+            _distance(r.distance_m, units),
+            fmt_duration(r.duration_s),
+            str(r.activities),
+        )
+        for rank, r in zip(ranks, rows, strict=True)
+    )
+    return Table("Leaderboard", ("#", "Athlete", "Distance", "Time", "Activities"), body)
+
+
+def attendance_table(rows: list[Attendance]) -> Table:
+    ranked = sorted(
+        (r for r in rows if r.due),
+        key=lambda r: (-Fraction(r.completed, r.due), r.name.lower(), r.account_id),
+    )
+    ranks = _ranks([Fraction(r.completed, r.due) for r in ranked])
+    body = tuple(
+        (str(rank), r.name, f"{round(100 * r.completed / r.due)}%")
+        for rank, r in zip(ranks, ranked, strict=True)
+    )
+    return Table("Leaderboard", ("#", "Athlete", "Consistency"), body)
+
+
+HEADINGS = {
+    "distance": "distance (measured activities of every type)",
+    "time": "time (measured activities of every type)",
+    "runs": "activities logged (every type counts)",
+    "consistency": "consistency (sessions completed of those due)",
+}
+
+
+def render(group: Group, period: Period, by: str, table: Table, units: str) -> tuple[str, Table]:
+    unit_note = f", in {units}" if by == "distance" else ""
+    head = f"{group.name} leaderboard — {HEADINGS[by]}, {period.label}{unit_note}"
+    shown = table.rows[:SHOWN]
+    lines = [head]
+    if not table.rows:
+        lines.append(
+            "No one with a session due in this period shares with the group yet."
+            if by == "consistency"
+            else "No athlete of this group shares their activities with it yet."
+        )
+    else:
+        lines.append(table_text(table.columns, list(shown)))
+        if len(table.rows) > SHOWN:
+            lines.append(f"… and {len(table.rows) - SHOWN} more.")
+    if by == "consistency":
+        lines.append("Athletes with no session due in the period are not ranked.")
+    lines.append("Private activities and athletes who don't share with the group are left out.")
+    return "\n".join(lines), Table(head, table.columns, shown)
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShowLeaderboard:
+    period: str | None = None
+    group: str | None = None
+    by: str = "distance"
+
+
+@command(
+    "leaderboard",
+    usage="/leaderboard [group:G] [week|month|DATE..DATE] [by:distance|time|runs|consistency]",
+    summary="a group's ranking for the week, month or dates (posted when typed in its channel)",
+    action=Action.LEADERBOARD,
+    params=(
+        Param("period", Kind.WORD, positional=True, max_len=40),
+        Param("group", Kind.WORD, max_len=GROUP_NAME_MAX),
+        Param("by", Kind.CHOICE, choices=METRICS),
+    ),
+)
+async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    today = ctx.now.astimezone(ZoneInfo(org.timezone)).date()
+    period = period_of(cmd.period, today)
+    group, post_to = await target_group(ctx, cmd.group)
+    units = ctx.account.units
+    session = ctx.uow.session
+    if cmd.by == "consistency":
+        rows = await group_attendance(
+            session, group.id, period.start, period.end, today, athletes=shared_with_group()
+        )
+        table = attendance_table(rows)
+    else:
+        totals = await group_totals(
+            session,
+            group.id,
+            period.start,
+            period.end,
+            athletes=shared_with_group(),
+            countable=countable(),
+            by=cmd.by,
+        )
+        table = totals_table(totals, cmd.by, units)
+    text, shown = render(group, period, cmd.by, table, units)
+    if post_to is None:
+        ctx.reply(text, tables=(shown,))
+        return
+    ctx.post(post_to, text, tables=(shown,))
+    ctx.reply(f"Posted {group.name}'s leaderboard to {post_to.name or 'this channel'}.")
