@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -27,6 +27,9 @@ from bot.messages import Outgoing, Via
 from bot.policy import Action, Viewer, permits
 from storage.models import Account, ChatIdentity, Membership, Org
 from storage.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from adapters.ports import Mailer  # a Protocol only: the core imports no adapter
 
 log = logging.getLogger("coachbot.core")
 
@@ -86,8 +89,11 @@ class Core:
         clock: Clock,
         *,
         default_timezone: str = "UTC",
+        mailer: Mailer | None = None,
     ) -> None:
         load_all()
+        self.mailer = mailer
+
         self.sessions = sessions
         self.clock = clock
         self.default_timezone = default_timezone
@@ -114,10 +120,28 @@ class Core:
             if account_id is None:
                 return [self._unlinked(caller)]
             out = [*await self._run(caller, account_id, text, prepared), *out]
-            return _order(await self._address(out))
+            out = _order(await self._address(out))
+            await self._mail_invitees(out)
+            return out
+
         except Exception:
             log.exception("command failed: platform=%s", caller.platform)
             return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
+
+    async def _mail_invitees(self, messages: list[Outgoing]) -> None:
+        """People with no account yet are reached by e-mail where SMTP is configured
+        (SPEC §5); the coach's reply always carries the code as well, so a failed send
+        is logged, not fatal."""
+        if self.mailer is None:
+            return
+        for message in messages:
+            if message.via is Via.DM and message.account_id is None and message.email:
+                try:
+                    await self.mailer.send(
+                        message.email, "Your invitation to coachbot", message.text
+                    )
+                except Exception:
+                    log.warning("invitation e-mail could not be sent", exc_info=True)
 
     async def _address(self, messages: list[Outgoing]) -> list[Outgoing]:
         """Fill in each recipient's e-mail, so every adapter can name its destination."""
