@@ -1,4 +1,4 @@
-"""The composition root: wires the clock, the store and the core (ARCHITECTURE §2).
+"""The composition root: wires the clock, the store, the core and the outbox (ARCHITECTURE §2).
 
 Tests call the same function with a fake clock and a temporary database.
 """
@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
+from bot.schedule.dispatcher import Dispatcher, Sender
+from bot.schedule.planner import Planner
+from bot.schedule.service import Scheduling
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 
@@ -23,14 +26,17 @@ if TYPE_CHECKING:
 class App:
     core: Core
     engine: AsyncEngine
+    scheduling: Scheduling
 
     async def close(self) -> None:
+        await self.scheduling.stop()
         await self.engine.dispose()
 
 
 async def bootstrap(
     database_url: str,
     *,
+    sender: Sender | None = None,
     clock: Clock | None = None,
     default_timezone: str = "UTC",
     migrate: bool = True,
@@ -40,10 +46,13 @@ async def bootstrap(
     engine = make_engine(database_url)
     if migrate:
         await upgrade(engine)
-    core = Core(
-        make_sessionmaker(engine),
-        clock or SystemClock(),
-        default_timezone=default_timezone,
-        mailer=mailer,
-    )
-    return App(core=core, engine=engine)
+    if sender is None:
+        from adapters.console.sender import ConsoleSender  # the composition root may
+
+        sender = ConsoleSender()
+    sessions = make_sessionmaker(engine)
+    clock = clock or SystemClock()
+    dispatcher = Dispatcher(sessions, clock, sender, mailer=mailer)
+    scheduling = Scheduling(Planner(sessions, clock), dispatcher)
+    core = Core(sessions, clock, default_timezone=default_timezone, on_enqueued=dispatcher.wake)
+    return App(core=core, engine=engine, scheduling=scheduling)

@@ -48,27 +48,38 @@ async def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from adapters.console.repl import repl, seed_demo
+    from adapters.console.repl import seed_demo
 
     app = await _open(settings)
     try:
         async with app.core.uow() as uow:
             empty = await uow.repo.is_empty()
         if empty:
-            await seed_demo(app.core, DEMO_HEAD_COACH)
+            await seed_demo(app.core)
+            await app.scheduling.dispatcher.drain()  # the demo's own welcome DMs: not shown
             if sys.stdin.isatty():
                 print(f"Seeded a demo club; you are its head coach, {DEMO_HEAD_COACH}.")
-        return await repl(app.core, DEMO_HEAD_COACH)
+        return await _live_repl(app, DEMO_HEAD_COACH)
     finally:
         await app.close()
 
 
-async def _console(settings: Settings, email: str, db: str | None) -> int:
+async def _live_repl(app: App, email: str) -> int:
+    """The console with messages over time running on the real clock, DMs printed."""
     from adapters.console.repl import repl
+    from adapters.console.sender import ConsoleSender, print_message
 
+    sender = app.scheduling.dispatcher.sender
+    if isinstance(sender, ConsoleSender):
+        sender.echo = print_message
+    await app.scheduling.start()
+    return await repl(app.core, email, after_each=app.scheduling.dispatcher.drain)
+
+
+async def _console(settings: Settings, email: str, db: str | None) -> int:
     app = await _open(settings, db)
     try:
-        return await repl(app.core, email)
+        return await _live_repl(app, email)
     finally:
         await app.close()
 
@@ -86,7 +97,7 @@ async def _script(settings: Settings, file: Path, as_json: bool, db: str | None)
         clock = FakeClock(SystemClock().now())
         app = await _open(settings, url, clock=clock)
         try:
-            transcript = Transcript(app.core, clock)
+            transcript = Transcript(app.core, clock, app.scheduling, base=file.parent)
             for number, raw in enumerate(lines, start=1):
                 try:
                     records = await transcript.run_line(number, raw)
@@ -117,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
     if args.cmd == "run":
         coroutine = _run(settings)
     elif args.cmd == "console":

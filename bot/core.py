@@ -11,8 +11,10 @@ answered with an apology, never a stack trace.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from uuid import uuid4
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -25,11 +27,9 @@ from bot.commands.joining import accept_invitation
 from bot.grammar import GrammarError
 from bot.messages import Outgoing, Via
 from bot.policy import Action, Viewer, permits
+from bot.schedule.outbox import enqueue
 from storage.models import Account, ChatIdentity, Membership, Org
 from storage.unit_of_work import UnitOfWork
-
-if TYPE_CHECKING:
-    from adapters.ports import Mailer  # a Protocol only: the core imports no adapter
 
 log = logging.getLogger("coachbot.core")
 
@@ -89,10 +89,11 @@ class Core:
         clock: Clock,
         *,
         default_timezone: str = "UTC",
-        mailer: Mailer | None = None,
+        on_enqueued: Callable[[], None] | None = None,
     ) -> None:
         load_all()
-        self.mailer = mailer
+        # called after a command queued messages, so a live dispatcher sends them now
+        self.on_enqueued = on_enqueued
 
         self.sessions = sessions
         self.clock = clock
@@ -120,28 +121,32 @@ class Core:
             if account_id is None:
                 return [self._unlinked(caller)]
             out = [*await self._run(caller, account_id, text, prepared), *out]
-            out = _order(await self._address(out))
-            await self._mail_invitees(out)
-            return out
+            return _order(await self._address(out))
 
         except Exception:
             log.exception("command failed: platform=%s", caller.platform)
             return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
 
-    async def _mail_invitees(self, messages: list[Outgoing]) -> None:
-        """People with no account yet are reached by e-mail where SMTP is configured
-        (SPEC §5); the coach's reply always carries the code as well, so a failed send
-        is logged, not fatal."""
-        if self.mailer is None:
-            return
+    async def _enqueue(self, uow: UnitOfWork, messages: list[Outgoing]) -> list[Outgoing]:
+        """Direct messages go to the outbox in the command's own transaction (so they
+        exist exactly when the change does); what is left is answered directly."""
+        now = self.clock.now()
         for message in messages:
-            if message.via is Via.DM and message.account_id is None and message.email:
-                try:
-                    await self.mailer.send(
-                        message.email, "Your invitation to coachbot", message.text
-                    )
-                except Exception:
-                    log.warning("invitation e-mail could not be sent", exc_info=True)
+            if message.via is Via.DM:
+                await enqueue(
+                    uow.session,
+                    key=message.key or f"{message.kind}:{uuid4().hex}",
+                    kind=message.kind,
+                    now=now,
+                    text=message.text,
+                    account_id=message.account_id,
+                    email=message.email if message.account_id is None else None,
+                )
+        return [m for m in messages if m.via is not Via.DM]
+
+    def _notify(self, queued: bool) -> None:
+        if queued and self.on_enqueued is not None:
+            self.on_enqueued()
 
     async def _address(self, messages: list[Outgoing]) -> list[Outgoing]:
         """Fill in each recipient's e-mail, so every adapter can name its destination."""
@@ -208,8 +213,10 @@ class Core:
                             )
                         )
             account_id = account.id
+            await self._enqueue(uow, out)
             await uow.commit()
-            return account_id, out
+            self._notify(bool(out))
+            return account_id, []
 
     def _unlinked(self, caller: Caller) -> Outgoing:
         return Outgoing(
@@ -275,8 +282,10 @@ class Core:
                     raise Refusal(self._not_allowed(ctx, spec))
                 command = prepared[1] if prepared else spec.parse(tokens, ctx.today)
                 await spec.handler(command, ctx)
+                answers = await self._enqueue(uow, ctx.out)
                 await uow.commit()
-                return ctx.out
+                self._notify(len(answers) < len(ctx.out))
+                return answers
             except (Refusal, GrammarError) as exc:
                 if isinstance(exc, Refusal) and exc.keep_writes:
                     await uow.commit()

@@ -354,6 +354,7 @@ class PlanAssignment(Base):
     plan_id: Mapped[int] = mapped_column(_fk("plans.id", "RESTRICT"), index=True)
     membership_id: Mapped[int] = mapped_column(_fk("memberships.id"), index=True)
     start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)  # the Sunday of its last week
     assigned_by_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -416,3 +417,53 @@ class Comment(Base):
     author_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """The durable state of every message sent other than a direct answer (SPEC §6).
+
+    `key` makes delivery exactly-once per (recipient, kind, local date) for scheduled
+    messages and per event for event messages: planners and commands insert with the
+    same key any number of times and only the first row exists. The dispatcher claims
+    due rows by taking a lease (`status='sending'`, `lease_until`), sends, and marks
+    them sent; an expired lease is reclaimed. Scheduled rows carry no text: it is
+    rendered when sent, from the state of that moment.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[int | None] = mapped_column(_fk("accounts.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    group_channel_id: Mapped[int | None] = mapped_column(_fk("group_channels.id"))
+    local_date: Mapped[date | None] = mapped_column(Date)
+    text: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'dropped')", name="status"
+        ),
+        Index("ix_outbox_status_due", "status", "due_at"),
+    )
+
+
+class Recipient(Base):
+    """Delivery facts about a person: a DM that failed for good (blocked the bot, left
+    the workspace) marks them, so they are not retried forever."""
+
+    __tablename__ = "recipients"
+
+    account_id: Mapped[int] = mapped_column(_fk("accounts.id"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(200))

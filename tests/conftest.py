@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
+from adapters.console.sender import ConsoleSender
 from adapters.console.transcript import console_caller
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
@@ -150,7 +151,9 @@ class Club:
         self.clock = clock
 
     async def say(self, email: str, line: str, channel: str | None = None) -> Said:
-        return Said(await self.core.handle(console_caller(email, channel), line))
+        """The answer, then every message the line caused (DMs go out through the outbox)."""
+        answer = await self.core.handle(console_caller(email, channel), line)
+        return Said(answer + await self.app.scheduling.due_now())
 
     async def ok(self, email: str, line: str, channel: str | None = None) -> Said:
         said = await self.say(email, line, channel)
@@ -177,7 +180,7 @@ class Club:
 
 @pytest.fixture
 async def app(db_url: str, clock: FakeClock) -> AsyncIterator[App]:
-    application = await bootstrap(db_url, clock=clock, migrate=False)
+    application = await bootstrap(db_url, clock=clock, migrate=False, sender=ConsoleSender())
     yield application
     await application.close()
 
@@ -190,6 +193,6 @@ async def club(app: App, clock: FakeClock) -> Club:
 @pytest.fixture
 async def sqlite_club(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Club]:
     """For tests that need no second store (pure core behaviour)."""
-    application = await bootstrap(sqlite_url, clock=clock, migrate=False)
+    application = await bootstrap(sqlite_url, clock=clock, migrate=False, sender=ConsoleSender())
     yield Club(application, clock)
     await application.close()

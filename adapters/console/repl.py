@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -27,7 +28,10 @@ DEMO_LINES = (
 )
 
 
-async def seed_demo(core: Core, head_coach: str) -> None:
+DEMO_HEAD_COACH = "coach@demo.club"
+
+
+async def seed_demo(core: Core, head_coach: str = DEMO_HEAD_COACH) -> None:
     """Seed a small club through the core itself: the same commands a newcomer would type."""
     for line in DEMO_LINES:
         await core.handle(console_caller(head_coach), line)
@@ -60,7 +64,12 @@ async def _read_line(stream: TextIO, prompt: str | None) -> str | None:
     return line if line else None
 
 
-async def repl(core: Core, email: str, stream: TextIO | None = None) -> int:
+async def repl(
+    core: Core,
+    email: str,
+    stream: TextIO | None = None,
+    after_each: Callable[[], Awaitable[object]] | None = None,
+) -> int:
     stream = stream or sys.stdin
     interactive = stream.isatty()
     current = grammar.parse_email(email)
@@ -93,5 +102,6 @@ async def repl(core: Core, email: str, stream: TextIO | None = None) -> int:
             if record.via == "reply":
                 print(record.text)
             else:
-                where = record.channel if record.via == "channel" else f"DM to {record.to}"
-                print(f"[{where}] {record.text}")
+                print(f"[{record.channel}] {record.text}")
+        if after_each is not None:
+            await after_each()  # DMs the line caused go out (and print) before the next

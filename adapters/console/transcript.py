@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from bot.commands.base import Caller
 from bot.core import Core
 from bot.importers import MAX_FILE_BYTES
 from bot.messages import ChannelRef, Outgoing, Via
+from bot.schedule.service import Scheduling
 
 LINE = re.compile(r"^(?P<who>[^\s:#]+@[^\s:#]+)(?:\s+(?P<channel>#[\w.\-]+))?:\s?(?P<text>.*)$")
 
@@ -109,21 +110,22 @@ async def upload_file(core: Core, caller: Caller, path_text: str, base: Path) ->
 
 
 class Transcript:
-    """Replays lines against a core whose clock is this runner's FakeClock."""
+    """Replays lines against a core whose clock is this runner's FakeClock; `scheduling`
+    (the real planner and dispatcher) delivers what falls due as time moves."""
 
     def __init__(
         self,
         core: Core,
         clock: FakeClock,
+        scheduling: Scheduling | None = None,
         *,
-        on_time: Callable[[int], Awaitable[list[Outgoing]]] | None = None,
         base: Path | None = None,
     ) -> None:
         self.core = core
         self.clock = clock
+        self.scheduling = scheduling
         self.base = base or Path.cwd()  # `:upload PATH` is read relative to this folder
-        # The scheduler hook: called after the clock moves, returns what fell due.
-        self.on_time = on_time
+        self.started = False  # before the first typed line, @clock may set any time
 
     async def run_line(self, number: int, raw: str) -> list[Record]:
         text = raw.strip()
@@ -132,31 +134,36 @@ class Transcript:
         if text.startswith("@clock"):
             when = self._parse_clock(text[len("@clock") :].strip(), number)
             if when < self.clock.now():
-                raise TranscriptError(f"line {number}: @clock may not move time backwards")
-            self.clock.set(when)
-            return await self._due(number)
+                if self.started:
+                    raise TranscriptError(f"line {number}: @clock may not move time backwards")
+                self.clock.set(when)
+            return await self._advance(number, when)
         if text.startswith("@tick"):
             try:
                 delta = grammar.parse_duration(text[len("@tick") :].strip())
             except grammar.GrammarError as exc:
                 raise TranscriptError(f"line {number}: {exc.message}") from None
-            self.clock.advance(delta)
-            return await self._due(number)
+            return await self._advance(number, self.clock.now() + delta)
         match = LINE.match(text)
         if match is None:
             raise TranscriptError(f"line {number}: expected 'EMAIL: TEXT', '@clock' or '@tick'")
+        self.started = True
         channel = match["channel"].lower() if match["channel"] else None
         caller = console_caller(match["who"], channel)
         if match["text"].startswith(":upload "):
             messages = await upload_file(self.core, caller, match["text"][8:].strip(), self.base)
         else:
             messages = await self.core.handle(caller, match["text"])
-        return to_records(number, messages, channel) + await self._due(number)
+        records = to_records(number, messages, channel)
+        if self.scheduling is not None:
+            records += to_records(number, await self.scheduling.due_now(), None)
+        return records
 
-    async def _due(self, number: int) -> list[Record]:
-        if self.on_time is None:
+    async def _advance(self, number: int, target: datetime) -> list[Record]:
+        if self.scheduling is None:
+            self.clock.set(max(target, self.clock.now()))
             return []
-        return to_records(number, await self.on_time(number), None)
+        return to_records(number, await self.scheduling.advance(self.clock, target), None)
 
     @staticmethod
     def _parse_clock(value: str, number: int) -> datetime:

@@ -119,7 +119,9 @@ async def accept_invitation(
         invitation.org_id, account.id, "join", account.id, f"invitation {invitation.id}", now
     )
     text = await welcome_text(uow, member)
-    out = [Outgoing(Via.DM, text, account_id=account.id, kind="welcome")]
+    out = [
+        Outgoing(Via.DM, text, account_id=account.id, kind="welcome", key=f"welcome:{member.id}")
+    ]
     plan = await uow.repo.plan(invitation.plan_id) if invitation.plan_id else None
     if plan is not None and member.is_athlete:
         today = now.astimezone(ZoneInfo(account.timezone or (await _org_zone(uow, member)))).date()
@@ -234,6 +236,7 @@ async def _invite(
         f"Just start using the bot with this e-mail address, or type /join {code}.",
         email=email,
         kind="invitation",
+        key=f"invitation:{invitation.id}",
     )
     ctx.reply(
         f"{email} has no account yet, so I sent an invitation (valid {INVITATION_DAYS} days). "
@@ -322,7 +325,12 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
             )
         )
     await ctx.audit("add_member", account.id)
-    ctx.dm(await welcome_text(ctx.uow, member), account_id=account.id, kind="welcome")
+    ctx.dm(
+        await welcome_text(ctx.uow, member),
+        account_id=account.id,
+        kind="welcome",
+        key=f"welcome:{member.id}",
+    )
     text = f"{account.display_name} <{account.email}> joined {org.name} as an athlete."
     if plan is not None and start is not None:
         _, messages = await enroll(
@@ -365,7 +373,12 @@ async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
         return
     member = await join_org(ctx.uow, account, org.id, role="coach", group_id=None, now=ctx.now)
     await ctx.audit("add_coach", account.id)
-    ctx.dm(await welcome_text(ctx.uow, member), account_id=account.id, kind="welcome")
+    ctx.dm(
+        await welcome_text(ctx.uow, member),
+        account_id=account.id,
+        kind="welcome",
+        key=f"welcome:{member.id}",
+    )
     ctx.reply(f"{account.display_name} <{account.email}> joined {org.name} as an assistant coach.")
 
 
@@ -477,7 +490,7 @@ class RevokeInvitation:
 
 @command(
     "invitations",
-    usage="/invitations [revoke EMAIL]",
+    usage="/invitations",
     summary="list pending invitations and join codes",
     action=Action.VIEW_INVITATIONS,
 )

@@ -15,6 +15,7 @@ from bot.commands.workouts import find_workout
 from bot.domain.schedule import (
     WEEKDAY_NAMES,
     PlannedDay,
+    monday_of,
     next_monday,
     parse_weekday,
     plan_end,
@@ -279,6 +280,7 @@ async def enroll(
                     "plan_id": plan.id,
                     "membership_id": mid,
                     "start_date": start,
+                    "end_date": plan_end(start, plan.weeks),
                     "assigned_by_account_id": by_account_id,
                     "created_at": now,
                 }
@@ -304,12 +306,12 @@ async def enroll(
     first_week = [
         (day, workouts.get(wid))
         for day, wid in schedule
-        if day < start + timedelta(7) and day <= end
+        if day <= monday_of(start) + timedelta(days=6)
     ]
     replaced_by = {mid: n for mid, n in replaced_rows}
     names = {m.id: a.display_name for m, a in athletes}
     messages = []
-    for _, account in athletes:
+    for (_, account), assignment_id in zip(athletes, assignment_ids, strict=True):
         units = account.units
         week_lines = (
             "\n".join(f"- {day:%a %d %b}: {workout_line(w, units)}" for day, w in first_week)
@@ -322,6 +324,7 @@ async def enroll(
                 f"to {end:%a %d %b %Y}.\nYour first week:\n{week_lines}",
                 account_id=account.id,
                 kind="plan_assigned",
+                key=f"plan_assigned:{assignment_id}",
             )
         )
     result = Enrolled(

@@ -54,6 +54,9 @@ async def test_invitation_is_emailed_with_its_code(
         await app.core.handle(console_caller("hc@lake.run"), '/setup-org "Lakeside"')
         out = await app.core.handle(console_caller("hc@lake.run"), "/add-member new@lake.run")
         code = out[0].text.rsplit("/join ", 1)[1].strip()
+        assert inbox.messages == []  # queued in the outbox with the command...
+        sent = await app.scheduling.due_now()  # ...and sent by the dispatcher
+        assert [m.email for m in sent] == ["new@lake.run"]
         assert len(inbox.messages) == 1
         mail = inbox.messages[0]
         assert mail["To"] == "new@lake.run"
@@ -63,6 +66,7 @@ async def test_invitation_is_emailed_with_its_code(
         # a member who already has an account is welcomed in chat, not e-mailed
         await app.core.handle(console_caller("old@lake.run"), "/help")
         await app.core.handle(console_caller("hc@lake.run"), "/add-member old@lake.run")
+        await app.scheduling.due_now()
         assert len(inbox.messages) == 1
     finally:
         await app.close()
@@ -77,6 +81,7 @@ async def test_unreachable_smtp_does_not_break_the_command(
         await app.core.handle(console_caller("hc@lake.run"), '/setup-org "Lakeside"')
         out = await app.core.handle(console_caller("hc@lake.run"), "/add-member new@lake.run")
         assert out[0].ok and "/join " in out[0].text
+        await app.scheduling.due_now()  # the failed e-mail is logged; the console DM went
     finally:
         await app.close()
 

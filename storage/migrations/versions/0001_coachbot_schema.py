@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 21:19:35.557574
+Create Date: 2026-11-27 21:29:36.053563
 """
 from alembic import op
 import sqlalchemy as sa
@@ -171,6 +171,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans')),
     sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_plans_org_id_name_key'))
     )
+    op.create_table('recipients',
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('platform', sa.String(length=16), nullable=False),
+    sa.Column('unreachable_since', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reason', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_recipients_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', 'platform', name=op.f('pk_recipients'))
+    )
     op.create_table('workouts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -293,6 +301,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('membership_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=False),
     sa.Column('assigned_by_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assigned_by_account_id'], ['accounts.id'], name=op.f('fk_plan_assignments_assigned_by_account_id_accounts'), ondelete='SET NULL'),
@@ -334,6 +343,32 @@ def upgrade() -> None:
     with op.batch_alter_table('invitation_assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitation_assignments_invitation_id'), ['invitation_id'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('group_channel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('local_date', sa.Date(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'dropped')", name=op.f('ck_outbox_status')),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_outbox_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['group_channel_id'], ['group_channels.id'], name=op.f('fk_outbox_group_channel_id_group_channels'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    sa.UniqueConstraint('key', name=op.f('uq_outbox_key'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_status_due', ['status', 'due_at'], unique=False)
+
     op.create_table('sessions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('membership_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -363,6 +398,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sessions_plan_assignment_id'))
 
     op.drop_table('sessions')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_due')
+
+    op.drop_table('outbox')
     with op.batch_alter_table('invitation_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitation_assignments_invitation_id'))
 
@@ -399,6 +438,7 @@ def downgrade() -> None:
 
     op.drop_table('assignments')
     op.drop_table('workouts')
+    op.drop_table('recipients')
     op.drop_table('plans')
     with op.batch_alter_table('org_spaces', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_org_spaces_org_id'))

@@ -1,0 +1,120 @@
+"""The outbox's storage verbs: enqueue (idempotent by key), claim with a lease, settle.
+
+PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so several dispatchers take disjoint
+batches; SQLite has one writer at a time (`BEGIN IMMEDIATE`), which gives the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+
+def insert_ignoring_duplicates(session: AsyncSession) -> Any:
+    """An INSERT that skips rows whose key exists (ON CONFLICT DO NOTHING) on either store."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(OutboxMessage)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    now: datetime,
+    text: str | None = None,
+    account_id: int | None = None,
+    email: str | None = None,
+    group_channel_id: int | None = None,
+    due_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> None:
+    stmt = (
+        insert_ignoring_duplicates(session)
+        .values(
+            key=key,
+            kind=kind,
+            text=text,
+            account_id=account_id,
+            email=email,
+            group_channel_id=group_channel_id,
+            due_at=due_at or now,
+            expires_at=expires_at,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    await session.execute(stmt)
+
+
+async def claim(
+    session: AsyncSession, now: datetime, *, lease: timedelta, limit: int
+) -> Sequence[OutboxMessage]:
+    """Take up to `limit` due rows (and rows whose lease ran out) for this dispatcher."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_(("pending", "sending")),
+            OutboxMessage.expires_at.is_not(None),
+            OutboxMessage.expires_at <= now,
+        )
+        .values(status="dropped", last_error="its day ended before it could be sent")
+        .execution_options(synchronize_session=False)
+    )
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
+                and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+            )
+        )
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(status="sending", lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list((await session.scalars(stmt)).all())
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+async def settle(
+    session: AsyncSession,
+    row_id: int,
+    *,
+    status: str,
+    now: datetime,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Record how a claimed row ended: sent, retry later (pending again), failed, dropped."""
+    values: dict[str, Any] = {"status": status, "lease_until": None}
+    if status == "sent":
+        values["sent_at"] = now
+    if error is not None:
+        values["last_error"] = error[:500]
+    if retry_at is not None:
+        values["due_at"] = retry_at
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,82 @@
+"""Messages over time as one object: the planner, the dispatcher and how time moves.
+
+Live (`start`/`stop`): APScheduler's AsyncIOScheduler, with its in-memory job store, is
+only the tick — every 30 s it runs the planner and wakes the dispatcher, whose own task
+does the sending. Simulated (`advance`): the console's `@clock`/`@tick` jump the fake
+clock from one due instant to the next, running the very same planner and dispatcher at
+each, so every message goes out at its due moment, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import FakeClock
+from bot.messages import Outgoing, Via
+from bot.schedule.dispatcher import Dispatcher
+from bot.schedule.planner import Planner
+
+log = logging.getLogger("coachbot.schedule")
+TICK_SECONDS = 30
+
+
+def _in_order(messages: list[Outgoing]) -> list[Outgoing]:
+    """DMs before channel posts for messages of the same moment (SPEC §8)."""
+    return sorted(messages, key=lambda m: m.via is Via.CHANNEL)
+
+
+class Scheduling:
+    def __init__(self, planner: Planner, dispatcher: Dispatcher) -> None:
+        self.planner = planner
+        self.dispatcher = dispatcher
+        self._scheduler: AsyncIOScheduler | None = None
+        self._serving: asyncio.Task[None] | None = None
+
+    async def due_now(self) -> list[Outgoing]:
+        """Plan what is due and send everything due, now."""
+        await self.planner.plan()
+        return _in_order(await self.dispatcher.drain())
+
+    async def advance(self, clock: FakeClock, target: datetime) -> list[Outgoing]:
+        """Move a simulated clock to `target`, delivering each message at its moment."""
+        sent = await self.due_now()
+        while True:
+            upcoming = await self.planner.next_due_after(clock.now())
+            if upcoming is None or upcoming > target:
+                break
+            clock.set(upcoming)
+            sent += await self.due_now()
+        if target > clock.now():
+            clock.set(target)
+        return sent + await self.due_now()
+
+    # -- live -----------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        try:
+            await self.planner.plan()
+        except Exception:
+            log.exception("planning failed")
+        self.dispatcher.wake()
+
+    async def start(self) -> None:
+        await self._tick()  # catch up at once after downtime
+        self._scheduler = AsyncIOScheduler()
+        self._scheduler.add_job(
+            self._tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1
+        )
+        self._scheduler.start()
+        self._serving = asyncio.create_task(self.dispatcher.serve())
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        await self.dispatcher.stop()
+        if self._serving is not None:
+            await self._serving
+            self._serving = None
