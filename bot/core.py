@@ -25,10 +25,10 @@ from bot.commands import load_all
 from bot.commands.base import REGISTRY, Caller, CommandSpec, Ctx, Refusal, roots
 from bot.commands.joining import accept_invitation
 from bot.grammar import GrammarError
-from bot.messages import Outgoing, Via
+from bot.messages import ChannelRef, Outgoing, Via
 from bot.policy import Action, Viewer, permits
 from bot.schedule.outbox import enqueue
-from storage.models import Account, ChatIdentity, Membership, Org
+from storage.models import Account, ChatIdentity, GroupChannel, Membership, Org
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger("coachbot.core")
@@ -161,6 +161,37 @@ class Core:
             else m
             for m in messages
         ]
+
+    # -- what adapters ask of the core -------------------------------------------------
+
+    async def first_delivery(self, platform: str, event_id: str) -> bool:
+        """True the first time a platform delivery id is seen, False for every retry:
+        the record is in the database, so this holds across restarts and processes."""
+        from storage.models import ProcessedEvent
+
+        async with self.uow() as uow:
+            try:
+                await uow.repo.add(
+                    ProcessedEvent(platform=platform, event_id=event_id, at=self.clock.now())
+                )
+                await uow.commit()
+            except IntegrityError:
+                return False
+        return True
+
+    async def identities(self, account_id: int) -> list[tuple[str, str, str]]:
+        """(platform, workspace/guild, user id) of each chat identity of an account."""
+        async with self.uow() as uow:
+            found = await uow.repo.identities_of(account_id)
+            return [(i.platform, i.space_id, i.user_id) for i in found]
+
+    async def channel_of(self, group_channel_id: int) -> ChannelRef | None:
+        async with self.uow() as uow:
+            row = await uow.session.get(GroupChannel, group_channel_id)
+            if row is None:
+                return None
+            name = f"#{row.channel_id}" if row.platform == "console" else row.channel_id
+            return ChannelRef(row.platform, row.space_id, row.channel_id, name)
 
     # -- who is asking ----------------------------------------------------------------
 

@@ -467,3 +467,18 @@ class Recipient(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProcessedEvent(Base):
+    """Platform deliveries already handled (Slack's event_id, a retried slash command):
+    kept in the database so a retry never repeats a side effect, across restarts and
+    processes."""
+
+    __tablename__ = "processed_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)

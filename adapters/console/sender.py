@@ -22,6 +22,9 @@ class ConsoleSender:
         if self.echo is not None:
             self.echo(message)
 
+    async def reaches_by_email(self, email: str) -> bool:
+        return True  # SPEC §5: the console reaches anyone by e-mail
+
 
 def print_message(message: Outgoing) -> None:
     where = message.channel.name if message.channel else f"DM to {message.email}"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 21:29:36.053563
+Create Date: 2026-11-27 21:34:51.622915
 """
 from alembic import op
 import sqlalchemy as sa
@@ -58,6 +58,14 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orgs'))
+    )
+    op.create_table('processed_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('platform', sa.String(length=16), nullable=False),
+    sa.Column('event_id', sa.String(length=200), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_processed_events')),
+    sa.UniqueConstraint('platform', 'event_id', name=op.f('uq_processed_events_platform_event_id'))
     )
     op.create_table('activities',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -462,6 +470,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_activities_account_day')
 
     op.drop_table('activities')
+    op.drop_table('processed_events')
     op.drop_table('orgs')
     with op.batch_alter_table('join_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_join_failures_key_at')
