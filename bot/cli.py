@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock, SystemClock
 from bot.config import Settings, SettingsError, load_settings
@@ -143,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(coroutine)
     except KeyboardInterrupt:
         return 130
+    except (OSError, DBAPIError) as exc:
+        # the settings were well-formed but the database could not be opened
+        reason = getattr(exc, "orig", None) or exc
+        print(f"cannot open the database of COACHBOT_DATABASE_URL: {reason}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@ pydantic's validation report into a single `SettingsError` message.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class SettingsError(RuntimeError):
@@ -44,6 +47,15 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        try:
+            url = make_url(value)
+            _ = url.port  # a port that is not a number raises here
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"is not a database URL ({exc})") from None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            folder = Path(url.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ValueError(f"names a SQLite file in {folder}, which does not exist")
         return value
 
     @field_validator("default_timezone")

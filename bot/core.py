@@ -41,7 +41,10 @@ CONFLICTS: tuple[tuple[tuple[str, ...], str], ...] = (
         ("memberships.account_id", "uq_memberships_account_id"),
         "That person is already a member of another organization.",
     ),
-    (("one_head_coach",), "An organization has exactly one head coach."),
+    (
+        ("one_head_coach", "UNIQUE constraint failed: memberships.org_id"),
+        "An organization has exactly one head coach.",
+    ),
     (("name_key",), "That name is already taken in your organization."),
     (
         ("assignments.coach_membership_id", "uq_assignments_coach"),
@@ -55,8 +58,20 @@ CONFLICTS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-def conflict_message(exc: IntegrityError) -> str:
+# The same constraint read from the caller's side, for commands about the caller.
+OWN_CONFLICTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "setup-org": (
+        ("memberships.account_id", "uq_memberships_account_id"),
+        "You already belong to an organization; one organization per person.",
+    ),
+}
+
+
+def conflict_message(exc: IntegrityError, command: str | None = None) -> str:
     text = str(exc.orig)
+    own = OWN_CONFLICTS.get(command or "")
+    if own is not None and any(fragment in text for fragment in own[0]):
+        return own[1]
     for fragments, message in CONFLICTS:
         if any(fragment in text for fragment in fragments):
             return message
@@ -196,7 +211,17 @@ class Core:
     # -- who is asking ----------------------------------------------------------------
 
     async def _identify(self, caller: Caller) -> tuple[int | None, list[Outgoing]]:
-        """Find the caller's account; on first use, create it and accept an invitation."""
+        """Find the caller's account; on first use, create it and accept an invitation.
+
+        Two first uses of one person at once (a double submit, Slack and Discord
+        together) race to create the account; the loser's insert hits the unique e-mail
+        or identity and it simply looks again, finding the winner's account."""
+        try:
+            return await self._identify_once(caller)
+        except IntegrityError:
+            return await self._identify_once(caller)
+
+    async def _identify_once(self, caller: Caller) -> tuple[int | None, list[Outgoing]]:
         async with self.uow() as uow:
             repo = uow.repo
             account = await repo.account_by_identity(
@@ -329,7 +354,8 @@ class Core:
             except IntegrityError as exc:
                 await uow.rollback()
                 log.info("constraint refused a command: %s", exc.orig)
-                return [Outgoing(Via.REPLY, conflict_message(exc), ok=False, account_id=account_id)]
+                message = conflict_message(exc, spec.name if spec else None)
+                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id)]
             except OperationalError:
                 await uow.rollback()
                 log.exception("database busy")
