@@ -8,6 +8,7 @@ import logging
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
 
@@ -16,6 +17,18 @@ from bot.clock import FakeClock, SystemClock
 from bot.config import Settings, SettingsError, load_settings
 
 DEMO_HEAD_COACH = "coach@demo.club"
+
+
+class FrontEnd(Protocol):
+    """What `coachbot run` needs of a chat platform's adapter (adapters/slack, discord)."""
+
+    sender: Any  # adapters.routing.PlatformSender
+
+    async def run(self) -> None:
+        """Serve until cancelled."""
+        ...
+
+    async def stop(self) -> None: ...
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,14 +55,36 @@ async def _open(settings: Settings, url: str | None = None, **kw: object) -> App
     )
 
 
+async def _serve_platforms(settings: Settings) -> int:
+    """Slack and/or Discord, sharing one core and one outbox (through the Router)."""
+    from adapters.routing import Router
+
+    app = await _open(settings)
+    front_ends: list[FrontEnd] = []
+    try:
+        if settings.slack_enabled:
+            from adapters.slack import build_slack
+
+            front_ends.append(build_slack(settings, app))
+        if settings.discord_enabled:
+            from adapters.discord import build_discord
+
+            front_ends.append(build_discord(settings, app))
+        app.scheduling.dispatcher.sender = Router(
+            [front.sender for front in front_ends], app.core.identities
+        )
+        await app.scheduling.start()
+        await asyncio.gather(*(front.run() for front in front_ends))
+        return 0
+    finally:
+        for front in front_ends:
+            await front.stop()
+        await app.close()
+
+
 async def _run(settings: Settings) -> int:
     if settings.slack_enabled or settings.discord_enabled:
-        print(
-            "The Slack and Discord front ends are not built yet; "
-            "unset their tokens to use the console.",
-            file=sys.stderr,
-        )
-        return 2
+        return await _serve_platforms(settings)
     from adapters.console.repl import seed_demo
 
     app = await _open(settings)
