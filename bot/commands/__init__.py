@@ -13,6 +13,7 @@ AREAS = (
     "plans",
     "training",
     "activities",
+    "leaderboard",
     "account",
 )
 

@@ -77,7 +77,11 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.batch = batch
-        self.renderers: dict[str, Renderer] = {"daily": texts.daily, "digest": texts.digest}
+        self.renderers: dict[str, Renderer] = {
+            "daily": texts.daily,
+            "digest": texts.digest,
+            "leaderboard": texts.weekly_leaderboard,
+        }
         self.paused_until: datetime | None = None
         self._busy = asyncio.Lock()
         self._wake = asyncio.Event()

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Action, Outgoing, Via
+from bot.messages import Action, ChannelRef, Outgoing, Via
 from bot.render import fmt_distance, fmt_duration
 from storage.models import (
     Account,
@@ -161,3 +161,36 @@ async def _failed_yesterday(session: AsyncSession, org_id: int, row: OutboxMessa
         )
     )
     return int(await session.scalar(query) or 0)
+
+
+async def weekly_leaderboard(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
+    """Monday's post to a group's linked channel: the week just ended, by distance.
+
+    Built with the same query and the same group-level rule as `/leaderboard` (display
+    names and totals of athletes who share with the group; nothing private), so it holds
+    only what every member of the channel may see."""
+    from bot.commands.leaderboard import Period, countable, render, shared_with_group, totals_table
+    from storage.leaderboard import group_totals
+    from storage.models import Group, GroupChannel
+
+    if row.group_channel_id is None or row.local_date is None:
+        return None
+    link = await session.get(GroupChannel, row.group_channel_id)
+    group = await session.get(Group, link.group_id) if link is not None else None
+    if link is None or group is None:
+        return None
+    start = row.local_date - timedelta(days=7)
+    period = Period(start, start + timedelta(days=6), f"week of {start:%a %d %b %Y}")
+    totals = await group_totals(
+        session,
+        group.id,
+        period.start,
+        period.end,
+        athletes=shared_with_group(),
+        countable=countable(),
+        by="distance",
+    )
+    text, table = render(group, period, "distance", totals_table(totals, "distance", "km"), "km")
+    name = f"#{link.channel_id}" if link.platform == "console" else link.channel_id
+    channel = ChannelRef(link.platform, link.space_id, link.channel_id, name)
+    return Outgoing(Via.CHANNEL, text, channel=channel, tables=(table,), kind="leaderboard")
