@@ -482,3 +482,11 @@ class ProcessedEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+
+# SQLite reuses the largest rowid after a delete unless a table says AUTOINCREMENT; ids
+# appear in outbox keys (`welcome:<membership id>`), so a reused id would swallow a new
+# event's message as a duplicate. PostgreSQL sequences never reuse values.
+for _table in Base.metadata.tables.values():
+    if len(_table.primary_key.columns) == 1:
+        _table.dialect_options["sqlite"]["autoincrement"] = True

@@ -3,11 +3,12 @@ depend on who is asking take their WHERE clause from `bot.policy.visible_filter`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Text, delete, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -131,7 +132,10 @@ class Repository:
             )
         if label is not None:
             # labels are a JSON list of strings; match the quoted item exactly
-            query = query.where(Membership.labels.contains(f'"{label}"'))
+            quoted = json.dumps(label)
+            query = query.where(
+                type_coerce(Membership.labels, Text).contains(quoted, autoescape=True)
+            )
         if limit is not None:
             query = query.limit(limit)
         return [(m, a) for m, a in (await self.s.execute(query)).all()]

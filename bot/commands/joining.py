@@ -412,6 +412,8 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
             raise Refusal(f"No group named {cmd.group!r}. See /group list.")
         group_id = group.id
     expires_at = None
+    if cmd.expires is not None and cmd.expires < ctx.today:
+        raise Refusal(f"expires:{cmd.expires.isoformat()} has passed; give a date from today on.")
     if cmd.expires:
         end_of_day = datetime.combine(
             cmd.expires + timedelta(days=1), time(0), ZoneInfo(org.timezone)

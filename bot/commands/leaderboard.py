@@ -216,8 +216,12 @@ def render(group: Group, period: Period, by: str, table: Table, units: str) -> t
         if len(table.rows) > SHOWN:
             lines.append(f"… and {len(table.rows) - SHOWN} more.")
     if by == "consistency":
-        lines.append("Athletes with no session due in the period are not ranked.")
-    lines.append("Private activities and athletes who don't share with the group are left out.")
+        lines.append(
+            "Athletes with no session due in the period, or who don't share with the group, "
+            "are not ranked."
+        )
+    else:
+        lines.append("Private activities and athletes who don't share with the group are left out.")
     return "\n".join(lines), Table(head, table.columns, shown)
 
 

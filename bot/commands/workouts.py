@@ -165,8 +165,9 @@ class EditWorkout:
 async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     workout = await find_workout(ctx, cmd.name)
-    if cmd.rename and cmd.rename.casefold() != workout.name_key:
-        if await ctx.uow.repo.workout_by_name(org.id, cmd.rename):
+    if cmd.rename and cmd.rename != workout.name:
+        clash = await ctx.uow.repo.workout_by_name(org.id, cmd.rename)
+        if clash is not None and clash.id != workout.id:
             raise Refusal(f"There is already a workout named {cmd.rename!r}.")
         workout.name, workout.name_key = cmd.rename, cmd.rename.casefold()
     for field in ("type", "kind", "visibility"):

@@ -19,13 +19,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.messages import Outgoing, Via
 from bot.schedule import texts
 from bot.schedule.outbox import claim, settle
-from storage.models import Account, OutboxMessage, Recipient
+from storage.models import Account, Membership, OutboxMessage, Recipient
 
 if TYPE_CHECKING:
     from adapters.ports import Mailer
@@ -173,6 +174,13 @@ class Dispatcher:
             marked = await session.get(Recipient, (account.id, self.sender.platform))
             if marked is not None and marked.unreachable_since is not None:
                 return None
+            member = (
+                await session.scalars(
+                    select(Membership.status).where(Membership.account_id == account.id)
+                )
+            ).first()
+            if member == "suspended":
+                return None  # SPEC §1: suspended members get no DMs
         return replace(message, key=row.key)
 
     async def _send(self, row: OutboxMessage, message: Outgoing) -> dict[str, Any]:

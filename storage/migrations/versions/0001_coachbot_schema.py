@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 21:34:51.622915
+Create Date: 2026-11-27 22:10:07.589839
 """
 from alembic import op
 import sqlalchemy as sa
@@ -41,13 +41,15 @@ def upgrade() -> None:
     sa.CheckConstraint("units IN ('km', 'mi')", name=op.f('ck_accounts_units')),
     sa.CheckConstraint('email = lower(email)', name=op.f('ck_accounts_email_lower')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
-    sa.UniqueConstraint('email', name=op.f('uq_accounts_email'))
+    sa.UniqueConstraint('email', name=op.f('uq_accounts_email')),
+    sqlite_autoincrement=True
     )
     op.create_table('join_failures',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('identity_key', sa.String(length=200), nullable=False),
     sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_join_failures'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_join_failures')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('join_failures', schema=None) as batch_op:
         batch_op.create_index('ix_join_failures_key_at', ['identity_key', 'at'], unique=False)
@@ -57,7 +59,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_orgs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_orgs')),
+    sqlite_autoincrement=True
     )
     op.create_table('processed_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -65,7 +68,8 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=200), nullable=False),
     sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_processed_events')),
-    sa.UniqueConstraint('platform', 'event_id', name=op.f('uq_processed_events_platform_event_id'))
+    sa.UniqueConstraint('platform', 'event_id', name=op.f('uq_processed_events_platform_event_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('activities',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -86,7 +90,8 @@ def upgrade() -> None:
     sa.CheckConstraint('duration_s IS NULL OR duration_s > 0', name=op.f('ck_activities_duration')),
     sa.CheckConstraint('effort IS NULL OR effort BETWEEN 1 AND 10', name=op.f('ck_activities_effort')),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_activities_account_id_accounts'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_activities'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activities')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.create_index('ix_activities_account_day', ['account_id', 'day'], unique=False)
@@ -102,7 +107,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['actor_account_id'], ['accounts.id'], name=op.f('fk_audit_log_actor_account_id_accounts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_audit_log_org_id_orgs'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['target_account_id'], ['accounts.id'], name=op.f('fk_audit_log_target_account_id_accounts'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index('ix_audit_log_org_at', ['org_id', 'at'], unique=False)
@@ -115,7 +121,8 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_chat_identities_account_id_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_identities')),
-    sa.UniqueConstraint('platform', 'space_id', 'user_id', name=op.f('uq_chat_identities_platform_space_id_user_id'))
+    sa.UniqueConstraint('platform', 'space_id', 'user_id', name=op.f('uq_chat_identities_platform_space_id_user_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('chat_identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_chat_identities_account_id'), ['account_id'], unique=False)
@@ -128,7 +135,8 @@ def upgrade() -> None:
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_groups_org_id_orgs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_groups')),
-    sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_groups_org_id_name_key'))
+    sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_groups_org_id_name_key')),
+    sqlite_autoincrement=True
     )
     op.create_table('memberships',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -147,7 +155,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_memberships_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_memberships_org_id_orgs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_memberships')),
-    sa.UniqueConstraint('account_id', name=op.f('uq_memberships_account_id'))
+    sa.UniqueConstraint('account_id', name=op.f('uq_memberships_account_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.create_index('ix_memberships_org_id', ['org_id'], unique=False)
@@ -160,7 +169,8 @@ def upgrade() -> None:
     sa.Column('space_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_org_spaces_org_id_orgs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_org_spaces')),
-    sa.UniqueConstraint('platform', 'space_id', name=op.f('uq_org_spaces_platform_space_id'))
+    sa.UniqueConstraint('platform', 'space_id', name=op.f('uq_org_spaces_platform_space_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('org_spaces', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_org_spaces_org_id'), ['org_id'], unique=False)
@@ -177,7 +187,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['author_account_id'], ['accounts.id'], name=op.f('fk_plans_author_account_id_accounts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_plans_org_id_orgs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans')),
-    sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_plans_org_id_name_key'))
+    sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_plans_org_id_name_key')),
+    sqlite_autoincrement=True
     )
     op.create_table('recipients',
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -206,7 +217,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['author_account_id'], ['accounts.id'], name=op.f('fk_workouts_author_account_id_accounts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_workouts_org_id_orgs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workouts')),
-    sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_workouts_org_id_name_key'))
+    sa.UniqueConstraint('org_id', 'name_key', name=op.f('uq_workouts_org_id_name_key')),
+    sqlite_autoincrement=True
     )
     op.create_table('assignments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -218,7 +230,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['coach_membership_id'], ['memberships.id'], name=op.f('fk_assignments_coach_membership_id_memberships'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_assignments_org_id_orgs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments')),
-    sa.UniqueConstraint('coach_membership_id', 'athlete_membership_id', name=op.f('uq_assignments_coach_membership_id_athlete_membership_id'))
+    sa.UniqueConstraint('coach_membership_id', 'athlete_membership_id', name=op.f('uq_assignments_coach_membership_id_athlete_membership_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assignments_athlete_membership_id'), ['athlete_membership_id'], unique=False)
@@ -233,7 +246,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['athlete_membership_id'], ['memberships.id'], name=op.f('fk_coach_notes_athlete_membership_id_memberships'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['author_account_id'], ['accounts.id'], name=op.f('fk_coach_notes_author_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_coach_notes_org_id_orgs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_coach_notes'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_coach_notes')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('coach_notes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_coach_notes_athlete_membership_id'), ['athlete_membership_id'], unique=False)
@@ -246,7 +260,8 @@ def upgrade() -> None:
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['activity_id'], ['activities.id'], name=op.f('fk_comments_activity_id_activities'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['author_account_id'], ['accounts.id'], name=op.f('fk_comments_author_account_id_accounts'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comments')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comments_activity_id'), ['activity_id'], unique=False)
@@ -260,7 +275,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_channels_group_id_groups'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_group_channels')),
     sa.UniqueConstraint('group_id', 'platform', name=op.f('uq_group_channels_group_id_platform')),
-    sa.UniqueConstraint('platform', 'space_id', 'channel_id', name=op.f('uq_group_channels_platform_space_id_channel_id'))
+    sa.UniqueConstraint('platform', 'space_id', 'channel_id', name=op.f('uq_group_channels_platform_space_id_channel_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('group_members',
     sa.Column('group_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -297,7 +313,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_invitations_org_id_orgs'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_invitations_plan_id_plans'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invitations')),
-    sa.UniqueConstraint('code_hash', name=op.f('uq_invitations_code_hash'))
+    sa.UniqueConstraint('code_hash', name=op.f('uq_invitations_code_hash')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitations_email'), ['email'], unique=False)
@@ -316,7 +333,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['membership_id'], ['memberships.id'], name=op.f('fk_plan_assignments_membership_id_memberships'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_plan_assignments_org_id_orgs'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_assignments_plan_id_plans'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_assignments'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_assignments')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('plan_assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_assignments_membership_id'), ['membership_id'], unique=False)
@@ -346,7 +364,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['coach_membership_id'], ['memberships.id'], name=op.f('fk_invitation_assignments_coach_membership_id_memberships'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['invitation_id'], ['invitations.id'], name=op.f('fk_invitation_assignments_invitation_id_invitations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invitation_assignments')),
-    sa.UniqueConstraint('invitation_id', 'coach_membership_id', 'athlete_membership_id', name=op.f('uq_invitation_assignments_invitation_id_coach_membership_id_athlete_membership_id'))
+    sa.UniqueConstraint('invitation_id', 'coach_membership_id', 'athlete_membership_id', name=op.f('uq_invitation_assignments_invitation_id_coach_membership_id_athlete_membership_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('invitation_assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invitation_assignments_invitation_id'), ['invitation_id'], unique=False)
@@ -372,7 +391,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_outbox_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['group_channel_id'], ['group_channels.id'], name=op.f('fk_outbox_group_channel_id_group_channels'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('key', name=op.f('uq_outbox_key'))
+    sa.UniqueConstraint('key', name=op.f('uq_outbox_key')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_status_due', ['status', 'due_at'], unique=False)
@@ -392,7 +412,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['plan_assignment_id'], ['plan_assignments.id'], name=op.f('fk_sessions_plan_assignment_id_plan_assignments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workout_id'], ['workouts.id'], name=op.f('fk_sessions_workout_id_workouts'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sessions')),
-    sa.UniqueConstraint('membership_id', 'day', name=op.f('uq_sessions_membership_id_day'))
+    sa.UniqueConstraint('membership_id', 'day', name=op.f('uq_sessions_membership_id_day')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sessions_plan_assignment_id'), ['plan_assignment_id'], unique=False)
