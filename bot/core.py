@@ -27,7 +27,7 @@ from bot.commands.joining import accept_invitation
 from bot.grammar import GrammarError
 from bot.messages import ChannelRef, Outgoing, Via
 from bot.policy import Action, Viewer, permits
-from bot.schedule.outbox import enqueue
+from bot.schedule.outbox import enqueue_many
 from storage.models import Account, ChatIdentity, GroupChannel, Membership, Org
 from storage.unit_of_work import UnitOfWork
 
@@ -145,18 +145,18 @@ class Core:
     async def _enqueue(self, uow: UnitOfWork, messages: list[Outgoing]) -> list[Outgoing]:
         """Direct messages go to the outbox in the command's own transaction (so they
         exist exactly when the change does); what is left is answered directly."""
-        now = self.clock.now()
-        for message in messages:
-            if message.via is Via.DM:
-                await enqueue(
-                    uow.session,
-                    key=message.key or f"{message.kind}:{uuid4().hex}",
-                    kind=message.kind,
-                    now=now,
-                    text=message.text,
-                    account_id=message.account_id,
-                    email=message.email if message.account_id is None else None,
-                )
+        rows = [
+            {
+                "key": message.key or f"{message.kind}:{uuid4().hex}",
+                "kind": message.kind,
+                "text": message.text,
+                "account_id": message.account_id,
+                "email": message.email if message.account_id is None else None,
+            }
+            for message in messages
+            if message.via is Via.DM
+        ]
+        await enqueue_many(uow.session, rows, self.clock.now())
         return [m for m in messages if m.via is not Via.DM]
 
     def _notify(self, queued: bool) -> None:
@@ -314,6 +314,9 @@ class Core:
                 return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
             membership = await uow.repo.membership_of(account.id)
             org = await uow.repo.org(membership.org_id) if membership else None
+            if caller.platform == "console" and caller.channel is not None and org is not None:
+                # the console has no workspaces: its #channels belong to the caller's org
+                caller = replace(caller, channel=replace(caller.channel, space_id=f"org:{org.id}"))
             ctx = Ctx(
                 uow=uow,
                 caller=caller,

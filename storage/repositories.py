@@ -406,6 +406,16 @@ class Repository:
         )
         return bool(await self.s.scalar(query))
 
+    async def plans_using(self, workout_id: int) -> list[str]:
+        query = (
+            select(Plan.name)
+            .join(PlanDay, PlanDay.plan_id == Plan.id)
+            .where(PlanDay.workout_id == workout_id)
+            .distinct()
+            .order_by(Plan.name)
+        )
+        return list((await self.s.scalars(query)).all())
+
     # -- audit and rate limits --------------------------------------------------------
 
     async def add_audit(

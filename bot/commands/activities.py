@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from bot.commands.training import (
     TYPES,
     check_measures,
     logged_text,
+    match_session,
     record,
     session_for_activity,
 )
@@ -39,6 +41,7 @@ from bot.render import fmt_distance, fmt_duration, fmt_pace
 from storage.models import Account, Activity, Comment, Membership
 
 LIST_LIMIT = 100
+ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 
 def period_of(text: str | None, today: date) -> tuple[date, date, str]:
@@ -108,7 +111,7 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
     if member_ref is not None and member_ref.kind == "name" and period_text is None:
         # `/activities week`: a lone word that is a period is not a member's name
         word = member_ref.value.lower()
-        if word in ("week", "month") or ".." in word:
+        if word in ("week", "month") or ".." in word or ISO_DAY.match(word):
             member_ref, period_text = None, word
     first, last, label = period_of(period_text, ctx.today)
     if member_ref is None:
@@ -228,13 +231,18 @@ async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     check_measures(kind, distance, duration)
     if cmd.date is not None and cmd.date > ctx.today:
         raise Refusal(f"{cmd.date.isoformat()} is after your today; log what you have done.")
+    moved = (cmd.date is not None and cmd.date != activity.day) or kind != activity.type
     activity.type, activity.distance_m = kind, distance
     activity.duration_s = duration.total_seconds() if duration else None
-    if cmd.date is not None and cmd.date != activity.day:
-        session = await session_for_activity(ctx, activity.id)
-        if session is not None:  # it completed another day's session: release that one
-            session.status, session.activity_id = "scheduled", None
+    if cmd.date is not None:
         activity.day = cmd.date
+    completed = None
+    if moved:  # release the session it completed, and complete the one it now matches
+        session = await session_for_activity(ctx, activity.id)
+        if session is not None:
+            session.status, session.activity_id = "scheduled", None
+            await ctx.uow.session.flush()
+        completed = await match_session(ctx, activity)
     if cmd.effort is not None:
         activity.effort = cmd.effort
     if cmd.private is not None:
@@ -242,7 +250,7 @@ async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     if cmd.notes is not None:
         activity.notes = cmd.notes
     await ctx.uow.session.flush()
-    ctx.reply(logged_text(ctx, activity, None).replace("Logged", "Updated", 1))
+    ctx.reply(logged_text(ctx, activity, completed).replace("Logged", "Updated", 1))
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,10 @@ async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
         Group(org_id=org.id, name=cmd.name, name_key=cmd.name.casefold(), created_at=ctx.now)
     )
     await ctx.audit("group_create", None, cmd.name)
+    name = f'"{cmd.name}"' if " " in cmd.name else cmd.name
     ctx.reply(
-        f"Group {cmd.name} created. Add athletes with /group add {cmd.name} MEMBER..., and type "
-        f"/group link {cmd.name} in its channel for leaderboards."
+        f"Group {cmd.name} created. Add athletes with /group add {name} MEMBER..., and type "
+        f"/group link {name} in its channel for leaderboards."
     )
 
 

@@ -49,7 +49,8 @@ async def find_plan(ctx: Ctx, name: str) -> Plan:
         if current is None or current.plan_id != plan.id:
             plan = None
     if plan is None:
-        raise Refusal(f"No plan named {name!r}. See /plan list.")
+        where = "/plan list" if permits(ctx.viewer, Action.CREATE_LIBRARY) else "/my-plan"
+        raise Refusal(f"No plan named {name!r}. See {where}.")
     return plan
 
 
@@ -216,9 +217,10 @@ async def delete_plan(cmd: DeletePlan, ctx: Ctx) -> None:
         select(func.count()).where(PlanAssignment.plan_id == plan.id)
     )
     if followers:
+        times = "once" if followers == 1 else f"{followers} times"
         raise Refusal(
-            f"{plan.name} has been assigned {followers} times; it stays so their schedules "
-            "keep their history."
+            f"{plan.name} has been assigned {times}; it stays so those schedules keep their "
+            "history."
         )
     await ctx.uow.session.execute(delete(PlanDay).where(PlanDay.plan_id == plan.id))
     await ctx.uow.repo.delete(plan)
@@ -266,28 +268,58 @@ async def enroll(
             .group_by(TrainingSession.membership_id)
         )
     ).all()
+    # completed and skipped sessions are history: they stay, and their days are not
+    # planned again; only what was still to come is replaced
+    kept = {
+        (mid, day)
+        for mid, day in (
+            await session.execute(
+                select(TrainingSession.membership_id, TrainingSession.day).where(
+                    TrainingSession.membership_id.in_(ids),
+                    TrainingSession.day >= start,
+                    TrainingSession.status != "scheduled",
+                )
+            )
+        ).all()
+    }
     await session.execute(
         delete(TrainingSession).where(
-            TrainingSession.membership_id.in_(ids), TrainingSession.day >= start
+            TrainingSession.membership_id.in_(ids),
+            TrainingSession.day >= start,
+            TrainingSession.status == "scheduled",
         )
     )
-    assignment_ids = list(
-        await session.scalars(
-            insert(PlanAssignment).returning(PlanAssignment.id, sort_by_parameter_order=True),
-            [
-                {
-                    "org_id": plan.org_id,
-                    "plan_id": plan.id,
-                    "membership_id": mid,
-                    "start_date": start,
-                    "end_date": plan_end(start, plan.weeks),
-                    "assigned_by_account_id": by_account_id,
-                    "created_at": now,
-                }
-                for mid in ids
-            ],
-        )
+    await session.execute(
+        insert(PlanAssignment),
+        [
+            {
+                "org_id": plan.org_id,
+                "plan_id": plan.id,
+                "membership_id": mid,
+                "start_date": start,
+                "end_date": plan_end(start, plan.weeks),
+                "assigned_by_account_id": by_account_id,
+                "created_at": now,
+            }
+            for mid in ids
+        ],
     )
+    # one SELECT for the new ids (RETURNING with executemany is row by row on SQLite)
+    new_ids: dict[int, int] = {
+        mid: aid
+        for mid, aid in (
+            await session.execute(
+                select(PlanAssignment.membership_id, PlanAssignment.id)
+                .where(
+                    PlanAssignment.plan_id == plan.id,
+                    PlanAssignment.created_at == now,
+                    PlanAssignment.membership_id.in_(ids),
+                )
+                .order_by(PlanAssignment.id)
+            )
+        ).all()
+    }
+    assignment_ids = [new_ids[mid] for mid in ids]
     rows = [
         {
             "membership_id": mid,
@@ -298,6 +330,7 @@ async def enroll(
         }
         for mid, aid in zip(ids, assignment_ids, strict=True)
         for day, wid in schedule
+        if (mid, day) not in kept
     ]
     if rows:
         await session.execute(insert(TrainingSession), rows)
@@ -395,7 +428,7 @@ async def assign_plan(cmd: AssignPlan, ctx: Ctx) -> None:
     who = (
         athletes[0][1].display_name
         if cmd.athlete
-        else f"the {result.athletes} athletes of {cmd.group}"
+        else f"the {result.athletes} athlete{'' if result.athletes == 1 else 's'} of {cmd.group}"
     )
     text = f"{plan.name} is assigned to {who}, starting {start:%a %d %b %Y}."
     if result.replaced:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -62,27 +63,50 @@ class LogParts:
     notes: str | None = None
 
 
+MEASURE = re.compile(r"^[+-]?(\d|\.\d)")
+SHORT_MINUTES = re.compile(r"^(\d{1,2})m$", re.IGNORECASE)  # 45m: minutes, not metres
+DISTANCE_UNIT = re.compile(r"(k|km|mi|m)$", re.IGNORECASE)
+
+
+def _measure(word: str) -> tuple[str, float | timedelta]:
+    """One number-like word as a distance or a duration, or GrammarError saying which
+    one it failed to be. Under 100 with `m` it is minutes (`45m`); from 100 on, metres
+    (`800m`): nobody logs a 45-metre run, and few a 100-minute one written that way."""
+    if word.startswith("-"):
+        raise grammar.GrammarError(f"{word} is negative; distances and times are above zero.")
+    short = SHORT_MINUTES.match(word)
+    if short:
+        return "duration", grammar.parse_duration(word)
+    if ":" in word or re.search(r"\d[hs]", word, re.IGNORECASE):
+        return "duration", grammar.parse_duration(word)
+    if DISTANCE_UNIT.search(word) or word.lower() in ("half", "marathon"):
+        return "distance", grammar.parse_distance(word)
+    return "distance", grammar.parse_distance(word)  # a bare number: the grammar explains
+
+
 def parse_log_words(words: list[str]) -> LogParts:
-    """`8k easy 42:10`, `10k 55:00 private`, `45m ride hills`: measures, type, notes."""
-    distance = duration = None
+    """`8k easy 42:10`, `10k 55:00 private`, `45m ride hills`: measures, type, notes.
+
+    Every number-like word must be a distance or a duration: a typo is refused rather
+    than filed away as a note."""
+    distance: float | None = None
+    duration: timedelta | None = None
     kind = None
     private = False
     notes: list[str] = []
     for word in words:
         lower = word.lower()
-        if distance is None and (lower[:1].isdigit() or lower in ("half", "marathon")):
-            try:
-                distance = grammar.parse_distance(word)
-                continue
-            except grammar.GrammarError:
-                pass
-        if duration is None and lower[:1].isdigit():
-            try:
-                duration = grammar.parse_duration(word)
-                continue
-            except grammar.GrammarError as exc:
-                if not notes and distance is None:
-                    raise exc from None
+        if MEASURE.match(word) or lower in ("half", "marathon"):
+            what, value = _measure(word)
+            if what == "distance" and isinstance(value, float):
+                if distance is not None:
+                    raise grammar.GrammarError("Give one distance per activity.")
+                distance = value
+            elif isinstance(value, timedelta):
+                if duration is not None:
+                    raise grammar.GrammarError("Give one duration per activity.")
+                duration = value
+            continue
         if kind is None and lower in TYPE_WORDS:
             kind = TYPE_WORDS[lower]
             continue
@@ -159,15 +183,20 @@ async def record(
             created_at=ctx.now,
         )
     )
-    completed = None
-    found = await todays_session(ctx, day)
-    if found is not None:
-        session, workout = found
-        if session.status == "scheduled" and workout is not None and workout.type == kind:
-            session.status, session.activity_id = "completed", activity.id
-            completed = session
-            await ctx.uow.session.flush()
-    return activity, completed
+    return activity, await match_session(ctx, activity)
+
+
+async def match_session(ctx: Ctx, activity: Activity) -> TrainingSession | None:
+    """Complete the scheduled session of the activity's day when the type matches."""
+    found = await todays_session(ctx, activity.day)
+    if found is None:
+        return None
+    session, workout = found
+    if session.status == "scheduled" and workout is not None and workout.type == activity.type:
+        session.status, session.activity_id = "completed", activity.id
+        await ctx.uow.session.flush()
+        return session
+    return None
 
 
 def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None) -> str:
@@ -201,7 +230,7 @@ class Log:
 
 
 LOG_PARAMS = (
-    Param("what", Kind.TEXT, positional=True, max_len=NOTES_MAX + 200),
+    Param("what", Kind.TEXT, positional=True, max_len=50_000),  # notes checked in record()
     Param("type", Kind.CHOICE, choices=TYPES),
     Param("date", Kind.DATE_BACKWARD),
     Param("effort", Kind.INT, low=1, high=10),
@@ -309,7 +338,7 @@ class Say:
     usage="done | skip [reason] | 8k easy 42:10",
     summary="check in by plain words in a direct message",
     action=Action.OWN_TRAINING,
-    params=(Param("words", Kind.TEXT, positional=True, max_len=NOTES_MAX + 200),),
+    params=(Param("words", Kind.TEXT, positional=True, max_len=50_000),),
     dm_form=True,
 )
 async def say(cmd: Say, ctx: Ctx) -> None:
@@ -319,7 +348,7 @@ async def say(cmd: Say, ctx: Ctx) -> None:
         await _done(ctx)
     elif first == "skip":
         await _skip(" ".join(words[1:]) or None, ctx)
-    elif any(w[:1].isdigit() for w in words):
+    elif any(MEASURE.match(w) for w in words):
         await _log(Log(what=cmd.words), ctx)
     else:
         raise Refusal(

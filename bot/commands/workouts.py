@@ -201,6 +201,12 @@ class DeleteWorkout:
 )
 async def delete_workout(cmd: DeleteWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
+    using = await ctx.uow.repo.plans_using(workout.id)
+    if using:
+        raise Refusal(
+            f"{workout.name} is used by {', '.join(using)}; take it out of "
+            f"{'that plan' if len(using) == 1 else 'those plans'} first (/plan set ... rest)."
+        )
     await ctx.uow.repo.delete(workout)
     await ctx.audit("workout_delete", None, workout.name)
     ctx.reply(f"{workout.name} is deleted from the library.")

@@ -35,9 +35,19 @@ def start_problem(start: date, today: date) -> str | None:
     return None
 
 
+WEEKDAY_WORDS = {
+    **{short: i for i, short in enumerate(WEEKDAYS)},
+    **{name.lower(): i for i, name in enumerate(WEEKDAY_NAMES)},
+    "tues": 1,
+    "wednes": 2,
+    "thur": 3,
+    "thurs": 3,
+}
+
+
 def parse_weekday(text: str) -> int | None:
-    key = text.strip().lower()[:3]
-    return WEEKDAYS.index(key) if key in WEEKDAYS else None
+    """`tue`, `Tuesday`, `tues`: a day of the week; anything else (`monkey`) is not."""
+    return WEEKDAY_WORDS.get(text.strip().lower())
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,24 @@ async def settle(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def enqueue_many(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """Enqueue event messages in one statement (a plan for 500 athletes is 500 DMs)."""
+    if not rows:
+        return
+    defaults = {
+        "text": None,
+        "account_id": None,
+        "email": None,
+        "group_channel_id": None,
+        "expires_at": None,
+        "due_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
+    stmt = insert_ignoring_duplicates(session).on_conflict_do_nothing(index_elements=["key"])
+    await session.execute(stmt, [{**defaults, **row} for row in rows])
