@@ -23,7 +23,7 @@ from bot import grammar
 from bot.clock import Clock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, Caller, CommandSpec, Ctx, Refusal, roots
-from bot.commands.joining import accept_invitation
+from bot.commands.joining import accept_invitation, join_as_newcomer
 from bot.grammar import GrammarError
 from bot.messages import ChannelRef, Outgoing, Via
 from bot.policy import Action, Viewer, permits
@@ -134,7 +134,7 @@ class Core:
         try:
             account_id, out = await self._identify(caller)
             if account_id is None:
-                return [self._unlinked(caller)]
+                return [await self._newcomer(caller, text)]
             out = [*await self._run(caller, account_id, text, prepared), *out]
             return _order(await self._address(out))
 
@@ -273,6 +273,36 @@ class Core:
             await uow.commit()
             self._notify(bool(out))
             return account_id, []
+
+    async def _newcomer(self, caller: Caller, text: str) -> Outgoing:
+        """Someone with no account and no e-mail to show (Discord): only `/join CODE`."""
+        try:
+            name, rest = grammar.split_command(text.strip())
+            tokens = grammar.tokenize(rest)
+        except GrammarError:
+            return self._unlinked(caller)
+        if name != "join":
+            return self._unlinked(caller)
+        if len(tokens) != 1 or tokens[0].key is not None:
+            return Outgoing(Via.REPLY, "Usage: /join CODE", ok=False)
+        async with self.uow() as uow:
+            try:
+                answer, messages = await join_as_newcomer(
+                    uow, caller, tokens[0].value, self.clock.now()
+                )
+                await self._enqueue(uow, messages)
+                await uow.commit()
+            except Refusal as exc:
+                if exc.keep_writes:
+                    await uow.commit()
+                else:
+                    await uow.rollback()
+                return Outgoing(Via.REPLY, exc.message, ok=False)
+            except IntegrityError as exc:
+                await uow.rollback()
+                return Outgoing(Via.REPLY, conflict_message(exc), ok=False)
+        self._notify(bool(messages))
+        return Outgoing(Via.REPLY, answer)
 
     def _unlinked(self, caller: Caller) -> Outgoing:
         return Outgoing(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 

@@ -455,6 +455,63 @@ def _identity_key(caller: Caller) -> str:
     return f"{caller.platform}:{caller.space_id}:{caller.user_id}"
 
 
+async def usable_invitation(
+    uow: UnitOfWork, caller: Caller, code: str, now: datetime
+) -> Invitation:
+    """The pending invitation behind a code, or one refusal that says nothing about which
+    codes exist; failures are recorded (and committed) to rate-limit guessing."""
+    repo = uow.repo
+    key = _identity_key(caller)
+    if await repo.join_failures_since(key, now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
+        raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
+    invitation = await repo.invitation_by_hash(hash_code(code))
+    if invitation is None or not _usable(invitation, now):
+        await repo.add_join_failure(key, now)
+        raise Refusal(
+            "That code does not work: check it with your coach, who can send a new one.",
+            keep_writes=True,
+        )
+    return invitation
+
+
+async def join_as_newcomer(
+    uow: UnitOfWork, caller: Caller, code: str, now: datetime
+) -> tuple[str, list[Outgoing]]:
+    """`/join CODE` from someone the bot has never seen and who has no e-mail to show
+    (Discord): an e-mail invitation's code proves who they are — their account is the
+    invitation's e-mail, now linked to this chat identity."""
+    invitation = await usable_invitation(uow, caller, code, now)
+    if invitation.kind != "email" or invitation.email is None:
+        raise Refusal(
+            "That code is a club join code for people who already use coachbot. Ask your "
+            "coach to add you by e-mail (on Discord: /add-member EMAIL user:@you)."
+        )
+    account = await uow.repo.account_by_email(invitation.email)
+    if account is None:
+        name = caller.display_name or invitation.email.split("@")[0]
+        account = await uow.repo.add(
+            Account(
+                email=invitation.email,
+                display_name=name[:80],
+                display_name_set=bool(caller.display_name),
+                created_at=now,
+            )
+        )
+    elif await uow.repo.membership_of(account.id) is not None:
+        raise Refusal("You are already a member of an organization.")
+    await uow.repo.add(
+        ChatIdentity(
+            account_id=account.id,
+            platform=caller.platform,
+            space_id=caller.space_id,
+            user_id=caller.user_id,
+        )
+    )
+    out = await accept_invitation(uow, account, invitation, now)
+    org = await uow.repo.org(invitation.org_id)
+    return f"You joined {org.name if org else 'the club'}.", out
+
+
 @command(
     "join",
     usage="/join CODE",
@@ -464,17 +521,7 @@ def _identity_key(caller: Caller) -> str:
 )
 async def join(cmd: Join, ctx: Ctx) -> None:
     repo = ctx.uow.repo
-    key = _identity_key(ctx.caller)
-    if await repo.join_failures_since(key, ctx.now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
-        raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
-    invitation = await repo.invitation_by_hash(hash_code(cmd.code))
-    usable = invitation is not None and _usable(invitation, ctx.now)
-    if invitation is None or not usable:
-        await repo.add_join_failure(key, ctx.now)
-        raise Refusal(
-            "That code does not work: check it with your coach, who can send a new one.",
-            keep_writes=True,
-        )
+    invitation = await usable_invitation(ctx.uow, ctx.caller, cmd.code, ctx.now)
     ctx.out.extend(await accept_invitation(ctx.uow, ctx.account, invitation, ctx.now))
     org = await repo.org(invitation.org_id)
     ctx.reply(f"You joined {org.name if org else 'the club'}.")
