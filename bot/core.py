@@ -194,6 +194,26 @@ class Core:
                 return False
         return True
 
+    async def suggest(self, caller: Caller, kind: str, prefix: str, limit: int = 25) -> list[str]:
+        """Autocomplete (Discord): members, groups, workouts or plans whose name starts
+        with `prefix`, among those the caller may see — through the same policy as the
+        commands that take them."""
+        from bot.commands.suggestions import suggestions
+
+        async with self.uow() as uow:
+            account = await uow.repo.account_by_identity(
+                caller.platform, caller.space_id, caller.user_id
+            )
+            if account is None and caller.email:
+                account = await uow.repo.account_by_email(caller.email)
+            if account is None:
+                return []
+            membership = await uow.repo.membership_of(account.id)
+            if membership is None or membership.status == "suspended":
+                return []
+            viewer = viewer_of(account, membership)
+            return await suggestions(uow, viewer, kind, prefix.strip(), limit)
+
     async def identities(self, account_id: int) -> list[tuple[str, str, str]]:
         """(platform, workspace/guild, user id) of each chat identity of an account."""
         async with self.uow() as uow:
