@@ -136,7 +136,7 @@ class Core:
             if account_id is None:
                 return [await self._newcomer(caller, text)]
             out = [*await self._run(caller, account_id, text, prepared), *out]
-            return _order(await self._address(out))
+            return _order(out)
 
         except Exception:
             log.exception("command failed: platform=%s", caller.platform)
@@ -162,20 +162,6 @@ class Core:
     def _notify(self, queued: bool) -> None:
         if queued and self.on_enqueued is not None:
             self.on_enqueued()
-
-    async def _address(self, messages: list[Outgoing]) -> list[Outgoing]:
-        """Fill in each recipient's e-mail, so every adapter can name its destination."""
-        missing = {m.account_id for m in messages if m.account_id is not None and m.email is None}
-        if not missing:
-            return messages
-        async with self.uow() as uow:
-            emails = await uow.repo.emails_of(missing)
-        return [
-            replace(m, email=emails.get(m.account_id))
-            if m.account_id is not None and m.email is None
-            else m
-            for m in messages
-        ]
 
     # -- what adapters ask of the core -------------------------------------------------
 
@@ -362,6 +348,7 @@ class Core:
             account = await uow.repo.account(account_id)
             if account is None:
                 return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
+            email = account.email  # kept: a rollback expires the ORM object
             membership = await uow.repo.membership_of(account.id)
             org = await uow.repo.org(membership.org_id) if membership else None
             if caller.platform == "console" and caller.channel is not None and org is not None:
@@ -403,16 +390,16 @@ class Core:
                 message = exc.message
                 if spec is not None and (isinstance(exc, GrammarError) or exc.show_usage):
                     message = f"{message}\nUsage: {spec.usage}"
-                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id)]
+                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
             except IntegrityError as exc:
                 await uow.rollback()
                 log.info("constraint refused a command: %s", exc.orig)
                 message = conflict_message(exc, spec.name if spec else None)
-                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id)]
+                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
             except OperationalError:
                 await uow.rollback()
                 log.exception("database busy")
-                return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id)]
+                return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id, email=email)]
 
     def _free_text(self, text: str) -> tuple[CommandSpec, list[grammar.Token]]:
         """Plain words to the bot: the DM forms (`done`, `skip`, `8k easy 42:10`)."""

@@ -267,7 +267,16 @@ class Ctx:
         return self.org, self.membership
 
     def reply(self, text: str, *, ok: bool = True, tables: tuple[Table, ...] = ()) -> None:
-        self.out.append(Outgoing(Via.REPLY, text, ok=ok, account_id=self.account.id, tables=tables))
+        self.out.append(
+            Outgoing(
+                Via.REPLY,
+                text,
+                ok=ok,
+                account_id=self.account.id,
+                email=self.account.email,
+                tables=tables,
+            )
+        )
 
     def dm(
         self,
