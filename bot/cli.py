@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     script.add_argument("--db", help="database URL (default: a fresh temporary database)")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
+    slack = sub.add_parser("slack", help="Slack helpers: `coachbot slack manifest --url URL`")
+    slack.add_argument("action", choices=["manifest"])
+    slack.add_argument("rest", nargs=argparse.REMAINDER, help="--url URL | --socket-mode")
     return parser
 
 
@@ -57,6 +60,7 @@ async def _open(settings: Settings, url: str | None = None, **kw: object) -> App
 
 async def _serve_platforms(settings: Settings) -> int:
     """Slack and/or Discord, sharing one core and one outbox (through the Router)."""
+    from adapters.ports import FrontEndStartError
     from adapters.routing import Router
 
     app = await _open(settings)
@@ -74,7 +78,10 @@ async def _serve_platforms(settings: Settings) -> int:
             [front.sender for front in front_ends], app.core.identities
         )
         await app.scheduling.start()
-        await asyncio.gather(*(front.run() for front in front_ends))
+        try:
+            await asyncio.gather(*(front.run() for front in front_ends))
+        except FrontEndStartError as exc:
+            raise StartError(str(exc)) from None
         return 0
     finally:
         for front in front_ends:
@@ -155,8 +162,16 @@ async def _db(settings: Settings) -> int:
     return 0
 
 
+class StartError(RuntimeError):
+    """A front end could not start (a token refused, a port taken): one line for the user."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd == "slack":
+        from adapters.slack.manifest import main as manifest_main
+
+        return manifest_main(args.rest)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -180,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(coroutine)
     except KeyboardInterrupt:
         return 130
-    except (OSError, DBAPIError) as exc:
+    except StartError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except DBAPIError as exc:
         # the settings were well-formed but the database could not be opened
-        reason = getattr(exc, "orig", None) or exc
-        print(f"cannot open the database of COACHBOT_DATABASE_URL: {reason}", file=sys.stderr)
+        print(f"cannot open the database of COACHBOT_DATABASE_URL: {exc.orig}", file=sys.stderr)
         return 2
 
 

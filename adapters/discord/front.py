@@ -1,0 +1,329 @@
+"""The Discord front end: a discord.py client serving the core's commands.
+
+- Slash commands: `CoachTree.interaction_check` is the middleware (ARCHITECTURE §5-6):
+  every command is acknowledged first with an ephemeral deferral — well inside Discord's
+  3 s, whatever the work costs — then the typed options are turned into the text grammar
+  and run through `Core.handle`. The answer is an ephemeral follow-up; a channel post the
+  core returned (a leaderboard typed in its linked channel) is posted to its channel.
+  A deferral that fails (another process already answered this interaction) stops there:
+  the command never runs twice.
+- DMs to the bot: free text runs the DM forms (`8k easy 42:10`, `done`, `skip`); an
+  attached activity file is logged via `Core.handle_file`. Each message is handled once,
+  recorded by `Core.first_delivery`.
+- Buttons: the check-in buttons of daily DMs (`views.CheckIn`).
+- An unexpected error is logged and answered with the core's short apology, never a
+  stack trace and never silence.
+- Start-up: `COACHBOT_DISCORD_API_URL` / `COACHBOT_DISCORD_GATEWAY_URL` point discord.py's
+  REST routes and gateway at another Discord-compatible server (a local double in tests);
+  the commands are synced per configured guild, else globally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from adapters.discord.commands import build_commands, local_suggestions
+from adapters.discord.identity import interaction_caller, message_caller
+from adapters.discord.render import NO_PINGS, pages
+from adapters.discord.sender import DiscordSender, Pacer, post
+from adapters.discord.views import CheckIn
+from bot.bootstrap import App
+from bot.config import Settings
+from bot.core import APOLOGY
+from bot.importers import MAX_FILE_BYTES
+from bot.messages import Outgoing, Via
+
+log = logging.getLogger("coachbot.discord")
+
+MAX_RATELIMIT_WAIT = 30.0  # longer rate limits are raised (a send is re-planned), not slept
+
+
+def point_at(api_url: str, gateway_url: str) -> None:
+    """discord.py's REST base and gateway are process-wide class attributes."""
+    discord.http.Route.BASE = api_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def guild_ids_of(value: object) -> tuple[int, ...]:
+    """`1,2` or a list of ids (a setting the core may grow: COACHBOT_DISCORD_GUILD_IDS)."""
+    if value is None:
+        return ()
+    items: Iterable[object] = value.split(",") if isinstance(value, str) else value  # type: ignore[assignment]
+    return tuple(int(str(item).strip()) for item in items if str(item).strip())
+
+
+class Handled:
+    """Which interactions and DMs the adapter has finished answering (for tests and
+    benchmarks that must know when the last follow-up went out); keeps the newest."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.keep = keep
+        self._events: OrderedDict[int, asyncio.Event] = OrderedDict()
+
+    def _event(self, key: int) -> asyncio.Event:
+        event = self._events.get(key)
+        if event is None:
+            event = self._events[key] = asyncio.Event()
+            while len(self._events) > self.keep:
+                self._events.popitem(last=False)
+        return event
+
+    def finish(self, key: int) -> None:
+        self._event(key).set()
+
+    async def wait(self, key: int, within: float = 10.0) -> None:
+        async with asyncio.timeout(within):
+            await self._event(key).wait()
+
+
+class CoachTree(app_commands.CommandTree["CoachClient"]):
+    async def interaction_check(self, interaction: discord.Interaction[CoachClient], /) -> bool:
+        if interaction.type is not discord.InteractionType.application_command:
+            return True  # autocomplete answers at once, without deferring
+        return await self.client.front.acknowledge(interaction)
+
+    async def on_error(
+        self, interaction: discord.Interaction[CoachClient], error: app_commands.AppCommandError, /
+    ) -> None:
+        log.error("discord command failed", exc_info=error)
+        await self.client.front.apologise(interaction)
+        self.client.front.handled.finish(interaction.id)
+
+
+class CoachClient(discord.Client):
+    def __init__(self, front: DiscordFrontEnd, *, guild_ready_timeout: float) -> None:
+        # coachbot has no voice: say nothing about the voice libraries it does not need
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.dm_messages = True  # a DM's content reaches a bot without message_content
+        super().__init__(
+            intents=intents,
+            guild_ready_timeout=guild_ready_timeout,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            allowed_mentions=NO_PINGS,
+        )
+        self.front = front
+        self.tree = CoachTree(self)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CheckIn)
+        await self.front.sync_commands()
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s in %d guilds", self.user, len(self.guilds))
+        self.front.ready.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.front.on_direct_message(message)
+
+
+class DiscordFrontEnd:
+    """What `coachbot run` needs: `.sender`, `run()`, `stop()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        app: App,
+        *,
+        guild_ids: Sequence[int] = (),
+        guild_ready_timeout: float = 2.0,
+        pacer: Pacer | None = None,
+    ) -> None:
+        if not settings.discord_token:
+            raise ValueError("COACHBOT_DISCORD_TOKEN is not set")
+        self.token = settings.discord_token
+        self.core = app.core
+        self.guild_ids = tuple(guild_ids)
+        self.handled = Handled()
+        self.ready = asyncio.Event()  # set once connected and the guilds are known
+        point_at(settings.discord_api_url, settings.discord_gateway_url)
+        self.client = CoachClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.built = build_commands(self.run_command, self.suggest)
+        for command in self.built.commands:
+            self.client.tree.add_command(command)
+        self.sender = DiscordSender(self.client, self.core.identities, pacer=pacer)
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Log in and serve until cancelled (or stopped)."""
+        try:
+            await self.client.start(self.token)
+        finally:
+            if not self.client.is_closed():
+                await self.client.close()
+
+    async def stop(self) -> None:
+        await self.client.close()
+
+    async def sync_commands(self) -> None:
+        tree = self.client.tree
+        if self.guild_ids:
+            for guild_id in self.guild_ids:
+                guild = discord.Object(guild_id)
+                tree.copy_global_to(guild=guild)
+                await tree.sync(guild=guild)
+            log.info("synced %d commands to guilds %s", len(self.built.commands), self.guild_ids)
+        else:
+            await tree.sync()
+            log.info("synced %d commands globally", len(self.built.commands))
+
+    # -- slash commands and buttons ------------------------------------------------------
+
+    async def acknowledge(self, interaction: discord.Interaction[Any]) -> bool:
+        """Defer (ephemeral) before any work; False when this interaction is not ours
+        to answer (already acknowledged elsewhere, or expired)."""
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except discord.HTTPException as exc:
+            log.warning("could not acknowledge interaction %s: %s", interaction.id, exc)
+            self.handled.finish(interaction.id)
+            return False
+        return True
+
+    async def run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
+        try:
+            await self._answer(
+                interaction, await self.core.handle(interaction_caller(interaction), text)
+            )
+        except Exception:
+            log.exception("discord interaction %s failed", interaction.id)
+            await self.apologise(interaction)
+        finally:
+            self.handled.finish(interaction.id)
+
+    async def run_action(self, interaction: discord.Interaction[Any], command: str) -> None:
+        """A check-in button: the same as typing `command` in the DM, answered privately;
+        once it went through, the message's buttons are taken away."""
+        if not await self.acknowledge(interaction):
+            return
+        try:
+            answers = await self.core.handle(interaction_caller(interaction), command)
+            await self._answer(interaction, answers)
+            if interaction.message is not None and all(a.ok for a in answers):
+                try:
+                    await interaction.message.edit(view=None)
+                except discord.HTTPException:
+                    log.info("could not remove the buttons of message %s", interaction.message.id)
+        except Exception:
+            log.exception("discord button %s failed", interaction.id)
+            await self.apologise(interaction)
+        finally:
+            self.handled.finish(interaction.id)
+
+    async def _answer(self, interaction: discord.Interaction[Any], answers: list[Outgoing]) -> None:
+        notes = await self._post_to_channels(answers)
+        replies = [a for a in answers if a.via is Via.REPLY]
+        if not replies and not notes:
+            replies = [Outgoing(Via.REPLY, "Done.")]
+        for reply in replies:
+            for page in pages(reply):
+                await interaction.followup.send(
+                    page.content or discord.utils.MISSING,
+                    embed=page.embed or discord.utils.MISSING,
+                    ephemeral=True,
+                    allowed_mentions=NO_PINGS,
+                )
+        for note in notes:
+            await interaction.followup.send(note, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    async def _post_to_channels(self, answers: list[Outgoing]) -> list[str]:
+        """Channel posts first, so that "Posted to #x" is true when it is read."""
+        notes = []
+        for message in answers:
+            if message.via is not Via.CHANNEL or message.channel is None:
+                continue
+            try:
+                await self.sender.send(message)
+            except Exception as exc:
+                log.warning("channel post to %s failed: %s", message.channel, exc)
+                notes.append(
+                    f"I could not post to {message.channel.name or 'that channel'}: "
+                    "check that I may send messages there."
+                )
+        return notes
+
+    async def apologise(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(APOLOGY, ephemeral=True)
+            else:
+                await interaction.response.send_message(APOLOGY, ephemeral=True)
+        except Exception:
+            log.exception("could not even apologise for interaction %s", interaction.id)
+
+    async def suggest(
+        self, interaction: discord.Interaction[Any], kind: str, prefix: str
+    ) -> list[str]:
+        local = local_suggestions(kind, prefix)
+        if local is not None:
+            return local
+        try:
+            return await self.core.suggest(interaction_caller(interaction), kind, prefix)
+        except Exception:
+            log.exception("autocomplete of %s failed", kind)
+            return []
+
+    # -- DMs to the bot ------------------------------------------------------------------
+
+    async def on_direct_message(self, message: discord.Message) -> None:
+        if message.guild is not None or message.author.bot:
+            return  # the bot reads DMs only (and no bot, itself included)
+        try:
+            if not await self.core.first_delivery("discord", f"message:{message.id}"):
+                return
+            caller = message_caller(message)
+            if message.attachments:
+                answers: list[Outgoing] = []
+                for attachment in message.attachments:
+                    answers += await self._file(caller, attachment)
+            elif message.content.strip():
+                answers = await self.core.handle(caller, message.content)
+            else:
+                return
+            for answer in answers:
+                if answer.via is Via.REPLY:
+                    await post(message.channel, answer)
+            await self._post_to_channels(answers)
+        except Exception:
+            log.exception("discord DM %s failed", message.id)
+            try:
+                await message.channel.send(APOLOGY)
+            except Exception:
+                log.exception("could not apologise for DM %s", message.id)
+        finally:
+            self.handled.finish(message.id)
+
+    async def _file(self, caller: Any, attachment: discord.Attachment) -> list[Outgoing]:
+        if attachment.size > MAX_FILE_BYTES:
+            return [
+                Outgoing(
+                    Via.REPLY,
+                    f"{attachment.filename} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB, "
+                    "the most I read.",
+                    ok=False,
+                )
+            ]
+        data = await attachment.read()
+        return await self.core.handle_file(caller, attachment.filename, data)
+
+
+def build_discord(settings: Settings, app: App, **options: Any) -> DiscordFrontEnd:
+    """The front end `coachbot run` starts (bot/cli.py)."""
+    guild_ids = options.pop("guild_ids", None)
+    if guild_ids is None:
+        guild_ids = guild_ids_of(getattr(settings, "discord_guild_ids", None))
+    return DiscordFrontEnd(settings, app, guild_ids=guild_ids, **options)

@@ -1,0 +1,173 @@
+"""Slack front end: `build_slack(settings, app)` for `coachbot run` (bot/cli.py).
+
+HTTP mode (the default) serves `POST /slack/events` on COACHBOT_HTTP_HOST:HTTP_PORT for
+slash commands, the Events API (including `url_verification`) and interactivity, with
+every request's signature checked against COACHBOT_SLACK_SIGNING_SECRET (bolt answers a
+bad, missing or stale one with 401 before any listener runs). With
+COACHBOT_SLACK_APP_TOKEN set it uses Socket Mode instead and opens no port. Every Web API
+call goes to COACHBOT_SLACK_API_URL, so the whole adapter runs against a local double.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.ports import FrontEndStartError
+from adapters.slack.identity import Directory
+from adapters.slack.listeners import SlackBot
+from adapters.slack.manifest import PATH
+from adapters.slack.sender import SlackSender
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
+    from bot.config import Settings
+
+__all__ = ["SlackFrontEnd", "SlackSender", "SlackStartError", "build_slack"]
+log = logging.getLogger("coachbot.slack")
+
+
+class SlackStartError(FrontEndStartError):
+    """The Slack front end cannot start (the token refused, the port taken): one line
+    naming the setting."""
+
+
+class SlackFrontEnd:
+    def __init__(
+        self,
+        settings: Settings,
+        app: App,
+        *,
+        port: int | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        token = settings.slack_bot_token
+        if not token:
+            raise ValueError("COACHBOT_SLACK_BOT_TOKEN is required for Slack")
+        self.host = settings.http_host
+        self.port = settings.http_port if port is None else port
+        self.app_token = settings.slack_app_token
+        api_url = settings.slack_api_url.rstrip("/") + "/"  # slack_sdk appends method names
+        self.client = AsyncWebClient(token=token, base_url=api_url)
+        self.directory = Directory(self.client)
+        self.sender = SlackSender(self.client, self.directory, app.core.identities, sleep=sleep)
+        self.bot = SlackBot(
+            app.core,
+            self.client,
+            self.directory,
+            self.sender,
+            signing_secret=settings.slack_signing_secret,
+            bot_token=token,
+            api_url=api_url,
+            sleep=sleep,
+        )
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+        self._session: aiohttp.ClientSession | None = None
+        self.ready = asyncio.Event()  # set once serving (HTTP bound / socket connected)
+
+    @property
+    def mode(self) -> str:
+        return "socket" if self.app_token else "http"
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application serving Slack's requests at /slack/events."""
+
+        async def events(request: web.Request) -> web.Response:
+            bolt_request = await to_bolt_request(request)
+            return await to_aiohttp_response(await self.bot.bolt.async_dispatch(bolt_request))
+
+        application = web.Application()
+        application.router.add_post(PATH, events)
+        return application
+
+    async def start(self) -> None:
+        """Open the connection pool and start listening (returns once ready)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self.client.session = self._session
+            self.bot.session = self._session
+            await self._check_token()
+        if self.mode == "socket":
+            if self._socket is None:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                self._socket = AsyncSocketModeHandler(
+                    self.bot.bolt, self.app_token, web_client=self.client
+                )
+                await self._socket.connect_async()
+                log.info("Slack: connected in Socket Mode")
+            self.ready.set()
+            return
+        if self._runner is None:
+            self._runner = web.AppRunner(self.web_app(), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.port)
+            try:
+                await site.start()
+            except OSError as exc:
+                await self._runner.cleanup()
+                self._runner = None
+                raise SlackStartError(
+                    f"cannot listen on COACHBOT_HTTP_HOST:HTTP_PORT {self.host}:{self.port} "
+                    f"({exc.strerror or exc})"
+                ) from None
+            bound = self._runner.addresses[0]
+            self.port = int(bound[1])
+            log.info("Slack: serving http://%s:%s%s", self.host, self.port, PATH)
+        self.ready.set()
+
+    async def _check_token(self) -> None:
+        """auth.test once at start-up: a wrong token stops start-up with one clear line;
+        Slack being unreachable does not (the first request asks again)."""
+        try:
+            team = await self.sender.home_team()
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else "error"
+            raise SlackStartError(f"Slack refused COACHBOT_SLACK_BOT_TOKEN ({error})") from None
+        except (OSError, TimeoutError) as exc:
+            log.warning("Slack: auth.test failed at start-up (%s)", type(exc).__name__)
+            return
+        log.info("Slack: bot token belongs to workspace %s", team)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{PATH}"
+
+    async def run(self) -> None:
+        """Serve until cancelled."""
+        await self.start()
+        await asyncio.Event().wait()
+
+    async def stop(self) -> None:
+        self.ready.clear()
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        try:  # the work that follows each ack(): let it finish, within reason
+            async with asyncio.timeout(10.0):
+                await self.bot.settled()
+        except TimeoutError:
+            log.warning("Slack: stopped with %s requests still in progress", self.bot.in_flight)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self.client.session = None
+        await self.bot.close()
+
+
+def build_slack(settings: Settings, app: App, *, port: int | None = None) -> SlackFrontEnd:
+    """The Slack front end for `coachbot run`; `port` overrides COACHBOT_HTTP_PORT (0: any
+    free port, for tests)."""
+    return SlackFrontEnd(settings, app, port=port)

@@ -1,0 +1,421 @@
+"""The bolt app: slash commands, DMs (`message.im`) and check-in buttons -> the core.
+
+Every listener acknowledges first — inside Slack's 3 seconds whatever the database or
+`users.info` are doing — and then works: it claims the delivery (`Core.first_delivery`, so
+a retry or a duplicate `event_id` never repeats a side effect, across restarts and
+processes), resolves the caller, runs the line through `Core.handle` and answers —
+ephemeral through the request's `response_url`, in a DM with `chat.postMessage`, and a
+channel post (a leaderboard typed in its linked channel) for everyone in that channel.
+
+One middleware reads each request once into an `Incoming` (who, which workspace, where,
+its delivery key) with a lazily resolved `Caller`. A person of another workspace (a
+channel shared between organizations) is refused there and then, before the core is
+asked anything, so such a request can never read or change the org bound to this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import ACTION_PREFIX, blocks_for, escape, payload, slack_wording
+from adapters.slack.identity import Directory
+from adapters.slack.manifest import slash_roots
+from adapters.slack.sender import SlackSender, send_error
+from adapters.slack.translate import Origin, command_line, dm_line, is_direct, origin_of
+from bot.commands.base import Caller
+from bot.core import APOLOGY, Core
+from bot.messages import Outgoing, Via
+
+log = logging.getLogger("coachbot.slack")
+
+FOREIGN = "This channel is shared with another workspace; use coachbot from your own workspace."
+FILE_LIMIT = 25 * 1024 * 1024  # bytes; activity files are far smaller
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Incoming:
+    """One request as the core needs it; the Slack user is resolved once, on demand."""
+
+    def __init__(self, bot: SlackBot, origin: Origin, home_team: str) -> None:
+        self.bot = bot
+        self.origin = origin
+        self.home_team = home_team
+        self._caller: Caller | None = None
+
+    @property
+    def foreign(self) -> bool:
+        return self.origin.is_foreign(self.home_team)
+
+    async def first_delivery(self) -> bool:
+        if self.origin.delivery is None:
+            return True
+        return await self.bot.core.first_delivery("slack", self.origin.delivery)
+
+    async def caller(self) -> Caller | None:
+        """The Caller, or None when the person may not use this workspace's bot (a bot
+        user, or a member of another workspace as users.info tells)."""
+        if self._caller is None:
+            user = await self.bot.directory.user(self.origin.user_id)
+            if user.is_bot:
+                return None
+            if user.team_id and user.team_id.startswith("T") and user.team_id != self.home_team:
+                return None
+            self._caller = Caller(
+                platform="slack",
+                user_id=self.origin.user_id,
+                space_id=self.home_team,
+                email=user.email,
+                display_name=user.name,
+                channel=self.origin.channel(self.home_team),
+            )
+        return self._caller
+
+
+class SlackBot:
+    def __init__(
+        self,
+        core: Core,
+        client: AsyncWebClient,
+        directory: Directory,
+        sender: SlackSender,
+        *,
+        signing_secret: str | None,
+        bot_token: str,
+        api_url: str,
+        sleep: Sleep = asyncio.sleep,
+        workers: int = 4,
+    ) -> None:
+        self.core = core
+        self.client = client
+        self.directory = directory
+        self.sender = sender
+        self.bot_token = bot_token
+        self.sleep = sleep
+        self.session: aiohttp.ClientSession | None = None
+        self.roots = frozenset(slash_roots())
+        self._file_hosts = {urlsplit(api_url).hostname or "slack.com"}
+        # The work after ack() runs `workers` requests at a time: a burst queues here
+        # (cheaply) instead of crowding the event loop that has to acknowledge the next
+        # requests within Slack's 3 seconds (bench/slack_ack.py measures this).
+        self.workers = asyncio.Semaphore(workers)
+        self.in_flight = 0
+        self.finished = 0  # listener runs completed (tests and stop() wait on these)
+        self._progress = asyncio.Condition()
+        self.bolt = AsyncApp(
+            client=client,
+            signing_secret=signing_secret or "",
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+        )
+        self.bolt.middleware(self._read_request)
+        self.bolt.command(_any_command())(self._tracked(self.on_command))
+        self.bolt.event("message")(self._tracked(self._message))
+        self.bolt.action(_our_actions())(self._tracked(self.on_action))
+
+    # -- work in flight -----------------------------------------------------------------
+
+    def _tracked(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Count each listener run, so shutdown can let the work after ack() finish."""
+
+        @functools.wraps(listener)
+        async def run(**kwargs: Any) -> None:
+            self.in_flight += 1
+            try:
+                await listener(**kwargs)
+            except Exception:
+                log.exception("Slack listener %s failed", listener.__name__)
+            finally:
+                self.in_flight -= 1
+                self.finished += 1
+                async with self._progress:
+                    self._progress.notify_all()
+
+        return run
+
+    async def settled(self, finished: int = 0) -> None:
+        """Wait until at least `finished` listener runs are done and none is running."""
+        async with self._progress:
+            while self.in_flight or self.finished < finished:
+                await self._progress.wait()
+
+    # -- middleware ---------------------------------------------------------------------
+
+    async def _read_request(
+        self,
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        next: Callable[[], Awaitable[BoltResponse | None]],
+    ) -> BoltResponse | None:
+        origin = origin_of(body)
+        if origin is not None:
+            authorized = context.authorize_result
+            home = (authorized.team_id if authorized else None) or context.team_id or ""
+            context["coachbot"] = Incoming(self, origin, home)
+        return await next()
+
+    # -- slash commands -----------------------------------------------------------------
+
+    async def on_command(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        incoming: Incoming | None = context.get("coachbot")
+        if incoming is None or incoming.foreign:
+            await ack({"text": FOREIGN, "response_type": "ephemeral"})
+            return
+        await ack()
+        async with self.workers:
+            await self._command(incoming, body)
+
+    async def _command(self, incoming: Incoming, body: dict[str, Any]) -> None:
+        response_url = str(body.get("response_url") or "")
+        claimed = await self._claim(incoming)
+        if claimed is None:
+            await self.respond(response_url, _ephemeral(APOLOGY))
+        if not claimed:
+            return
+        caller = await incoming.caller()
+        if caller is None:
+            await self.respond(response_url, {"text": FOREIGN, "response_type": "ephemeral"})
+            return
+        line = command_line(str(body.get("command", "")), str(body.get("text", "")))
+        answer = await self.core.handle(caller, line)
+        await self.deliver(answer, response_url=response_url, here=incoming.origin.channel_id)
+
+    # -- direct messages ----------------------------------------------------------------
+
+    async def _message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        async with self.workers:  # bolt acknowledged the event before calling us
+            await self.on_message(event, context)
+
+    async def on_message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        channel = str(event.get("channel") or "")
+        if event.get("channel_type") != "im" and not is_direct(channel):
+            return
+        if event.get("subtype") not in (None, "file_share") or event.get("bot_id"):
+            return
+        incoming: Incoming | None = context.get("coachbot")
+        user = str(event.get("user") or "")
+        if incoming is None or not user:
+            return
+        self.sender.remember_dm(user, channel)
+        if incoming.foreign:
+            await self.post(channel, payload(_said(FOREIGN)))
+            return
+        claimed = await self._claim(incoming)
+        if claimed is None:
+            await self.post(channel, payload(_said(APOLOGY)))
+        if not claimed:
+            return
+        caller = await incoming.caller()
+        if caller is None:
+            await self.post(channel, payload(_said(FOREIGN)))
+            return
+        files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+        answer: list[Outgoing] = []
+        if files:
+            for file in files:
+                answer += await self._log_file(caller, file)
+        elif str(event.get("text") or "").strip():
+            answer = await self.core.handle(caller, dm_line(str(event["text"]), self.roots))
+        await self.deliver(answer, dm_channel=channel)
+
+    async def _log_file(self, caller: Caller, file: dict[str, Any]) -> list[Outgoing]:
+        if not (file.get("url_private_download") or file.get("url_private")) and file.get("id"):
+            file = await self._file_info(file)  # Slack Connect: "file_access": "check_file_info"
+        name = str(file.get("name") or file.get("title") or "activity")
+        data = await self._download(file)
+        if data is None:
+            return [Outgoing(Via.REPLY, f"I could not download {name} from Slack.", ok=False)]
+        return await self.core.handle_file(caller, name, data)
+
+    async def _file_info(self, file: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self.client.files_info(file=str(file["id"]))
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.warning("files.info failed: %s", type(exc).__name__)
+            return file
+        found = response.get("file")
+        return {**file, **found} if isinstance(found, dict) else file
+
+    async def _download(self, file: dict[str, Any]) -> bytes | None:
+        """The file's bytes, fetched with the bot token — which only ever goes to Slack's
+        own hosts (or the configured API host), never to a URL pointing elsewhere."""
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
+        host = urlsplit(url).hostname or ""
+        trusted = host in self._file_hosts or host == "slack.com" or host.endswith(".slack.com")
+        if not url or not trusted or int(file.get("size") or 0) > FILE_LIMIT:
+            return None
+        session = self._session()
+        try:
+            async with session.get(
+                url, headers={"Authorization": f"Bearer {self.bot_token}"}, allow_redirects=False
+            ) as response:
+                if response.status != 200:
+                    log.warning("file download answered HTTP %s", response.status)
+                    return None
+                data = await response.content.read(FILE_LIMIT + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("file download failed: %s", type(exc).__name__)
+            return None
+        return data if len(data) <= FILE_LIMIT else None
+
+    # -- buttons ------------------------------------------------------------------------
+
+    async def on_action(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        async with self.workers:
+            await self._action(body, action, context)
+
+    async def _action(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        incoming: Incoming | None = context.get("coachbot")
+        response_url = str(body.get("response_url") or "")
+        if incoming is None or incoming.foreign:
+            await self.respond(response_url, _ephemeral(FOREIGN))
+            return
+        claimed = await self._claim(incoming)
+        if claimed is None:
+            await self.respond(response_url, _ephemeral(APOLOGY))
+        if not claimed:
+            return
+        caller = await incoming.caller()
+        if caller is None:
+            await self.respond(response_url, _ephemeral(FOREIGN))
+            return
+        answer = await self.core.handle(caller, str(action.get("value") or ""))
+        replies = [m for m in answer if m.via is Via.REPLY]
+        if replies and all(m.ok for m in replies):
+            # the check-in is done: the buttons give way to what it did
+            kept = [
+                b
+                for b in (body.get("message") or {}).get("blocks") or []
+                if b.get("type") != "actions"
+            ]
+            said = "\n".join(m.text for m in replies)
+            await self.respond(
+                response_url,
+                {
+                    "replace_original": True,
+                    "text": escape(slack_wording(said)),
+                    "blocks": [*kept, *blocks_for(_said("✓ " + said))],
+                },
+            )
+            answer = [m for m in answer if m.via is not Via.REPLY]
+        channel = incoming.origin.channel_id
+        await self.deliver(
+            answer,
+            response_url=response_url,
+            dm_channel=channel if channel and is_direct(channel) else None,
+        )
+
+    # -- answering ----------------------------------------------------------------------
+
+    async def _claim(self, incoming: Incoming) -> bool | None:
+        """True for a first delivery, False for a repeat, None when the store could not
+        say — then nothing runs (a retry must never repeat a side effect)."""
+        try:
+            first = await incoming.first_delivery()
+        except Exception:
+            log.exception("could not record delivery %s", incoming.origin.delivery)
+            return None
+        if not first:
+            log.info("repeated delivery %s ignored", incoming.origin.delivery)
+        return first
+
+    async def deliver(
+        self,
+        answer: list[Outgoing],
+        *,
+        response_url: str = "",
+        here: str | None = None,
+        dm_channel: str | None = None,
+    ) -> None:
+        """Replies to the caller alone; channel posts to everyone in their channel. DMs are
+        never in `answer` (the core queues them in the outbox, the dispatcher sends)."""
+        for message in answer:
+            body = payload(message)
+            if message.via is Via.CHANNEL:
+                target = message.channel
+                if target is None or target.platform != "slack":
+                    log.warning("a channel post for another platform was dropped")
+                elif response_url and target.channel_id == here:
+                    await self.respond(response_url, {**body, "response_type": "in_channel"})
+                else:
+                    await self.post(target.channel_id, body)
+            elif message.via is Via.REPLY:
+                if dm_channel:
+                    await self.post(dm_channel, body)
+                elif response_url:
+                    await self.respond(response_url, {**body, "response_type": "ephemeral"})
+
+    async def respond(self, response_url: str, body: dict[str, Any]) -> None:
+        if not response_url:
+            return
+        body = {k: v for k, v in body.items() if v is not None}
+        try:
+            async with self._session().post(response_url, json=body) as response:
+                if response.status >= 300:
+                    log.warning("response_url answered HTTP %s", response.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("response_url unreachable: %s", type(exc).__name__)
+
+    async def post(self, channel: str, body: dict[str, Any]) -> None:
+        """chat.postMessage for an interactive answer; a 429 is waited out once."""
+        for attempt in (1, 2):
+            try:
+                await self.sender.post(channel, body)
+                return
+            except SlackApiError as exc:
+                error = send_error(exc)
+                if error.retry_after is not None and attempt == 1 and error.retry_after <= 30:
+                    await self.sleep(error.retry_after)
+                    continue
+                log.warning("chat.postMessage to %s failed: %s", channel, error.reason)
+                return
+            except (OSError, TimeoutError) as exc:
+                log.warning("chat.postMessage to %s failed: %s", channel, type(exc).__name__)
+                return
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self.session
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+
+def _said(text: str) -> Outgoing:
+    return Outgoing(Via.REPLY, text)
+
+
+def _ephemeral(text: str) -> dict[str, Any]:
+    return {"text": escape(text), "response_type": "ephemeral", "replace_original": False}
+
+
+def _any_command() -> re.Pattern[str]:
+    """Every slash command: the core answers unknown ones with a pointer to /help."""
+    return re.compile(r"^/[A-Za-z0-9_-]+$")
+
+
+def _our_actions() -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(ACTION_PREFIX)}")

@@ -1,0 +1,322 @@
+"""A local double of Slack's Web API, over real HTTP on 127.0.0.1, recording every call.
+
+It answers the methods coachbot uses (auth.test, users.info, users.lookupByEmail,
+conversations.open, chat.postMessage, chat.postEphemeral, apps.connections.open), serves
+private file downloads, takes `response_url` posts, and speaks just enough of Socket
+Mode's websocket for a test to push an envelope and read the acknowledgement. Tests
+wait for calls with `wait_for` (an asyncio condition with a timeout), never by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import WSMsgType, web
+
+TEAM = "T0HOME"
+BOT_USER = "UBOT"
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+SIGNING_SECRET = "s3cr3t-signing"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    ok: bool = True  # what the double answered
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class SlackDouble:
+    def __init__(self, team: str = TEAM, token: str = BOT_TOKEN) -> None:
+        self.team = team
+        self.token = token
+        self.users: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, bytes] = {}
+        self.calls: list[Call] = []
+        self.scripted: dict[str, list[Scripted]] = {}
+        self.socket_acks: list[dict[str, Any]] = []
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ts = 0
+        self.base = ""
+        self.gates: dict[str, asyncio.Event] = {}
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        email: str | None,
+        name: str,
+        *,
+        team: str | None = None,
+        is_bot: bool = False,
+    ) -> None:
+        profile: dict[str, Any] = {"display_name": name, "real_name": name.title()}
+        if email:
+            profile["email"] = email
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": team or self.team,
+            "name": name,
+            "real_name": name.title(),
+            "is_bot": is_bot,
+            "deleted": False,
+            "profile": profile,
+        }
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """The next call of `method` answers with this error (429 for a rate limit)."""
+        self.scripted.setdefault(method, []).append(
+            Scripted(status, {"ok": False, "error": error}, headers or {})
+        )
+
+    def gate(self, method: str) -> asyncio.Event:
+        """Hold every call of `method` until the returned event is set."""
+        return self.gates.setdefault(method, asyncio.Event())
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.base}/respond/{key}"
+
+    def file_url(self, name: str) -> str:
+        return f"{self.base}/files/{name}"
+
+    # -- what happened --------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def responses(self, key: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == f"respond:{key}"]
+
+    def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages Slack accepted (refused attempts are in `calls` only)."""
+        return [
+            c.args
+            for c in self.calls
+            if c.method == "chat.postMessage"
+            and c.ok
+            and (channel is None or c.args["channel"] == channel)
+        ]
+
+    async def wait_for(self, predicate: Callable[[], Any]) -> Any:
+        """Until `predicate()` is truthy (checked after every recorded call); callers bound
+        the wait with `asyncio.timeout`."""
+        async with self._changed:
+            while not (result := predicate()):
+                await self._changed.wait()
+            return result
+
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- the server -----------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/files/{name}", self._file)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base = f"http://{host}:{port}"
+        return self.base
+
+    async def stop(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                args.update(await request.json())
+            else:
+                args.update(dict(await request.post()))
+        return args
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+        call = Call(method, args, headers)
+        status, answer, extra = self._answer(method, args, headers)
+        call.ok = bool(answer.get("ok")) and status == 200
+        await self._record(call)
+        if method in self.gates:
+            await self.gates[method].wait()
+        return web.json_response(answer, status=status, headers=extra)
+
+    def _answer(
+        self, method: str, args: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        queued = self.scripted.get(method)
+        if queued:
+            scripted = queued.pop(0)
+            return scripted.status, scripted.body, scripted.headers
+        wanted = APP_TOKEN if method == "apps.connections.open" else self.token
+        if headers.get("Authorization") != f"Bearer {wanted}":
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        return 200, handler(args), {}
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://home.slack.test/",
+            "team": "Home",
+            "team_id": self.team,
+            "user": "coachbot",
+            "user_id": BOT_USER,
+            "bot_id": "B0BOT",
+        }
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = str(args.get("email", "")).lower()
+        for user in self.users.values():
+            if str(user["profile"].get("email", "")).lower() == email:
+                return {"ok": True, "user": user}
+        return {"ok": False, "error": "users_not_found"}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("users", ""))
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "channel": {"id": f"D{user}"}}
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"1700000000.{self._ts:06d}"
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        return {"ok": True, "channel": args.get("channel"), "ts": self._next_ts()}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("file", ""))
+        if name not in self.files:
+            return {"ok": False, "error": "file_not_found"}
+        size = len(self.files[name])
+        return {
+            "ok": True,
+            "file": {"id": name, "name": name, "size": size, "url_private": self.file_url(name)},
+        }
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"{self.base.replace('http', 'ws', 1)}/socket"}
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        await self._record(Call(f"respond:{request.match_info['key']}", await request.json()))
+        return web.Response(text="ok")
+
+    async def _file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+        await self._record(Call("file", {"name": name}, headers))
+        if headers.get("Authorization") != f"Bearer {self.token}" or name not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[name], content_type="application/octet-stream")
+
+    # -- Socket Mode ----------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await self._record(Call("socket:connect", {}))
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for message in ws:
+            if message.type is WSMsgType.TEXT:
+                ack = json.loads(message.data)
+                self.socket_acks.append(ack)
+                await self._record(Call("socket:ack", ack))
+        return ws
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        await self._sockets[-1].send_json(envelope)
+
+
+# -- signed requests, as Slack sends them ------------------------------------------------
+
+
+def signature(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    body: str,
+    *,
+    content_type: str,
+    age: int = 0,
+    secret: str = SIGNING_SECRET,
+    retry: int | None = None,
+    sign: bool = True,
+) -> dict[str, str]:
+    """Headers of a request Slack made `age` seconds ago (Slack signs with wall time)."""
+    timestamp = int(time.time()) - age
+    headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp)}
+    if sign:
+        headers["X-Slack-Signature"] = signature(body, timestamp, secret)
+    if retry is not None:
+        headers["X-Slack-Retry-Num"] = str(retry)
+        headers["X-Slack-Retry-Reason"] = "http_timeout"
+    return headers
+
+
+def form(fields: dict[str, str]) -> str:
+    return urlencode(fields)
+
+
+def interaction(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})

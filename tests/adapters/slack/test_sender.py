@@ -1,0 +1,306 @@
+"""The outbox's Slack sender against the double: invitations by e-mail, DMs, channel
+posts, rate limits and errors that no retry fixes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from adapters.console.transcript import console_caller
+from adapters.slack.identity import Directory
+from adapters.slack.sender import SlackSender
+from bot.bootstrap import App, bootstrap
+from bot.clock import FakeClock
+from bot.commands.base import Caller
+from bot.messages import Action, ChannelRef, Outgoing, Via
+from bot.schedule.dispatcher import SendError
+from storage.models import OutboxMessage, Recipient
+from tests.adapters.slack.conftest import SlackClub
+from tests.adapters.slack.double import BOT_TOKEN, TEAM, SlackDouble
+
+HC, AVA = "hc@lake.run", "ava@lake.run"
+
+
+class Waits:
+    """The sender's sleep and clock, for pacing: records waits, never sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+async def client(double: SlackDouble) -> AsyncIterator[AsyncWebClient]:
+    yield AsyncWebClient(token=BOT_TOKEN, base_url=double.api_url)
+
+
+def sender_for(client: AsyncWebClient, app: App | None = None, waits: Waits | None = None) -> Any:
+    async def identities(account_id: int) -> list[tuple[str, str, str]]:
+        assert app is not None
+        return await app.core.identities(account_id)
+
+    waits = waits or Waits()
+    return SlackSender(
+        client, Directory(client), identities, sleep=waits.sleep, now=lambda: waits.now
+    )
+
+
+async def slack_app(url: str, clock: FakeClock, client: AsyncWebClient) -> App:
+    """bootstrap() with the SlackSender as the outbox's sender, as `coachbot run` wires it."""
+    holder: dict[str, App] = {}
+
+    async def identities(account_id: int) -> list[tuple[str, str, str]]:
+        return await holder["app"].core.identities(account_id)
+
+    sender = SlackSender(client, Directory(client), identities, sleep=Waits().sleep)
+    holder["app"] = await bootstrap(url, clock=clock, migrate=False, sender=sender)
+    return holder["app"]
+
+
+async def invitations(app: App) -> list[str]:
+    """The status of every invitation in the outbox, oldest first."""
+    async with app.core.uow() as uow:
+        query = (
+            select(OutboxMessage.status)
+            .where(OutboxMessage.kind == "invitation")
+            .order_by(OutboxMessage.id)
+        )
+        return list((await uow.session.scalars(query)).all())
+
+
+async def test_an_invitation_reaches_a_slack_user_found_by_email(
+    db_url: str, clock: FakeClock, double: SlackDouble, client: AsyncWebClient
+) -> None:
+    double.add_user("UAVA", AVA, "ava")
+    app = await slack_app(db_url, clock, client)
+    try:
+        head = console_caller(HC)
+        assert (await app.core.handle(head, '/setup-org "Lakeside Striders"'))[0].ok
+        await app.core.handle(head, f"/add-member {AVA}")
+        [sent] = await app.scheduling.due_now()
+        assert sent.kind == "invitation"
+        assert [c.args["email"] for c in double.calls_to("users.lookupByEmail")] == [AVA]
+        assert [c.args["users"] for c in double.calls_to("conversations.open")] == ["UAVA"]
+        [post] = double.posts("DUAVA")
+        assert "invited you to join Lakeside Striders" in post["text"]
+        assert "/coachbot join" in post["text"]
+        assert await invitations(app) == ["sent"]
+    finally:
+        await app.close()
+
+
+async def test_an_invitee_slack_cannot_find_fails_for_good(
+    sqlite_url: str, clock: FakeClock, double: SlackDouble, client: AsyncWebClient
+) -> None:
+    app = await slack_app(sqlite_url, clock, client)
+    try:
+        head = console_caller(HC)
+        await app.core.handle(head, '/setup-org "Lakeside Striders"')
+        await app.core.handle(head, f"/add-member {AVA}")
+        assert await app.scheduling.due_now() == []
+        assert await invitations(app) == ["failed"]
+        assert double.calls_to("chat.postMessage") == []
+        sender = app.scheduling.dispatcher.sender
+        assert await sender.reaches_by_email(AVA) is False  # the Router then looks elsewhere
+        double.add_user("UAVA", AVA, "ava")
+        assert await sender.reaches_by_email(AVA) is False  # a miss is cached for a minute
+    finally:
+        await app.close()
+
+
+async def test_a_429_pauses_the_outbox_for_retry_after(slack_lite: SlackClub) -> None:
+    s = slack_lite
+    s.person(AVA)
+    await s.say(HC, '/setup-org "Lakeside Striders"')
+    await s.say(HC, f"/add-member {AVA}")
+    s.double.fail_next("chat.postMessage", status=429, headers={"Retry-After": "7"})
+    assert await s.due() == []
+    dispatcher = s.app.scheduling.dispatcher
+    assert dispatcher.paused_until == s.clock.now() + timedelta(seconds=7)
+    assert await s.due() == []  # still paused: Slack is not asked again
+    assert len(s.double.calls_to("chat.postMessage")) == 1
+    s.clock.advance(timedelta(seconds=7))
+    [sent] = await s.due()
+    assert sent.kind == "invitation"
+    assert len(s.double.calls_to("chat.postMessage")) == 2
+    assert await invitations(s.app) == ["sent"]
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "permanent"),
+    [
+        ("conversations.open", "user_not_found", True),
+        ("conversations.open", "cannot_dm_bot", True),
+        ("chat.postMessage", "account_inactive", True),
+        ("chat.postMessage", "is_archived", True),
+        ("chat.postMessage", "not_in_channel", True),
+        ("chat.postMessage", "channel_not_found", True),
+        ("chat.postMessage", "internal_error", False),
+        ("chat.postMessage", "fatal_error", False),
+    ],
+)
+async def test_slack_errors_become_send_errors(
+    double: SlackDouble, client: AsyncWebClient, method: str, error: str, permanent: bool
+) -> None:
+    double.add_user("UAVA", AVA, "ava")
+    sender = sender_for(client)
+    double.fail_next(method, error)
+    with pytest.raises(SendError) as raised:
+        await sender.send(Outgoing(Via.DM, "hi", email=AVA), nonce="1")
+    assert (raised.value.reason, raised.value.permanent) == (error, permanent)
+    assert raised.value.retry_after is None
+
+
+async def test_an_http_error_from_slack_is_retried_later(
+    double: SlackDouble, client: AsyncWebClient
+) -> None:
+    double.add_user("UAVA", AVA, "ava")
+    double.fail_next("chat.postMessage", "service_unavailable", status=503)
+    with pytest.raises(SendError) as raised:
+        await sender_for(client).send(Outgoing(Via.DM, "hi", email=AVA), nonce="1")
+    assert not raised.value.permanent
+
+
+async def test_a_permanent_failure_marks_the_athlete_unreachable_on_slack(
+    slack_lite: SlackClub,
+) -> None:
+    s = slack_lite
+    await s.say(HC, '/setup-org "Lakeside Striders"')
+    await s.say(HC, f"/add-member {AVA}")
+    await s.say(AVA, "/profile")  # joins: a welcome DM is queued for her account
+    s.double.fail_next("chat.postMessage", "account_inactive")
+    s.double.fail_next("chat.postMessage", "account_inactive")
+    await s.due()
+    async with s.app.core.uow() as uow:
+        marks = (await uow.session.execute(select(Recipient.platform, Recipient.reason))).all()
+    assert [tuple(m) for m in marks] == [("slack", "account_inactive")]
+
+
+async def test_dm_channels_are_opened_once_and_posts_to_one_channel_are_paced(
+    double: SlackDouble, client: AsyncWebClient
+) -> None:
+    double.add_user("UAVA", AVA, "ava")
+    double.add_user("UBEN", "ben@lake.run", "ben")
+    waits = Waits()
+    sender = sender_for(client, waits=waits)
+    for text in ("one", "two"):
+        await sender.send(Outgoing(Via.DM, text, email=AVA), nonce="1")
+    await sender.send(Outgoing(Via.DM, "three", email="ben@lake.run"), nonce="2")
+    assert [c.args["users"] for c in double.calls_to("conversations.open")] == ["UAVA", "UBEN"]
+    assert [p["text"] for p in double.posts("DUAVA")] == ["one", "two"]
+    assert waits.slept == [1.0]  # the second post to ava's DM waited its turn; ben's did not
+
+
+async def test_a_dm_goes_to_the_identity_in_this_workspace(
+    sqlite_url: str, clock: FakeClock, double: SlackDouble, client: AsyncWebClient
+) -> None:
+    double.add_user("UAVA", AVA, "ava")
+    app = await slack_app(sqlite_url, clock, client)
+    try:
+        # ava once used another workspace's install; in this one she is found by e-mail
+        elsewhere = Caller("slack", "UELSEWHERE", space_id="T0OTHER", email=AVA)
+        await app.core.handle(elsewhere, "/help")
+        [(_, space, _)] = await app.core.identities(1)
+        assert space == "T0OTHER"
+        sender = app.scheduling.dispatcher.sender
+        await sender.send(Outgoing(Via.DM, "hello", account_id=1, email=AVA), nonce="1")
+        assert [c.args["users"] for c in double.calls_to("conversations.open")] == ["UAVA"]
+        here = Caller("slack", "UAVA", space_id=TEAM, email=AVA)
+        await app.core.handle(here, "/help")
+        await sender.send(Outgoing(Via.DM, "again", account_id=1), nonce="2")
+        assert [p["text"] for p in double.posts("DUAVA")] == ["hello", "again"]
+    finally:
+        await app.close()
+
+
+async def test_channel_posts_and_check_in_buttons(
+    double: SlackDouble, client: AsyncWebClient
+) -> None:
+    double.add_user("UAVA", AVA, "ava")
+    sender = sender_for(client)
+    board = ChannelRef("slack", TEAM, "C0SQUAD", "#5k-squad")
+    await sender.send(Outgoing(Via.CHANNEL, "Leaderboard", channel=board), nonce="1")
+    checks = (Action("Done", "done"), Action("Skip", "skip"))
+    await sender.send(Outgoing(Via.DM, "Today: easy 8k", email=AVA, actions=checks), nonce="2")
+    [post] = double.posts("C0SQUAD")
+    assert post["text"] == "Leaderboard"
+    [dm] = double.posts("DUAVA")
+    [actions] = [b for b in dm["blocks"] if b["type"] == "actions"]
+    assert [e["value"] for e in actions["elements"]] == ["done", "skip"]
+    with pytest.raises(SendError) as raised:
+        discord = ChannelRef("discord", "G1", "123", "#x")
+        await sender.send(Outgoing(Via.CHANNEL, "x", channel=discord), nonce="3")
+    assert raised.value.permanent
+
+
+async def test_a_429_on_user_lookup_carries_retry_after(
+    double: SlackDouble, client: AsyncWebClient
+) -> None:
+    double.fail_next("users.lookupByEmail", status=429, headers={"Retry-After": "30"})
+    with pytest.raises(SendError) as raised:
+        await sender_for(client).reaches_by_email(AVA)
+    assert raised.value.retry_after == 30.0
+
+
+async def test_replies_go_ephemeral_and_channel_posts_to_their_channel(
+    slack_lite: SlackClub,
+) -> None:
+    """The channel a command was typed in gets an in_channel response; a post for another
+    channel goes out with chat.postMessage."""
+    s = slack_lite
+    here = ChannelRef("slack", TEAM, "C0HERE", "#here")
+    there = ChannelRef("slack", TEAM, "C0THERE", "#there")
+    answer = [
+        Outgoing(Via.REPLY, "Posted."),
+        Outgoing(Via.CHANNEL, "Board here", channel=here),
+        Outgoing(Via.CHANNEL, "Board there", channel=there),
+    ]
+    await s.front.bot.deliver(answer, response_url=s.double.response_url("d"), here="C0HERE")
+    responses = s.double.responses("d")
+    assert [(r["response_type"], r["text"]) for r in responses] == [
+        ("ephemeral", "Posted."),
+        ("in_channel", "Board here"),
+    ]
+    assert [p["text"] for p in s.double.posts("C0THERE")] == ["Board there"]
+
+
+async def test_an_interactive_reply_waits_out_one_429(slack_lite: SlackClub) -> None:
+    s = slack_lite
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    s.front.bot.sleep = sleep
+    s.double.fail_next("chat.postMessage", status=429, headers={"Retry-After": "2"})
+    await s.front.bot.post("DUAVA", {"text": "hello"})
+    assert slept == [2.0]
+    assert [p["text"] for p in s.double.posts("DUAVA")] == ["hello", "hello"][1:]
+    assert len(s.double.calls_to("chat.postMessage")) == 2
+
+
+async def test_the_weekly_leaderboard_goes_to_the_linked_slack_channel(
+    slack_lite: SlackClub,
+) -> None:
+    s = slack_lite
+    await s.say(HC, '/setup-org "Lakeside Striders" tz:Europe/London')
+    await s.say(HC, f"/add-member {AVA}")
+    await s.say(AVA, "/profile")
+    await s.say(HC, "/group create 5k-squad")
+    await s.say(HC, f"/group add 5k-squad {AVA}")
+    await s.say(HC, "/group link 5k-squad", channel="5k-squad")
+    await s.say(AVA, "/log 8k 42:10")
+    s.clock.set(datetime(2027, 1, 11, 8, 0, tzinfo=UTC))  # Monday 08:00 in London
+    await s.due()
+    [post] = s.double.posts(s.channel_id("5k-squad"))
+    assert "5k-squad leaderboard" in post["text"] and "ava" in post["text"]
+    assert "rich_text" in [b["type"] for b in post["blocks"]]  # the ranking, aligned
