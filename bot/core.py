@@ -138,6 +138,10 @@ class Core:
             out = [*await self._run(caller, account_id, text, prepared), *out]
             return _order(out)
 
+        except GrammarError as exc:  # the platform's e-mail for the caller is unusable
+            return [
+                Outgoing(Via.REPLY, f"I can't use your e-mail address: {exc.message}", ok=False)
+            ]
         except Exception:
             log.exception("command failed: platform=%s", caller.platform)
             return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
@@ -320,11 +324,21 @@ class Core:
 
     # -- running a command ------------------------------------------------------------
 
-    def _find_spec(self, name: str, rest: str) -> tuple[CommandSpec, list[grammar.Token]]:
-        tokens = grammar.tokenize(rest)
+    def _find_spec(
+        self, name: str, rest: str
+    ) -> tuple[CommandSpec, list[grammar.Token] | GrammarError]:
+        """The command's spec and its tokens — or the tokenizer's error, returned rather
+        than raised so the refusal can still carry the command's usage line."""
         family = roots().get(name)
         if not family:
-            raise Refusal(f"/{name} is not a command. Type /help to see what you can use.")
+            raise Refusal(
+                f"/{grammar.shown(name)[1:-1]} is not a command. "
+                "Type /help to see what you can use."
+            )
+        try:
+            tokens = grammar.tokenize(rest)
+        except GrammarError as exc:
+            return REGISTRY.get(name) or family[0], exc
         if tokens and tokens[0].key is None and not tokens[0].quoted:
             sub = REGISTRY.get(f"{name} {tokens[0].value.lower()}")
             if sub is not None:
@@ -366,13 +380,18 @@ class Core:
             )
             try:
                 tokens: list[grammar.Token] = []
+                if grammar.unstorable(text):
+                    raise Refusal("That message holds characters I cannot keep; retype it.")
                 if prepared is not None:
                     spec = prepared[0]
                 elif not text.startswith("/"):
                     spec, tokens = self._free_text(text)
                 else:
                     name, rest = grammar.split_command(text)
-                    spec, tokens = self._find_spec(name, rest)
+                    spec, found = self._find_spec(name, rest)
+                    if isinstance(found, GrammarError):
+                        raise found
+                    tokens = found
                 await self._check_space(ctx, spec)
                 if not permits(ctx.viewer, spec.action):
                     raise Refusal(self._not_allowed(ctx, spec))

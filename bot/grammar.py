@@ -36,6 +36,22 @@ def _show(text: str, limit: int = 40) -> str:
     return f"'{flat}'"
 
 
+def shown(text: str, limit: int = 40) -> str:
+    """`_show` for the rest of coachbot: quote user text, shortened, in a message."""
+    return _show(text, limit)
+
+
+def unstorable(text: str) -> bool:
+    """Text no store can keep: NUL bytes (PostgreSQL) and lone surrogates (any UTF-8)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 @dataclass(frozen=True)
 class Token:
     """One argument: ``key`` is set for ``key:value`` arguments, ``None`` for positional ones."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot import grammar
-from bot.grammar import GrammarError, Token
+from bot.grammar import GrammarError, Token, shown
 from bot.messages import ChannelRef, Outgoing, Table, Via
 from bot.policy import Action, Viewer
 
@@ -105,7 +105,7 @@ class Param:
             value = raw.strip().lower()
             if value not in self.choices:
                 raise GrammarError(
-                    f"{self.name} must be one of {', '.join(self.choices)} (not {raw!r})."
+                    f"{self.name} must be one of {', '.join(self.choices)} (not {shown(raw)})."
                 )
             return value
         if k is Kind.TIMEZONE:
@@ -169,7 +169,7 @@ class CommandSpec:
             else:
                 values[param.name] = param.convert(loose.pop(0).value, today)
         if loose:
-            raise GrammarError(f"I did not expect {loose[0].value!r} there.")
+            raise GrammarError(f"I did not expect {shown(loose[0].value)} there.")
         for param in self.params:
             if param.required and param.name not in values:
                 raise GrammarError(f"{param.name} is missing.")

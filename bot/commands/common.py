@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.base import Ctx, Refusal
-from bot.grammar import MemberRef
+from bot.grammar import MemberRef, shown
 from bot.policy import Privacy, Resource, Subject, Viewer, can_see, visible_filter
 from storage.models import Account, Membership
 from storage.repositories import Member
@@ -40,13 +40,13 @@ async def resolve_member(ctx: Ctx, ref: MemberRef) -> Member:
         return found
     matches = await repo.members_by_name(org.id, ref.value)
     if not matches:
-        raise Refusal(f"No member named {ref.value!r} in your organization.")
+        raise Refusal(f"No member named {shown(ref.value)} in your organization.")
     if len(matches) > 1:
         sees_email = is_coach(ctx.viewer)
         names = "; ".join(who(a, sees_email) for _, a in matches)
         hint = "their e-mail" if sees_email else "an @mention"
         raise Refusal(
-            f"{len(matches)} members are called {ref.value!r}: {names}. Name one by {hint}."
+            f"{len(matches)} members are called {shown(ref.value)}: {names}. Name one by {hint}."
         )
     return matches[0]
 

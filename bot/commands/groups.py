@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member, who
-from bot.grammar import MemberRef
+from bot.grammar import MemberRef, shown
 from bot.policy import Action, permits
 from storage.models import Group, GroupChannel, GroupMember
 
@@ -22,7 +22,7 @@ async def find_group(ctx: Ctx, name: str) -> Group:
         if group.id not in mine:
             group = None
     if group is None:
-        raise Refusal(f"No group named {name!r}. See /group list.")
+        raise Refusal(f"No group named {shown(name)}. See /group list.")
     return group
 
 
@@ -41,7 +41,7 @@ class CreateGroup:
 async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     if await ctx.uow.repo.group_by_name(org.id, cmd.name):
-        raise Refusal(f"There is already a group named {cmd.name!r}.")
+        raise Refusal(f"There is already a group named {shown(cmd.name)}.")
     await ctx.uow.repo.add(
         Group(org_id=org.id, name=cmd.name, name_key=cmd.name.casefold(), created_at=ctx.now)
     )
@@ -74,7 +74,7 @@ async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
     clash = await ctx.uow.repo.group_by_name(org.id, cmd.new_name)
     if clash is not None and clash.id != group.id:
-        raise Refusal(f"There is already a group named {cmd.new_name!r}.")
+        raise Refusal(f"There is already a group named {shown(cmd.new_name)}.")
     old = group.name
     group.name, group.name_key = cmd.new_name, cmd.new_name.casefold()
     await ctx.uow.session.flush()

@@ -14,7 +14,7 @@ from bot.commands.base import Caller, Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member
 from bot.commands.plans import enroll, find_plan
 from bot.domain.schedule import next_monday, start_problem
-from bot.grammar import MemberRef
+from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
 from bot.policy import Action, permits
 from storage.models import (
@@ -281,7 +281,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     if cmd.group:
         group = await repo.group_by_name(org.id, cmd.group)
         if group is None:
-            raise Refusal(f"No group named {cmd.group!r}. See /group list.")
+            raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
     coach_mid = None
     if cmd.coach:
@@ -409,7 +409,7 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
     if cmd.group:
         group = await ctx.uow.repo.group_by_name(org.id, cmd.group)
         if group is None:
-            raise Refusal(f"No group named {cmd.group!r}. See /group list.")
+            raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
     expires_at = None
     if cmd.expires is not None and cmd.expires < ctx.today:

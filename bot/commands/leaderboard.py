@@ -38,7 +38,7 @@ from sqlalchemy import ColumnElement, and_, false, true
 
 from bot import grammar
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
-from bot.grammar import GrammarError
+from bot.grammar import GrammarError, shown
 from bot.messages import ChannelRef, Table
 from bot.policy import VISIBILITY, Action, Level, Relation, Resource, within_scope
 from bot.render import fmt_distance, fmt_duration, table_text
@@ -122,7 +122,7 @@ async def target_group(ctx: Ctx, name: str | None) -> tuple[Group, ChannelRef | 
     if name is not None:
         group = await repo.group_by_name(org.id, name)
         if group is None or not _may_view(ctx, group, my_ids):
-            raise Refusal(f"No group named {name!r}. See /group list.")
+            raise Refusal(f"No group named {shown(name)}. See /group list.")
         post_to = channel if linked is not None and linked.id == group.id else None
         return group, post_to
     if linked is not None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import may_see, resolve_member, roles_text, subject_of, who
-from bot.grammar import MemberRef
+from bot.grammar import MemberRef, shown
 from bot.policy import Action, Level, Resource, Scope, grant_for, scope_of, visible_filter
 from storage.models import (
     Account,
@@ -131,13 +131,7 @@ async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
         raise Refusal(f"{account.display_name} is not a coach.")
     if member.is_athlete:
         member.is_coach = False
-        for row in (
-            await ctx.uow.session.scalars(
-                select(Assignment).where(Assignment.coach_membership_id == member.id)
-            )
-        ).all():
-            await ctx.uow.session.delete(row)
-        await ctx.uow.session.flush()
+        await _clear_roster(ctx, member)
         outcome = "stays on as an athlete; their roster is cleared"
     else:
         await ctx.uow.repo.delete(member)
@@ -145,6 +139,17 @@ async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     await ctx.audit("remove_coach", account.id)
     ctx.dm(f"You are no longer a coach of {org.name}.", account_id=account.id)
     ctx.reply(f"{who(account, True)} is no longer a coach and {outcome}.")
+
+
+async def _clear_roster(ctx: Ctx, coach: Membership) -> None:
+    """A coach's roster, including places still waiting on invitations."""
+    await ctx.uow.session.execute(
+        delete(Assignment).where(Assignment.coach_membership_id == coach.id)
+    )
+    await ctx.uow.session.execute(
+        delete(InvitationAssignment).where(InvitationAssignment.coach_membership_id == coach.id)
+    )
+    await ctx.uow.session.flush()
 
 
 @dataclass(frozen=True)
@@ -173,10 +178,8 @@ async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     await ctx.uow.session.flush()
     member.is_head_coach = True
     member.is_coach = True
-    # a head coach has no roster: they see everyone
-    await ctx.uow.session.execute(
-        delete(Assignment).where(Assignment.coach_membership_id == member.id)
-    )
+    # a head coach has no roster (they see everyone): places waiting on invitations go too
+    await _clear_roster(ctx, member)
     await ctx.uow.session.flush()
     await ctx.audit("transfer_head_coach", account.id)
     ctx.dm(f"You are now the head coach of {org.name}.", account_id=account.id)
@@ -411,7 +414,7 @@ async def members(cmd: Members, ctx: Ctx) -> None:
     if cmd.group:
         group = await ctx.uow.repo.group_by_name(org.id, cmd.group)
         if group is None:
-            raise Refusal(f"No group named {cmd.group!r}. See /group list.")
+            raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
     rows = await ctx.uow.repo.members(
         org.id,

@@ -22,7 +22,7 @@ from bot.domain.schedule import (
     sessions_for,
     start_problem,
 )
-from bot.grammar import MemberRef
+from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
 from bot.policy import Action, Scope, permits, scope_of
 from bot.render import fmt_distance, fmt_duration
@@ -50,7 +50,7 @@ async def find_plan(ctx: Ctx, name: str) -> Plan:
             plan = None
     if plan is None:
         where = "/plan list" if permits(ctx.viewer, Action.CREATE_LIBRARY) else "/my-plan"
-        raise Refusal(f"No plan named {name!r}. See {where}.")
+        raise Refusal(f"No plan named {shown(name)}. See {where}.")
     return plan
 
 
@@ -89,7 +89,7 @@ class CreatePlan:
 async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     if await ctx.uow.repo.plan_by_name(org.id, cmd.name):
-        raise Refusal(f"There is already a plan named {cmd.name!r}.")
+        raise Refusal(f"There is already a plan named {shown(cmd.name)}.")
     await ctx.uow.repo.add(
         Plan(
             org_id=org.id,
@@ -133,7 +133,7 @@ async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
         raise Refusal(f"{plan.name} has {plan.weeks} weeks; week must be 1 to {plan.weeks}.")
     weekday = parse_weekday(cmd.day)
     if weekday is None:
-        raise Refusal(f"{cmd.day!r} is not a day: use mon, tue, wed, thu, fri, sat or sun.")
+        raise Refusal(f"{shown(cmd.day)} is not a day: use mon, tue, wed, thu, fri, sat or sun.")
     existing = await ctx.uow.session.get(PlanDay, (plan.id, cmd.week, weekday))
     where = f"week {cmd.week} {WEEKDAY_NAMES[weekday]}"
     if cmd.workout.strip().lower() == "rest":

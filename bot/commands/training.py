@@ -330,7 +330,7 @@ async def _done(ctx: Ctx) -> None:
 class Say:
     """Plain words sent to the bot: `done`, `skip [reason]`, or a log like `8k easy 42:10`."""
 
-    words: str
+    words: str = ""
 
 
 @command(
@@ -343,7 +343,9 @@ class Say:
 )
 async def say(cmd: Say, ctx: Ctx) -> None:
     words = cmd.words.split()
-    first = words[0].lower().strip(".!") if words else ""
+    if not words:
+        raise Refusal("Reply done, skip, or what you ran like 8k easy 42:10 — or type /help.")
+    first = words[0].lower().strip(".!")
     if first == "done" and len(words) == 1:
         await _done(ctx)
     elif first == "skip":

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.grammar import shown
 from bot.policy import Action, permits
 from bot.render import fmt_distance, fmt_duration
 from storage.models import Workout
@@ -35,7 +36,7 @@ async def find_workout(ctx: Ctx, name: str) -> Workout:
     org, _ = ctx.require_org()
     workout = await ctx.uow.repo.workout_by_name(org.id, name)
     if workout is None or (workout.visibility != "public" and not sees_all_workouts(ctx)):
-        raise Refusal(f"No workout named {name!r} in your library. See /workout list.")
+        raise Refusal(f"No workout named {shown(name)} in your library. See /workout list.")
     return workout
 
 
@@ -75,7 +76,7 @@ class CreateWorkout:
 async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     if await ctx.uow.repo.workout_by_name(org.id, cmd.name):
-        raise Refusal(f"There is already a workout named {cmd.name!r}; pick another name.")
+        raise Refusal(f"There is already a workout named {shown(cmd.name)}; pick another name.")
     workout = await ctx.uow.repo.add(
         Workout(
             org_id=org.id,
@@ -168,7 +169,7 @@ async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
     if cmd.rename and cmd.rename != workout.name:
         clash = await ctx.uow.repo.workout_by_name(org.id, cmd.rename)
         if clash is not None and clash.id != workout.id:
-            raise Refusal(f"There is already a workout named {cmd.rename!r}.")
+            raise Refusal(f"There is already a workout named {shown(cmd.rename)}.")
         workout.name, workout.name_key = cmd.rename, cmd.rename.casefold()
     for field in ("type", "kind", "visibility"):
         value = getattr(cmd, field)
