@@ -35,7 +35,42 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-POSTGRES_URL = os.environ.get("COACHBOT_TEST_POSTGRES_URL")
+
+def _per_worker_postgres() -> str | None:
+    """Under pytest-xdist each worker gets a database of its own (`<name>_gw0`, ...),
+    made fresh here before any test module reads the URL."""
+    url = os.environ.get("COACHBOT_TEST_POSTGRES_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def create() -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(
+            host=base.host,
+            port=base.port or 5432,
+            user=base.username,
+            password=base.password,
+            database=base.database,
+        )
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    worker_url = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["COACHBOT_TEST_POSTGRES_URL"] = worker_url
+    return worker_url
+
+
+POSTGRES_URL = _per_worker_postgres()
 IN_CI = os.environ.get("CI") == "true"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
