@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from bot.clock import FakeClock, SystemClock
 from bot.config import Settings, SettingsError, load_settings
 
 DEMO_HEAD_COACH = "coach@demo.club"
+log = logging.getLogger("coachbot")
 
 
 class FrontEnd(Protocol):
@@ -78,10 +80,17 @@ async def _serve_platforms(settings: Settings) -> int:
             [front.sender for front in front_ends], app.core.identities
         )
         await app.scheduling.start()
+        serving = asyncio.gather(*(front.run() for front in front_ends))
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            # a container's stop: close the front ends and let sends in flight finish
+            loop.add_signal_handler(signal_number, serving.cancel)
         try:
-            await asyncio.gather(*(front.run() for front in front_ends))
+            await serving
         except FrontEndStartError as exc:
             raise StartError(str(exc)) from None
+        except asyncio.CancelledError:
+            log.info("stopping on a signal")
         return 0
     finally:
         for front in front_ends:

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     discord_token: str | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
+    discord_guild_ids: str = ""  # comma-separated: sync commands to these guilds only
+
+    @field_validator("discord_guild_ids")
+    @classmethod
+    def _guild_ids(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if any(not part.isdigit() for part in parts):
+            raise ValueError("must be Discord guild ids (numbers) separated by commas")
+        return ",".join(parts)
+
     smtp_url: str | None = None
     smtp_from: str = "coachbot@localhost"
     default_timezone: str = "UTC"

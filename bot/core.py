@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot import grammar
 from bot.clock import Clock
 from bot.commands import load_all
-from bot.commands.base import REGISTRY, Caller, CommandSpec, Ctx, Refusal, roots
+from bot.commands.base import REGISTRY, Caller, CommandSpec, Ctx, Refusal, identity_space, roots
 from bot.commands.joining import accept_invitation, join_as_newcomer
 from bot.grammar import GrammarError
 from bot.messages import ChannelRef, Outgoing, Via
@@ -134,7 +134,10 @@ class Core:
         try:
             account_id, out = await self._identify(caller)
             if account_id is None:
-                return [await self._newcomer(caller, text)]
+                answer = await self._newcomer(caller, text)
+                if isinstance(answer, Outgoing):
+                    return [answer]
+                account_id = answer  # a newcomer starting a club: go on as them
             out = [*await self._run(caller, account_id, text, prepared), *out]
             return _order(out)
 
@@ -192,7 +195,7 @@ class Core:
 
         async with self.uow() as uow:
             account = await uow.repo.account_by_identity(
-                caller.platform, caller.space_id, caller.user_id
+                caller.platform, identity_space(caller), caller.user_id
             )
             if account is None and caller.email:
                 account = await uow.repo.account_by_email(caller.email)
@@ -201,6 +204,10 @@ class Core:
             membership = await uow.repo.membership_of(account.id)
             if membership is None or membership.status == "suspended":
                 return []
+            if caller.space_id and caller.platform != "console":
+                bound = await uow.repo.org_for_space(caller.platform, caller.space_id)
+                if bound is None or bound.id != membership.org_id:
+                    return []  # a space of another org (or none) shows nothing
             viewer = viewer_of(account, membership)
             return await suggestions(uow, viewer, kind, prefix.strip(), limit)
 
@@ -235,9 +242,14 @@ class Core:
         async with self.uow() as uow:
             repo = uow.repo
             account = await repo.account_by_identity(
-                caller.platform, caller.space_id, caller.user_id
+                caller.platform, identity_space(caller), caller.user_id
             )
             if account is not None:
+                name = (caller.display_name or "").strip()[:80]
+                if name and not account.display_name_set and account.display_name != name:
+                    # SPEC §1: the e-mail's local part serves until a platform profile names them
+                    account.display_name = name
+                    await uow.commit()
                 return account.id, []
             if not caller.email:
                 return None, []
@@ -257,7 +269,7 @@ class Core:
                 ChatIdentity(
                     account_id=account.id,
                     platform=caller.platform,
-                    space_id=caller.space_id,
+                    space_id=identity_space(caller),
                     user_id=caller.user_id,
                 )
             )
@@ -284,13 +296,17 @@ class Core:
             self._notify(bool(out))
             return account_id, []
 
-    async def _newcomer(self, caller: Caller, text: str) -> Outgoing:
-        """Someone with no account and no e-mail to show (Discord): only `/join CODE`."""
+    async def _newcomer(self, caller: Caller, text: str) -> Outgoing | int:
+        """Someone with no account and no e-mail to show (Discord): `/join CODE`, or
+        `/setup-org NAME email:EMAIL` to start a club (then the account's id is returned
+        and the command runs as usual)."""
         try:
             name, rest = grammar.split_command(text.strip())
             tokens = grammar.tokenize(rest)
         except GrammarError:
             return self._unlinked(caller)
+        if name == "setup-org":
+            return await self._founder(caller, tokens)
         if name != "join":
             return self._unlinked(caller)
         if len(tokens) != 1 or tokens[0].key is not None:
@@ -313,6 +329,49 @@ class Core:
                 return Outgoing(Via.REPLY, conflict_message(exc), ok=False)
         self._notify(bool(messages))
         return Outgoing(Via.REPLY, answer)
+
+    async def _founder(self, caller: Caller, tokens: list[grammar.Token]) -> Outgoing | int:
+        given = [t.value for t in tokens if t.key == "email"]
+        if not given:
+            return Outgoing(
+                Via.REPLY,
+                "To start a club from here, give your e-mail too: "
+                "/setup-org NAME email:you@club.org",
+                ok=False,
+            )
+        try:
+            email = grammar.parse_email(given[0])
+        except GrammarError as exc:
+            return Outgoing(Via.REPLY, exc.message, ok=False)
+        async with self.uow() as uow:
+            if await uow.repo.account_by_email(email) is not None:
+                # the e-mail is not verified here: never hand an existing account over
+                return Outgoing(
+                    Via.REPLY,
+                    f"{email} already uses coachbot. Ask your coach for an invitation code "
+                    "and type /join CODE here to link this account.",
+                    ok=False,
+                )
+            name = (caller.display_name or email.split("@")[0])[:80]
+            account = await uow.repo.add(
+                Account(
+                    email=email,
+                    display_name=name,
+                    display_name_set=False,
+                    created_at=self.clock.now(),
+                )
+            )
+            await uow.repo.add(
+                ChatIdentity(
+                    account_id=account.id,
+                    platform=caller.platform,
+                    space_id=identity_space(caller),
+                    user_id=caller.user_id,
+                )
+            )
+            account_id = account.id
+            await uow.commit()
+        return account_id
 
     def _unlinked(self, caller: Caller) -> Outgoing:
         return Outgoing(

@@ -27,6 +27,7 @@ Choices made here (SPEC §4 is written for text):
 from __future__ import annotations
 
 import inspect
+import re
 import zoneinfo
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from bot.commands.base import REGISTRY, CommandSpec, Kind, Param, roots
 DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions
 CHOICE_LIMIT = 25  # Discord: choices and autocomplete results
 _QUOTES_TO_ESCAPE = frozenset('\\"“”„')
+_BARE = re.compile(r"[\w-]+")
 
 # What an option of each kind takes, shown under the option in Discord.
 KIND_HELP: dict[Kind, str] = {
@@ -93,7 +95,7 @@ def _token(spec: CommandSpec, param: Param, value: Any) -> str | None:
             return None
         if param.kind is Kind.MEMBERS:
             text = raw  # the members as typed: several words, each one member
-        elif param.kind in (Kind.CHOICE, Kind.ON_OFF):
+        elif param.kind in (Kind.CHOICE, Kind.ON_OFF) and _BARE.fullmatch(raw):
             text = raw
         else:
             text = quote(raw)
@@ -270,7 +272,7 @@ def _command(
         if (kind := suggestion_kind(spec, p)) is not None and _choices(p) is None
     }
     if completers:
-        decorated = app_commands.autocomplete(**completers)(decorated)  # closures, not methods
+        decorated = app_commands.autocomplete(**completers)(decorated)
     return app_commands.Command(
         name=name,
         description=_short(spec.summary),

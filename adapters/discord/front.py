@@ -56,7 +56,12 @@ def guild_ids_of(value: object) -> tuple[int, ...]:
     """`1,2` or a list of ids (a setting the core may grow: COACHBOT_DISCORD_GUILD_IDS)."""
     if value is None:
         return ()
-    items: Iterable[object] = value.split(",") if isinstance(value, str) else value  # type: ignore[assignment]
+    if isinstance(value, str):
+        items: Iterable[object] = value.split(",")
+    elif isinstance(value, Iterable):
+        items = value
+    else:
+        items = [value]
     return tuple(int(str(item).strip()) for item in items if str(item).strip())
 
 
@@ -170,16 +175,19 @@ class DiscordFrontEnd:
         await self.client.close()
 
     async def sync_commands(self) -> None:
+        """Publish the command set (per configured guild, else globally). A sync Discord
+        refuses is logged, and the bot serves on with the commands Discord has."""
         tree = self.client.tree
-        if self.guild_ids:
-            for guild_id in self.guild_ids:
-                guild = discord.Object(guild_id)
+        for guild_id in self.guild_ids or (None,):
+            guild = discord.Object(guild_id) if guild_id is not None else None
+            if guild is not None:
                 tree.copy_global_to(guild=guild)
+            try:
                 await tree.sync(guild=guild)
-            log.info("synced %d commands to guilds %s", len(self.built.commands), self.guild_ids)
-        else:
-            await tree.sync()
-            log.info("synced %d commands globally", len(self.built.commands))
+            except discord.HTTPException:
+                log.exception("Discord refused the commands for %s", guild_id or "all guilds")
+                continue
+            log.info("synced %d commands to %s", len(self.built.commands), guild_id or "all guilds")
 
     # -- slash commands and buttons ------------------------------------------------------
 

@@ -299,3 +299,9 @@ class Ctx:
         await self.uow.repo.add_audit(
             org.id, self.account.id, action, target_account_id, detail, self.now
         )
+
+
+def identity_space(caller: Caller) -> str:
+    """The space a chat identity is keyed by: Discord user ids are global (one identity
+    serves every guild and DMs); Slack user ids belong to their workspace."""
+    return "" if caller.platform == "discord" else caller.space_id

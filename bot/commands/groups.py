@@ -146,7 +146,7 @@ async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
     channels = await ctx.uow.repo.group_channels(group.id)
     lines = [f"{group.name} — {len(members)} athletes"]
     if channels and coach_view:
-        lines.append("Linked: " + ", ".join(c.channel_id for c in channels))
+        lines.append("Linked: " + ", ".join(_channel_name(c) for c in channels))
     lines += [f"- {who(a, coach_view)}" for _, a in members]
     ctx.reply("\n".join(lines))
 
@@ -247,3 +247,12 @@ async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
         removed.append(account.display_name)
     await ctx.audit("group_remove", None, f"{group.name}: {', '.join(removed)}")
     ctx.reply(f"Removed from {group.name}: {', '.join(removed)}.")
+
+
+def _channel_name(link: GroupChannel) -> str:
+    """How each platform writes a channel so that it shows as one."""
+    if link.platform == "discord":
+        return f"<#{link.channel_id}>"
+    if link.platform == "slack":
+        return f"<#{link.channel_id}>"
+    return f"#{link.channel_id}"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import true
 
-from bot.commands.base import Caller, Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Caller, Ctx, Kind, Param, Refusal, command, identity_space
 from bot.commands.common import resolve_member
 from bot.commands.plans import enroll, find_plan
 from bot.domain.schedule import next_monday, start_problem
@@ -179,7 +179,7 @@ async def _link_mention(ctx: Ctx, account: Account, user: MemberRef | None) -> N
     if user.kind != "mention" or ctx.caller.platform == "console":
         raise Refusal("user: takes an @mention of the person in this chat.")
     existing = await ctx.uow.repo.account_by_identity(
-        ctx.caller.platform, ctx.caller.space_id, user.value
+        ctx.caller.platform, identity_space(ctx.caller), user.value
     )
     if existing is not None and existing.id != account.id:
         raise Refusal("That chat user is already linked to a different e-mail.")
@@ -188,7 +188,7 @@ async def _link_mention(ctx: Ctx, account: Account, user: MemberRef | None) -> N
             ChatIdentity(
                 account_id=account.id,
                 platform=ctx.caller.platform,
-                space_id=ctx.caller.space_id,
+                space_id=identity_space(ctx.caller),
                 user_id=user.value,
             )
         )
@@ -503,7 +503,7 @@ async def join_as_newcomer(
         ChatIdentity(
             account_id=account.id,
             platform=caller.platform,
-            space_id=caller.space_id,
+            space_id=identity_space(caller),
             user_id=caller.user_id,
         )
     )

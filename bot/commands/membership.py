@@ -28,19 +28,23 @@ from storage.models import (
 class SetupOrg:
     name: str
     tz: str | None = None
+    email: str | None = None  # only for a newcomer on a platform that shows no e-mail
 
 
 @command(
     "setup-org",
-    usage="/setup-org NAME [tz:ZONE]",
+    usage="/setup-org NAME [tz:ZONE] [email:YOU (Discord, first use)]",
     summary="create your organization, or bind this workspace to it",
     action=Action.SETUP_ORG,
     params=(
         Param("name", Kind.TEXT, positional=True, required=True, max_len=100),
         Param("tz", Kind.TIMEZONE),
+        Param("email", Kind.EMAIL),
     ),
 )
 async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
+    if cmd.email is not None and cmd.email != ctx.account.email:
+        raise Refusal(f"You use coachbot as {ctx.account.email}; leave out email:.")
     repo = ctx.uow.repo
     caller = ctx.caller
     if caller.space_id and await repo.org_for_space(caller.platform, caller.space_id):

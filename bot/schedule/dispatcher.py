@@ -67,7 +67,7 @@ class Dispatcher:
         sender: Sender,
         *,
         mailer: Mailer | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 5,
         batch: int = 200,
     ) -> None:

@@ -180,13 +180,13 @@ async def test_linking_a_channel(club: Club) -> None:
     await club.ok(HC, "/group link Hills", channel="#hills")
     said = await club.no(KAI, "/group link Tempo", channel="#hills")
     assert "already linked to group Hills" in said.text
-    assert "Linked: hills" in (await club.ok(HC, "/group show Hills")).text
+    assert "Linked: #hills" in (await club.ok(HC, "/group show Hills")).text
     assert "Linked" not in (await club.ok(AVA, "/group show Hills")).text
 
     # a group has one channel per platform: linking another one moves it
     await club.ok(KAI, "/group link Hills", channel="#hill-runners")
     said = await club.ok(HC, "/group show Hills")
-    assert "Linked: hill-runners" in said.text
+    assert "Linked: #hill-runners" in said.text
     await club.ok(KAI, "/group link Tempo", channel="#hills")
     async with club.core.uow() as uow:
         rows = await uow.session.execute(

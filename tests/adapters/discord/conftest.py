@@ -1,0 +1,187 @@
+"""Fixtures for the Discord adapter: the local Discord double, the real discord.py client
+logged in to it, and a driver that acts as Discord users and reads what the bot said."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+import pytest
+
+from adapters.discord import DiscordFrontEnd, Pacer, build_discord
+from bot.bootstrap import App, bootstrap
+from bot.clock import FakeClock
+from bot.commands.base import Caller
+from bot.config import Settings
+from bot.messages import Outgoing
+from tests.adapters.discord.double import EPHEMERAL, TOKEN, DiscordDouble, Guild
+
+REFUSED = 0xE74C3C  # discord.Colour.red()
+WAIT = 10.0  # seconds any one wait may take before the test fails
+
+
+def settings_for(double: DiscordDouble, database_url: str) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        slack_bot_token=None,
+        discord_token=TOKEN,
+        discord_api_url=double.api_url,
+        discord_gateway_url=double.gateway_url,
+    )
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Everything a person reads in one Discord message: content, then each embed's
+    title, description, fields and footer."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        for item in embed.get("fields") or []:
+            parts.append(f"{item['name']}: {item['value']}")
+        parts.append((embed.get("footer") or {}).get("text") or "")
+    return "\n".join(part for part in parts if part)
+
+
+def plain(text: str) -> str:
+    """Discord Markdown escapes undone, for comparing with the core's words."""
+    return text.replace("\\", "")
+
+
+@dataclass
+class Answer:
+    """The bot's answer to one interaction: its callbacks and follow-ups."""
+
+    payload: dict[str, Any]
+    callbacks: list[dict[str, Any]]
+    followups: list[dict[str, Any]]
+
+    @property
+    def text(self) -> str:
+        return plain("\n".join(text_of(m) for m in self.followups))
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.followups) and all(m["flags"] & EPHEMERAL for m in self.followups)
+
+    @property
+    def refused(self) -> bool:
+        """A refusal reads as a red embed."""
+        return any(e.get("color") == REFUSED for m in self.followups for e in m["embeds"])
+
+    @property
+    def deferred_privately(self) -> bool:
+        first = self.callbacks[0]
+        return first["type"] == 5 and bool(first["data"]["flags"] & EPHEMERAL)
+
+
+class Discord:
+    """Acts as Discord users against the double, and waits for the bot's answers."""
+
+    def __init__(self, double: DiscordDouble, front: DiscordFrontEnd, app: App) -> None:
+        self.double = double
+        self.front = front
+        self.app = app
+
+    async def slash(
+        self,
+        command: str,
+        *,
+        by: dict[str, Any],
+        guild: Guild | None = None,
+        channel: int | None = None,
+        **values: Any,
+    ) -> Answer:
+        payload = await self.double.slash(command, by=by, guild=guild, channel=channel, **values)
+        await self.front.handled.wait(int(payload["id"]), WAIT)
+        interaction = int(payload["id"])
+        return Answer(
+            payload, self.double.callbacks.get(interaction, []), self.double.answers(payload)
+        )
+
+    async def ok(self, command: str, **kw: Any) -> Answer:
+        answer = await self.slash(command, **kw)
+        assert answer.followups and not answer.refused, f"{command} -> {answer.text}"
+        return answer
+
+    async def no(self, command: str, **kw: Any) -> Answer:
+        answer = await self.slash(command, **kw)
+        assert answer.refused, f"{command} was allowed -> {answer.text}"
+        return answer
+
+    async def dm(
+        self, author: dict[str, Any], content: str = "", files: tuple[tuple[str, bytes], ...] = ()
+    ) -> list[str]:
+        """Write to the bot in a DM; the texts of what it answered there."""
+        before = len(self.double.dms_to(author))
+        message = await self.double.direct_message(author, content, files)
+        await self.front.handled.wait(int(message["id"]), WAIT)
+        return [plain(text_of(m)) for m in self.double.dms_to(author)[before:]]
+
+    async def due_now(self) -> list[Outgoing]:
+        return await self.app.scheduling.due_now()
+
+    async def known_as(self, person: dict[str, Any], guild: Guild, email: str) -> None:
+        """Link a Discord user to an e-mail account as a platform that shows e-mails would
+        (a shortcut: test_identity covers /setup-org email: from Discord itself)."""
+        caller = Caller("discord", person["id"], str(guild.id), email=email)
+        await self.app.core.handle(caller, "/help")  # signs up, whatever /help answers
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[DiscordDouble]:
+    fake = DiscordDouble()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+Starter = Callable[..., Awaitable[Discord]]
+
+
+@pytest.fixture
+async def start_discord(double: DiscordDouble, clock: FakeClock) -> AsyncIterator[Starter]:
+    """Start the real front end against the double, on a store of the test's choosing."""
+    running: list[tuple[DiscordFrontEnd, asyncio.Task[None], App]] = []
+    api, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+
+    async def start(database_url: str, **options: Any) -> Discord:
+        app = await bootstrap(database_url, clock=clock, migrate=False)
+        options.setdefault("guild_ready_timeout", 0.05)
+        if "pacer" not in options:
+            time = FakeTime()
+            options["pacer"] = Pacer(now=time, sleep=time.sleep)
+        front = build_discord(settings_for(double, database_url), app, **options)
+        app.scheduling.dispatcher.sender = front.sender  # as `coachbot run` does (Router)
+        task = asyncio.create_task(front.run())
+        running.append((front, task, app))
+        async with asyncio.timeout(WAIT):
+            await front.ready.wait()
+        return Discord(double, front, app)
+
+    yield start
+    for front, task, app in running:
+        await front.stop()
+        async with asyncio.timeout(WAIT):
+            await task
+        await app.close()
+    # discord.py's endpoints are process-wide: leave them as they were
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = api, gateway
+
+
+class FakeTime:
+    """A monotonic clock for the DM pacer: sleeping moves it on, and is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

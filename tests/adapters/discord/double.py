@@ -1,0 +1,621 @@
+"""A local double of Discord: the REST API discord.py calls and a gateway websocket.
+
+Enough of Discord for the real discord.py client to log in, sync its commands, receive
+interactions and DMs, answer through the interaction callback and webhook endpoints, and
+open and send DMs. Everything is recorded; tests inject gateway events and script
+failures (`fail`). discord.py parses a body as JSON only when its content-type is exactly
+`application/json`, so every answer is sent that way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APP_ID = 900000000000000001
+BOT_ID = 900000000000000002
+TOKEN = "test-bot-token"
+EPHEMERAL = 64
+STAMP = "2027-01-04T09:00:00+00:00"
+
+
+def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "global_name": name,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": bot,
+    }
+
+
+BOT_USER = user(BOT_ID, "coachbot", bot=True)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str  # below the API base, e.g. /channels/1/messages
+    query: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Rule:
+    """A scripted answer for requests matching `method` and the `path` pattern."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    times: int | None  # None: every time
+
+
+@dataclass
+class Guild:
+    id: int
+    name: str
+    channels: dict[int, str] = field(default_factory=dict)  # id -> name
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+class DiscordDouble:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}  # guild (None: global)
+        self.messages: dict[int, list[dict[str, Any]]] = {}  # channel -> created messages
+        self.callbacks: dict[int, list[dict[str, Any]]] = {}  # interaction -> responses
+        self.followups: dict[str, list[dict[str, Any]]] = {}  # token -> follow-ups
+        self.guilds: dict[int, Guild] = {}
+        self.users: dict[int, dict[str, Any]] = {}
+        self.dm_channels: dict[int, int] = {}  # user -> DM channel
+        self.files: dict[str, bytes] = {}
+        self.downloads: list[str] = []  # attachments the bot fetched
+        self.rules: list[Rule] = []
+        self.identify: dict[str, Any] | None = None
+        self.connected = asyncio.Event()
+        self._ids = itertools.count(1_000_000_000_000_000_001)
+        self._seq = 0
+        self._ws: web.WebSocketResponse | None = None  # the newest session
+        self.sessions: dict[str, web.WebSocketResponse] = {}  # by the token identified with
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        # time each follow-up / callback arrived (loop.time()), for the benchmark
+        self.arrivals: dict[str, list[float]] = {}
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def snowflake(self) -> int:
+        return next(self._ids)
+
+    def add_guild(self, name: str, channels: tuple[str, ...] = ("general",)) -> Guild:
+        guild = Guild(self.snowflake(), name)
+        for channel in channels:
+            guild.channels[self.snowflake()] = channel
+        self.guilds[guild.id] = guild
+        return guild
+
+    def add_user(self, name: str) -> dict[str, Any]:
+        data = user(self.snowflake(), name)
+        self.users[int(data["id"])] = data
+        return data
+
+    def dm_channel(self, user_id: int) -> int:
+        if user_id not in self.dm_channels:
+            self.dm_channels[user_id] = self.snowflake()
+        return self.dm_channels[user_id]
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int | None = 1,
+    ) -> None:
+        self.rules.append(Rule(method, re.compile(path), status, body or {}, headers or {}, times))
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/files/{name}", self._file)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        for ws in self.sessions.values():
+            if not ws.closed:
+                await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- waiting ------------------------------------------------------------------------
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
+        """Wait until `check()` is truthy (re-checked after every request and IDENTIFY);
+        return it."""
+        async with asyncio.timeout(within), self._changed:
+            while not (found := check()):
+                await self._changed.wait()
+            return found
+
+    # -- the gateway --------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45_000}})
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            payload = json.loads(message.data)
+            if payload["op"] == 1:
+                await ws.send_json({"op": 11})
+            elif payload["op"] == 2:
+                self.identify = payload["d"]
+                self.sessions[payload["d"]["token"]] = ws
+                await self._ready(ws)
+                await self._notify()
+        return ws
+
+    async def _ready(self, ws: web.WebSocketResponse) -> None:
+        await self._send(
+            "READY",
+            {
+                "v": 10,
+                "user": BOT_USER,
+                "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+                "session_id": "session-1",
+                "resume_gateway_url": self.gateway_url,
+                "application": {"id": str(APP_ID), "flags": 0},
+            },
+            ws,
+        )
+        for guild in self.guilds.values():
+            await self._send("GUILD_CREATE", self.guild_payload(guild), ws)
+        self.connected.set()
+
+    def guild_payload(self, guild: Guild) -> dict[str, Any]:
+        return {
+            "id": str(guild.id),
+            "name": guild.name,
+            "unavailable": False,
+            "owner_id": str(BOT_ID),
+            "member_count": 2,
+            "large": False,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "roles": [
+                {
+                    "id": str(guild.id),
+                    "name": "@everyone",
+                    "permissions": "2147483647",
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                }
+            ],
+            "channels": [
+                {
+                    "id": str(cid),
+                    "type": 0,
+                    "name": name,
+                    "guild_id": str(guild.id),
+                    "position": index,
+                    "permission_overwrites": [],
+                }
+                for index, (cid, name) in enumerate(guild.channels.items())
+            ],
+            "members": [],
+            "threads": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "joined_at": STAMP,
+        }
+
+    async def _send(
+        self, event: str, data: dict[str, Any], ws: web.WebSocketResponse | None = None
+    ) -> None:
+        target = ws or self._ws
+        assert target is not None, "the client has not connected"
+        self._seq += 1
+        await target.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def dispatch(self, event: str, data: dict[str, Any], *, to: str | None = None) -> None:
+        """A gateway event to the newest session, or to the one identified with `to`."""
+        await self._send(event, data, self.sessions[to] if to is not None else None)
+
+    # -- REST ---------------------------------------------------------------------------
+
+    async def _file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.downloads.append(name)
+        if name not in self.files:
+            return _json({"message": "Unknown file"}, 404)
+        return web.Response(body=self.files[name], content_type="application/octet-stream")
+
+    def _scripted(self, method: str, path: str) -> web.Response | None:
+        for rule in self.rules:
+            if rule.method == method and rule.path.fullmatch(path):
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times == 0:
+                        self.rules.remove(rule)
+                return _json(rule.body, rule.status, rule.headers)
+        return None
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json":
+                body = json.loads(raw)
+            elif request.content_type.startswith("multipart/"):
+                body = {"multipart": True}
+        call = Call(request.method, path, dict(request.query), body)
+        self.calls.append(call)
+        try:
+            answer = self._scripted(request.method, path) or self._route(call)
+        finally:
+            await self._notify()
+        return answer
+
+    def _route(self, call: Call) -> web.Response:
+        method, path, body = call.method, call.path, call.body
+        parts = path.strip("/").split("/")
+        if method == "GET" and path == "/users/@me":
+            return _json(BOT_USER)
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return _json(self._application())
+        if method == "GET" and path in ("/gateway", "/gateway/bot"):
+            return _json(
+                {
+                    "url": self.gateway_url,
+                    "shards": 1,
+                    "session_start_limit": {
+                        "total": 1000,
+                        "remaining": 999,
+                        "reset_after": 0,
+                        "max_concurrency": 1,
+                    },
+                }
+            )
+        if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
+            guild = int(parts[3]) if len(parts) == 5 else None
+            synced = [
+                {**c, "id": str(self.snowflake()), "application_id": str(APP_ID)} for c in body
+            ]
+            self.commands[guild] = synced
+            return _json(synced)
+        if method == "POST" and path == "/users/@me/channels":
+            recipient = int(body["recipient_id"])
+            return _json(
+                {
+                    "id": str(self.dm_channel(recipient)),
+                    "type": 1,
+                    "recipients": [self.users.get(recipient, user(recipient, "someone"))],
+                    "last_message_id": None,
+                }
+            )
+        if method == "POST" and parts[0] == "channels" and parts[2:] == ["messages"]:
+            return _json(self._create_message(int(parts[1]), body))
+        if method == "PATCH" and parts[0] == "channels" and parts[2] == "messages":
+            return _json(self._edit_message(int(parts[1]), int(parts[3]), body))
+        if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
+            return _json(self._callback(int(parts[1]), parts[2], body))
+        if parts[0] == "webhooks" and method == "POST" and len(parts) == 3:
+            return _json(self._followup(parts[2], body))
+        if parts[0] == "webhooks" and method == "PATCH":
+            return _json(self._message(0, body or {}))
+        return _json({"message": f"the double has no {method} {path}", "code": 0}, 404)
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": str(APP_ID),
+            "name": "coachbot",
+            "icon": None,
+            "description": "",
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": user(BOT_ID + 1, "owner"),
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "team": None,
+            "interactions_endpoint_url": None,
+        }
+
+    def _message(self, channel_id: int, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {
+            "id": str(self.snowflake()),
+            "channel_id": str(channel_id),
+            "author": BOT_USER,
+            "content": body.get("content") or "",
+            "timestamp": STAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "pinned": False,
+            "type": 0,
+            "flags": body.get("flags") or 0,
+            "nonce": body.get("nonce"),
+            **extra,
+        }
+
+    def _create_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        posted = self.messages.setdefault(channel_id, [])
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            for earlier in posted:
+                if earlier["nonce"] == nonce:
+                    return earlier  # Discord: the same nonce again is the same message
+        message = self._message(channel_id, body)
+        posted.append(message)
+        return message
+
+    def _edit_message(
+        self, channel_id: int, message_id: int, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        for message in self.messages.get(channel_id, []):
+            if int(message["id"]) == message_id:
+                for key in ("content", "embeds", "components"):
+                    if key in body:
+                        message[key] = body[key]
+                return message
+        return self._message(channel_id, body, id=str(message_id))
+
+    def _callback(self, interaction_id: int, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.callbacks.setdefault(interaction_id, []).append(body)
+        self.arrivals.setdefault(token, []).append(asyncio.get_running_loop().time())
+        kind = body["type"]
+        flags = (body.get("data") or {}).get("flags") or 0
+        return {
+            "interaction": {
+                "id": str(interaction_id),
+                "type": 2,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(flags & EPHEMERAL),
+            },
+            "resource": {"type": kind},
+        }
+
+    def _followup(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(0, body, webhook_id=str(APP_ID))
+        self.followups.setdefault(token, []).append(message)
+        self.arrivals.setdefault(token, []).append(asyncio.get_running_loop().time())
+        return message
+
+    # -- what people do -----------------------------------------------------------------
+
+    def _definitions(self, guild: Guild | None) -> list[dict[str, Any]]:
+        scoped = self.commands.get(guild.id) if guild is not None else None
+        return scoped if scoped is not None else self.commands.get(None, [])
+
+    def _options(
+        self,
+        definitions: list[dict[str, Any]],
+        values: dict[str, Any],
+        resolved: dict[str, Any],
+        focused: str | None,
+    ) -> list[dict[str, Any]]:
+        options = []
+        for name, value in values.items():
+            matches = [d for d in definitions if d["name"] == name]
+            assert matches, f"no option {name!r}; there are {[d['name'] for d in definitions]}"
+            kind = matches[0]["type"]
+            option: dict[str, Any] = {"name": name, "type": kind, "value": value}
+            if kind == 6:  # a user: its id, with the user in `resolved`
+                option["value"] = value["id"]
+                resolved.setdefault("users", {})[value["id"]] = value
+            if name == focused:
+                option["focused"] = True
+            options.append(option)
+        return options
+
+    def command_data(
+        self, command: str, values: dict[str, Any], guild: Guild | None, focused: str | None
+    ) -> dict[str, Any]:
+        """The `data` of an interaction for `/root [sub]` with option values, typed from
+        the commands the client synced (so a test can only use options that exist)."""
+        words = command.lstrip("/").split()
+        roots = [c for c in self._definitions(guild) if c["name"] == words[0]]
+        assert roots, f"/{words[0]} was not synced"
+        root = roots[0]
+        resolved: dict[str, Any] = {}
+        if len(words) == 2:
+            subs = [o for o in root.get("options", []) if o["name"] == words[1]]
+            assert subs and subs[0]["type"] == 1, f"/{command} is not a subcommand"
+            inner = self._options(subs[0].get("options", []), values, resolved, focused)
+            options = [{"name": words[1], "type": 1, "options": inner}]
+        else:
+            options = self._options(root.get("options", []), values, resolved, focused)
+        data: dict[str, Any] = {
+            "id": root["id"],
+            "name": root["name"],
+            "type": 1,
+            "options": options,
+            "resolved": resolved,
+        }
+        if guild is not None and guild.id in self.commands:
+            data["guild_id"] = str(guild.id)
+        return data
+
+    def envelope(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        by: dict[str, Any],
+        guild: Guild | None,
+        channel: int | None,
+    ) -> dict[str, Any]:
+        interaction_id = self.snowflake()
+        payload: dict[str, Any] = {
+            "id": str(interaction_id),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "token": f"token-{interaction_id}",
+            "version": 1,
+            "data": data,
+            "locale": "en-US",
+            "app_permissions": "2147483647",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if guild is not None:
+            channel = channel or next(iter(guild.channels))
+            payload.update(
+                guild_id=str(guild.id),
+                guild_locale="en-US",
+                channel_id=str(channel),
+                channel={
+                    "id": str(channel),
+                    "type": 0,
+                    "name": guild.channels.get(channel, "channel"),
+                    "guild_id": str(guild.id),
+                    "position": 0,
+                    "permission_overwrites": [],
+                },
+                member={
+                    "user": by,
+                    "roles": [],
+                    "joined_at": STAMP,
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                    "permissions": "2147483647",
+                },
+                context=0,
+                authorizing_integration_owners={"0": str(guild.id)},
+            )
+        else:
+            dm = self.dm_channel(int(by["id"]))
+            payload.update(
+                channel_id=str(dm),
+                channel={"id": str(dm), "type": 1, "recipients": [by]},
+                user=by,
+                context=1,
+                authorizing_integration_owners={"0": str(APP_ID)},
+            )
+        return payload
+
+    async def slash(
+        self,
+        command: str,
+        *,
+        by: dict[str, Any],
+        guild: Guild | None = None,
+        channel: int | None = None,
+        **values: Any,
+    ) -> dict[str, Any]:
+        """Someone runs a slash command: INTERACTION_CREATE on the gateway."""
+        data = self.command_data(command, values, guild, None)
+        payload = self.envelope(2, data, by, guild, channel)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def autocomplete(
+        self,
+        command: str,
+        focused: str,
+        *,
+        by: dict[str, Any],
+        guild: Guild | None = None,
+        **values: Any,
+    ) -> dict[str, Any]:
+        data = self.command_data(command, values, guild, focused)
+        payload = self.envelope(4, data, by, guild, None)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def click(
+        self, message: dict[str, Any], custom_id: str, *, by: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Someone clicks a button of a message the bot sent to them."""
+        payload = self.envelope(3, {"custom_id": custom_id, "component_type": 2}, by, None, None)
+        payload["message"] = message
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def direct_message(
+        self,
+        author: dict[str, Any],
+        content: str = "",
+        files: tuple[tuple[str, bytes], ...] = (),
+    ) -> dict[str, Any]:
+        """Someone writes to the bot in a DM (with attachments): MESSAGE_CREATE."""
+        attachments = []
+        for name, data in files:
+            self.files[name] = data
+            attachments.append(
+                {
+                    "id": str(self.snowflake()),
+                    "filename": name,
+                    "size": len(data),
+                    "url": f"http://127.0.0.1:{self.port}/files/{name}",
+                    "proxy_url": f"http://127.0.0.1:{self.port}/files/{name}",
+                }
+            )
+        channel = self.dm_channel(int(author["id"]))
+        message = self._message(channel, {"content": content}, author=author)
+        message["attachments"] = attachments
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
+    # -- what the bot said --------------------------------------------------------------
+
+    def answers(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The follow-ups to one interaction, in order."""
+        return self.followups.get(payload["token"], [])
+
+    def dms_to(self, person: dict[str, Any]) -> list[dict[str, Any]]:
+        channel = self.dm_channels.get(int(person["id"]))
+        return self.messages.get(channel, []) if channel is not None else []
+
+    def posts_in(self, channel_id: int) -> list[dict[str, Any]]:
+        return self.messages.get(channel_id, [])
