@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import aliased
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member
@@ -268,20 +280,8 @@ async def enroll(
             .group_by(TrainingSession.membership_id)
         )
     ).all()
-    # completed and skipped sessions are history: they stay, and their days are not
-    # planned again; only what was still to come is replaced
-    kept = {
-        (mid, day)
-        for mid, day in (
-            await session.execute(
-                select(TrainingSession.membership_id, TrainingSession.day).where(
-                    TrainingSession.membership_id.in_(ids),
-                    TrainingSession.day >= start,
-                    TrainingSession.status != "scheduled",
-                )
-            )
-        ).all()
-    }
+    # completed and skipped sessions are history: they stay (the insert below skips
+    # their days); only what was still to come is replaced
     await session.execute(
         delete(TrainingSession).where(
             TrainingSession.membership_id.in_(ids),
@@ -320,20 +320,41 @@ async def enroll(
         ).all()
     }
     assignment_ids = [new_ids[mid] for mid in ids]
-    rows = [
-        {
-            "membership_id": mid,
-            "plan_assignment_id": aid,
-            "day": day,
-            "workout_id": wid,
-            "status": "scheduled",
-        }
-        for mid, aid in zip(ids, assignment_ids, strict=True)
-        for day, wid in schedule
-        if (mid, day) not in kept
-    ]
-    if rows:
-        await session.execute(insert(TrainingSession), rows)
+    if schedule:
+        # the schedule is (plan days) x (athletes), built by the database from the new
+        # assignments in one INSERT ... SELECT: 40,000 sessions are one statement and
+        # no rows travel from Python
+        # a UNION ALL of one-row SELECTs (at most 364): SQLite cannot name VALUES columns
+        planned_days = union_all(
+            *(
+                select(
+                    literal(day, Date()).label("day"), literal(wid, Integer()).label("workout_id")
+                )
+                for day, wid in schedule
+            )
+        ).subquery("planned_days")
+        kept_session = aliased(TrainingSession)
+        await session.execute(
+            insert(TrainingSession).from_select(
+                ["membership_id", "plan_assignment_id", "day", "workout_id", "status"],
+                select(
+                    PlanAssignment.membership_id,
+                    PlanAssignment.id,
+                    planned_days.c.day,
+                    planned_days.c.workout_id,
+                    literal("scheduled"),
+                )
+                .select_from(PlanAssignment)
+                .join(planned_days, true())
+                .where(
+                    PlanAssignment.id.in_(assignment_ids),
+                    ~exists().where(
+                        kept_session.membership_id == PlanAssignment.membership_id,
+                        kept_session.day == planned_days.c.day,
+                    ),
+                ),
+            )
+        )
     workouts = {d.workout_id: w for d, w in days}
     end = plan_end(start, plan.weeks)
     first_week = [
