@@ -113,7 +113,10 @@ class Dispatcher:
                 if self.paused_until is not None:
                     # a rate limit hit earlier in this batch: no request before it expires
                     outcomes += [
-                        (r.id, {"status": "pending", "retry_at": self.paused_until})
+                        (
+                            r.id,
+                            {"status": "pending", "retry_at": self.paused_until, "untried": True},
+                        )
                         for r in rows[index:]
                     ]
                     break
@@ -131,6 +134,7 @@ class Dispatcher:
                         now=now,
                         error=outcome.get("error"),
                         retry_at=outcome.get("retry_at"),
+                        untried=bool(outcome.get("untried")),
                     )
                 for account_id, reason in [
                     (o["unreachable"], o["error"]) for _, o in outcomes if "unreachable" in o
@@ -243,8 +247,11 @@ class Dispatcher:
             if sent:
                 continue
             self._wake.clear()
+            wait = idle
+            if self.paused_until is not None:  # a Retry-After: wake when it ends
+                wait = max(0.05, min(idle, (self.paused_until - self.clock.now()).total_seconds()))
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
             except TimeoutError:
                 pass
 

@@ -103,11 +103,18 @@ async def settle(
     now: datetime,
     error: str | None = None,
     retry_at: datetime | None = None,
+    untried: bool = False,
 ) -> None:
-    """Record how a claimed row ended: sent, retry later (pending again), failed, dropped."""
+    """Record how a claimed row ended: sent, retry later (pending again), failed, dropped.
+
+    `sent_at` is when the row was settled for good (sent or failed), which is what the
+    head coach's digest counts failures by. A row put back without being tried (a rate
+    limit hit earlier in its batch) gets its claim's attempt back."""
     values: dict[str, Any] = {"status": status, "lease_until": None}
-    if status == "sent":
+    if status in ("sent", "failed"):
         values["sent_at"] = now
+    if untried:
+        values["attempts"] = OutboxMessage.attempts - 1
     if error is not None:
         values["last_error"] = error[:500]
     if retry_at is not None:

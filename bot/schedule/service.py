@@ -50,7 +50,11 @@ class Scheduling:
         return _in_order(await self.dispatcher.drain())
 
     async def advance(self, clock: FakeClock, target: datetime) -> list[Outgoing]:
-        """Move a simulated clock to `target`, delivering each message at its moment."""
+        """Move a simulated clock to `target`, delivering each message at its moment.
+
+        Plans first whatever the clock: a command since the last plan (a new time zone,
+        daily DMs turned back on) may have made something due already."""
+        self._planned_at = None
         sent = await self.due_now()
         while True:
             upcoming = await self.planner.next_due_after(clock.now())

@@ -157,7 +157,8 @@ async def _failed_yesterday(session: AsyncSession, org_id: int, row: OutboxMessa
         .where(
             Membership.org_id == org_id,
             OutboxMessage.status == "failed",
-            OutboxMessage.created_at >= since,
+            OutboxMessage.sent_at >= since,  # failed since the previous digest
+            OutboxMessage.sent_at < row.due_at,
         )
     )
     return int(await session.scalar(query) or 0)

@@ -424,13 +424,6 @@ async def test_a_change_before_todays_dm_takes_effect_the_next_day(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Scheduling.due_now skips planning while the clock has not moved (3693ed2); "
-    "a zone change makes a DM due without time moving, and the next @tick jumps past it: "
-    "Tuesday's DM is never planned (it goes only when another due instant, such as a "
-    "coach's digest, happens to run the planner first)",
-)
 async def test_moving_east_before_todays_dm_never_loses_it(db_url: str) -> None:
     """At 05:00 Berlin on Tuesday (04:00Z) Ann moves to Tokyo, where it is 13:00 and her
     06:00 has passed: Tuesday's DM has not gone and its Tokyo day lasts until 15:00Z, so

@@ -288,12 +288,6 @@ async def test_the_simulated_clock_stops_at_the_end_of_retry_after(
     assert [s.at for s in rec.sent] == [t0 + timedelta(seconds=90)] * 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: claim() increments `attempts` for every row of a batch, also the rows "
-    "a 429 stopped before they were tried, so a message never sent can be marked failed "
-    "on its first real error",
-)
 async def test_rate_limits_do_not_use_up_the_attempts_of_untried_messages(
     app: App, clock: FakeClock, rec: Recorder
 ) -> None:
@@ -335,12 +329,6 @@ async def test_transient_failures_back_off_then_fail(
     [
         pytest.param(
             "06:00",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: texts._failed_yesterday counts failed rows created since the "
-                "digest's due time minus one day (07:00 yesterday); a DM planned before "
-                "07:00 (the default 06:00 reminder) and failed after it is never reported",
-            ),
             id="reminder-06:00",
         ),
         pytest.param("08:00", id="reminder-08:00"),
@@ -447,15 +435,8 @@ async def test_notify_switches_stop_daily_dms_and_digests(
     assert z("2027-01-07 06:00") in [s.at for s in rec.of("digest", HEAD)]
 
 
-SKIPPED_PLANNING = (
-    "BUG: Scheduling.due_now skips planning while the clock has not moved (3693ed2), but a "
-    "command can make a message due without time moving (/settings tz:, reminder:, "
-    "notify:daily on; /member status:active); the next @clock/@tick then jumps to the next "
-    "due instant and that day's DM is never planned. A live bot's 30 s tick would send it."
-)
 
 
-@pytest.mark.xfail(strict=True, reason=SKIPPED_PLANNING)
 async def test_turning_daily_dms_back_on_sends_todays_while_its_day_lasts(
     app: App, clock: FakeClock, rec: Recorder
 ) -> None:
