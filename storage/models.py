@@ -198,6 +198,7 @@ class GroupChannel(Base):
     platform: Mapped[str] = mapped_column(String(16))
     space_id: Mapped[str] = mapped_column(String(64))
     channel_id: Mapped[str] = mapped_column(String(100))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("group_id", "platform"),

@@ -181,6 +181,7 @@ async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
             platform=channel.platform,
             space_id=channel.space_id,
             channel_id=channel.channel_id,
+            linked_at=ctx.now,
         )
     )
     await ctx.audit("group_link", None, f"{group.name} -> {channel.name or channel.channel_id}")

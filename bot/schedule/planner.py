@@ -237,7 +237,10 @@ class Planner:
                         now,
                     )
                 )
-                .where(Org.timezone == zone_name)
+                # a channel linked after Monday 08:00 starts with next week's board
+                .where(
+                    Org.timezone == zone_name, GroupChannel.linked_at < literal(due, UTCDateTime())
+                )
             )
             added += await self._insert(session, rows)
         return added

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 22:10:07.589839
+Create Date: 2026-11-27 23:19:04.852319
 """
 from alembic import op
 import sqlalchemy as sa
@@ -272,6 +272,7 @@ def upgrade() -> None:
     sa.Column('platform', sa.String(length=16), nullable=False),
     sa.Column('space_id', sa.String(length=64), nullable=False),
     sa.Column('channel_id', sa.String(length=100), nullable=False),
+    sa.Column('linked_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_channels_group_id_groups'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_group_channels')),
     sa.UniqueConstraint('group_id', 'platform', name=op.f('uq_group_channels_group_id_platform')),
