@@ -45,3 +45,26 @@ def table_text(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     for row in rows:
         lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+def split_lines(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, split on line ends where possible (a single
+    overlong line is cut): each platform's message-size limit, never a silent cut."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        pieces.append(current)
+    return [piece for piece in pieces if piece.strip()]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.messages import Outgoing, Table
-from bot.render import table_text
+from bot.render import split_lines, table_text
 
 CONTENT_LIMIT = 2000
 DESCRIPTION_LIMIT = 4096
@@ -49,28 +49,6 @@ def literal(text: str) -> str:
     """Markdown shown as typed; list items stay list items."""
     escaped = discord.utils.escape_markdown(text)
     return re.sub(r"(?m)^\\- ", "- ", escaped)
-
-
-def split_lines(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, split on line ends where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        pieces.append(current)
-    return [piece for piece in pieces if piece.strip()]
 
 
 def _colour(message: Outgoing) -> discord.Colour:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bot.messages import Outgoing, Table
-from bot.render import table_text
+from bot.render import split_lines, table_text
 
 SECTION_LIMIT = 3000  # characters of one section's text
 MAX_BLOCKS = 50
@@ -35,24 +35,7 @@ def escape(text: str) -> str:
 
 def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """Split on line ends into pieces Slack accepts (one overlong line is cut)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        pieces.append(current)
-    return [p for p in pieces if p.strip()]
+    return split_lines(text, limit)
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
