@@ -38,6 +38,7 @@ import random
 import resource
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -322,7 +323,9 @@ async def _counts(conn: AsyncConnection) -> dict[str, int]:
         "chat_identities",
         "audit_log",
     ):
-        counts[table] = int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar())
+        counts[table] = int(
+            (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+        )
     return counts
 
 
@@ -442,6 +445,11 @@ async def undo_all(url: str) -> None:
             await conn.execute(text(f"DELETE FROM invitations WHERE email LIKE '{NEW_PREFIX}%'"))
             await conn.execute(
                 text(
+                    f"DELETE FROM outbox WHERE email LIKE '{NEW_PREFIX}%' OR account_id > {MEMBERS}"
+                )
+            )
+            await conn.execute(
+                text(
                     "DELETE FROM audit_log WHERE action = 'invite_athlete' "
                     f"OR (action = 'add_member' AND target_account_id > {MEMBERS})"
                 )
@@ -490,6 +498,7 @@ def _invite(i: int, rng: random.Random, run: str) -> Target:
         f"/add-member {email}",
         [
             ("DELETE FROM invitations WHERE email = :e", {"e": email}),
+            ("DELETE FROM outbox WHERE email = :e", {"e": email}),  # the invitation DM
             (
                 "DELETE FROM audit_log WHERE org_id = :o AND action = 'invite_athlete' "
                 "AND detail = :e",
@@ -508,6 +517,7 @@ def _join(i: int, rng: random.Random, run: str) -> Target:
         f"/add-member free-{k}@pool.bench",
         [
             ("DELETE FROM memberships WHERE account_id = :a", {"a": account_id}),
+            ("DELETE FROM outbox WHERE account_id = :a", {"a": account_id}),  # the welcome DM
             (
                 "DELETE FROM audit_log WHERE org_id = :o AND action = 'add_member' "
                 "AND target_account_id = :a",
@@ -575,7 +585,9 @@ class Wiretap:
         event.listen(sync, "rollback", self._rollback)
         event.listen(sync.pool, "checkout", self._checkout)
 
-    def _sql(self, conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool):
+    def _sql(
+        self, conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
+    ) -> None:
         if statement == "BEGIN IMMEDIATE":
             return
         self.tally.queries += 1
@@ -779,6 +791,27 @@ def machine() -> str:
     )
 
 
+def code_version() -> str:
+    """The commit measured, and whether the work tree differed from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "log", "-1", "--format=%h %cI"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return f"commit {head}" + (" with uncommitted changes" if dirty else "")
+
+
 async def server_version(app: App) -> str:
     async with app.engine.connect() as conn:
         if app.engine.dialect.name == "postgresql":
@@ -898,6 +931,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"## coachbot command benchmark, {date.today().isoformat()}\n")
     print(f"Machine: {machine()}")
+    print(f"Code: {code_version()}")
     for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
         run_store(store, args)
 
