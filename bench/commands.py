@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import fcntl
 import hashlib
 import json
 import os
@@ -41,7 +42,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -373,6 +375,9 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+SCRATCH = "run-sqlite.db"  # this run's copy of the cached SQLite database
+
+
 def prepare_sqlite(rebuild: bool) -> tuple[str, str]:
     """The cached SQLite database, copied to a scratch file for this run (writes stay out)."""
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -391,8 +396,8 @@ def prepare_sqlite(rebuild: bool) -> tuple[str, str]:
             if stale != cached:
                 stale.unlink()
         note = _generated_note(time.perf_counter() - started, spent)
-    run = CACHE / "run-sqlite.db"
-    for old in CACHE.glob("run-sqlite.db*"):
+    run = CACHE / SCRATCH
+    for old in CACHE.glob(f"{SCRATCH}*"):
         old.unlink()
     shutil.copyfile(cached, run)
     return _sqlite_url(run), note
@@ -904,6 +909,25 @@ def run_profile(args: argparse.Namespace) -> None:
     stats.sort_stats("tottime").print_stats(25)
 
 
+@contextmanager
+def exclusive_run() -> Iterator[None]:
+    """One run at a time: two runs would share the scratch SQLite file and the PostgreSQL
+    database (and its pool of no-org accounts), and each would time the other's load."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "commands.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("waiting for another bench.commands run to finish ...", file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            for scratch in CACHE.glob(f"{SCRATCH}*"):
+                scratch.unlink()
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.commands",
@@ -926,14 +950,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.iterations < 1 or args.warmup < 0:
         parser.error("--iterations must be positive and --warmup not negative")
-    if args.profile:
-        run_profile(args)
-        return
-    print(f"## coachbot command benchmark, {date.today().isoformat()}\n")
-    print(f"Machine: {machine()}")
-    print(f"Code: {code_version()}")
-    for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
-        run_store(store, args)
+    with exclusive_run():
+        if args.profile:
+            run_profile(args)
+            return
+        print(f"## coachbot command benchmark, {date.today().isoformat()}\n")
+        print(f"Machine: {machine()}")
+        print(f"Code: {code_version()}")
+        for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
+            run_store(store, args)
 
 
 if __name__ == "__main__":
