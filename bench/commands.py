@@ -838,9 +838,27 @@ def prepare(store: str, rebuild: bool) -> tuple[str, str, float]:
     return url, note, time.perf_counter() - started
 
 
-async def bench_store(store: str, url: str, args: argparse.Namespace) -> tuple[list[Result], str]:
+async def calibrate(engine: AsyncEngine, runs: int = 300) -> float:
+    """p50 (ms) of an empty transaction (`SELECT 1`) through the engine: how fast this
+    machine answers right now, so runs taken at different times can be compared."""
+    samples = []
+    for i in range(runs + 50):
+        started = time.perf_counter()
+        async with engine.connect() as conn:
+            await conn.begin()
+            (await conn.exec_driver_sql("SELECT 1")).fetchall()
+            await conn.rollback()
+        if i >= 50:
+            samples.append(time.perf_counter() - started)
+    return pct(samples, 50)
+
+
+async def bench_store(
+    store: str, url: str, args: argparse.Namespace
+) -> tuple[list[Result], str, float]:
     app = await bootstrap(url, clock=FakeClock(BENCH_NOW), migrate=False)
     try:
+        empty = await calibrate(app.engine)
         tap = Wiretap(app.engine)
         results = []
         for case in CASES:
@@ -848,7 +866,7 @@ async def bench_store(store: str, url: str, args: argparse.Namespace) -> tuple[l
                 continue
             results.append(await measure(app, tap, case, args.iterations, args.warmup, args.seed))
             print(f"  {store}: measured {case.name}", file=sys.stderr, flush=True)
-        return results, await server_version(app)
+        return results, await server_version(app), empty
     finally:
         await app.close()
 
@@ -858,7 +876,7 @@ def run_store(store: str, args: argparse.Namespace) -> None:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     try:
-        results, version = asyncio.run(bench_store(store, url, args))
+        results, version, empty = asyncio.run(bench_store(store, url, args))
     finally:
         if store == "postgres":
             asyncio.run(undo_all(url))
@@ -871,7 +889,8 @@ def run_store(store: str, args: argparse.Namespace) -> None:
         f"{prepared:.1f} s. N = {args.iterations} per command after {args.warmup} warm-up "
         "iterations; times in ms (CPU: mean CPU time of this process per run, all "
         f"threads). Measured in {spent:.0f} s; 1-minute load average "
-        f"{load_before:.2f} before, {load_after:.2f} after ({os.cpu_count()} CPUs).\n"
+        f"{load_before:.2f} before, {load_after:.2f} after ({os.cpu_count()} CPUs); an "
+        f"empty transaction (`SELECT 1`) took {empty:.2f} ms (p50) before measuring.\n"
     )
     print(table(store, results))
     print(f"\nPeak RSS of the process so far: {peak_rss_mib():.0f} MiB\n", flush=True)
