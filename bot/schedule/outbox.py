@@ -105,11 +105,31 @@ async def settle(
     retry_at: datetime | None = None,
     untried: bool = False,
 ) -> None:
-    """Record how a claimed row ended: sent, retry later (pending again), failed, dropped.
+    """Record how one claimed row ended (see `settle_many`)."""
+    await settle_many(
+        session, [row_id], status=status, now=now, error=error, retry_at=retry_at, untried=untried
+    )
+
+
+async def settle_many(
+    session: AsyncSession,
+    row_ids: Sequence[int],
+    *,
+    status: str,
+    now: datetime,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    untried: bool = False,
+) -> None:
+    """Record how claimed rows ended alike — sent, retry later (pending again), failed,
+    dropped — in one UPDATE (a batch settles with one statement per outcome).
 
     `sent_at` is when the row was settled for good (sent or failed), which is what the
     head coach's digest counts failures by. A row put back without being tried (a rate
-    limit hit earlier in its batch) gets its claim's attempt back."""
+    limit hit earlier in its batch, a shutdown) gets its claim's attempt back. Only rows
+    still leased (`sending`) change."""
+    if not row_ids:
+        return
     values: dict[str, Any] = {"status": status, "lease_until": None}
     if status in ("sent", "failed"):
         values["sent_at"] = now
@@ -121,7 +141,7 @@ async def settle(
         values["due_at"] = retry_at
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending")
+        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "sending")
         .values(**values)
         .execution_options(synchronize_session=False)
     )
