@@ -6,9 +6,11 @@ plan ended, turned the kind off) by the time it falls due.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Action, ChannelRef, Outgoing, Via
@@ -26,7 +28,16 @@ from storage.models import (
 CHECK_IN = (Action("Done", "done"), Action("Skip", "skip"))
 
 
-def _workout(workout: Workout, units: str) -> str:
+class _WorkoutLike(Protocol):
+    name: str
+    type: str
+    kind: str
+    distance_m: float | None
+    duration_s: int | None
+    description: str | None
+
+
+def _workout(workout: _WorkoutLike, units: str) -> str:
     target = []
     if workout.distance_m:
         target.append(fmt_distance(workout.distance_m, units))
@@ -39,59 +50,100 @@ def _workout(workout: Workout, units: str) -> str:
     return text
 
 
-async def daily(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
-    """Today's session (or rest day) with check-in actions."""
-    account = await session.get(Account, row.account_id)
-    member = (
-        await session.scalars(select(Membership).where(Membership.account_id == row.account_id))
-    ).first()
-    day = row.local_date
-    if account is None or member is None or day is None:
-        return None
-    if member.status != "active" or not member.is_athlete or not account.notify_daily:
-        return None
+Rendered = dict[int, Outgoing | None]  # outbox row id -> its message (None: drop it)
+BatchRenderer = Callable[[AsyncSession, Sequence[OutboxMessage]], Awaitable[Rendered]]
+OneRenderer = Callable[[AsyncSession, OutboxMessage], Awaitable[Outgoing | None]]
+
+
+def one_by_one(render: OneRenderer) -> BatchRenderer:
+    """A batch renderer from a one-row renderer (for kinds sent a few at a time)."""
+
+    async def many(session: AsyncSession, rows: Sequence[OutboxMessage]) -> Rendered:
+        return {row.id: await render(session, row) for row in rows}
+
+    return many
+
+
+async def daily_many(session: AsyncSession, rows: Sequence[OutboxMessage]) -> Rendered:
+    """Today's session (or rest day) with check-in actions, for a batch of daily DMs in
+    one query: each row's account, membership, whether a plan covers its day, and that
+    day's session and workout (at most one membership per account, one session per day)."""
+    o, s = OutboxMessage, TrainingSession
     on_plan = (
-        await session.scalars(
-            select(PlanAssignment.id).where(
-                PlanAssignment.membership_id == member.id,
-                PlanAssignment.start_date <= day,
-                PlanAssignment.end_date >= day,
-            )
+        select(PlanAssignment.id)
+        .where(
+            PlanAssignment.membership_id == Membership.id,
+            PlanAssignment.start_date <= o.local_date,
+            PlanAssignment.end_date >= o.local_date,
         )
-    ).first()
-    if on_plan is None:
+        .exists()
+    )
+    query = (
+        select(
+            o.id.label("row_id"),
+            o.local_date,
+            Account.id.label("account_id"),
+            Account.units,
+            Account.notify_daily,
+            Membership.status.label("member_status"),
+            Membership.is_athlete,
+            on_plan.label("on_plan"),
+            s.status.label("session_status"),
+            Workout.id.label("workout_id"),
+            Workout.name,
+            Workout.type,
+            Workout.kind,
+            Workout.distance_m,
+            Workout.duration_s,
+            Workout.description,
+        )
+        .select_from(o)
+        .join(Account, Account.id == o.account_id)
+        .join(Membership, Membership.account_id == Account.id)
+        .outerjoin(s, and_(s.membership_id == Membership.id, s.day == o.local_date))
+        .outerjoin(Workout, Workout.id == s.workout_id)
+        .where(o.id.in_([row.id for row in rows]))
+    )
+    rendered: Rendered = dict.fromkeys((row.id for row in rows), None)
+    for found in (await session.execute(query)).all():
+        rendered[found.row_id] = _daily(found)
+    return rendered
+
+
+def _daily(found: Any) -> Outgoing | None:
+    day: date | None = found.local_date
+    if day is None or found.member_status != "active" or not found.is_athlete:
         return None
-    found = (
-        await session.execute(
-            select(TrainingSession, Workout)
-            .outerjoin(Workout, Workout.id == TrainingSession.workout_id)
-            .where(TrainingSession.membership_id == member.id, TrainingSession.day == day)
-        )
-    ).first()
+    if not found.notify_daily or not found.on_plan:
+        return None
     heading = f"Good morning! {day:%A %d %B}:"
-    if found is None or found[1] is None:
+    if found.workout_id is None:
         return Outgoing(
             Via.DM,
             f"{heading} rest day. Recovery is training too.",
-            account_id=account.id,
+            account_id=found.account_id,
             kind="daily",
         )
-    session_row, workout = found
-    if session_row.status != "scheduled":
+    if found.session_status != "scheduled":
         return Outgoing(
             Via.DM,
-            f"{heading} {workout.name} is already {session_row.status}.",
-            account_id=account.id,
+            f"{heading} {found.name} is already {found.session_status}.",
+            account_id=found.account_id,
             kind="daily",
         )
     return Outgoing(
         Via.DM,
-        f"{heading} {_workout(workout, account.units)}\n"
+        f"{heading} {_workout(found, found.units)}\n"
         "Reply done, skip (with a reason if you like), or what you did, e.g. 8k easy 42:10.",
-        account_id=account.id,
+        account_id=found.account_id,
         kind="daily",
         actions=CHECK_IN,
     )
+
+
+async def daily(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
+    """Today's session (or rest day) with check-in actions, for one row."""
+    return (await daily_many(session, [row]))[row.id]
 
 
 async def digest(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
