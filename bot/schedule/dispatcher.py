@@ -1,32 +1,48 @@
 """The dispatcher: claims due outbox rows, renders, sends, settles (SPEC §6).
 
 Sending happens here, in the dispatcher's own task — never inside an APScheduler job,
-whose shutdown would cancel a send half-way. Every wait (back-off, a platform's
-Retry-After) is a due time on the injected clock, not a sleep: tests never wait.
+whose shutdown would cancel a send half-way.
+
+A round claims a batch (one short write transaction), renders the whole batch with one
+query per kind in a read-only transaction (on SQLite a reader that does not take the
+write lock: `storage.readonly`), sends, and settles with one UPDATE per outcome (every
+`settle_every` messages, so a crash repeats at most that many). Two ways to run a round:
+
+- `run_once()` / `drain()` (the console, `@tick`, tests) never wait: a rate limit stops
+  the round, and the rest of the batch goes back to the outbox, due when the limit's
+  Retry-After expires (`paused_until`); until then this dispatcher sends nothing.
+- `serve()` (a live bot) runs rounds that wait: after a 429 the rendered messages are
+  kept (their lease still holds) and sending resumes exactly when the Retry-After
+  expires on the injected clock; and sends are paced to the platform's known rate (a
+  Sender's `rate`, or a shared `Pacer`) instead of bursting into its limit. Every wait is
+  measured on the injected clock and slept through the injected `sleep`, so tests never
+  wait on the real clock.
 
 The one window left: a crash after the platform accepted a message and before it is
 marked sent re-sends it when the lease expires. Discord closes it with `nonce` +
 `enforce_nonce` (the row id is the nonce); Slack offers no such key, so there a crash at
-exactly that moment may repeat one message (documented in docs/DESIGN.md).
+exactly that moment may repeat messages not yet settled (documented in docs/DESIGN.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.messages import Outgoing, Via
 from bot.schedule import texts
-from bot.schedule.outbox import claim, settle
+from bot.schedule.outbox import claim, settle_many
 from storage.models import Account, Membership, OutboxMessage, Recipient
+from storage.readonly import read_only_sessions
 
 if TYPE_CHECKING:
     from adapters.ports import Mailer
@@ -34,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("coachbot.dispatcher")
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class SendError(Exception):
@@ -49,14 +66,96 @@ class SendError(Exception):
 
 
 class Sender(Protocol):
-    """A platform's way of delivering one message (the adapters implement it)."""
+    """A platform's way of delivering one message (the adapters implement it). A sender
+    may also declare `rate`: the messages per second its platform accepts from this bot;
+    a live dispatcher then paces its sends to it."""
 
     platform: str
 
     async def send(self, message: Outgoing, *, nonce: str) -> None: ...
 
 
-Renderer = Callable[[AsyncSession, OutboxMessage], Awaitable[Outgoing | None]]
+Renderer = texts.BatchRenderer
+
+
+class Pacer:
+    """Spaces sends evenly on the injected clock: one every 1/`rate` s, and after a pause
+    (a claim, a render) up to `burst` at once to catch up — so in any second at most
+    `rate` + `burst` sends start. Share one among the dispatchers of a process that send
+    through one platform connection."""
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a pacer needs a positive rate and burst")
+        self.rate = rate
+        self.burst = burst
+        self.interval = timedelta(seconds=1 / rate)
+        self._next: datetime | None = None
+
+    @classmethod
+    def within(cls, limit: float) -> Pacer:
+        """Pace under a platform's limit of `limit` a second: 95 % of it evenly, bursts of
+        5 %, so no second holds more than `limit` starts."""
+        burst = max(1, int(limit * 0.05))
+        return cls(max(limit - burst, limit * 0.5), burst)
+
+    def reserve(self, now: datetime) -> float:
+        """Take the next free slot; the seconds to wait for it (0: go now)."""
+        earliest = now - self.interval * (self.burst - 1)
+        slot = self._next if self._next is not None and self._next > earliest else earliest
+        self._next = slot + self.interval
+        return max(0.0, (slot - now).total_seconds())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one claimed row ended; rows with equal outcomes settle in one UPDATE."""
+
+    status: str
+    error: str | None = None
+    retry_at: datetime | None = None
+    untried: bool = False  # put back without a try: its attempt is given back
+    limited: bool = False  # the platform's rate limit (Retry-After) stopped it
+    permanent: bool = False  # failed for good: the recipient is marked unreachable
+
+
+SENT = Outcome("sent")
+
+
+class _Round:
+    """One claimed batch's outcomes, settled in groups as they accumulate."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.outcomes: list[tuple[int, Outcome]] = []
+        self.unreachable: list[tuple[int, str]] = []
+        self.sent: list[Outgoing] = []
+
+    def add(self, row_id: int, outcome: Outcome) -> None:
+        self.outcomes.append((row_id, outcome))
+
+    async def settle(self) -> None:
+        if not self.outcomes and not self.unreachable:
+            return
+        groups: dict[Outcome, list[int]] = {}
+        for row_id, outcome in self.outcomes:
+            groups.setdefault(outcome, []).append(row_id)
+        now = self.dispatcher.clock.now()
+        async with self.dispatcher.sessions() as session, session.begin():
+            for outcome, ids in groups.items():
+                await settle_many(
+                    session,
+                    ids,
+                    status=outcome.status,
+                    now=now,
+                    error=outcome.error,
+                    retry_at=outcome.retry_at,
+                    untried=outcome.untried,
+                )
+            for account_id, reason in self.unreachable:
+                await self.dispatcher._mark_unreachable(session, account_id, reason, now)
+        self.outcomes.clear()
+        self.unreachable.clear()
 
 
 class Dispatcher:
@@ -70,124 +169,223 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 5,
         batch: int = 200,
+        settle_every: int = 50,
+        pacer: Pacer | None = None,
+        sleep: Sleep | None = None,
+        readers: async_sessionmaker[Any] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.readers = readers if readers is not None else read_only_sessions(sessions)
         self.clock = clock
         self.sender = sender
         self.mailer = mailer
         self.lease = lease
         self.max_attempts = max_attempts
         self.batch = batch
+        self.settle_every = settle_every
+        rate = getattr(sender, "rate", None)
+        if pacer is None and isinstance(rate, int | float) and rate > 0:
+            pacer = Pacer.within(rate)
+        self.pacer = pacer
+        self.sleep: Sleep = sleep or self._nap
         self.renderers: dict[str, Renderer] = {
-            "daily": texts.daily,
-            "digest": texts.digest,
-            "leaderboard": texts.weekly_leaderboard,
+            "daily": texts.daily_many,
+            "digest": texts.one_by_one(texts.digest),
+            "leaderboard": texts.one_by_one(texts.weekly_leaderboard),
         }
         self.paused_until: datetime | None = None
         self._busy = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
         self._stopping = False
 
     # -- one round ------------------------------------------------------------------
 
-    async def run_once(self) -> list[Outgoing]:
-        """Claim one batch, send it, and record the outcome; returns what was sent."""
+    async def run_once(self, *, wait: bool = False) -> list[Outgoing]:
+        """Claim one batch, send it, and record the outcome; returns what was sent.
+
+        `wait=False` never waits (a rate limit puts the rest back until it expires);
+        `wait=True` paces and waits out rate limits, as `serve()` does."""
+        return (await self._round(wait=wait))[0]
+
+    def _paused(self) -> bool:
+        if self.paused_until is None:
+            return False
+        if self.clock.now() < self.paused_until:
+            return True
+        self.paused_until = None
+        return False
+
+    async def _round(self, *, wait: bool) -> tuple[list[Outgoing], int]:
+        """One batch; returns what was sent and how many rows were claimed."""
+        if self._paused():  # a Retry-After runs: no request before it expires
+            return [], 0
         async with self._busy:
+            if self._paused():
+                return [], 0
             now = self.clock.now()
-            if self.paused_until is not None:
-                if now < self.paused_until:
-                    return []
-                self.paused_until = None
+            limit = self.batch
+            if wait and self.pacer is not None:  # what the pace sends well inside a lease
+                limit = max(1, min(limit, int(self.pacer.rate * self.lease.total_seconds() / 4)))
             async with self.sessions() as session, session.begin():
-                rows = await claim(session, now, lease=self.lease, limit=self.batch)
+                rows = await claim(session, now, lease=self.lease, limit=limit)
             if not rows:
-                return []
-            async with self.sessions() as session:
-                rendered = [await self._render(session, row) for row in rows]
-            sent: list[Outgoing] = []
-            outcomes: list[tuple[int, dict[str, Any]]] = []
-            for index, (row, message) in enumerate(zip(rows, rendered, strict=True)):
+                return [], 0
+            rendered = await self._render_batch(rows)
+            done = _Round(self)
+            # never start a send late in the lease: another dispatcher may take the row
+            last_start = now + self.lease * 3 / 4
+            for index, row in enumerate(rows):
+                message = rendered.get(row.id)
                 if message is None:
-                    outcomes.append((row.id, {"status": "dropped", "error": "no longer due"}))
+                    done.add(row.id, Outcome("dropped", "no longer due"))
                     continue
-                if self.paused_until is not None:
-                    # a rate limit hit earlier in this batch: no request before it expires
-                    outcomes += [
-                        (
-                            r.id,
-                            {"status": "pending", "retry_at": self.paused_until, "untried": True},
-                        )
-                        for r in rows[index:]
-                    ]
+                outcome = await self._deliver(row, message, wait=wait, last_start=last_start)
+                if outcome is None:  # stopping, or the lease runs short: put the rest back
+                    retry_at = self.paused_until
+                    for rest in rows[index:]:
+                        done.add(rest.id, Outcome("pending", retry_at=retry_at, untried=True))
                     break
-                outcome = await self._send(row, message)
-                outcomes.append((row.id, outcome))
-                if outcome["status"] == "sent":
-                    sent.append(message)
+                done.add(row.id, outcome)
+                if outcome.status == "sent":
+                    done.sent.append(message)
+                elif outcome.permanent and message.account_id is not None:
+                    done.unreachable.append((message.account_id, outcome.error or "failed"))
+                if outcome.limited:  # not waiting: the rest go back until it expires
+                    for rest in rows[index + 1 :]:
+                        done.add(
+                            rest.id, Outcome("pending", retry_at=self.paused_until, untried=True)
+                        )
+                    break
+                if len(done.outcomes) >= self.settle_every:
+                    await done.settle()
+            await done.settle()
+            return done.sent, len(rows)
+
+    async def _deliver(
+        self, row: OutboxMessage, message: Outgoing, *, wait: bool, last_start: datetime
+    ) -> Outcome | None:
+        """Send one message, waiting (if `wait`) for the pace and out any rate limit;
+        None when it must go back untried (shutdown, or too late in the lease)."""
+        while True:
+            if self._stopping and wait:
+                return None
             now = self.clock.now()
-            async with self.sessions() as session, session.begin():
-                for row_id, outcome in outcomes:
-                    await settle(
-                        session,
-                        row_id,
-                        status=outcome["status"],
-                        now=now,
-                        error=outcome.get("error"),
-                        retry_at=outcome.get("retry_at"),
-                        untried=bool(outcome.get("untried")),
-                    )
-                for account_id, reason in [
-                    (o["unreachable"], o["error"]) for _, o in outcomes if "unreachable" in o
-                ]:
-                    await self._mark_unreachable(session, account_id, reason, now)
-            return sent
+            if row.expires_at is not None and now >= row.expires_at:
+                return Outcome("dropped", "its day ended before it could be sent")
+            if self.paused_until is not None and now < self.paused_until:
+                # a rate limit hit earlier in this round
+                if not wait or self.paused_until > last_start:
+                    return None
+                if not await self._wait_until(self.paused_until):
+                    return None
+                continue
+            if now > last_start:
+                return None
+            if wait and self.pacer is not None:
+                delay = self.pacer.reserve(now)
+                if delay > 0:
+                    await self.sleep(delay)
+                    if self._stopping:
+                        return None
+            outcome = await self._send(row, message)
+            if outcome.limited and wait:
+                continue  # kept: sent again once the Retry-After expires
+            return outcome
+
+    async def _wait_until(self, until: datetime) -> bool:
+        """Wait until `until` on the injected clock; False if stopped first."""
+        while not self._stopping:
+            left = (until - self.clock.now()).total_seconds()
+            if left <= 0:
+                return True
+            await self.sleep(left)
+        return False
+
+    async def _nap(self, seconds: float) -> None:
+        """The default sleep: real time, cut short by `stop()`."""
+        if seconds < 0.1:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
     async def drain(self, rounds: int = 1000) -> list[Outgoing]:
         """Send everything due now (several batches)."""
         sent: list[Outgoing] = []
         for _ in range(rounds):
-            batch = await self.run_once()
-            if not batch:
+            batch, claimed = await self._round(wait=False)
+            if not claimed:
                 break
             sent += batch
         return sent
 
-    async def _render(self, session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
-        renderer = self.renderers.get(row.kind)
-        if renderer is not None:
-            message = await renderer(session, row)
-        elif row.text is not None:
-            via = Via.CHANNEL if row.group_channel_id else Via.DM
-            message = Outgoing(
-                via,
-                row.text,
-                account_id=row.account_id,
-                email=row.email,
-                kind=row.kind,
-                key=row.key,
-            )
-        else:
-            message = None
-        if message is None:
-            return None
-        if message.account_id is not None and message.email is None:
-            account = await session.get(Account, message.account_id)
-            if account is None:
-                return None
-            message = replace(message, email=account.email)
-            marked = await session.get(Recipient, (account.id, self.sender.platform))
-            if marked is not None and marked.unreachable_since is not None:
-                return None
-            member = (
-                await session.scalars(
-                    select(Membership.status).where(Membership.account_id == account.id)
-                )
-            ).first()
-            if member == "suspended":
-                return None  # SPEC §1: suspended members get no DMs
-        return replace(message, key=row.key)
+    async def _render_batch(self, rows: Sequence[OutboxMessage]) -> dict[int, Outgoing | None]:
+        """Every claimed row's message (None: drop it), read in one read-only session:
+        one query per scheduled kind, one for the recipients' addresses and standing."""
+        rendered: dict[int, Outgoing | None] = {}
+        by_kind: dict[str, list[OutboxMessage]] = {}
+        for row in rows:
+            by_kind.setdefault(row.kind, []).append(row)
+        async with self.readers() as session:
+            for kind, group in by_kind.items():
+                renderer = self.renderers.get(kind)
+                if renderer is not None:
+                    rendered.update(await renderer(session, group))
+                    continue
+                for row in group:
+                    rendered[row.id] = (
+                        Outgoing(
+                            Via.CHANNEL if row.group_channel_id else Via.DM,
+                            row.text,
+                            account_id=row.account_id,
+                            email=row.email,
+                            kind=row.kind,
+                        )
+                        if row.text is not None
+                        else None
+                    )
+            wanted = {
+                m.account_id
+                for m in rendered.values()
+                if m is not None and m.account_id is not None and m.email is None
+            }
+            addresses = await self._addresses(session, wanted) if wanted else {}
+        for row in rows:
+            message = rendered.get(row.id)
+            if message is None:
+                continue
+            if message.account_id is not None and message.email is None:
+                email = addresses.get(message.account_id)
+                if email is None:
+                    rendered[row.id] = None
+                    continue
+                message = replace(message, email=email)
+            rendered[row.id] = replace(message, key=row.key)
+        return rendered
 
-    async def _send(self, row: OutboxMessage, message: Outgoing) -> dict[str, Any]:
+    async def _addresses(self, session: AsyncSession, account_ids: set[int]) -> dict[int, str]:
+        """The e-mail of each account that may get a DM here: it exists, is not marked
+        unreachable on this platform, and is not suspended (SPEC §1)."""
+        query = (
+            select(Account.id, Account.email, Membership.status, Recipient.unreachable_since)
+            .outerjoin(Membership, Membership.account_id == Account.id)
+            .outerjoin(
+                Recipient,
+                and_(
+                    Recipient.account_id == Account.id,
+                    Recipient.platform == self.sender.platform,
+                ),
+            )
+            .where(Account.id.in_(sorted(account_ids)))
+        )
+        return {
+            account_id: email
+            for account_id, email, status, unreachable in (await session.execute(query)).all()
+            if unreachable is None and status != "suspended"
+        }
+
+    async def _send(self, row: OutboxMessage, message: Outgoing) -> Outcome:
         now = self.clock.now()
         try:
             await self.sender.send(message, nonce=str(row.id))
@@ -196,24 +394,21 @@ class Dispatcher:
         except SendError as exc:
             if exc.permanent:
                 log.info("message %s failed for good: %s", row.id, exc.reason)
-                result: dict[str, Any] = {"status": "failed", "error": exc.reason}
-                if message.account_id is not None:
-                    result["unreachable"] = message.account_id
-                return result
+                return Outcome("failed", exc.reason, permanent=True)
             if exc.retry_after is not None:
                 self.paused_until = now + timedelta(seconds=exc.retry_after)
-                return {"status": "pending", "retry_at": self.paused_until, "error": exc.reason}
+                return Outcome("pending", exc.reason, retry_at=self.paused_until, limited=True)
             return self._retry(row, now, exc.reason)
         except Exception as exc:  # a bug or an outage in a sender: retry, then give up
             log.warning("message %s could not be sent", row.id, exc_info=True)
             return self._retry(row, now, type(exc).__name__)
-        return {"status": "sent"}
+        return SENT
 
-    def _retry(self, row: OutboxMessage, now: datetime, reason: str) -> dict[str, Any]:
+    def _retry(self, row: OutboxMessage, now: datetime, reason: str) -> Outcome:
         if row.attempts >= self.max_attempts:
-            return {"status": "failed", "error": reason}
+            return Outcome("failed", reason)
         wait = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
-        return {"status": "pending", "retry_at": now + wait, "error": reason}
+        return Outcome("pending", reason, retry_at=now + wait)
 
     async def _mark_unreachable(
         self, session: AsyncSession, account_id: int, reason: str, now: datetime
@@ -240,24 +435,25 @@ class Dispatcher:
         """Send until stopped: wakes on `wake()` (a tick, a command) or every `idle` s."""
         while not self._stopping:
             try:
-                sent = await self.run_once()
+                _, claimed = await self._round(wait=True)
             except Exception:
                 log.exception("dispatch round failed")
-                sent = []
-            if sent:
+                claimed = 0
+            if claimed:
                 continue
             self._wake.clear()
-            wait = idle
+            timeout = idle
             if self.paused_until is not None:  # a Retry-After: wake when it ends
-                wait = max(0.05, min(idle, (self.paused_until - self.clock.now()).total_seconds()))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
+                left = (self.paused_until - self.clock.now()).total_seconds()
+                timeout = max(0.05, min(idle, left))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
     async def stop(self) -> None:
-        """Stop after the sends in flight have been recorded."""
+        """Stop after the send in flight has been recorded; claimed messages not yet
+        sent go back to the outbox at once."""
         self._stopping = True
+        self._stop.set()
         self._wake.set()
         async with self._busy:
             pass
