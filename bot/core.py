@@ -92,6 +92,12 @@ def viewer_of(account: Account, membership: Membership | None) -> Viewer:
     )
 
 
+def _renamed(caller: Caller, account: Account) -> bool:
+    """Whether the platform now names a person whose name coachbot only guessed."""
+    name = (caller.display_name or "").strip()[:80]
+    return bool(name) and not account.display_name_set and account.display_name != name
+
+
 def _order(messages: list[Outgoing]) -> list[Outgoing]:
     rank = {Via.REPLY: 0, Via.DM: 1, Via.CHANNEL: 2}
     return sorted(messages, key=lambda m: rank[m.via])
@@ -132,6 +138,14 @@ class Core:
         self, caller: Caller, text: str, prepared: tuple[CommandSpec, Any] | None
     ) -> list[Outgoing]:
         try:
+            # the common case, one transaction: a known caller whose name needs no update
+            # is looked up with their membership and org in the command's own transaction
+            async with self.uow() as uow:
+                known = await uow.repo.caller_context(
+                    caller.platform, identity_space(caller), caller.user_id
+                )
+                if known is not None and not _renamed(caller, known[0]):
+                    return _order(await self._run_in(uow, caller, *known, text, prepared))
             account_id, out = await self._identify(caller)
             if account_id is None:
                 answer = await self._newcomer(caller, text)
@@ -245,12 +259,12 @@ class Core:
                 caller.platform, identity_space(caller), caller.user_id
             )
             if account is not None:
-                name = (caller.display_name or "").strip()[:80]
-                if name and not account.display_name_set and account.display_name != name:
+                if _renamed(caller, account):
                     # SPEC §1: the e-mail's local part serves until a platform profile names them
-                    account.display_name = name
+                    account.display_name = (caller.display_name or "").strip()[:80]
                     await uow.commit()
                 return account.id, []
+
             if not caller.email:
                 return None, []
             email = grammar.parse_email(caller.email)
@@ -415,69 +429,84 @@ class Core:
         text: str,
         prepared: tuple[CommandSpec, Any] | None = None,
     ) -> list[Outgoing]:
-        text = text.strip()
-        spec: CommandSpec | None = None
         async with self.uow() as uow:
             account = await uow.repo.account(account_id)
             if account is None:
                 return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
-            email = account.email  # kept: a rollback expires the ORM object
             membership = await uow.repo.membership_of(account.id)
             org = await uow.repo.org(membership.org_id) if membership else None
-            if caller.platform == "console" and caller.channel is not None and org is not None:
-                # the console has no workspaces: its #channels belong to the caller's org
-                caller = replace(caller, channel=replace(caller.channel, space_id=f"org:{org.id}"))
-            ctx = Ctx(
-                uow=uow,
-                caller=caller,
-                account=account,
-                membership=membership,
-                org=org,
-                viewer=viewer_of(account, membership),
-                clock=self.clock,
-                default_timezone=self.default_timezone,
-            )
-            try:
-                tokens: list[grammar.Token] = []
-                if grammar.unstorable(text):
-                    raise Refusal("That message holds characters I cannot keep; retype it.")
-                if prepared is not None:
-                    spec = prepared[0]
-                elif not text.startswith("/"):
-                    spec, tokens = self._free_text(text)
-                else:
-                    name, rest = grammar.split_command(text)
-                    spec, found = self._find_spec(name, rest)
-                    if isinstance(found, GrammarError):
-                        raise found
-                    tokens = found
-                await self._check_space(ctx, spec)
-                if not permits(ctx.viewer, spec.action):
-                    raise Refusal(self._not_allowed(ctx, spec))
-                command = prepared[1] if prepared else spec.parse(tokens, ctx.today)
-                await spec.handler(command, ctx)
-                answers = await self._enqueue(uow, ctx.out)
+            return await self._run_in(uow, caller, account, membership, org, text, prepared)
+
+    async def _run_in(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        account: Account,
+        membership: Membership | None,
+        org: Org | None,
+        text: str,
+        prepared: tuple[CommandSpec, Any] | None,
+    ) -> list[Outgoing]:
+        """The command, in the caller's transaction: committed when it succeeds, rolled
+        back (unless the refusal keeps its writes) when it does not."""
+        text = text.strip()
+        spec: CommandSpec | None = None
+        account_id = account.id
+        email = account.email  # kept: a rollback expires the ORM object
+        if caller.platform == "console" and caller.channel is not None and org is not None:
+            # the console has no workspaces: its #channels belong to the caller's org
+            caller = replace(caller, channel=replace(caller.channel, space_id=f"org:{org.id}"))
+        ctx = Ctx(
+            uow=uow,
+            caller=caller,
+            account=account,
+            membership=membership,
+            org=org,
+            viewer=viewer_of(account, membership),
+            clock=self.clock,
+            default_timezone=self.default_timezone,
+        )
+        try:
+            tokens: list[grammar.Token] = []
+            if grammar.unstorable(text):
+                raise Refusal("That message holds characters I cannot keep; retype it.")
+            if prepared is not None:
+                spec = prepared[0]
+            elif not text.startswith("/"):
+                spec, tokens = self._free_text(text)
+            else:
+                name, rest = grammar.split_command(text)
+                spec, found = self._find_spec(name, rest)
+                if isinstance(found, GrammarError):
+                    raise found
+                tokens = found
+            await self._check_space(ctx, spec)
+            if not permits(ctx.viewer, spec.action):
+                raise Refusal(self._not_allowed(ctx, spec))
+            command = prepared[1] if prepared else spec.parse(tokens, ctx.today)
+            await spec.handler(command, ctx)
+            answers = await self._enqueue(uow, ctx.out)
+            await uow.commit()
+            self._notify(len(answers) < len(ctx.out))
+            return answers
+        except (Refusal, GrammarError) as exc:
+            if isinstance(exc, Refusal) and exc.keep_writes:
                 await uow.commit()
-                self._notify(len(answers) < len(ctx.out))
-                return answers
-            except (Refusal, GrammarError) as exc:
-                if isinstance(exc, Refusal) and exc.keep_writes:
-                    await uow.commit()
-                else:
-                    await uow.rollback()
-                message = exc.message
-                if spec is not None and (isinstance(exc, GrammarError) or exc.show_usage):
-                    message = f"{message}\nUsage: {spec.usage}"
-                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
-            except IntegrityError as exc:
+            else:
                 await uow.rollback()
-                log.info("constraint refused a command: %s", exc.orig)
-                message = conflict_message(exc, spec.name if spec else None)
-                return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
-            except OperationalError:
-                await uow.rollback()
-                log.exception("database busy")
-                return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id, email=email)]
+            message = exc.message
+            if spec is not None and (isinstance(exc, GrammarError) or exc.show_usage):
+                message = f"{message}\nUsage: {spec.usage}"
+            return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
+        except IntegrityError as exc:
+            await uow.rollback()
+            log.info("constraint refused a command: %s", exc.orig)
+            message = conflict_message(exc, spec.name if spec else None)
+            return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
+        except OperationalError:
+            await uow.rollback()
+            log.exception("database busy")
+            return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id, email=email)]
 
     def _free_text(self, text: str) -> tuple[CommandSpec, list[grammar.Token]]:
         """Plain words to the bot: the DM forms (`done`, `skip`, `8k easy 42:10`)."""

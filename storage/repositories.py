@@ -39,6 +39,18 @@ from storage.models import (
 Member = tuple[Membership, Account]
 
 
+# Aliases the queries below need, built once: a fresh alias per call costs more than the
+# rest of building the statement.
+_ATHLETE_M = aliased(Membership, name="athlete_m")
+_ATHLETE_A = aliased(Account, name="athlete_a")
+_COACH_M = aliased(Membership, name="coach_m")
+_MINE = aliased(GroupMember, name="mine")
+_THEIRS = aliased(GroupMember, name="theirs")
+_AUTHOR = aliased(Account, name="author")
+_ACTOR = aliased(Account, name="actor")
+_TARGET = aliased(Account, name="target")
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -77,7 +89,27 @@ class Repository:
         )
         return (await self.s.scalars(query)).first()
 
+    async def caller_context(
+        self, platform: str, space_id: str, user_id: str
+    ) -> tuple[Account, Membership | None, Org | None] | None:
+        """A chat identity's account with its membership and org, in one round trip: what
+        every command needs first."""
+        query = (
+            select(Account, Membership, Org)
+            .join(ChatIdentity, ChatIdentity.account_id == Account.id)
+            .outerjoin(Membership, Membership.account_id == Account.id)
+            .outerjoin(Org, Org.id == Membership.org_id)
+            .where(
+                ChatIdentity.platform == platform,
+                ChatIdentity.space_id == space_id,
+                ChatIdentity.user_id == user_id,
+            )
+        )
+        row = (await self.s.execute(query)).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     async def emails_of(self, account_ids: set[int]) -> dict[int, str]:
+
         rows = await self.s.execute(
             select(Account.id, Account.email).where(Account.id.in_(account_ids))
         )
@@ -184,8 +216,7 @@ class Repository:
     ) -> list[Account]:
         """Coaches assigned to an athlete; `visible(athlete_m, athlete_a, coach_account_id)`
         is the policy's assignment clause over this query's aliases."""
-        athlete_m, athlete_a = aliased(Membership), aliased(Account)
-        coach_m = aliased(Membership)
+        athlete_m, athlete_a, coach_m = _ATHLETE_M, _ATHLETE_A, _COACH_M
         query = (
             select(Account)
             .join(coach_m, coach_m.account_id == Account.id)
@@ -198,7 +229,7 @@ class Repository:
         return list((await self.s.scalars(query)).all())
 
     async def shares_group(self, mid_a: int, mid_b: int) -> bool:
-        mine, theirs = aliased(GroupMember), aliased(GroupMember)
+        mine, theirs = _MINE, _THEIRS
         query = (
             select(func.count())
             .select_from(mine)
@@ -260,7 +291,7 @@ class Repository:
     async def notes_about(
         self, athlete_mid: int, visible: ColumnElement[bool]
     ) -> list[tuple[CoachNote, Account]]:
-        author = aliased(Account)
+        author = _AUTHOR
         query = (
             select(CoachNote, author)
             .join(Membership, Membership.id == CoachNote.athlete_membership_id)
@@ -442,7 +473,7 @@ class Repository:
     async def audit_entries(
         self, org_id: int, *, target_id: int | None, since: datetime | None, limit: int = 50
     ) -> list[tuple[AuditEntry, Account | None, Account | None]]:
-        actor, target = aliased(Account), aliased(Account)
+        actor, target = _ACTOR, _TARGET
         query = (
             select(AuditEntry, actor, target)
             .outerjoin(actor, actor.id == AuditEntry.actor_account_id)

@@ -44,6 +44,10 @@ LIST_LIMIT = 100
 ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 
+_ATHLETE_M = aliased(Membership, name="athlete_m")  # built once: see storage.repositories
+_ATHLETE_A = aliased(Account, name="athlete_a")
+
+
 def period_of(text: str | None, today: date) -> tuple[date, date, str]:
     """`week` (this Monday-Sunday), `month` (this calendar month), `DATE..DATE`, or the
     last four weeks by default."""
@@ -123,7 +127,7 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         if member is not None
         else Subject(account.id, None, None, privacy=Privacy.of(account))
     )
-    athlete_m, athlete_a = aliased(Membership), aliased(Account)
+    athlete_m, athlete_a = _ATHLETE_M, _ATHLETE_A
     query = (
         select(Activity)
         .join(athlete_a, athlete_a.id == Activity.account_id)

@@ -333,6 +333,14 @@ async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
     ctx.reply(f"{athlete_a.display_name} is off {coach_a.display_name}'s roster.")
 
 
+_ROSTER_ALIASES = (
+    aliased(Membership, name="coach_m"),
+    aliased(Account, name="coach_a"),
+    aliased(Membership, name="athlete_m"),
+    aliased(Account, name="athlete_a"),
+)
+
+
 @dataclass(frozen=True)
 class Roster:
     coach: MemberRef | None = None
@@ -356,8 +364,7 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
             raise Refusal(f"{coach_a.display_name} is not a coach.")
     elif not me.is_head_coach:
         coach_m = me
-    coach_mm, coach_aa = aliased(Membership), aliased(Account)
-    athlete_m, athlete_a = aliased(Membership), aliased(Account)
+    coach_mm, coach_aa, athlete_m, athlete_a = _ROSTER_ALIASES
     query = (
         select(coach_aa, athlete_a)
         .select_from(Assignment)
