@@ -55,7 +55,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.console.transcript import console_caller
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock
 from storage.engine import make_engine
 from storage.migrate import MIGRATIONS, upgrade
@@ -857,6 +857,7 @@ async def bench_store(
     store: str, url: str, args: argparse.Namespace
 ) -> tuple[list[Result], str, float]:
     app = await bootstrap(url, clock=FakeClock(BENCH_NOW), migrate=False)
+    settle_heap()  # as `coachbot run` does once started
     try:
         empty = await calibrate(app.engine)
         tap = Wiretap(app.engine)
@@ -898,6 +899,7 @@ def run_store(store: str, args: argparse.Namespace) -> None:
 
 async def profile_core(url: str, args: argparse.Namespace) -> cProfile.Profile:
     app = await bootstrap(url, clock=FakeClock(BENCH_NOW), migrate=False)
+    settle_heap()  # as `coachbot run` does once started
     profiler = cProfile.Profile(time.process_time)  # CPU time: robust to busy neighbours
     try:
         case = next(c for c in CASES if c.key == args.profile)

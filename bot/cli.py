@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock, SystemClock
 from bot.config import Settings, SettingsError, load_settings
 
@@ -79,8 +79,10 @@ async def _serve_platforms(settings: Settings) -> int:
         app.scheduling.dispatcher.sender = Router(
             [front.sender for front in front_ends], app.core.identities
         )
+        settle_heap()
         await app.scheduling.start()
         serving = asyncio.gather(*(front.run() for front in front_ends))
+
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             # a container's stop: close the front ends and let sends in flight finish
@@ -125,6 +127,7 @@ async def _live_repl(app: App, email: str) -> int:
     sender = app.scheduling.dispatcher.sender
     if isinstance(sender, ConsoleSender):
         sender.echo = print_message
+    settle_heap()
     await app.scheduling.start()
     return await repl(app.core, email, after_each=app.scheduling.dispatcher.drain)
 

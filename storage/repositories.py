@@ -6,11 +6,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Text, delete, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Text,
+    delete,
+    exists,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.util.typing import TupleAny, Unpack
 
 from storage.models import (
     Account,
@@ -49,6 +60,39 @@ _THEIRS = aliased(GroupMember, name="theirs")
 _AUTHOR = aliased(Account, name="author")
 _ACTOR = aliased(Account, name="actor")
 _TARGET = aliased(Account, name="target")
+
+
+_Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
+
+
+def _members_query(
+    query: _Q,
+    org_id: int,
+    where: Sequence[ColumnElement[bool]],
+    group_id: int | None,
+    label: str | None,
+    limit: int | None,
+) -> _Q:
+    """Members of an org (joined with their accounts), by name, optionally of one group
+    or with one label."""
+    query = (
+        query.select_from(Membership)
+        .join(Account, Account.id == Membership.account_id)
+        .where(Membership.org_id == org_id, *where)
+        .order_by(func.lower(Account.display_name), Account.email)
+    )
+    if group_id is not None:
+        query = query.join(
+            GroupMember,
+            (GroupMember.membership_id == Membership.id) & (GroupMember.group_id == group_id),
+        )
+    if label is not None:
+        # labels are a JSON list of strings; match the quoted item exactly
+        quoted = json.dumps(label)
+        query = query.where(type_coerce(Membership.labels, Text).contains(quoted, autoescape=True))
+    if limit is not None:
+        query = query.limit(limit)
+    return query
 
 
 class Repository:
@@ -151,26 +195,30 @@ class Repository:
         label: str | None = None,
         limit: int | None = None,
     ) -> list[Member]:
-        query = (
-            select(Membership, Account)
-            .join(Account, Account.id == Membership.account_id)
-            .where(Membership.org_id == org_id, *where)
-            .order_by(func.lower(Account.display_name), Account.email)
-        )
-        if group_id is not None:
-            query = query.join(
-                GroupMember,
-                (GroupMember.membership_id == Membership.id) & (GroupMember.group_id == group_id),
-            )
-        if label is not None:
-            # labels are a JSON list of strings; match the quoted item exactly
-            quoted = json.dumps(label)
-            query = query.where(
-                type_coerce(Membership.labels, Text).contains(quoted, autoescape=True)
-            )
-        if limit is not None:
-            query = query.limit(limit)
+        query = _members_query(select(Membership, Account), org_id, where, group_id, label, limit)
         return [(m, a) for m, a in (await self.s.execute(query)).all()]
+
+    async def member_lines(
+        self,
+        org_id: int,
+        *,
+        where: Sequence[ColumnElement[bool]] = (),
+        group_id: int | None = None,
+        label: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[Row[str, str, bool, bool, bool, str]]:
+        """What a member list shows, as plain rows (no ORM objects to build for a list):
+        display_name, email, is_head_coach, is_coach, is_athlete, status."""
+        columns = select(
+            Account.display_name,
+            Account.email,
+            Membership.is_head_coach,
+            Membership.is_coach,
+            Membership.is_athlete,
+            Membership.status,
+        )
+        query = _members_query(columns, org_id, where, group_id, label, limit)
+        return (await self.s.execute(query)).all()
 
     async def member_by_email(self, org_id: int, email: str) -> Member | None:
         found = await self.members(org_id, where=[Account.email == email])
@@ -228,7 +276,23 @@ class Repository:
         )
         return list((await self.s.scalars(query)).all())
 
+    async def ties(self, viewer_mid: int, athlete_mid: int) -> tuple[bool, bool]:
+        """(athlete on the viewer's roster, the two share a group), in one round trip."""
+        mine, theirs = _MINE, _THEIRS
+        on_roster = exists().where(
+            Assignment.coach_membership_id == viewer_mid,
+            Assignment.athlete_membership_id == athlete_mid,
+        )
+        shared = exists(
+            select(mine.group_id)
+            .join(theirs, theirs.group_id == mine.group_id)
+            .where(mine.membership_id == viewer_mid, theirs.membership_id == athlete_mid)
+        )
+        row = (await self.s.execute(select(on_roster, shared))).one()
+        return bool(row[0]), bool(row[1])
+
     async def shares_group(self, mid_a: int, mid_b: int) -> bool:
+
         mine, theirs = _MINE, _THEIRS
         query = (
             select(func.count())

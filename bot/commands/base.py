@@ -209,11 +209,18 @@ def command(
     return register
 
 
+_ROOTS: tuple[int, dict[str, list[CommandSpec]]] = (-1, {})
+
+
 def roots() -> dict[str, list[CommandSpec]]:
-    grouped: dict[str, list[CommandSpec]] = {}
-    for spec in REGISTRY.values():
-        grouped.setdefault(spec.root, []).append(spec)
-    return grouped
+    """The commands grouped by their first word, rebuilt only when one was registered."""
+    global _ROOTS
+    if _ROOTS[0] != len(REGISTRY):
+        grouped: dict[str, list[CommandSpec]] = {}
+        for spec in REGISTRY.values():
+            grouped.setdefault(spec.root, []).append(spec)
+        _ROOTS = (len(REGISTRY), grouped)
+    return _ROOTS[1]
 
 
 # ---------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.commands.base import Ctx, Refusal
 from bot.grammar import MemberRef, shown
 from bot.policy import Privacy, Resource, Subject, Viewer, can_see, visible_filter
@@ -53,10 +55,11 @@ async def resolve_member(ctx: Ctx, ref: MemberRef) -> Member:
 
 async def subject_of(ctx: Ctx, member: Membership, account: Account) -> Subject:
     """The policy facts linking the caller to this member."""
-    repo = ctx.uow.repo
     mine = ctx.viewer.membership_id
-    assigned = bool(mine and await repo.assignment(mine, member.id))
-    shares = bool(mine and mine != member.id and await repo.shares_group(mine, member.id))
+    assigned = shares = False
+    if mine is not None and mine != member.id:
+        assigned, shares = await ctx.uow.repo.ties(mine, member.id)
+
     return Subject(
         account_id=account.id,
         org_id=member.org_id,
@@ -75,7 +78,14 @@ def filter_for(ctx: Ctx, resource: Resource, author_column: object = None) -> ob
     return visible_filter(resource, ctx.viewer, author_column=author_column)
 
 
-def roles_text(m: Membership) -> str:
+class HasRoles(Protocol):
+    is_head_coach: bool
+    is_coach: bool
+    is_athlete: bool
+
+
+def roles_text(m: HasRoles) -> str:
+
     roles = []
     if m.is_head_coach:
         roles.append("head coach")

@@ -8,9 +8,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import aliased
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
-from bot.commands.common import may_see, resolve_member, roles_text, subject_of, who
+from bot.commands.common import resolve_member, roles_text, subject_of, who
 from bot.grammar import MemberRef, shown
-from bot.policy import Action, Level, Resource, Scope, grant_for, scope_of, visible_filter
+from bot.policy import (
+    Action,
+    Level,
+    Resource,
+    Scope,
+    can_see,
+    grant_for,
+    scope_of,
+    visible_filter,
+)
 from storage.models import (
     Account,
     Assignment,
@@ -427,7 +436,7 @@ async def members(cmd: Members, ctx: Ctx) -> None:
         if group is None:
             raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
-    rows = await ctx.uow.repo.members(
+    rows = await ctx.uow.repo.member_lines(
         org.id,
         group_id=group_id,
         label=cmd.label,
@@ -438,9 +447,11 @@ async def members(cmd: Members, ctx: Ctx) -> None:
         ctx.reply("No members match.")
         return
     lines = [
-        f"- {who(a, True)} — {roles_text(m)}" + ("" if m.status == "active" else f" ({m.status})")
-        for m, a in rows[:MEMBER_LIST_LIMIT]
+        f"- {r.display_name} <{r.email}> — {roles_text(r)}"
+        + ("" if r.status == "active" else f" ({r.status})")
+        for r in rows[:MEMBER_LIST_LIMIT]
     ]
+
     more = " (first 200; narrow with group: or label:)" if len(rows) > MEMBER_LIST_LIMIT else ""
     ctx.reply(f"Members of {org.name}{more}:\n" + "\n".join(lines))
 
@@ -537,7 +548,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
         if member.is_athlete:
             lines.append("Plan: " + await _plan_line(ctx, member))
 
-        if await may_see(ctx, Resource.LABELS, member, account):
+        if can_see(Resource.LABELS, ctx.viewer, subject):
             lines.append("Labels: " + (", ".join(member.labels) or "—"))
         if member.is_athlete:
             coaches = await ctx.uow.repo.coaches_of(
