@@ -13,11 +13,11 @@ Everything fails closed: a relation or an action missing from a table is a denia
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from storage.models import Account, Assignment, GroupMember, Membership
@@ -329,6 +329,63 @@ def visible_filter(
             condition = and_(condition, author_column == viewer.account_id)
         clauses.append(condition)
     return or_(*clauses) if clauses else false()
+
+
+# ---------------------------------------------------------------------------------------
+# Statements built once per kind of viewer
+
+
+def viewer_shape(viewer: Viewer) -> tuple[bool, ...]:
+    """What the policy's SQL depends on besides the viewer's ids."""
+    return (
+        viewer.org_id is None,
+        viewer.membership_id is None,
+        viewer.is_head_coach,
+        viewer.is_coach,
+        viewer.is_athlete,
+        viewer.status == "suspended",
+    )
+
+
+def parametric(viewer: Viewer) -> Viewer:
+    """The viewer with its ids as named SQL parameters (values: `viewer_params`), so the
+    clauses built from it fit every viewer of the same shape."""
+    return replace(
+        viewer,
+        account_id=cast(int, bindparam("policy_account")),
+        org_id=None if viewer.org_id is None else cast(int, bindparam("policy_org")),
+        membership_id=(
+            None if viewer.membership_id is None else cast(int, bindparam("policy_membership"))
+        ),
+    )
+
+
+def viewer_params(viewer: Viewer) -> dict[str, int | None]:
+    return {
+        "policy_account": viewer.account_id,
+        "policy_org": viewer.org_id,
+        "policy_membership": viewer.membership_id,
+    }
+
+
+_T = TypeVar("_T")
+
+
+def per_viewer_shape(build: Callable[..., _T]) -> Callable[..., _T]:
+    """Memoize a statement builder `build(viewer, *options)` per (viewer shape, options):
+    it is called with the `parametric` viewer, and the statement it returns is executed
+    with `viewer_params(viewer)` besides its own parameters. Building a statement with
+    the policy's clauses costs more CPU than running it; there are a few dozen shapes."""
+    built: dict[tuple[Any, ...], _T] = {}
+
+    def get(viewer: Viewer, *options: Any) -> _T:
+        key = (viewer_shape(viewer), *options)
+        found = built.get(key)
+        if found is None:
+            found = built[key] = build(parametric(viewer), *options)
+        return found
+
+    return get
 
 
 def activity_filter(

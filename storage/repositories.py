@@ -13,6 +13,7 @@ from sqlalchemy import (
     Row,
     Select,
     Text,
+    bindparam,
     delete,
     exists,
     func,
@@ -95,6 +96,72 @@ def _members_query(
     return query
 
 
+# The statements every command runs, built once with named parameters: building a
+# statement costs more CPU than the database needs to answer these.
+_CALLER_CONTEXT = (
+    select(Account, Membership, Org)
+    .join(ChatIdentity, ChatIdentity.account_id == Account.id)
+    .outerjoin(Membership, Membership.account_id == Account.id)
+    .outerjoin(Org, Org.id == Membership.org_id)
+    .where(
+        ChatIdentity.platform == bindparam("platform"),
+        ChatIdentity.space_id == bindparam("space"),
+        ChatIdentity.user_id == bindparam("user"),
+    )
+)
+_MEMBERSHIP_OF = select(Membership).where(Membership.account_id == bindparam("account"))
+_ACCOUNT_BY_EMAIL = select(Account).where(Account.email == bindparam("email"))
+_MEMBER_BY_EMAIL = (
+    select(Membership, Account)
+    .join(Account, Account.id == Membership.account_id)
+    .where(Membership.org_id == bindparam("org"), Account.email == bindparam("email"))
+)
+
+
+def member_lines_query(
+    where: Sequence[ColumnElement[bool]], *, by_group: bool, by_label: bool, limit: int
+) -> Select[str, str, bool, bool, bool, str]:
+    """What a member list shows, as plain rows (no ORM objects to build for a list):
+    display_name, email, is_head_coach, is_coach, is_athlete, status — of the org of
+    parameter `org`, optionally of group `group` / with the label of `label_like`. Built
+    once per shape by the caller; `member_lines_params` gives the parameters."""
+    query = (
+        select(
+            Account.display_name,
+            Account.email,
+            Membership.is_head_coach,
+            Membership.is_coach,
+            Membership.is_athlete,
+            Membership.status,
+        )
+        .select_from(Membership)
+        .join(Account, Account.id == Membership.account_id)
+        .where(Membership.org_id == bindparam("org"), *where)
+        .order_by(func.lower(Account.display_name), Account.email)
+        .limit(limit)
+    )
+    if by_group:
+        query = query.join(
+            GroupMember,
+            (GroupMember.membership_id == Membership.id)
+            & (GroupMember.group_id == bindparam("group")),
+        )
+    if by_label:
+        labels = type_coerce(Membership.labels, Text)
+        query = query.where(labels.like(bindparam("label_like"), escape="/"))
+    return query
+
+
+def member_lines_params(org_id: int, group_id: int | None, label: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"org": org_id, "group": group_id}
+    if label is not None:
+        # labels are a JSON list of strings: match the quoted item exactly
+        quoted = json.dumps(label)
+        escaped = quoted.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        params["label_like"] = f"%{escaped}%"
+    return params
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -117,7 +184,7 @@ class Repository:
         return await self.s.get(Account, account_id)
 
     async def account_by_email(self, email: str) -> Account | None:
-        return (await self.s.scalars(select(Account).where(Account.email == email))).first()
+        return (await self.s.scalars(_ACCOUNT_BY_EMAIL, {"email": email})).first()
 
     async def account_by_identity(
         self, platform: str, space_id: str, user_id: str
@@ -138,18 +205,8 @@ class Repository:
     ) -> tuple[Account, Membership | None, Org | None] | None:
         """A chat identity's account with its membership and org, in one round trip: what
         every command needs first."""
-        query = (
-            select(Account, Membership, Org)
-            .join(ChatIdentity, ChatIdentity.account_id == Account.id)
-            .outerjoin(Membership, Membership.account_id == Account.id)
-            .outerjoin(Org, Org.id == Membership.org_id)
-            .where(
-                ChatIdentity.platform == platform,
-                ChatIdentity.space_id == space_id,
-                ChatIdentity.user_id == user_id,
-            )
-        )
-        row = (await self.s.execute(query)).first()
+        params = {"platform": platform, "space": space_id, "user": user_id}
+        row = (await self.s.execute(_CALLER_CONTEXT, params)).first()
         return None if row is None else (row[0], row[1], row[2])
 
     async def emails_of(self, account_ids: set[int]) -> dict[int, str]:
@@ -183,8 +240,7 @@ class Repository:
     # -- memberships ------------------------------------------------------------------
 
     async def membership_of(self, account_id: int) -> Membership | None:
-        query = select(Membership).where(Membership.account_id == account_id)
-        return (await self.s.scalars(query)).first()
+        return (await self.s.scalars(_MEMBERSHIP_OF, {"account": account_id})).first()
 
     async def members(
         self,
@@ -199,30 +255,14 @@ class Repository:
         return [(m, a) for m, a in (await self.s.execute(query)).all()]
 
     async def member_lines(
-        self,
-        org_id: int,
-        *,
-        where: Sequence[ColumnElement[bool]] = (),
-        group_id: int | None = None,
-        label: str | None = None,
-        limit: int | None = None,
+        self, query: Select[str, str, bool, bool, bool, str], params: dict[str, Any]
     ) -> Sequence[Row[str, str, bool, bool, bool, str]]:
-        """What a member list shows, as plain rows (no ORM objects to build for a list):
-        display_name, email, is_head_coach, is_coach, is_athlete, status."""
-        columns = select(
-            Account.display_name,
-            Account.email,
-            Membership.is_head_coach,
-            Membership.is_coach,
-            Membership.is_athlete,
-            Membership.status,
-        )
-        query = _members_query(columns, org_id, where, group_id, label, limit)
-        return (await self.s.execute(query)).all()
+        """Run a `member_lines_query` with its parameters (`member_lines_params`)."""
+        return (await self.s.execute(query, params)).all()
 
     async def member_by_email(self, org_id: int, email: str) -> Member | None:
-        found = await self.members(org_id, where=[Account.email == email])
-        return found[0] if found else None
+        row = (await self.s.execute(_MEMBER_BY_EMAIL, {"org": org_id, "email": email})).first()
+        return None if row is None else (row[0], row[1])
 
     async def members_by_name(self, org_id: int, name: str) -> list[Member]:
         return await self.members(org_id, where=[func.lower(Account.display_name) == name.lower()])

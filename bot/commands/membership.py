@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import aliased
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
@@ -15,9 +15,12 @@ from bot.policy import (
     Level,
     Resource,
     Scope,
+    Viewer,
     can_see,
     grant_for,
+    per_viewer_shape,
     scope_of,
+    viewer_params,
     visible_filter,
 )
 from storage.models import (
@@ -29,6 +32,7 @@ from storage.models import (
     Org,
     OrgSpace,
 )
+from storage.repositories import member_lines_params, member_lines_query
 
 # -- /setup-org ------------------------------------------------------------------------
 
@@ -350,6 +354,35 @@ _ROSTER_ALIASES = (
 )
 
 
+@per_viewer_shape
+def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str]:
+    """Roster lines (coach's name, athlete's name and e-mail) the viewer may see, in the
+    org of parameter `org` (and of coach `coach` when `one_coach`)."""
+    coach_mm, coach_aa, athlete_m, athlete_a = _ROSTER_ALIASES
+    query = (
+        select(coach_aa.display_name, athlete_a.display_name, athlete_a.email)
+        .select_from(Assignment)
+        .join(coach_mm, coach_mm.id == Assignment.coach_membership_id)
+        .join(coach_aa, coach_aa.id == coach_mm.account_id)
+        .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
+        .join(athlete_a, athlete_a.id == athlete_m.account_id)
+        .where(
+            Assignment.org_id == bindparam("org"),
+            visible_filter(
+                Resource.ASSIGNMENTS,
+                viewer,
+                member=athlete_m,
+                account=athlete_a,
+                author_column=coach_aa.id,
+            ),
+        )
+        .order_by(coach_aa.display_name, athlete_a.display_name)
+    )
+    if one_coach:
+        query = query.where(Assignment.coach_membership_id == bindparam("coach"))
+    return query
+
+
 @dataclass(frozen=True)
 class Roster:
     coach: MemberRef | None = None
@@ -373,35 +406,16 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
             raise Refusal(f"{coach_a.display_name} is not a coach.")
     elif not me.is_head_coach:
         coach_m = me
-    coach_mm, coach_aa, athlete_m, athlete_a = _ROSTER_ALIASES
-    query = (
-        select(coach_aa, athlete_a)
-        .select_from(Assignment)
-        .join(coach_mm, coach_mm.id == Assignment.coach_membership_id)
-        .join(coach_aa, coach_aa.id == coach_mm.account_id)
-        .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
-        .join(athlete_a, athlete_a.id == athlete_m.account_id)
-        .where(
-            Assignment.org_id == org.id,
-            visible_filter(
-                Resource.ASSIGNMENTS,
-                ctx.viewer,
-                member=athlete_m,
-                account=athlete_a,
-                author_column=coach_aa.id,
-            ),
-        )
-        .order_by(coach_aa.display_name, athlete_a.display_name)
-    )
-    if coach_m is not None:
-        query = query.where(Assignment.coach_membership_id == coach_m.id)
-    rows = (await ctx.uow.session.execute(query)).all()
+    params = {**viewer_params(ctx.viewer), "org": org.id, "coach": coach_m and coach_m.id}
+    query = _roster_query(ctx.viewer, coach_m is not None)
+    rows = (await ctx.uow.session.execute(query, params)).all()
     if not rows:
         ctx.reply("No athletes on that roster yet." if coach_m else "No roster assignments yet.")
         return
     lines: dict[str, list[str]] = {}
-    for coach_account, athlete_account in rows:
-        lines.setdefault(coach_account.display_name, []).append(who(athlete_account, True))
+    for coach_name, athlete_name, athlete_email in rows:
+        lines.setdefault(coach_name, []).append(f"{athlete_name} <{athlete_email}>")
+
     text = "\n".join(
         f"{name}'s roster ({len(items)}):\n" + "\n".join(f"- {i}" for i in items)
         for name, items in lines.items()
@@ -436,13 +450,10 @@ async def members(cmd: Members, ctx: Ctx) -> None:
         if group is None:
             raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
-    rows = await ctx.uow.repo.member_lines(
-        org.id,
-        group_id=group_id,
-        label=cmd.label,
-        where=[visible_filter(Resource.PROFILE, ctx.viewer)],
-        limit=MEMBER_LIST_LIMIT + 1,
-    )
+    query = _member_list_query(ctx.viewer, group_id is not None, cmd.label is not None)
+    params = {**viewer_params(ctx.viewer), **member_lines_params(org.id, group_id, cmd.label)}
+    rows = await ctx.uow.repo.member_lines(query, params)
+
     if not rows:
         ctx.reply("No members match.")
         return
@@ -454,6 +465,16 @@ async def members(cmd: Members, ctx: Ctx) -> None:
 
     more = " (first 200; narrow with group: or label:)" if len(rows) > MEMBER_LIST_LIMIT else ""
     ctx.reply(f"Members of {org.name}{more}:\n" + "\n".join(lines))
+
+
+@per_viewer_shape
+def _member_list_query(
+    viewer: Viewer, by_group: bool, by_label: bool
+) -> Select[str, str, bool, bool, bool, str]:
+    where = [visible_filter(Resource.PROFILE, viewer)]
+    return member_lines_query(
+        where, by_group=by_group, by_label=by_label, limit=MEMBER_LIST_LIMIT + 1
+    )
 
 
 @dataclass(frozen=True)
