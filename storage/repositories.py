@@ -162,6 +162,27 @@ def member_lines_params(org_id: int, group_id: int | None, label: str | None) ->
     return params
 
 
+_GROUPS_OF = (
+    select(Group)
+    .join(GroupMember, GroupMember.group_id == Group.id)
+    .where(GroupMember.membership_id == bindparam("member"))
+    .order_by(Group.name_key)
+)
+_CURRENT_PLAN = (
+    select(PlanAssignment)
+    .where(PlanAssignment.membership_id == bindparam("member"))
+    .order_by(PlanAssignment.created_at.desc(), PlanAssignment.id.desc())
+    .limit(1)
+)
+_CURRENT_PLAN_LINE = (
+    select(Plan.name, PlanAssignment.start_date)
+    .join(Plan, Plan.id == PlanAssignment.plan_id)
+    .where(PlanAssignment.membership_id == bindparam("member"))
+    .order_by(PlanAssignment.created_at.desc(), PlanAssignment.id.desc())
+    .limit(1)
+)
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -345,13 +366,7 @@ class Repository:
     # -- groups -----------------------------------------------------------------------
 
     async def groups_of(self, membership_id: int) -> list[Group]:
-        query = (
-            select(Group)
-            .join(GroupMember, GroupMember.group_id == Group.id)
-            .where(GroupMember.membership_id == membership_id)
-            .order_by(Group.name_key)
-        )
-        return list((await self.s.scalars(query)).all())
+        return list((await self.s.scalars(_GROUPS_OF, {"member": membership_id})).all())
 
     async def group_by_name(self, org_id: int, name: str) -> Group | None:
         query = select(Group).where(Group.org_id == org_id, Group.name_key == name.casefold())
@@ -492,12 +507,12 @@ class Repository:
         return [(d, w) for d, w in (await self.s.execute(query)).all()]
 
     async def current_plan_assignment(self, membership_id: int) -> PlanAssignment | None:
-        query = (
-            select(PlanAssignment)
-            .where(PlanAssignment.membership_id == membership_id)
-            .order_by(PlanAssignment.created_at.desc(), PlanAssignment.id.desc())
-        )
-        return (await self.s.scalars(query)).first()
+        return (await self.s.scalars(_CURRENT_PLAN, {"member": membership_id})).first()
+
+    async def current_plan_line(self, membership_id: int) -> tuple[str, date] | None:
+        """The name and start of a member's current plan, in one round trip."""
+        row = (await self.s.execute(_CURRENT_PLAN_LINE, {"member": membership_id})).first()
+        return None if row is None else (row[0], row[1])
 
     async def sessions_between(
         self, membership_id: int, first: date, last: date

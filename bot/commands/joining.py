@@ -85,16 +85,28 @@ async def join_org(
     return member
 
 
-async def welcome_text(uow: UnitOfWork, member: Membership) -> str:
+async def welcome_text(
+    uow: UnitOfWork,
+    member: Membership,
+    *,
+    coaches: list[str] | None = None,
+    groups: list[str] | None = None,
+) -> str:
+    """The welcome DM. A caller that has just made the membership knows its coaches and
+    groups and passes them; otherwise they are looked up."""
     org = await uow.repo.org(member.org_id)
     parts = [f"Welcome to {org.name if org else 'your club'}!"]
     parts.append("You joined as a coach." if member.is_coach else "You joined as an athlete.")
-    coaches = await uow.repo.coaches_of(member.id, lambda *_: true())
+    if coaches is None:
+        found = await uow.repo.coaches_of(member.id, lambda *_: true())
+        coaches = [c.display_name for c in found]
     if coaches and member.is_athlete:
-        parts.append("Your coach: " + ", ".join(c.display_name for c in coaches) + ".")
-    groups = await uow.repo.groups_of(member.id)
+        parts.append("Your coach: " + ", ".join(coaches) + ".")
+    if groups is None:
+        groups = [g.name for g in await uow.repo.groups_of(member.id)]
     if groups:
-        parts.append("Your group: " + ", ".join(g.name for g in groups) + ".")
+        parts.append("Your group: " + ", ".join(groups) + ".")
+
     parts.append("Type /help to see what you can do.")
     return " ".join(parts)
 
@@ -278,17 +290,21 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         if problem:
             raise Refusal(problem)
     group_id = None
+    group_names: list[str] = []  # the new member's groups and coaches, for the welcome
     if cmd.group:
         group = await repo.group_by_name(org.id, cmd.group)
         if group is None:
             raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
+        group_names.append(group.name)
     coach_mid = None
+    coach_names: list[str] = []
     if cmd.coach:
         coach_m, coach_a = await resolve_member(ctx, cmd.coach)
         if not coach_m.is_coach or coach_m.is_head_coach:
             raise Refusal(f"{coach_a.display_name} is not an assistant coach.")
         coach_mid = coach_m.id
+        coach_names.append(coach_a.display_name)
 
     account = await repo.account_by_email(cmd.email)
     if account is None and cmd.user is not None:
@@ -326,7 +342,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         )
     await ctx.audit("add_member", account.id)
     ctx.dm(
-        await welcome_text(ctx.uow, member),
+        await welcome_text(ctx.uow, member, coaches=coach_names, groups=group_names),
         account_id=account.id,
         kind="welcome",
         key=f"welcome:{member.id}",

@@ -528,6 +528,31 @@ async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
     )
 
 
+@per_viewer_shape
+def _coaches_query(viewer: Viewer) -> Select[str]:
+    """Names of the coaches of athlete `athlete` that the viewer may know of."""
+    coach_mm, coach_aa, athlete_m, athlete_a = _ROSTER_ALIASES
+    return (
+        select(coach_aa.display_name)
+        .select_from(Assignment)
+        .join(coach_mm, coach_mm.id == Assignment.coach_membership_id)
+        .join(coach_aa, coach_aa.id == coach_mm.account_id)
+        .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
+        .join(athlete_a, athlete_a.id == athlete_m.account_id)
+        .where(
+            athlete_m.id == bindparam("athlete"),
+            visible_filter(
+                Resource.ASSIGNMENTS,
+                viewer,
+                member=athlete_m,
+                account=athlete_a,
+                author_column=coach_aa.id,
+            ),
+        )
+        .order_by(coach_aa.display_name)
+    )
+
+
 @dataclass(frozen=True)
 class Profile:
     member: MemberRef | None = None
@@ -572,18 +597,12 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
         if can_see(Resource.LABELS, ctx.viewer, subject):
             lines.append("Labels: " + (", ".join(member.labels) or "—"))
         if member.is_athlete:
-            coaches = await ctx.uow.repo.coaches_of(
-                member.id,
-                lambda athlete_m, athlete_a, coach_account: visible_filter(
-                    Resource.ASSIGNMENTS,
-                    ctx.viewer,
-                    member=athlete_m,
-                    account=athlete_a,
-                    author_column=coach_account,
-                ),
-            )
+            params = {**viewer_params(ctx.viewer), "athlete": member.id}
+            query = _coaches_query(ctx.viewer)
+            coaches = (await ctx.uow.session.scalars(query, params)).all()
             if coaches or ctx.viewer.is_coach:
-                lines.append("Coaches: " + (", ".join(c.display_name for c in coaches) or "—"))
+                lines.append("Coaches: " + (", ".join(coaches) or "—"))
+
         lines += _personal(account, with_goal=True)
     else:
         mine = set()
@@ -609,8 +628,8 @@ def _personal(account: Account, *, with_goal: bool = True) -> list[str]:
 
 async def _plan_line(ctx: Ctx, member: Membership) -> str:
     """Shown in full profiles only: the plan is SCHEDULE data (SPEC §2)."""
-    current = await ctx.uow.repo.current_plan_assignment(member.id)
+    current = await ctx.uow.repo.current_plan_line(member.id)
     if current is None:
         return "—"
-    plan = await ctx.uow.repo.plan(current.plan_id)
-    return f"{plan.name if plan else '?'} from {current.start_date:%a %d %b %Y}"
+    name, start = current
+    return f"{name} from {start:%a %d %b %Y}"
