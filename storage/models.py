@@ -59,6 +59,10 @@ class Account(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     units: Mapped[str] = mapped_column(String(2), default="km")
     reminder_time: Mapped[str] = mapped_column(String(5), default="06:00")
+    # the first local date whose daily DM follows `timezone` and `reminder_time`: a
+    # change made during a day applies from the next one (set by /settings, which plans
+    # that day's DM under the old settings); NULL: always
+    daily_settings_from: Mapped[date | None] = mapped_column(Date)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     notify_daily: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=True)
