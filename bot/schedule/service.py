@@ -52,9 +52,12 @@ class Scheduling:
     async def advance(self, clock: FakeClock, target: datetime) -> list[Outgoing]:
         """Move a simulated clock to `target`, delivering each message at its moment.
 
-        Plans first whatever the clock: a command since the last plan (a new time zone,
-        daily DMs turned back on) may have made something due already."""
+        Plans first whatever the clock, and without the planner's memory of moments it
+        planned a few minutes ago: a command since the last plan (a member made active
+        again, daily DMs turned back on) may have made something due already, and a
+        simulation delivers it at once rather than when the memory lapses."""
         self._planned_at = None
+        self.planner.forget()
         sent = await self.due_now()
         while True:
             upcoming = await self.planner.next_due_after(clock.now())

@@ -435,8 +435,6 @@ async def test_notify_switches_stop_daily_dms_and_digests(
     assert z("2027-01-07 06:00") in [s.at for s in rec.of("digest", HEAD)]
 
 
-
-
 async def test_turning_daily_dms_back_on_sends_todays_while_its_day_lasts(
     app: App, clock: FakeClock, rec: Recorder
 ) -> None:
