@@ -217,30 +217,29 @@ async def _invite(
     start: date | None,
 ) -> None:
     org, _ = ctx.require_org()
-    for old in await ctx.uow.repo.pending_for_org(org.id, email):
-        old.status = "revoked"  # a fresh invitation replaces an older one
+    await ctx.uow.repo.revoke_pending(org.id, email)  # a fresh invitation replaces older ones
     code = new_code()
-    invitation = await ctx.uow.repo.add(
-        Invitation(
-            org_id=org.id,
-            kind="email",
-            email=email,
-            role=role,
-            code_hash=hash_code(code),
-            status="pending",
-            group_id=group_id,
-            plan_id=plan,
-            start_date=start,
-            created_by_account_id=ctx.account.id,
-            created_at=ctx.now,
-            expires_at=ctx.now + timedelta(days=INVITATION_DAYS),
-            uses=0,
-        )
+    invitation_id = await ctx.uow.repo.insert_returning_id(
+        Invitation,
+        org_id=org.id,
+        kind="email",
+        email=email,
+        role=role,
+        code_hash=hash_code(code),
+        status="pending",
+        group_id=group_id,
+        plan_id=plan,
+        start_date=start,
+        created_by_account_id=ctx.account.id,
+        created_at=ctx.now,
+        expires_at=ctx.now + timedelta(days=INVITATION_DAYS),
+        uses=0,
     )
     if coach_mid is not None:
         await ctx.uow.repo.add(
-            InvitationAssignment(invitation_id=invitation.id, coach_membership_id=coach_mid)
+            InvitationAssignment(invitation_id=invitation_id, coach_membership_id=coach_mid)
         )
+
     await ctx.audit(f"invite_{role}", None, email)
     as_what = "a coach" if role == "coach" else "an athlete"
     ctx.dm(
@@ -248,7 +247,7 @@ async def _invite(
         f"Just start using the bot with this e-mail address, or type /join {code}.",
         email=email,
         kind="invitation",
-        key=f"invitation:{invitation.id}",
+        key=f"invitation:{invitation_id}",
     )
     ctx.reply(
         f"{email} has no account yet, so I sent an invitation (valid {INVITATION_DAYS} days). "
@@ -583,10 +582,7 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
 )
 async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    pending = await ctx.uow.repo.pending_for_org(org.id, cmd.email)
-    if not pending:
+    if not await ctx.uow.repo.revoke_pending(org.id, cmd.email):
         raise Refusal(f"No pending invitation for {cmd.email}.")
-    for inv in pending:
-        inv.status = "revoked"
     await ctx.audit("revoke_invitation", None, cmd.email)
     ctx.reply(f"The invitation for {cmd.email} is revoked; its code no longer works.")
