@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -79,31 +80,59 @@ Renderer = texts.BatchRenderer
 
 
 class Pacer:
-    """Spaces sends evenly on the injected clock: one every 1/`rate` s, and after a pause
-    (a claim, a render) up to `burst` at once to catch up — so in any second at most
-    `rate` + `burst` sends start. Share one among the dispatchers of a process that send
-    through one platform connection."""
+    """Paces sends on the injected clock under a platform's limit of `limit` starts in any
+    `window`: evenly, one every window/limit; after a stall (a claim, a render, a busy
+    machine) it makes up for up to `catch_up` of lost time at twice that pace; never
+    more than `limit` starts in one window; and nothing before a Retry-After `hold` ends.
+    Share one among the dispatchers of a process that send through one connection to
+    the platform."""
 
-    def __init__(self, rate: float, burst: int = 1) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a pacer needs a positive rate and burst")
-        self.rate = rate
-        self.burst = burst
-        self.interval = timedelta(seconds=1 / rate)
-        self._next: datetime | None = None
+    def __init__(
+        self,
+        limit: int,
+        window: timedelta = timedelta(seconds=1),
+        *,
+        catch_up: timedelta | None = None,
+    ) -> None:
+        if limit < 1 or window <= timedelta(0):
+            raise ValueError("a pacer needs a positive limit and window")
+        self.limit = limit
+        self.window = window
+        self.rate = limit / window.total_seconds()  # starts a second, on average
+        self.interval = window / limit
+        self.gap = self.interval / 2
+        self.catch_up = window / 2 if catch_up is None else catch_up
+        self._starts: deque[datetime] = deque(maxlen=limit)
+        self._due: datetime | None = None  # the even pace's next slot
+        self._hold: datetime | None = None
 
     @classmethod
-    def within(cls, limit: float) -> Pacer:
-        """Pace under a platform's limit of `limit` a second: 95 % of it evenly, bursts of
-        5 %, so no second holds more than `limit` starts."""
-        burst = max(1, int(limit * 0.05))
-        return cls(max(limit - burst, limit * 0.5), burst)
+    def within(cls, per_second: float) -> Pacer:
+        """Under a published limit of `per_second`: 1 % fewer starts in a window 1 % longer
+        than the platform's, for requests that reach it out of step."""
+        limit = max(1, int(per_second * 0.99))
+        seconds = 1.01 * max(1.0, limit / (per_second * 0.99))
+        return cls(limit, timedelta(seconds=seconds))
+
+    def hold(self, until: datetime) -> None:
+        """The platform answered 429: no start before `until`."""
+        if self._hold is None or until > self._hold:
+            self._hold = until
 
     def reserve(self, now: datetime) -> float:
         """Take the next free slot; the seconds to wait for it (0: go now)."""
-        earliest = now - self.interval * (self.burst - 1)
-        slot = self._next if self._next is not None and self._next > earliest else earliest
-        self._next = slot + self.interval
+        due = now if self._due is None else max(self._due, now - self.catch_up)
+        slot = max(now, due)
+        limited = self._hold
+        if len(self._starts) == self.limit:
+            full = self._starts[0] + self.window
+            limited = full if limited is None or full > limited else limited
+        if limited is not None and limited > slot:
+            slot = due = limited  # waiting on the limit: no lost time to make up
+        if self._starts and slot < self._starts[-1] + self.gap:
+            slot = self._starts[-1] + self.gap
+        self._starts.append(slot)
+        self._due = due + self.interval
         return max(0.0, (slot - now).total_seconds())
 
 
@@ -122,23 +151,54 @@ class Outcome:
 SENT = Outcome("sent")
 
 
-class _Round:
-    """One claimed batch's outcomes, settled in groups as they accumulate."""
+@dataclass
+class _Batch:
+    """Claimed rows and their rendered messages (None: drop the row)."""
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    rows: Sequence[OutboxMessage]
+    rendered: dict[int, Outgoing | None]
+    claimed_at: datetime
+
+
+class _Round:
+    """One batch's outcomes, settled in groups as they accumulate — in the background of
+    a waiting round (one settle in flight at a time, in order), so sending goes on."""
+
+    def __init__(self, dispatcher: Dispatcher, *, background: bool) -> None:
         self.dispatcher = dispatcher
+        self.background = background
         self.outcomes: list[tuple[int, Outcome]] = []
         self.unreachable: list[tuple[int, str]] = []
         self.sent: list[Outgoing] = []
+        self._settling: asyncio.Task[None] | None = None
 
     def add(self, row_id: int, outcome: Outcome) -> None:
         self.outcomes.append((row_id, outcome))
 
-    async def settle(self) -> None:
-        if not self.outcomes and not self.unreachable:
+    async def flush(self) -> None:
+        """Settle what has accumulated."""
+        outcomes, unreachable = self.outcomes, self.unreachable
+        self.outcomes, self.unreachable = [], []
+        if self._settling is not None:
+            await self._settling
+            self._settling = None
+        if self.background:
+            self._settling = asyncio.create_task(self._settle(outcomes, unreachable))
+        else:
+            await self._settle(outcomes, unreachable)
+
+    async def finish(self) -> None:
+        """Settle the rest and wait until every outcome of the batch is recorded."""
+        self.background = False
+        await self.flush()
+
+    async def _settle(
+        self, outcomes: list[tuple[int, Outcome]], unreachable: list[tuple[int, str]]
+    ) -> None:
+        if not outcomes and not unreachable:
             return
         groups: dict[Outcome, list[int]] = {}
-        for row_id, outcome in self.outcomes:
+        for row_id, outcome in outcomes:
             groups.setdefault(outcome, []).append(row_id)
         now = self.dispatcher.clock.now()
         async with self.dispatcher.sessions() as session, session.begin():
@@ -152,10 +212,8 @@ class _Round:
                     retry_at=outcome.retry_at,
                     untried=outcome.untried,
                 )
-            for account_id, reason in self.unreachable:
+            for account_id, reason in unreachable:
                 await self.dispatcher._mark_unreachable(session, account_id, reason, now)
-        self.outcomes.clear()
-        self.unreachable.clear()
 
 
 class Dispatcher:
@@ -198,6 +256,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._stopping = False
+        self._ahead: asyncio.Task[_Batch | None] | None = None
 
     # -- one round ------------------------------------------------------------------
 
@@ -217,26 +276,31 @@ class Dispatcher:
         return False
 
     async def _round(self, *, wait: bool) -> tuple[list[Outgoing], int]:
-        """One batch; returns what was sent and how many rows were claimed."""
+        """One batch; returns what was sent and how many rows were claimed.
+
+        A waiting round claims and renders the next batch while it sends this one (when
+        this one was full), so sending does not stop for the database between batches."""
         if self._paused():  # a Retry-After runs: no request before it expires
             return [], 0
         async with self._busy:
             if self._paused():
                 return [], 0
-            now = self.clock.now()
             limit = self.batch
             if wait and self.pacer is not None:  # what the pace sends well inside a lease
                 limit = max(1, min(limit, int(self.pacer.rate * self.lease.total_seconds() / 4)))
-            async with self.sessions() as session, session.begin():
-                rows = await claim(session, now, lease=self.lease, limit=limit)
-            if not rows:
+            batch = await self._take_ahead()
+            if batch is None:
+                batch = await self._prepare(limit)
+            if batch is None:
                 return [], 0
-            rendered = await self._render_batch(rows)
-            done = _Round(self)
+            if wait and len(batch.rows) >= limit and not self._stopping:
+                self._ahead = asyncio.create_task(self._prepare(limit))
+            done = _Round(self, background=wait)
+            rows = batch.rows
             # never start a send late in the lease: another dispatcher may take the row
-            last_start = now + self.lease * 3 / 4
+            last_start = batch.claimed_at + self.lease * 3 / 4
             for index, row in enumerate(rows):
-                message = rendered.get(row.id)
+                message = batch.rendered.get(row.id)
                 if message is None:
                     done.add(row.id, Outcome("dropped", "no longer due"))
                     continue
@@ -245,6 +309,7 @@ class Dispatcher:
                     retry_at = self.paused_until
                     for rest in rows[index:]:
                         done.add(rest.id, Outcome("pending", retry_at=retry_at, untried=True))
+                    await self._put_back_ahead(retry_at)
                     break
                 done.add(row.id, outcome)
                 if outcome.status == "sent":
@@ -258,9 +323,31 @@ class Dispatcher:
                         )
                     break
                 if len(done.outcomes) >= self.settle_every:
-                    await done.settle()
-            await done.settle()
+                    await done.flush()
+            await done.finish()
             return done.sent, len(rows)
+
+    async def _prepare(self, limit: int) -> _Batch | None:
+        """Claim up to `limit` due rows (one short write transaction) and render them."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            rows = await claim(session, now, lease=self.lease, limit=limit)
+        if not rows:
+            return None
+        return _Batch(rows, await self._render_batch(rows), now)
+
+    async def _take_ahead(self) -> _Batch | None:
+        ahead, self._ahead = self._ahead, None
+        return await ahead if ahead is not None else None
+
+    async def _put_back_ahead(self, retry_at: datetime | None) -> None:
+        """Return the batch claimed ahead to the outbox untried (shutdown, a pause)."""
+        batch = await self._take_ahead()
+        if batch is not None:
+            done = _Round(self, background=False)
+            for row in batch.rows:
+                done.add(row.id, Outcome("pending", retry_at=retry_at, untried=True))
+            await done.finish()
 
     async def _deliver(
         self, row: OutboxMessage, message: Outgoing, *, wait: bool, last_start: datetime
@@ -397,6 +484,8 @@ class Dispatcher:
                 return Outcome("failed", exc.reason, permanent=True)
             if exc.retry_after is not None:
                 self.paused_until = now + timedelta(seconds=exc.retry_after)
+                if self.pacer is not None:  # every dispatcher sharing the pacer holds off
+                    self.pacer.hold(self.paused_until)
                 return Outcome("pending", exc.reason, retry_at=self.paused_until, limited=True)
             return self._retry(row, now, exc.reason)
         except Exception as exc:  # a bug or an outage in a sender: retry, then give up
@@ -456,4 +545,4 @@ class Dispatcher:
         self._stop.set()
         self._wake.set()
         async with self._busy:
-            pass
+            await self._put_back_ahead(self.paused_until if self._paused() else None)

@@ -21,6 +21,7 @@ Every wait goes through an injected sleep that moves the fake clock: nothing sle
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -402,6 +403,33 @@ async def test_stop_during_a_retry_after_puts_the_batch_back_at_once(
     assert rows[keys[1]].due_at == rows[keys[2]].due_at == resume
 
 
+async def test_a_waiting_round_claims_and_renders_the_next_batch_while_it_sends(
+    app: App, clock: FakeClock
+) -> None:
+    keys = await notes(app, 7)
+    platform = Recorder(clock)
+    d = dispatcher(app, platform, batch=3, sleep=Naps(clock))
+    renders = counting_renders(d)
+    assert [m.text for m in await d.run_once(wait=True)] == ["note 0", "note 1", "note 2"]
+    assert d._ahead is not None
+    await d._ahead  # the next batch was claimed and rendered while this one was sent
+    assert renders == [3, 3]
+    rows = by_key(await outbox(app))
+    assert [(rows[k].status, rows[k].attempts) for k in keys[3:]] == [
+        ("sending", 1),
+        ("sending", 1),
+        ("sending", 1),
+        ("pending", 0),
+    ]
+    assert [m.text for m in await d.run_once(wait=True)] == ["note 3", "note 4", "note 5"]
+    # a shutdown puts a batch claimed ahead back at once, its attempts given back
+    await d.stop()
+    assert renders == [3, 3, 1]
+    rows = by_key(await outbox(app))
+    assert (rows["note:6"].status, rows["note:6"].attempts) == ("pending", 0)
+    assert [r.status for r in rows.values()].count("sent") == 6
+
+
 class Paced(Recorder):
     """A platform that accepts `rate` messages a second from this bot."""
 
@@ -422,7 +450,8 @@ async def test_sends_are_paced_to_the_senders_rate(app: App, clock: FakeClock) -
     await notes(app, 60)
     platform = Paced(clock, rate=20)
     d = dispatcher(app, platform, sleep=Naps(clock))
-    assert d.pacer is not None and (d.pacer.rate, d.pacer.burst) == (19, 1)
+    assert d.pacer is not None
+    assert (d.pacer.limit, d.pacer.window) == (19, timedelta(seconds=1.01))
     t0 = clock.now()
     assert len(await d.run_once(wait=True)) == 60
     times = [s.at for s in platform.sent]
@@ -435,15 +464,45 @@ async def test_sends_are_paced_to_the_senders_rate(app: App, clock: FakeClock) -
     assert {s.at for s in platform.sent[60:]} == {before}
 
 
-def test_a_pacer_paces_within_a_limit_and_catches_up_in_small_bursts() -> None:
-    pacer = Pacer.within(200)
-    assert (pacer.rate, pacer.burst) == (190, 10)
-    t0 = START
-    # after a pause, ten go at once, then one every 1/190 s
-    waits = [pacer.reserve(t0) for _ in range(12)]
-    assert waits[:10] == [0.0] * 10
-    step = pacer.interval.total_seconds()
-    assert waits[10:] == [step, 2 * step] and step == pytest.approx(1 / 190, rel=1e-3)
+def test_a_pacer_spaces_starts_evenly_under_the_limit() -> None:
+    pacer = Pacer.within(200)  # 198 starts in any 1.01 s
+    assert (pacer.limit, pacer.window) == (198, timedelta(seconds=1.01))
+    step = pacer.interval
+    assert step.total_seconds() == pytest.approx(1.01 / 198, abs=1e-6)  # whole microseconds
+    # asked again and again at one instant: one slot after the other, evenly
+    waits = [pacer.reserve(START) for _ in range(4)]
+    assert waits == [(n * step).total_seconds() for n in range(4)]
+
+
+def test_a_pacer_makes_up_for_a_stall_at_twice_the_pace_within_the_window() -> None:
+    pacer = Pacer(10, timedelta(seconds=1))  # one every 0.1 s; catch-up at 0.05 s
+    clock = FakeClock(START)
+    starts: list[datetime] = []
+
+    def go() -> None:
+        clock.advance(timedelta(seconds=pacer.reserve(clock.now())))
+        starts.append(clock.now())
+
+    for _ in range(3):
+        go()
+    clock.advance(timedelta(seconds=0.3))  # a stall: 0.2 s late for the next slot
+    for _ in range(9):
+        go()
+    gaps = [round((b - a).total_seconds(), 3) for a, b in itertools.pairwise(starts)]
+    # even, the stall, then half gaps until the 0.2 s are made up, then even again —
+    # never an eleventh start within one second
+    assert gaps == [0.1, 0.1, 0.3, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1, 0.1, 0.1]
+    assert busiest_second(starts) <= 10
+
+
+def test_a_pacer_forgets_lost_time_beyond_catch_up_and_holds_for_retry_after() -> None:
+    pacer = Pacer(10, timedelta(seconds=1), catch_up=timedelta(seconds=0.1))
+    assert pacer.reserve(START) == 0.0
+    later = START + timedelta(seconds=5)  # idle for 5 s: only 0.1 s is made up
+    assert [pacer.reserve(later) for _ in range(3)] == [0.0, 0.05, 0.1]
+    pacer.hold(later + timedelta(seconds=2))
+    assert pacer.reserve(later) == 2.0
+    assert pacer.reserve(later) == pytest.approx(2.1)
     with pytest.raises(ValueError):
         Pacer(0)
 
@@ -453,7 +512,7 @@ async def test_dispatchers_sharing_a_pacer_stay_within_the_limit_together(
 ) -> None:
     await notes(app, 90)
     platform = Recorder(clock)
-    pacer = Pacer.within(30)  # 29 a second, bursts of 1
+    pacer = Pacer.within(30)  # 29 in any 1.01 s
     engines = [make_engine(db_url) for _ in range(3)]
     try:
         ds = [
