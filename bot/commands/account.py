@@ -10,6 +10,7 @@ from bot.commands.base import REGISTRY, CommandSpec, Ctx, Kind, Param, Refusal, 
 from bot.commands.common import resolve_member
 from bot.grammar import MemberRef
 from bot.policy import PRIVACY_FLAGS, Action, permits
+from bot.schedule.planner import settings_changed
 
 NOTIFY_KINDS = ("daily", "digest", "leaderboard")
 
@@ -48,6 +49,7 @@ async def settings(cmd: Settings, ctx: Ctx) -> None:
     if (cmd.notify is None) != (cmd.switch is None):
         raise Refusal("notify: takes a kind and on or off, e.g. notify:daily off.", show_usage=True)
     changed = []
+    before = _daily_settings(ctx)
     if cmd.tz is not None:
         account.timezone = cmd.tz
         changed.append(f"time zone {cmd.tz}")
@@ -70,6 +72,16 @@ async def settings(cmd: Settings, ctx: Ctx) -> None:
         setattr(account, f"notify_{cmd.notify}", bool(cmd.switch))
         changed.append(f"{cmd.notify} messages {'on' if cmd.switch else 'off'}")
     if changed:
+        after = _daily_settings(ctx)
+        if before is not None and after is not None:
+            await settings_changed(
+                ctx.uow.session,
+                account,
+                before,
+                after,
+                ctx.now,
+                daily_on=cmd.notify == "daily" and bool(cmd.switch),
+            )
         await ctx.uow.session.flush()
         ctx.reply("Saved: " + ", ".join(changed) + ".")
         return
@@ -82,6 +94,13 @@ async def settings(cmd: Settings, ctx: Ctx) -> None:
         f"Reminder: {account.reminder_time}\nGoal race: {account.goal or '—'}\n"
         f"Bio: {account.bio or '—'}\nMessages: {notify}"
     )
+
+
+def _daily_settings(ctx: Ctx) -> tuple[str, str] | None:
+    """The (zone, reminder time) the planner uses for a member's daily DM."""
+    if ctx.org is None:
+        return None
+    return (ctx.account.timezone or ctx.org.timezone, ctx.account.reminder_time)
 
 
 @dataclass(frozen=True)

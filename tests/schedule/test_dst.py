@@ -397,8 +397,9 @@ async def test_a_change_after_todays_dm_takes_effect_the_next_day(
 async def test_a_change_before_todays_dm_neither_loses_nor_doubles_it(
     db_url: str, change: str, expected: list[tuple[str, str]]
 ) -> None:
-    """What holds today: one DM per local date (the key), Tuesday's and Wednesday's are
-    each sent once, and nothing goes before the change or twice in one local day."""
+    """What the outbox key alone guarantees: one DM per local date, Tuesday's and
+    Wednesday's are each sent once, and nothing goes before the change or twice in one
+    local day."""
     rows, sends = await change_settings(db_url, "2027-01-05 04:00", change)
     dates = [str(r.local_date) for r in rows]
     assert dates.count("2027-01-05") == dates.count("2027-01-06") == 1
@@ -406,14 +407,6 @@ async def test_a_change_before_todays_dm_neither_loses_nor_doubles_it(
     assert all(s.at >= z("2027-01-05 04:00") for s in sends)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (or a decision to document): a change typed before today's DM applies to "
-    "today: a later/earlier reminder moves today's DM; moving west plans the new zone's "
-    "still-running yesterday (a 'Good morning! Monday' at 23:00 New York time) and "
-    "Tuesday's goes at 06:00 New York; moving east sends Tuesday's as soon as the planner "
-    "next runs",
-)
 @pytest.mark.parametrize(("change", "expected"), BEFORE)
 async def test_a_change_before_todays_dm_takes_effect_the_next_day(
     db_url: str, change: str, expected: list[tuple[str, str]]
@@ -426,8 +419,9 @@ async def test_a_change_before_todays_dm_takes_effect_the_next_day(
 
 async def test_moving_east_before_todays_dm_never_loses_it(db_url: str) -> None:
     """At 05:00 Berlin on Tuesday (04:00Z) Ann moves to Tokyo, where it is 13:00 and her
-    06:00 has passed: Tuesday's DM has not gone and its Tokyo day lasts until 15:00Z, so
-    it goes (a live bot plans it at its next 30 s tick). No coach digest runs in between."""
+    06:00 has passed: Tuesday's DM has not gone yet; the change plans it under the old
+    settings (06:00 Berlin, 14:00 in Tokyo), so it is not lost, and Wednesday's follows
+    at 06:00 Tokyo. No coach digest runs in between."""
     clock = FakeClock(z("2027-01-04 09:00"))
     rec = Recorder(clock)
     async with open_app(db_url, clock, rec) as app:
