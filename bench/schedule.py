@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.schedule [--store sqlite|postgres|both] [--rebuild]
                                        [--messages 5000] [--dispatchers 4 | --processes N]
-                                       [--ceiling 200] [--idle 5.0]
+                                       [--ceiling 200] [--idle 5.0] [--no-pace]
 
 Never run by the test suite.
 
@@ -24,8 +24,10 @@ Never run by the test suite.
    their production loop (`Dispatcher.serve`) against a local HTTP double in a separate
    process: an aiohttp server on 127.0.0.1 that accepts at most `--ceiling` requests in
    any sliding second and answers 429 with Retry-After beyond it. The Sender POSTs each
-   message. The clock is real time shifted to the benchmark's Tuesday. Target: >= 90% of
-   the ceiling, with no message accepted twice and none lost.
+   message and declares the ceiling as its platform's rate, as a platform publishes its
+   limit; the dispatchers of one process share one `Pacer` under it (`--no-pace`: none,
+   only the 429s hold them back). The clock is real time shifted to the benchmark's
+   Tuesday. Target: >= 90% of the ceiling, with no message accepted twice and none lost.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from bench import commands
 from bench.commands import CACHE, Dialect, machine
 from bot.clock import FakeClock
 from bot.messages import Outgoing
-from bot.schedule.dispatcher import Dispatcher, SendError
+from bot.schedule.dispatcher import Dispatcher, Pacer, SendError
 from bot.schedule.planner import Planner
 from storage.engine import make_engine, make_sessionmaker
 
@@ -429,13 +431,15 @@ async def _double(ceiling: int, ports: Any) -> None:
 
 
 class HttpSender:
-    """POSTs each message to the double; a 429 becomes SendError(retry_after=...)."""
+    """POSTs each message to the double; a 429 becomes SendError(retry_after=...).
+    `rate`: the double's ceiling, the limit a platform would publish (None: unknown)."""
 
     platform = "bench"
 
-    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, base: str, rate: float | None) -> None:
         self.http = http
         self.url = f"{base}/send"
+        self.rate = rate
 
     async def send(self, message: Outgoing, *, nonce: str) -> None:
         payload = {"key": message.key, "nonce": nonce, "to": message.email, "text": message.text}
@@ -448,17 +452,18 @@ class HttpSender:
 
 
 class TimedDispatcher(Dispatcher):
-    """The production dispatcher, with the time spent rendering and sending added up."""
+    """The production dispatcher, with the time spent rendering and sending added up
+    (`renders`: rows rendered, so a row rendered twice counts twice)."""
 
     render_s = 0.0
     send_s = 0.0
     renders = 0
 
-    async def _render(self, session: Any, row: Any) -> Outgoing | None:
-        self.renders += 1
+    async def _render_batch(self, rows: Any) -> dict[int, Outgoing | None]:
+        self.renders += len(rows)
         started = time.perf_counter()
         try:
-            return await super()._render(session, row)
+            return await super()._render_batch(rows)
         finally:
             self.render_s += time.perf_counter() - started
 
@@ -491,6 +496,7 @@ class Work:
     send_s: float = 0.0
     renders: int = 0
     cpu_s: float = 0.0
+    rss: float = 0.0  # the largest ru_maxrss of the dispatching processes, MiB
 
     def add(self, other: Work) -> None:
         self.statements.add(other.statements)
@@ -498,21 +504,36 @@ class Work:
         self.send_s += other.send_s
         self.renders += other.renders
         self.cpu_s += other.cpu_s
+        self.rss = max(self.rss, other.rss)
 
 
 async def serve_until(
-    engines: list[AsyncEngine], base: str, origin: float, idle: float, done: Any
+    engines: list[AsyncEngine],
+    base: str,
+    origin: float,
+    args: argparse.Namespace,
+    done: Any,
 ) -> Work:
-    """Run one production dispatcher loop per engine until `done()`, then stop them."""
+    """Run one production dispatcher loop per engine until `done()`, then stop them.
+    The dispatchers share one sender and (unless `--no-pace`) one pacer: one process,
+    one connection to the platform."""
     work = Work()
+    rate = None if args.no_pace else float(args.ceiling)
     with contextlib.ExitStack() as taps:
         counted = [taps.enter_context(counting(e)) for e in engines]
         cpu = time.process_time()
         async with aiohttp.ClientSession() as http:
             clock = ShiftedClock(BENCH_AT, origin)
-            sender = HttpSender(http, base)
-            workers = [TimedDispatcher(make_sessionmaker(e), clock, sender) for e in engines]
-            tasks = [asyncio.create_task(w.serve(idle=idle)) for w in workers]
+            sender = HttpSender(http, base, rate)
+            pacer = Pacer.within(rate) if rate else None
+            workers = [
+                TimedDispatcher(make_sessionmaker(e), clock, sender, pacer=pacer) for e in engines
+            ]
+            for w in workers:  # SQLite renders through a reader engine of its own
+                reader = w.readers.kw.get("bind")
+                if reader is not None and reader not in engines:
+                    counted.append(taps.enter_context(counting(reader)))
+            tasks = [asyncio.create_task(w.serve(idle=args.idle)) for w in workers]
             while True:  # polls another process (the double, or the parent's flag)
                 await asyncio.sleep(0.1)
                 if await done(http):
@@ -520,6 +541,7 @@ async def serve_until(
             await asyncio.gather(*(w.stop() for w in workers))
             await asyncio.gather(*tasks)
         work.cpu_s = time.process_time() - cpu
+        work.rss = rss_mib()
         for seen in counted:
             work.statements.add(seen)
     for w in workers:
@@ -529,7 +551,9 @@ async def serve_until(
     return work
 
 
-def run_worker(url: str, base: str, origin: float, idle: float, stop: Any, out: Any) -> None:
+def run_worker(
+    url: str, base: str, origin: float, args: argparse.Namespace, stop: Any, out: Any
+) -> None:
     """One bot process with one dispatcher (`--processes`)."""
 
     async def main() -> Work:
@@ -539,7 +563,7 @@ def run_worker(url: str, base: str, origin: float, idle: float, stop: Any, out: 
             return bool(stop.is_set())
 
         try:
-            return await serve_until([engine], base, origin, idle, done)
+            return await serve_until([engine], base, origin, args, done)
         finally:
             await engine.dispose()
 
@@ -603,7 +627,7 @@ async def bench_dispatch(url: str, args: argparse.Namespace) -> Dispatched:
         if args.processes:
             stop, out = context.Event(), context.Queue()
             workers = [
-                context.Process(target=run_worker, args=(url, base, origin, args.idle, stop, out))
+                context.Process(target=run_worker, args=(url, base, origin, args, stop, out))
                 for _ in range(args.processes)
             ]
             for process in workers:
@@ -621,7 +645,7 @@ async def bench_dispatch(url: str, args: argparse.Namespace) -> Dispatched:
         else:
             engines = [make_engine(url) for _ in range(args.dispatchers)]
             try:
-                work = await serve_until(engines, base, origin, args.idle, done)
+                work = await serve_until(engines, base, origin, args, done)
             finally:
                 for engine in engines:
                     await engine.dispose()
@@ -662,9 +686,10 @@ async def bench_dispatch(url: str, args: argparse.Namespace) -> Dispatched:
 
 
 def how(args: argparse.Namespace) -> str:
+    pace = "unpaced" if args.no_pace else "paced"
     if args.processes:
-        return f"{args.processes} processes x 1 dispatcher"
-    return f"{args.dispatchers} dispatchers in one process"
+        return f"{args.processes} processes x 1 dispatcher, {pace}"
+    return f"{args.dispatchers} dispatcher(s) in one process, {pace}"
 
 
 def report(
@@ -711,7 +736,8 @@ def report(
         f"rendering {work.render_s:.1f} s, sending (HTTP, incl. 429s) "
         f"{work.send_s:.1f} s; CPU of the dispatching process(es) "
         f"{work.cpu_s:.1f} s ({1000 * work.cpu_s / max(dispatched.messages, 1):.1f} "
-        f"ms per message); ru_maxrss of the bench process {dispatched.rss:.0f} MiB.",
+        f"ms per message); ru_maxrss of the bench process {dispatched.rss:.0f} MiB, of "
+        f"the dispatching process(es) at most {work.rss:.0f} MiB.",
         "",
     ]
     return "\n".join(lines)
@@ -750,6 +776,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ceiling", type=int, default=200, help="requests per second")
     parser.add_argument(
         "--idle", type=float, default=5.0, help="Dispatcher.serve's idle wait (production: 5)"
+    )
+    parser.add_argument(
+        "--no-pace",
+        action="store_true",
+        help="the sender declares no rate: dispatchers burst and only 429s hold them back",
     )
     args = parser.parse_args(argv)
     if min(args.messages, args.dispatchers, args.ceiling) < 1 or args.idle <= 0:
