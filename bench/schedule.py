@@ -730,8 +730,8 @@ def report(
             if dispatched.timed_out
             else ""
         )
-        + f"; {work.statements.count / max(dispatched.messages, 1):.1f} statements "
-        f"per message ({work.statements.describe()}); {work.renders:,} renders "
+        + f"; {work.statements.count:,} statements for {dispatched.messages:,} messages "
+        f"({work.statements.describe()}); {work.renders:,} renders "
         f"for {dispatched.messages:,} messages; summed over the dispatchers: "
         f"rendering {work.render_s:.1f} s, sending (HTTP, incl. 429s) "
         f"{work.send_s:.1f} s; CPU of the dispatching process(es) "
