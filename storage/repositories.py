@@ -113,6 +113,11 @@ _CALLER_CONTEXT = (
 )
 _MEMBERSHIP_OF = select(Membership).where(Membership.account_id == bindparam("account"))
 _ACCOUNT_BY_EMAIL = select(Account).where(Account.email == bindparam("email"))
+_ACCOUNT_AND_MEMBERSHIP = (
+    select(Account, Membership)
+    .outerjoin(Membership, Membership.account_id == Account.id)
+    .where(Account.email == bindparam("email"))
+)
 _MEMBER_BY_EMAIL = (
     select(Membership, Account)
     .join(Account, Account.id == Membership.account_id)
@@ -229,6 +234,11 @@ class Repository:
 
     async def account_by_email(self, email: str) -> Account | None:
         return (await self.s.scalars(_ACCOUNT_BY_EMAIL, {"email": email})).first()
+
+    async def account_and_membership(self, email: str) -> tuple[Account | None, Membership | None]:
+        """The account of an e-mail and its membership, if any, in one round trip."""
+        row = (await self.s.execute(_ACCOUNT_AND_MEMBERSHIP, {"email": email})).first()
+        return (None, None) if row is None else (row[0], row[1])
 
     async def account_by_identity(
         self, platform: str, space_id: str, user_id: str

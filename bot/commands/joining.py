@@ -305,7 +305,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         coach_mid = coach_m.id
         coach_names.append(coach_a.display_name)
 
-    account = await repo.account_by_email(cmd.email)
+    account, existing = await repo.account_and_membership(cmd.email)
     if account is None and cmd.user is not None:
         account = await repo.add(
             Account(email=cmd.email, display_name=cmd.email.split("@")[0][:80], created_at=ctx.now)
@@ -321,7 +321,6 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
             start=start,
         )
         return
-    existing = await repo.membership_of(account.id)
     if existing is not None:
         if existing.org_id == org.id:
             raise Refusal(f"{cmd.email} is already a member of {org.name}.")
@@ -366,7 +365,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
 async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     repo = ctx.uow.repo
-    account = await repo.account_by_email(cmd.email)
+    account, existing = await repo.account_and_membership(cmd.email)
     if account is None and cmd.user is not None:
         account = await repo.add(
             Account(email=cmd.email, display_name=cmd.email.split("@")[0][:80], created_at=ctx.now)
@@ -374,7 +373,6 @@ async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
     if account is None:
         await _invite(ctx, cmd.email, "coach", group_id=None, coach_mid=None, plan=None, start=None)
         return
-    existing = await repo.membership_of(account.id)
     if existing is not None and existing.org_id != org.id:
         raise Refusal(f"{cmd.email} is already a member of another organization.")
     await _link_mention(ctx, account, cmd.user)

@@ -164,5 +164,12 @@ async def enqueue_many(
         "attempts": 0,
         "created_at": now,
     }
-    stmt = insert_ignoring_duplicates(session).on_conflict_do_nothing(index_elements=["key"])
-    await session.execute(stmt, [{**defaults, **row} for row in rows])
+    dialect = session.get_bind().dialect.name
+    stmt = _ENQUEUE.get(dialect)
+    if stmt is None:  # built once per store; run on the connection (no ORM bulk path)
+        stmt = insert_ignoring_duplicates(session).on_conflict_do_nothing(index_elements=["key"])
+        _ENQUEUE[dialect] = stmt
+    await (await session.connection()).execute(stmt, [{**defaults, **row} for row in rows])
+
+
+_ENQUEUE: dict[str, Any] = {}
