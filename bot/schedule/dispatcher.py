@@ -14,9 +14,12 @@ write lock: `storage.readonly`), sends, and settles with one UPDATE per outcome 
 - `serve()` (a live bot) runs rounds that wait: after a 429 the rendered messages are
   kept (their lease still holds) and sending resumes exactly when the Retry-After
   expires on the injected clock; and sends are paced to the platform's known rate (a
-  Sender's `rate`, or a shared `Pacer`) instead of bursting into its limit. Every wait is
+  Sender's `rate`, or a shared `Pacer`) instead of bursting into its limit. While it
+  sends a full batch it claims and renders the next one, and it settles in the
+  background, so sending does not stop for the database between batches. Every wait is
   measured on the injected clock and slept through the injected `sleep`, so tests never
-  wait on the real clock.
+  wait on the real clock. `stop()` waits for the send in flight and puts every claimed,
+  unsent message back at once.
 
 The one window left: a crash after the platform accepted a message and before it is
 marked sent re-sends it when the lease expires. Discord closes it with `nonce` +
