@@ -169,7 +169,22 @@ def member_lines_params(org_id: int, group_id: int | None, label: str | None) ->
     return params
 
 
+_TIES = select(
+    exists().where(
+        Assignment.coach_membership_id == bindparam("viewer"),
+        Assignment.athlete_membership_id == bindparam("athlete"),
+    ),
+    exists(
+        select(_MINE.group_id)
+        .join(_THEIRS, _THEIRS.group_id == _MINE.group_id)
+        .where(
+            _MINE.membership_id == bindparam("viewer"),
+            _THEIRS.membership_id == bindparam("athlete"),
+        )
+    ),
+)
 _GROUPS_OF = (
+
     select(Group)
     .join(GroupMember, GroupMember.group_id == Group.id)
     .where(GroupMember.membership_id == bindparam("member"))
@@ -372,17 +387,9 @@ class Repository:
 
     async def ties(self, viewer_mid: int, athlete_mid: int) -> tuple[bool, bool]:
         """(athlete on the viewer's roster, the two share a group), in one round trip."""
-        mine, theirs = _MINE, _THEIRS
-        on_roster = exists().where(
-            Assignment.coach_membership_id == viewer_mid,
-            Assignment.athlete_membership_id == athlete_mid,
-        )
-        shared = exists(
-            select(mine.group_id)
-            .join(theirs, theirs.group_id == mine.group_id)
-            .where(mine.membership_id == viewer_mid, theirs.membership_id == athlete_mid)
-        )
-        row = (await self.s.execute(select(on_roster, shared))).one()
+        params = {"viewer": viewer_mid, "athlete": athlete_mid}
+        row = (await self.s.execute(_TIES, params)).one()
+
         return bool(row[0]), bool(row[1])
 
     async def shares_group(self, mid_a: int, mid_b: int) -> bool:
