@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import true
 
+from bot import grammar
 from bot.commands.base import Caller, Ctx, Kind, Param, Refusal, command, identity_space
 from bot.commands.common import resolve_member
 from bot.commands.plans import enroll, find_plan
@@ -547,7 +548,7 @@ class Invitations:
 
 @dataclass(frozen=True)
 class RevokeInvitation:
-    email: str
+    invitation: str
 
 
 @command(
@@ -567,20 +568,48 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
             rows.append(f"- {inv.email} ({inv.role}): {status}, sent {inv.created_at.date()}")
         else:
             cap = f"{inv.uses}/{inv.max_uses}" if inv.max_uses else f"{inv.uses}/unlimited"
-            rows.append(f"- join code ({cap} uses): {status}, made {inv.created_at.date()}")
+            rows.append(
+                f"- join code #{inv.id} ({cap} uses): {status}, made {inv.created_at.date()}"
+            )
     ctx.reply("Invitations:\n" + "\n".join(rows) if rows else "No invitations yet.")
 
 
 @command(
     "invitations revoke",
-    usage="/invitations revoke EMAIL",
-    summary="revoke a pending invitation",
+    usage="/invitations revoke EMAIL|CODE|#N",
+    summary="revoke a pending invitation, or a join code (by the code or its # in the list)",
     action=Action.REVOKE_INVITATION,
-    params=(Param("email", Kind.EMAIL, positional=True, required=True),),
+    params=(Param("invitation", Kind.WORD, positional=True, required=True),),
 )
 async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    if not await ctx.uow.repo.revoke_pending(org.id, cmd.email):
-        raise Refusal(f"No pending invitation for {cmd.email}.")
-    await ctx.audit("revoke_invitation", None, cmd.email)
-    ctx.reply(f"The invitation for {cmd.email} is revoked; its code no longer works.")
+    given = cmd.invitation.strip()
+    if "@" in given:
+        email = grammar.parse_email(given)
+        if not await ctx.uow.repo.revoke_pending(org.id, email):
+            raise Refusal(f"No pending invitation for {email}.")
+        await ctx.audit("revoke_invitation", None, email)
+        ctx.reply(f"The invitation for {email} is revoked; its code no longer works.")
+        return
+    # a join code as given out, or the # of a multi-use one in /invitations
+    number = given[1:] if given.startswith("#") else ""
+    if number.isdigit():
+        found = await ctx.uow.session.get(Invitation, int(number))
+    else:
+        found = await ctx.uow.repo.invitation_by_hash(hash_code(given))
+    if found is not None and found.org_id != org.id:
+        found = None  # another org's reads the same as none at all
+    if found is None or found.status != "pending":
+        raise Refusal(
+            f"No pending invitation or join code {shown(given)} in your organization. "
+            "/invitations lists them."
+        )
+    found.status = "revoked"
+    if found.kind == "email" and found.email:
+        what, reply = found.email, f"The invitation for {found.email} is revoked"
+    else:
+        what = f"join code #{found.id}"
+        reply = f"Join code #{found.id} is revoked"
+    await ctx.audit("revoke_invitation", None, what)
+    ctx.reply(f"{reply}; its code no longer works.")
+

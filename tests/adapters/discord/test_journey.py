@@ -138,7 +138,7 @@ async def test_a_club_runs_from_discord(
     assert "/join " in said.text
     said = await run.ok("/invitations list", by=hc, **g)
     assert "dee@lake.run" in said.text
-    await run.ok("/invitations revoke", by=hc, **g, email="dee@lake.run")
+    await run.ok("/invitations revoke", by=hc, **g, invitation="dee@lake.run")
     said = await run.ok("/invite-link", by=hc, **g, uses=3, group="5k-squad")
     assert "/join " in said.text
     said = await run.ok("/audit", by=hc, **g)

@@ -137,7 +137,7 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     link = await say(HC, "/invite-link uses:5 group:5k-squad")
     joined = await say(CY, f"/coachbot join {code_in(link)}")
     assert "Lakeside Striders" in joined
-    assert "join code (1/5 uses)" in await say(HC, "/invitations")
+    assert re.search(r"join code #\d+ \(1/5 uses\)", await say(HC, "/invitations"))
     await say(HC, "/add-member zed@lake.run")
     assert "revoked" in (await say(HC, "/invitations revoke zed@lake.run")).lower()
 
