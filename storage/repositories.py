@@ -184,7 +184,6 @@ _TIES = select(
     ),
 )
 _GROUPS_OF = (
-
     select(Group)
     .join(GroupMember, GroupMember.group_id == Group.id)
     .where(GroupMember.membership_id == bindparam("member"))
@@ -634,6 +633,13 @@ class Repository:
             "at": at,
         }
         await (await self.s.connection()).execute(_AUDIT_INSERT, row)
+
+    async def audit_names(self, org_id: int, account_id: int) -> bool:
+        """Whether an org's audit log has an entry about this account."""
+        query = select(
+            exists().where(AuditEntry.org_id == org_id, AuditEntry.target_account_id == account_id)
+        )
+        return bool(await self.s.scalar(query))
 
     async def audit_entries(
         self, org_id: int, *, target_id: int | None, since: datetime | None, limit: int = 50

@@ -151,8 +151,19 @@ async def audit(cmd: Audit, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     target_id = None
     if cmd.member is not None:
-        _, account = await resolve_member(ctx, cmd.member)
-        target_id = account.id
+        try:
+            _, account = await resolve_member(ctx, cmd.member)
+            target_id = account.id
+        except Refusal:
+            # someone no longer a member: by e-mail, if this org's log names them (the
+            # log is where a removal is looked up; anyone else reads as no member at all)
+            former = None
+            if cmd.member.kind == "email":
+                former = await ctx.uow.repo.account_by_email(cmd.member.value)
+            if former is None or not await ctx.uow.repo.audit_names(org.id, former.id):
+                raise
+            target_id = former.id
+
     since = datetime.combine(cmd.since, time(0), ZoneInfo(org.timezone)) if cmd.since else None
     rows = await ctx.uow.repo.audit_entries(org.id, target_id=target_id, since=since)
     if not rows:

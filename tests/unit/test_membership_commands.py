@@ -948,6 +948,23 @@ async def test_audit_lists_coach_changes_and_filters(lake: Club) -> None:
     assert "not open to your role" in (await lake.no(AVA, "/audit")).text
 
 
+async def test_audit_looks_up_a_removed_member_by_e_mail(lake: Club) -> None:
+    await lake.ok(HC, "/member ben level:elite")
+    await lake.ok(HC, "/remove-member ben")
+    about_ben = (await lake.ok(HC, "/audit ben@lake.run")).text.splitlines()[1:]
+    assert [line.split(": ", 1)[1].split(" ")[0] for line in about_ben] == [
+        "remove_member",
+        "member_fields",
+    ]
+    # by name they are no member any more; someone the log never named reads the same as
+    # no account at all
+    assert "No member named 'ben'" in (await lake.no(HC, "/audit ben")).text
+    await lake.ok("maria@north.run", "/setup-org Northside")
+    for stranger in ("maria@north.run", "nobody@north.run"):
+        refused = await lake.no(HC, f"/audit {stranger}")
+        assert refused.text == f"No member {stranger} in your organization."
+
+
 async def test_audit_since_is_read_in_org_time(club: Club) -> None:
     # 23:30 UTC on 2027-01-04 is already 2027-01-05 in Tokyo
     club.clock.set(datetime(2027, 1, 4, 23, 30, tzinfo=UTC))
