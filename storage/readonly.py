@@ -15,12 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from storage.engine import BUSY_TIMEOUT_MS
+from storage.engine import make_sqlite_reader
 
 
 def read_only_sessions(sessions: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
@@ -29,21 +26,5 @@ def read_only_sessions(sessions: async_sessionmaker[Any]) -> async_sessionmaker[
         return sessions
     if engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url):
         return sessions
-    reader = create_async_engine(
-        engine.url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
-    )
-    sync_engine = reader.sync_engine
-
-    @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_conn: DBAPIConnection, _rec: ConnectionPoolEntry) -> None:
-        dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    @event.listens_for(sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN DEFERRED")
-
+    reader = make_sqlite_reader(engine.url)
     return async_sessionmaker(reader, expire_on_commit=False, autoflush=False)
