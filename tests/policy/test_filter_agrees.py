@@ -4,8 +4,9 @@ A random small world — one or two orgs, up to eight accounts with random roles
 and privacy flags, random rosters, groups and coach notes, some accounts in no org — is
 written straight into a fresh store with the storage models. Then, for every viewer and
 every resource, the rows `visible_filter` selects must be exactly the rows for which
-`can_see` says yes, with the facts for `can_see` computed here in Python from the
-generated world (never by SQL).
+`can_see` says yes — both with the viewer's ids as literals and as the commands run it,
+one statement per viewer shape with the ids as parameters (`per_viewer_shape`) — with
+the facts for `can_see` computed here in Python from the generated world (never by SQL).
 
 Runs on SQLite always, and on PostgreSQL (in a migrated schema of its own) when
 COACHBOT_TEST_POSTGRES_URL is set. One engine per store for the whole module; the tables
@@ -30,7 +31,17 @@ from sqlalchemy import delete, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 
-from bot.policy import PRIVACY_FLAGS, Privacy, Resource, Subject, Viewer, can_see, visible_filter
+from bot.policy import (
+    PRIVACY_FLAGS,
+    Privacy,
+    Resource,
+    Subject,
+    Viewer,
+    can_see,
+    per_viewer_shape,
+    viewer_params,
+    visible_filter,
+)
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models import (
@@ -308,9 +319,20 @@ def viewer_query(viewer: Viewer) -> Any:
     return union_all(*(filtered_query(resource, viewer) for resource in Resource))
 
 
-async def selected(conn: AsyncConnection, viewer: Viewer) -> dict[Resource, set[int]]:
+@per_viewer_shape  # what the commands do: one statement per viewer shape, ids as parameters
+def shaped_query(viewer: Viewer) -> Any:
+    return union_all(*(filtered_query(resource, viewer) for resource in Resource))
+
+
+async def selected(
+    conn: AsyncConnection, viewer: Viewer, *, shaped: bool = False
+) -> dict[Resource, set[int]]:
     found: dict[Resource, set[int]] = {resource: set() for resource in Resource}
-    for resource, row_id in (await conn.execute(viewer_query(viewer))).all():
+    if shaped:
+        result = await conn.execute(shaped_query(viewer), viewer_params(viewer))
+    else:
+        result = await conn.execute(viewer_query(viewer))
+    for resource, row_id in result.all():
         found[Resource(resource)].add(row_id)
     return found
 
@@ -320,14 +342,15 @@ async def disagreements(engine: AsyncEngine, world: World) -> list[str]:
     async with engine.connect() as conn:
         for person in world.people:
             viewer = viewer_of(person)
-            sql = await selected(conn, viewer)
-            for resource in Resource:
-                got, want = sql[resource], expected_rows(world, viewer, resource)
-                if got != want:
-                    found.append(
-                        f"{resource} for {viewer}: SQL only {sorted(got - want)}, "
-                        f"check only {sorted(want - got)}"
-                    )
+            for shaped in (False, True):
+                sql = await selected(conn, viewer, shaped=shaped)
+                for resource in Resource:
+                    got, want = sql[resource], expected_rows(world, viewer, resource)
+                    if got != want:
+                        found.append(
+                            f"{resource} for {viewer} ({'shaped' if shaped else 'literal'}): "
+                            f"SQL only {sorted(got - want)}, check only {sorted(want - got)}"
+                        )
     return found
 
 
