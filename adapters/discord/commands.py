@@ -161,7 +161,9 @@ NAME_HELP: dict[str, str] = {
     "text": "the text",
     "goal": "your goal race",
     "bio": "a few words about you",
+    "invitation": "an e-mail, a join code, or #N from /invitations",
 }
+
 
 
 def describe(spec: CommandSpec, param: Param) -> str:
