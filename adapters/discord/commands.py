@@ -165,7 +165,6 @@ NAME_HELP: dict[str, str] = {
 }
 
 
-
 def describe(spec: CommandSpec, param: Param) -> str:
     if param.help:
         return _short(param.help)

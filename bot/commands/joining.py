@@ -612,4 +612,3 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
         reply = f"Join code #{found.id} is revoked"
     await ctx.audit("revoke_invitation", None, what)
     ctx.reply(f"{reply}; its code no longer works.")
-
