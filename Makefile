@@ -20,6 +20,8 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot adapters storage tests bench
+	$(BIN)/ruff format --check bot adapters storage tests bench
+
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
