@@ -22,13 +22,22 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot import grammar
 from bot.clock import Clock
 from bot.commands import load_all
-from bot.commands.base import REGISTRY, Caller, CommandSpec, Ctx, Refusal, identity_space, roots
+from bot.commands.base import (
+    REGISTRY,
+    Caller,
+    CommandSpec,
+    Ctx,
+    Refusal,
+    chat_identity,
+    identity_space,
+    roots,
+)
 from bot.commands.joining import accept_invitation, join_as_newcomer
 from bot.grammar import GrammarError
 from bot.messages import ChannelRef, Outgoing, Via
 from bot.policy import Action, Viewer, permits
 from bot.schedule.outbox import enqueue_many
-from storage.models import Account, ChatIdentity, GroupChannel, Membership, Org
+from storage.models import Account, GroupChannel, Membership, Org
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger("coachbot.core")
@@ -279,14 +288,7 @@ class Core:
                         created_at=now,
                     )
                 )
-            await repo.add(
-                ChatIdentity(
-                    account_id=account.id,
-                    platform=caller.platform,
-                    space_id=identity_space(caller),
-                    user_id=caller.user_id,
-                )
-            )
+            await repo.add(chat_identity(account.id, caller))
             out: list[Outgoing] = []
             if await repo.membership_of(account.id) is None:
                 pending = await repo.pending_invitations_for(email, now)
@@ -375,14 +377,7 @@ class Core:
                     created_at=self.clock.now(),
                 )
             )
-            await uow.repo.add(
-                ChatIdentity(
-                    account_id=account.id,
-                    platform=caller.platform,
-                    space_id=identity_space(caller),
-                    user_id=caller.user_id,
-                )
-            )
+            await uow.repo.add(chat_identity(account.id, caller))
             account_id = account.id
             await uow.commit()
         return account_id

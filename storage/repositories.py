@@ -4,7 +4,7 @@ depend on who is asking take their WHERE clause from `bot.policy.visible_filter`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -55,9 +55,6 @@ Member = tuple[Membership, Account]
 
 # Aliases the queries below need, built once: a fresh alias per call costs more than the
 # rest of building the statement.
-_ATHLETE_M = aliased(Membership, name="athlete_m")
-_ATHLETE_A = aliased(Account, name="athlete_a")
-_COACH_M = aliased(Membership, name="coach_m")
 _MINE = aliased(GroupMember, name="mine")
 _THEIRS = aliased(GroupMember, name="theirs")
 _AUTHOR = aliased(Account, name="author")
@@ -66,36 +63,6 @@ _TARGET = aliased(Account, name="target")
 
 
 _Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
-
-
-def _members_query(
-    query: _Q,
-    org_id: int,
-    where: Sequence[ColumnElement[bool]],
-    group_id: int | None,
-    label: str | None,
-    limit: int | None,
-) -> _Q:
-    """Members of an org (joined with their accounts), by name, optionally of one group
-    or with one label."""
-    query = (
-        query.select_from(Membership)
-        .join(Account, Account.id == Membership.account_id)
-        .where(Membership.org_id == org_id, *where)
-        .order_by(func.lower(Account.display_name), Account.email)
-    )
-    if group_id is not None:
-        query = query.join(
-            GroupMember,
-            (GroupMember.membership_id == Membership.id) & (GroupMember.group_id == group_id),
-        )
-    if label is not None:
-        # labels are a JSON list of strings; match the quoted item exactly
-        quoted = json.dumps(label)
-        query = query.where(type_coerce(Membership.labels, Text).contains(quoted, autoescape=True))
-    if limit is not None:
-        query = query.limit(limit)
-    return query
 
 
 # The statements every command runs, built once with named parameters: building a
@@ -125,27 +92,22 @@ _MEMBER_BY_EMAIL = (
 )
 
 
-def member_lines_query(
-    where: Sequence[ColumnElement[bool]], *, by_group: bool, by_label: bool, limit: int
-) -> Select[str, str, bool, bool, bool, str]:
-    """What a member list shows, as plain rows (no ORM objects to build for a list):
-    display_name, email, is_head_coach, is_coach, is_athlete, status — of the org of
-    parameter `org`, optionally of group `group` / with the label of `label_like`. Built
-    once per shape by the caller; `member_lines_params` gives the parameters."""
+def members_query(
+    query: _Q,
+    where: Sequence[ColumnElement[bool]] = (),
+    *,
+    by_group: bool = False,
+    by_label: bool = False,
+    limit: int | None = None,
+) -> _Q:
+    """Members of the org of parameter `org` (the membership joined with its account), by
+    name; of group `group` when `by_group`, with the label of `label_like` when
+    `by_label` (`members_params` gives the parameters). `query` names what to select."""
     query = (
-        select(
-            Account.display_name,
-            Account.email,
-            Membership.is_head_coach,
-            Membership.is_coach,
-            Membership.is_athlete,
-            Membership.status,
-        )
-        .select_from(Membership)
+        query.select_from(Membership)
         .join(Account, Account.id == Membership.account_id)
         .where(Membership.org_id == bindparam("org"), *where)
         .order_by(func.lower(Account.display_name), Account.email)
-        .limit(limit)
     )
     if by_group:
         query = query.join(
@@ -156,10 +118,23 @@ def member_lines_query(
     if by_label:
         labels = type_coerce(Membership.labels, Text)
         query = query.where(labels.like(bindparam("label_like"), escape="/"))
+    if limit is not None:
+        query = query.limit(limit)
     return query
 
 
-def member_lines_params(org_id: int, group_id: int | None, label: str | None) -> dict[str, Any]:
+# What a member list shows, as plain rows (no ORM objects to build for a list)
+MEMBER_LINE = select(
+    Account.display_name,
+    Account.email,
+    Membership.is_head_coach,
+    Membership.is_coach,
+    Membership.is_athlete,
+    Membership.status,
+)
+
+
+def members_params(org_id: int, group_id: int | None, label: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {"org": org_id, "group": group_id}
     if label is not None:
         # labels are a JSON list of strings: match the quoted item exactly
@@ -319,13 +294,20 @@ class Repository:
         label: str | None = None,
         limit: int | None = None,
     ) -> list[Member]:
-        query = _members_query(select(Membership, Account), org_id, where, group_id, label, limit)
-        return [(m, a) for m, a in (await self.s.execute(query)).all()]
+        query = members_query(
+            select(Membership, Account),
+            where,
+            by_group=group_id is not None,
+            by_label=label is not None,
+            limit=limit,
+        )
+        params = members_params(org_id, group_id, label)
+        return [(m, a) for m, a in (await self.s.execute(query, params)).all()]
 
     async def member_lines(
         self, query: Select[str, str, bool, bool, bool, str], params: dict[str, Any]
     ) -> Sequence[Row[str, str, bool, bool, bool, str]]:
-        """Run a `member_lines_query` with its parameters (`member_lines_params`)."""
+        """Run a `members_query(MEMBER_LINE, ...)` with its parameters (`members_params`)."""
         return (await self.s.execute(query, params)).all()
 
     async def member_by_email(self, org_id: int, email: str) -> Member | None:
@@ -367,42 +349,12 @@ class Repository:
         )
         return await self.members(coach.org_id, where=[Membership.id.in_(on_roster)])
 
-    async def coaches_of(
-        self, athlete_mid: int, visible: Callable[[Any, Any, Any], ColumnElement[bool]]
-    ) -> list[Account]:
-        """Coaches assigned to an athlete; `visible(athlete_m, athlete_a, coach_account_id)`
-        is the policy's assignment clause over this query's aliases."""
-        athlete_m, athlete_a, coach_m = _ATHLETE_M, _ATHLETE_A, _COACH_M
-        query = (
-            select(Account)
-            .join(coach_m, coach_m.account_id == Account.id)
-            .join(Assignment, Assignment.coach_membership_id == coach_m.id)
-            .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
-            .join(athlete_a, athlete_a.id == athlete_m.account_id)
-            .where(athlete_m.id == athlete_mid, visible(athlete_m, athlete_a, Account.id))
-            .order_by(Account.display_name)
-        )
-        return list((await self.s.scalars(query)).all())
-
     async def ties(self, viewer_mid: int, athlete_mid: int) -> tuple[bool, bool]:
         """(athlete on the viewer's roster, the two share a group), in one round trip."""
         params = {"viewer": viewer_mid, "athlete": athlete_mid}
         row = (await self.s.execute(_TIES, params)).one()
 
         return bool(row[0]), bool(row[1])
-
-    async def shares_group(self, mid_a: int, mid_b: int) -> bool:
-
-        mine, theirs = _MINE, _THEIRS
-        query = (
-            select(func.count())
-            .select_from(mine)
-            .join(theirs, theirs.group_id == mine.group_id)
-            .where(mine.membership_id == mid_a, theirs.membership_id == mid_b)
-        )
-        return bool(await self.s.scalar(query))
-
-    # -- groups -----------------------------------------------------------------------
 
     async def groups_of(self, membership_id: int) -> list[Group]:
         return list((await self.s.scalars(_GROUPS_OF, {"member": membership_id})).all())

@@ -182,14 +182,8 @@ class SlackBot:
 
     async def _command(self, incoming: Incoming, body: dict[str, Any]) -> None:
         response_url = str(body.get("response_url") or "")
-        claimed = await self._claim(incoming)
-        if claimed is None:
-            await self.respond(response_url, _ephemeral(APOLOGY))
-        if not claimed:
-            return
-        caller = await incoming.caller()
+        caller = await self._go_on(incoming, response_url)
         if caller is None:
-            await self.respond(response_url, {"text": FOREIGN, "response_type": "ephemeral"})
             return
         line = command_line(str(body.get("command", "")), str(body.get("text", "")))
         answer = await self.core.handle(caller, line)
@@ -290,14 +284,8 @@ class SlackBot:
         if incoming is None or incoming.foreign:
             await self.respond(response_url, _ephemeral(FOREIGN))
             return
-        claimed = await self._claim(incoming)
-        if claimed is None:
-            await self.respond(response_url, _ephemeral(APOLOGY))
-        if not claimed:
-            return
-        caller = await incoming.caller()
+        caller = await self._go_on(incoming, response_url)
         if caller is None:
-            await self.respond(response_url, _ephemeral(FOREIGN))
             return
         answer = await self.core.handle(caller, str(action.get("value") or ""))
         replies = [m for m in answer if m.via is Via.REPLY]
@@ -326,6 +314,19 @@ class SlackBot:
         )
 
     # -- answering ----------------------------------------------------------------------
+
+    async def _go_on(self, incoming: Incoming, response_url: str) -> Caller | None:
+        """The caller of a first delivery; None (answered where useful) for a repeat, a
+        store that could not say, or a person coachbot cannot act for."""
+        claimed = await self._claim(incoming)
+        if claimed is None:
+            await self.respond(response_url, _ephemeral(APOLOGY))
+        if not claimed:
+            return None
+        caller = await incoming.caller()
+        if caller is None:
+            await self.respond(response_url, _ephemeral(FOREIGN))
+        return caller
 
     async def _claim(self, incoming: Incoming) -> bool | None:
         """True for a first delivery, False for a repeat, None when the store could not

@@ -19,6 +19,7 @@ from bot import grammar
 from bot.grammar import GrammarError, Token, shown
 from bot.messages import ChannelRef, Outgoing, Table, Via
 from bot.policy import Action, Viewer
+from storage.models import ChatIdentity
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -312,3 +313,14 @@ def identity_space(caller: Caller) -> str:
     """The space a chat identity is keyed by: Discord user ids are global (one identity
     serves every guild and DMs); Slack user ids belong to their workspace."""
     return "" if caller.platform == "discord" else caller.space_id
+
+
+def chat_identity(account_id: int, caller: Caller, user_id: str | None = None) -> ChatIdentity:
+    """The link of the caller's platform user (or of `user_id` on that platform) to an
+    account, keyed as `identity_space` says."""
+    return ChatIdentity(
+        account_id=account_id,
+        platform=caller.platform,
+        space_id=identity_space(caller),
+        user_id=caller.user_id if user_id is None else user_id,
+    )

@@ -8,10 +8,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import true
-
 from bot import grammar
-from bot.commands.base import Caller, Ctx, Kind, Param, Refusal, command, identity_space
+from bot.commands.base import (
+    Caller,
+    Ctx,
+    Kind,
+    Param,
+    Refusal,
+    chat_identity,
+    command,
+    identity_space,
+)
 from bot.commands.common import resolve_member
 from bot.commands.plans import enroll, find_plan
 from bot.domain.schedule import next_monday, start_problem
@@ -21,7 +28,6 @@ from bot.policy import Action, permits
 from storage.models import (
     Account,
     Assignment,
-    ChatIdentity,
     GroupMember,
     Invitation,
     InvitationAssignment,
@@ -87,22 +93,14 @@ async def join_org(
 
 
 async def welcome_text(
-    uow: UnitOfWork,
-    member: Membership,
-    *,
-    coaches: list[str] | None = None,
-    groups: list[str] | None = None,
+    uow: UnitOfWork, member: Membership, *, groups: list[str] | None = None
 ) -> str:
-    """The welcome DM. A caller that has just made the membership knows its coaches and
-    groups and passes them; otherwise they are looked up."""
+    """The welcome DM. A caller that has just made the membership knows its groups and
+    passes them; otherwise they are looked up. It never names the member's coaches: the
+    coach <-> athlete assignments about oneself are not shown to oneself (SPEC §2)."""
     org = await uow.repo.org(member.org_id)
     parts = [f"Welcome to {org.name if org else 'your club'}!"]
     parts.append("You joined as a coach." if member.is_coach else "You joined as an athlete.")
-    if coaches is None:
-        found = await uow.repo.coaches_of(member.id, lambda *_: true())
-        coaches = [c.display_name for c in found]
-    if coaches and member.is_athlete:
-        parts.append("Your coach: " + ", ".join(coaches) + ".")
     if groups is None:
         groups = [g.name for g in await uow.repo.groups_of(member.id)]
     if groups:
@@ -197,14 +195,7 @@ async def _link_mention(ctx: Ctx, account: Account, user: MemberRef | None) -> N
     if existing is not None and existing.id != account.id:
         raise Refusal("That chat user is already linked to a different e-mail.")
     if existing is None:
-        await ctx.uow.repo.add(
-            ChatIdentity(
-                account_id=account.id,
-                platform=ctx.caller.platform,
-                space_id=identity_space(ctx.caller),
-                user_id=user.value,
-            )
-        )
+        await ctx.uow.repo.add(chat_identity(account.id, ctx.caller, user.value))
 
 
 async def _invite(
@@ -290,7 +281,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         if problem:
             raise Refusal(problem)
     group_id = None
-    group_names: list[str] = []  # the new member's groups and coaches, for the welcome
+    group_names: list[str] = []  # the new member's groups, for the welcome
     if cmd.group:
         group = await repo.group_by_name(org.id, cmd.group)
         if group is None:
@@ -298,13 +289,11 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         group_id = group.id
         group_names.append(group.name)
     coach_mid = None
-    coach_names: list[str] = []
     if cmd.coach:
         coach_m, coach_a = await resolve_member(ctx, cmd.coach)
         if not coach_m.is_coach or coach_m.is_head_coach:
             raise Refusal(f"{coach_a.display_name} is not an assistant coach.")
         coach_mid = coach_m.id
-        coach_names.append(coach_a.display_name)
 
     account, existing = await repo.account_and_membership(cmd.email)
     if account is None and cmd.user is not None:
@@ -341,7 +330,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         )
     await ctx.audit("add_member", account.id)
     ctx.dm(
-        await welcome_text(ctx.uow, member, coaches=coach_names, groups=group_names),
+        await welcome_text(ctx.uow, member, groups=group_names),
         account_id=account.id,
         kind="welcome",
         key=f"welcome:{member.id}",
@@ -513,14 +502,7 @@ async def join_as_newcomer(
         )
     elif await uow.repo.membership_of(account.id) is not None:
         raise Refusal("You are already a member of an organization.")
-    await uow.repo.add(
-        ChatIdentity(
-            account_id=account.id,
-            platform=caller.platform,
-            space_id=identity_space(caller),
-            user_id=caller.user_id,
-        )
-    )
+    await uow.repo.add(chat_identity(account.id, caller))
     out = await accept_invitation(uow, account, invitation, now)
     org = await uow.repo.org(invitation.org_id)
     return f"You joined {org.name if org else 'the club'}.", out

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.util.typing import TupleAny, Unpack
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member, roles_text, subject_of, who
@@ -32,7 +34,7 @@ from storage.models import (
     Org,
     OrgSpace,
 )
-from storage.repositories import member_lines_params, member_lines_query
+from storage.repositories import MEMBER_LINE, members_params, members_query
 
 # -- /setup-org ------------------------------------------------------------------------
 
@@ -346,6 +348,7 @@ async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
     ctx.reply(f"{athlete_a.display_name} is off {coach_a.display_name}'s roster.")
 
 
+_Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
 _ROSTER_ALIASES = (
     aliased(Membership, name="coach_m"),
     aliased(Account, name="coach_a"),
@@ -354,28 +357,38 @@ _ROSTER_ALIASES = (
 )
 
 
-@per_viewer_shape
-def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str]:
-    """Roster lines (coach's name, athlete's name and e-mail) the viewer may see, in the
-    org of parameter `org` (and of coach `coach` when `one_coach`)."""
+def _visible_assignments(query: _Q, viewer: Viewer) -> _Q:
+    """Coach <-> athlete assignments the viewer may see (coach: `_ROSTER_ALIASES`' first
+    two, athlete: the last two); `query` names what to select."""
     coach_mm, coach_aa, athlete_m, athlete_a = _ROSTER_ALIASES
-    query = (
-        select(coach_aa.display_name, athlete_a.display_name, athlete_a.email)
-        .select_from(Assignment)
+    return (
+        query.select_from(Assignment)
         .join(coach_mm, coach_mm.id == Assignment.coach_membership_id)
         .join(coach_aa, coach_aa.id == coach_mm.account_id)
         .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
         .join(athlete_a, athlete_a.id == athlete_m.account_id)
         .where(
-            Assignment.org_id == bindparam("org"),
             visible_filter(
                 Resource.ASSIGNMENTS,
                 viewer,
                 member=athlete_m,
                 account=athlete_a,
                 author_column=coach_aa.id,
-            ),
+            )
         )
+    )
+
+
+@per_viewer_shape
+def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str]:
+    """Roster lines (coach's name, athlete's name and e-mail) the viewer may see, in the
+    org of parameter `org` (and of coach `coach` when `one_coach`)."""
+    _, coach_aa, _, athlete_a = _ROSTER_ALIASES
+    query = (
+        _visible_assignments(
+            select(coach_aa.display_name, athlete_a.display_name, athlete_a.email), viewer
+        )
+        .where(Assignment.org_id == bindparam("org"))
         .order_by(coach_aa.display_name, athlete_a.display_name)
     )
     if one_coach:
@@ -451,7 +464,7 @@ async def members(cmd: Members, ctx: Ctx) -> None:
             raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
     query = _member_list_query(ctx.viewer, group_id is not None, cmd.label is not None)
-    params = {**viewer_params(ctx.viewer), **member_lines_params(org.id, group_id, cmd.label)}
+    params = {**viewer_params(ctx.viewer), **members_params(org.id, group_id, cmd.label)}
     rows = await ctx.uow.repo.member_lines(query, params)
 
     if not rows:
@@ -472,8 +485,8 @@ def _member_list_query(
     viewer: Viewer, by_group: bool, by_label: bool
 ) -> Select[str, str, bool, bool, bool, str]:
     where = [visible_filter(Resource.PROFILE, viewer)]
-    return member_lines_query(
-        where, by_group=by_group, by_label=by_label, limit=MEMBER_LIST_LIMIT + 1
+    return members_query(
+        MEMBER_LINE, where, by_group=by_group, by_label=by_label, limit=MEMBER_LIST_LIMIT + 1
     )
 
 
@@ -531,24 +544,10 @@ async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
 @per_viewer_shape
 def _coaches_query(viewer: Viewer) -> Select[str]:
     """Names of the coaches of athlete `athlete` that the viewer may know of."""
-    coach_mm, coach_aa, athlete_m, athlete_a = _ROSTER_ALIASES
+    _, coach_aa, athlete_m, _ = _ROSTER_ALIASES
     return (
-        select(coach_aa.display_name)
-        .select_from(Assignment)
-        .join(coach_mm, coach_mm.id == Assignment.coach_membership_id)
-        .join(coach_aa, coach_aa.id == coach_mm.account_id)
-        .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
-        .join(athlete_a, athlete_a.id == athlete_m.account_id)
-        .where(
-            athlete_m.id == bindparam("athlete"),
-            visible_filter(
-                Resource.ASSIGNMENTS,
-                viewer,
-                member=athlete_m,
-                account=athlete_a,
-                author_column=coach_aa.id,
-            ),
-        )
+        _visible_assignments(select(coach_aa.display_name), viewer)
+        .where(athlete_m.id == bindparam("athlete"))
         .order_by(coach_aa.display_name)
     )
 

@@ -503,7 +503,8 @@ async def test_add_member_applies_group_plan_and_coach_at_once(club: Club) -> No
     )
     assert "Sat 09 Jan 2027" in said.text
     texts = [m.text for m in said.dms("dee@lake.run")]
-    assert any("Welcome" in t and "Hills" in t and "kai" in t for t in texts)
+    assert any("Welcome" in t and "Hills" in t for t in texts)
+    assert not any("kai" in t for t in texts)  # never shown their own coach (SPEC §2)
     assert any("Base" in t and "from Sat 09 Jan 2027" in t for t in texts)
     assert await members_of(club, "Hills") == {CY, "dee@lake.run"}
     assert "dee" in (await club.ok(KAI, "/roster")).text

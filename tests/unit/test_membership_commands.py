@@ -254,7 +254,8 @@ async def test_add_member_existing_account_joins_at_once_with_coach_and_group(la
     assert not CODE.search(said.text)  # no invitation: the account exists
     (welcome,) = said.dms("lou@else.where")
     assert "Welcome to Lakeside Striders" in welcome.text
-    assert "kai" in welcome.text and "hills" in welcome.text
+    assert "hills" in welcome.text
+    assert "kai" not in welcome.text  # SPEC §2: assignments about oneself are not shown
     assert "lou" in (await lake.ok(KAI, "/roster")).text
     assert "Groups: hills" in (await lake.ok("lou@else.where", "/profile")).text
     assert "lou@else.where" in member_lines((await lake.ok(HC, "/members group:hills")).text)
@@ -328,7 +329,8 @@ async def test_add_member_coach_option_puts_the_invitee_on_that_roster(lake: Clu
     assert "rookie" not in (await lake.ok(NOOR, "/roster")).text
     first_use = await lake.ok("rookie@else.where", "/profile")
     (welcome,) = first_use.dms("rookie@else.where")
-    assert "Your coach: noor" in welcome.text
+    # the roster place holds, but an athlete is never shown assignments about themselves
+    assert "noor" not in welcome.text and "coach" not in welcome.text.replace("/help", "")
     assert "Coaches: noor" in (await lake.ok(HC, "/profile rookie@else.where")).text
     roster = (await lake.ok(NOOR, "/roster")).text
     assert "rookie" in roster and "ben" in roster
@@ -782,7 +784,7 @@ async def test_assign_an_invited_athlete_to_a_coach(lake: Club) -> None:
         in (await lake.no(HC, "/assign-athlete late@else.where rookie@else.where")).text
     )
     welcome = (await lake.ok("rookie@else.where", "/profile")).dms("rookie@else.where")
-    assert "Your coach: kai" in welcome[0].text
+    assert "kai" not in welcome[0].text  # SPEC §2: assignments about oneself: no
     roster = (await lake.ok(KAI, "/roster")).text
     assert "ava" in roster and "rookie" in roster
 
