@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -213,6 +213,14 @@ async def seed_club(
         )
         await uow.commit()
     return seeded
+
+
+def z(utc: str) -> datetime:
+    """'2027-03-28 01:00' (UTC) as an aware instant."""
+    return datetime.fromisoformat(utc).replace(tzinfo=UTC)
+
+
+START = z("2027-01-04 09:00")  # a Monday: 10:00 in Berlin
 
 
 def at(text: str) -> datetime:

@@ -24,9 +24,9 @@ import asyncio
 import itertools
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -40,25 +40,7 @@ from bot.messages import Outgoing, Via
 from bot.schedule.dispatcher import Dispatcher, Pacer, SendError
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Account, Membership, OutboxMessage, Recipient, TrainingSession
-from tests.schedule import Recorder, Seeded, Sent, open_app, outbox, seed_club
-
-START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # Monday; 10:00 in Berlin
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def rec(clock: FakeClock) -> Recorder:
-    return Recorder(clock)
-
-
-@pytest.fixture
-async def app(db_url: str, clock: FakeClock, rec: Recorder) -> AsyncIterator[App]:
-    async with open_app(db_url, clock, rec) as application:
-        yield application
+from tests.schedule import START, Recorder, Seeded, Sent, open_app, outbox, seed_club
 
 
 class Naps:

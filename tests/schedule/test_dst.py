@@ -26,14 +26,9 @@ from hypothesis import strategies as st
 from adapters.console.transcript import Transcript
 from bot.clock import FakeClock
 from bot.schedule.localtime import due_instant, end_of_day, next_occurrence
-from tests.schedule import HEAD, Recorder, Sent, at, open_app, outbox, say, seed_club
+from tests.schedule import HEAD, Recorder, Sent, at, open_app, outbox, say, seed_club, z
 
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
-
-
-def z(utc: str) -> datetime:
-    """'2027-03-28 01:00' (UTC) as an aware instant."""
-    return datetime.fromisoformat(utc).replace(tzinfo=UTC)
 
 
 # -- due_instant --------------------------------------------------------------------------

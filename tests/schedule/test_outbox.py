@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, update
@@ -33,34 +32,11 @@ from bot.schedule.outbox import claim, enqueue
 from bot.schedule.planner import Planner
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Account, Membership, OutboxMessage, Recipient
-from tests.schedule import HEAD, Recorder, Seeded, open_app, outbox, say, seed_club
+from tests.schedule import HEAD, Recorder, Seeded, open_app, outbox, say, seed_club, z
 
 ANN, BO, CY = "ann@club.run", "bo@club.run", "cy@club.run"
 MONDAY = date(2027, 1, 4)
 TUESDAY, WEDNESDAY = date(2027, 1, 5), date(2027, 1, 6)
-
-
-def z(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-START = z("2027-01-04 09:00")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def rec(clock: FakeClock) -> Recorder:
-    return Recorder(clock)
-
-
-@pytest.fixture
-async def app(db_url: str, clock: FakeClock, rec: Recorder) -> AsyncIterator[App]:
-    async with open_app(db_url, clock, rec) as application:
-        yield application
 
 
 async def club(app: App, clock: FakeClock, on_plan: tuple[str, ...] = (ANN, BO)) -> Seeded:

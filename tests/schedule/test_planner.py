@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,30 +31,10 @@ from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models import Account, Membership
 from tests.conftest import need_postgres
-from tests.schedule import HEAD, Recorder, open_app, outbox, say, seed_club
+from tests.schedule import HEAD, Recorder, outbox, say, seed_club, z
 
 BERLIN = "Europe/Berlin"
 ANN, BO = "ann@club.run", "bo@club.run"
-
-
-def z(utc: str) -> datetime:
-    return datetime.fromisoformat(utc).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(z("2027-01-04 09:00"))  # Monday; plans start that day
-
-
-@pytest.fixture
-def rec(clock: FakeClock) -> Recorder:
-    return Recorder(clock)
-
-
-@pytest.fixture
-async def app(db_url: str, clock: FakeClock, rec: Recorder) -> AsyncIterator[App]:
-    async with open_app(db_url, clock, rec) as opened:
-        yield opened
 
 
 @contextmanager

@@ -10,8 +10,7 @@ The command plans today's DM under the old settings at once and sets
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -19,30 +18,10 @@ from sqlalchemy import select
 from bot.bootstrap import App
 from bot.clock import FakeClock
 from storage.models import Account
-from tests.schedule import HEAD, Recorder, Seeded, open_app, outbox, say, seed_club
+from tests.schedule import HEAD, Recorder, Seeded, outbox, say, seed_club, z
 
 BERLIN = "Europe/Berlin"
 ANN, BO, CY = "ann@club.run", "bo@club.run", "cy@club.run"
-
-
-def z(utc: str) -> datetime:
-    return datetime.fromisoformat(utc).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(z("2027-01-04 09:00"))  # Monday; plans start that day
-
-
-@pytest.fixture
-def rec(clock: FakeClock) -> Recorder:
-    return Recorder(clock)
-
-
-@pytest.fixture
-async def app(db_url: str, clock: FakeClock, rec: Recorder) -> AsyncIterator[App]:
-    async with open_app(db_url, clock, rec) as opened:
-        yield opened
 
 
 # -- /settings and today's DM ---------------------------------------------------------------------
