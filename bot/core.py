@@ -28,19 +28,22 @@ from bot.commands.base import (
     CommandSpec,
     Ctx,
     Refusal,
-    chat_identity,
     identity_space,
     roots,
 )
-from bot.commands.joining import accept_invitation, join_as_newcomer
+from bot.commands.joining import offer_invitations
 from bot.grammar import GrammarError
+from bot.identity import Identified, meet, recheck_slack, slack_needs_check
 from bot.messages import ChannelRef, Outgoing, Via
 from bot.policy import Action, Viewer, permits
-from bot.schedule.outbox import enqueue_many
+from bot.schedule.outbox import encode_actions, enqueue_many
 from storage.models import Account, GroupChannel, Membership, Org
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger("coachbot.core")
+
+# what a person may do about themselves in any space, bound to a club or not
+PERSONAL = frozenset({Action.HELP, Action.JOIN, Action.IDENTITY, Action.DECLINE_INVITATION})
 
 APOLOGY = "Sorry, something went wrong on my side and nothing was changed. Please try again."
 
@@ -148,20 +151,25 @@ class Core:
     ) -> list[Outgoing]:
         try:
             # the common case, one transaction: a known caller whose name needs no update
-            # is looked up with their membership and org in the command's own transaction
+            # and whose proof needs no fresh look is run with their membership and org
             async with self.uow() as uow:
                 known = await uow.repo.caller_context(
                     caller.platform, identity_space(caller), caller.user_id
                 )
-                if known is not None and not _renamed(caller, known[0]):
-                    return _order(await self._run_in(uow, caller, *known, text, prepared))
-            account_id, out = await self._identify(caller)
-            if account_id is None:
-                answer = await self._newcomer(caller, text)
-                if isinstance(answer, Outgoing):
-                    return [answer]
-                account_id = answer  # a newcomer starting a club: go on as them
-            out = [*await self._run(caller, account_id, text, prepared), *out]
+                if known is not None:
+                    account, membership, org, identity = known
+                    if not _renamed(caller, account) and not slack_needs_check(
+                        identity, self.clock.now()
+                    ):
+                        return _order(
+                            await self._run_in(
+                                uow, caller, account, membership, org, text, prepared
+                            )
+                        )
+            found = await self._identify(caller)
+            if found.refusal is not None or found.account_id is None:
+                return [Outgoing(Via.REPLY, found.refusal or APOLOGY, ok=False)]
+            out = [*await self._run(caller, found.account_id, text, prepared), *found.out]
             return _order(out)
 
         except GrammarError as exc:  # the platform's e-mail for the caller is unusable
@@ -182,6 +190,7 @@ class Core:
                 "text": message.text,
                 "account_id": message.account_id,
                 "email": message.email if message.account_id is None else None,
+                "actions": encode_actions(message.actions),
             }
             for message in messages
             if message.via is Via.DM
@@ -220,8 +229,6 @@ class Core:
             account = await uow.repo.account_by_identity(
                 caller.platform, identity_space(caller), caller.user_id
             )
-            if account is None and caller.email:
-                account = await uow.repo.account_by_email(caller.email)
             if account is None:
                 return []
             membership = await uow.repo.membership_of(account.id)
@@ -250,10 +257,11 @@ class Core:
 
     # -- who is asking ----------------------------------------------------------------
 
-    async def _identify(self, caller: Caller) -> tuple[int | None, list[Outgoing]]:
-        """Find the caller's account; on first use, create it and accept an invitation.
+    async def _identify(self, caller: Caller) -> Identified:
+        """Find the account the caller proves; on first use, make it (SPEC §5a) and offer
+        the invitations waiting for them (SPEC §5).
 
-        Two first uses of one person at once (a double submit, Slack and Discord
+        Two first uses of one person at once (a double submit, Slack and the console
         together) race to create the account; the loser's insert hits the unique e-mail
         or identity and it simply looks again, finding the winner's account."""
         try:
@@ -261,134 +269,40 @@ class Core:
         except IntegrityError:
             return await self._identify_once(caller)
 
-    async def _identify_once(self, caller: Caller) -> tuple[int | None, list[Outgoing]]:
+    async def _identify_once(self, caller: Caller) -> Identified:
+        now = self.clock.now()
         async with self.uow() as uow:
             repo = uow.repo
-            account = await repo.account_by_identity(
+            known = await repo.caller_context(
                 caller.platform, identity_space(caller), caller.user_id
             )
-            if account is not None:
-                if _renamed(caller, account):
-                    # SPEC §1: the e-mail's local part serves until a platform profile names them
-                    account.display_name = (caller.display_name or "").strip()[:80]
-                    await uow.commit()
-                return account.id, []
-
-            if not caller.email:
-                return None, []
-            email = grammar.parse_email(caller.email)
-            now = self.clock.now()
-            account = await repo.account_by_email(email)
-            if account is None:
-                account = await repo.add(
-                    Account(
-                        email=email,
-                        display_name=(caller.display_name or email.split("@")[0])[:80],
-                        display_name_set=bool(caller.display_name),
-                        created_at=now,
-                    )
-                )
-            await repo.add(chat_identity(account.id, caller))
             out: list[Outgoing] = []
-            if await repo.membership_of(account.id) is None:
-                pending = await repo.pending_invitations_for(email, now)
-                if pending:
-                    out = await accept_invitation(uow, account, pending[0], now)
-                    for other in pending[1:]:
-                        org = await repo.org(other.org_id)
-                        out.append(
-                            Outgoing(
-                                Via.DM,
-                                f"You were also invited to {org.name if org else 'another club'}; "
-                                "you can belong to one organization at a time, so that "
-                                "invitation was left unused.",
-                                account_id=account.id,
-                                kind="welcome",
-                            )
-                        )
-            account_id = account.id
-            await self._enqueue(uow, out)
-            await uow.commit()
-            self._notify(bool(out))
-            return account_id, []
-
-    async def _newcomer(self, caller: Caller, text: str) -> Outgoing | int:
-        """Someone with no account and no e-mail to show (Discord): `/join CODE`, or
-        `/setup-org NAME email:EMAIL` to start a club (then the account's id is returned
-        and the command runs as usual)."""
-        try:
-            name, rest = grammar.split_command(text.strip())
-            tokens = grammar.tokenize(rest)
-        except GrammarError:
-            return self._unlinked(caller)
-        if name == "setup-org":
-            return await self._founder(caller, tokens)
-        if name != "join":
-            return self._unlinked(caller)
-        if len(tokens) != 1 or tokens[0].key is not None:
-            return Outgoing(Via.REPLY, "Usage: /join CODE", ok=False)
-        async with self.uow() as uow:
-            try:
-                answer, messages = await join_as_newcomer(
-                    uow, caller, tokens[0].value, self.clock.now()
-                )
-                await self._enqueue(uow, messages)
-                await uow.commit()
-            except Refusal as exc:
-                if exc.keep_writes:
+            if known is not None:
+                account, _, _, identity = known
+                if slack_needs_check(identity, now):
+                    checked = await recheck_slack(uow, caller, identity, account, now)
+                    if checked is not None and checked.refusal is not None:
+                        return checked
+                    if checked is not None:  # detached: met afresh below
+                        out = checked.out
+                        known = None
+                if known is not None:
+                    if _renamed(caller, account):
+                        # SPEC §1: the e-mail's local part serves until a platform names them
+                        account.display_name = (caller.display_name or "").strip()[:80]
+                    account_id = account.id
                     await uow.commit()
-                else:
-                    await uow.rollback()
-                return Outgoing(Via.REPLY, exc.message, ok=False)
-            except IntegrityError as exc:
-                await uow.rollback()
-                return Outgoing(Via.REPLY, conflict_message(exc), ok=False)
-        self._notify(bool(messages))
-        return Outgoing(Via.REPLY, answer)
-
-    async def _founder(self, caller: Caller, tokens: list[grammar.Token]) -> Outgoing | int:
-        given = [t.value for t in tokens if t.key == "email"]
-        if not given:
-            return Outgoing(
-                Via.REPLY,
-                "To start a club from here, give your e-mail too: "
-                "/setup-org NAME email:you@club.org",
-                ok=False,
-            )
-        try:
-            email = grammar.parse_email(given[0])
-        except GrammarError as exc:
-            return Outgoing(Via.REPLY, exc.message, ok=False)
-        async with self.uow() as uow:
-            if await uow.repo.account_by_email(email) is not None:
-                # the e-mail is not verified here: never hand an existing account over
-                return Outgoing(
-                    Via.REPLY,
-                    f"{email} already uses coachbot. Ask your coach for an invitation code "
-                    "and type /join CODE here to link this account.",
-                    ok=False,
-                )
-            name = (caller.display_name or email.split("@")[0])[:80]
-            account = await uow.repo.add(
-                Account(
-                    email=email,
-                    display_name=name,
-                    display_name_set=False,
-                    created_at=self.clock.now(),
-                )
-            )
-            await uow.repo.add(chat_identity(account.id, caller))
-            account_id = account.id
+                    return Identified(account_id=account_id)
+            met = await meet(uow, caller, now)
+            assert met.account_id is not None
+            newcomer = await repo.account(met.account_id)
+            assert newcomer is not None
+            if await repo.membership_of(newcomer.id) is None:
+                met.out.extend(await offer_invitations(uow, caller, newcomer, now))
+            await self._enqueue(uow, [*out, *met.out])
             await uow.commit()
-        return account_id
-
-    def _unlinked(self, caller: Caller) -> Outgoing:
-        return Outgoing(
-            Via.REPLY,
-            "I don't know you yet. Ask your coach to add you with /add-member, "
-            "or type /join CODE with the code from your invitation.",
-            ok=False,
-        )
+            self._notify(bool(out or met.out))
+            return Identified(account_id=met.account_id)
 
     # -- running a command ------------------------------------------------------------
 
@@ -517,14 +431,14 @@ class Core:
             return
         bound: Org | None = await ctx.uow.repo.org_for_space(caller.platform, caller.space_id)
         if bound is None:
-            if spec.action not in (Action.SETUP_ORG, Action.HELP, Action.JOIN):
+            if spec.action is not Action.SETUP_ORG and spec.action not in PERSONAL:
                 raise Refusal(
                     "This workspace is not set up for coachbot yet: a head coach can "
                     "bind it with /setup-org NAME."
                 )
             return
         if ctx.org is None or ctx.org.id != bound.id:
-            if spec.action in (Action.HELP, Action.JOIN) and ctx.org is None:
+            if spec.action in PERSONAL and ctx.org is None:
                 return
             raise Refusal(
                 "This workspace belongs to an organization you are not a member of, "

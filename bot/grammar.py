@@ -162,6 +162,15 @@ class MemberRef:
 _MENTION_RES = (re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>"), re.compile(r"<@!?([0-9]{1,25})>"))
 
 
+def mention_id(text: str) -> str | None:
+    """The user id of a Slack or Discord mention, or None when `text` is not one."""
+    for pattern in _MENTION_RES:
+        match = pattern.fullmatch(text.strip())
+        if match:
+            return match.group(1)
+    return None
+
+
 def parse_member_ref(text: str) -> MemberRef:
     """Recognise an e-mail, a Slack/Discord mention, ``@name`` or a display name.
 

@@ -433,7 +433,10 @@ class Action(StrEnum):
     INVITE_LINK = "invite_link"
     VIEW_INVITATIONS = "view_invitations"
     REVOKE_INVITATION = "revoke_invitation"
-    JOIN = "join"
+    JOIN = "join"  # also accepting an invitation
+    DECLINE_INVITATION = "decline_invitation"
+    IDENTITY = "identity"  # /verify, /link, /identities: proving who one is
+    UNBIND = "unbind"
     MEMBER_FIELDS = "member_fields"
     MANAGE_COACHES = "manage_coaches"
     ASSIGN_ATHLETES = "assign_athletes"
@@ -471,6 +474,10 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     Action.VIEW_INVITATIONS: _row(N, N, Y, Y),
     Action.REVOKE_INVITATION: _row(N, N, N, Y),
     Action.JOIN: _row(Y, N, N, N),
+    Action.DECLINE_INVITATION: _row(Y, Y, Y, Y),
+    Action.IDENTITY: _row(Y, Y, Y, Y),
+    # SPEC §5a: the head coach releases a space; binding is /setup-org's
+    Action.UNBIND: _row(N, N, N, Y),
     Action.MEMBER_FIELDS: _row(N, N, Scope.ROSTER, Y),
     Action.MANAGE_COACHES: _row(N, N, N, Y),
     Action.ASSIGN_ATHLETES: _row(N, N, N, Y),

@@ -51,7 +51,9 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # verified or absent (SPEC §5a): set only by proof — the console's e-mail, Slack's
+    # users.info e-mail where it proves, or /verify; never by someone else's say-so
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     display_name_set: Mapped[bool] = mapped_column(Boolean, default=False)
     goal: Mapped[str | None] = mapped_column(String(200))
@@ -82,7 +84,13 @@ class Account(Base):
 
 
 class ChatIdentity(Base):
-    """A (platform, workspace/guild, user) that speaks for an account."""
+    """A (platform, workspace/guild, user) that speaks for an account.
+
+    `proof` records how it came to speak for it (SPEC §5a): `created` (the account was
+    made for this identity), `console`, `slack_email` (Slack's verified e-mail, re-read
+    daily: `checked_at`), `verify` (an e-mailed code), `link` (a code from another of the
+    person's identities), or `legacy` (made before proofs were recorded: checked again on
+    its next use)."""
 
     __tablename__ = "chat_identities"
 
@@ -91,8 +99,17 @@ class ChatIdentity(Base):
     platform: Mapped[str] = mapped_column(String(16))
     space_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(64))
+    proof: Mapped[str] = mapped_column(String(16), default="created", server_default="legacy")
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("platform", "space_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "space_id", "user_id"),
+        CheckConstraint(
+            "proof IN ('created', 'console', 'slack_email', 'verify', 'link', 'legacy')",
+            name="proof",
+        ),
+    )
 
 
 class Org(Base):
@@ -230,12 +247,24 @@ class Invitation(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     max_uses: Mapped[int | None] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, default=0)
+    # an invitation addressed to one chat identity (SPEC §5a): only it can accept
+    address_platform: Mapped[str | None] = mapped_column(String(16))
+    address_space: Mapped[str | None] = mapped_column(String(64))
+    address_user: Mapped[str | None] = mapped_column(String(64))
+    # where it was made: first use there (or on the console) accepts it at once
+    made_in_platform: Mapped[str | None] = mapped_column(String(16))
+    made_in_space: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        CheckConstraint("kind IN ('email', 'link')", name="kind"),
+        CheckConstraint("kind IN ('email', 'link', 'person')", name="kind"),
         CheckConstraint("role IN ('athlete', 'coach')", name="role"),
-        CheckConstraint("status IN ('pending', 'accepted', 'revoked', 'expired')", name="status"),
-        CheckConstraint("kind = 'link' OR email IS NOT NULL", name="email_needs_address"),
+        CheckConstraint(
+            "status IN ('pending', 'accepted', 'declined', 'revoked', 'expired')", name="status"
+        ),
+        CheckConstraint("kind <> 'email' OR email IS NOT NULL", name="email_needs_address"),
+        CheckConstraint(
+            "kind <> 'person' OR address_user IS NOT NULL", name="person_needs_identity"
+        ),
     )
 
 
@@ -445,6 +474,8 @@ class OutboxMessage(Base):
     group_channel_id: Mapped[int | None] = mapped_column(_fk("group_channels.id"))
     local_date: Mapped[date | None] = mapped_column(Date)
     text: Mapped[str | None] = mapped_column(Text)
+    # buttons sent with an event message, as JSON [[label, command], ...] (Accept/Decline)
+    actions: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(8), default="pending")

@@ -68,7 +68,7 @@ _Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
 # The statements every command runs, built once with named parameters: building a
 # statement costs more CPU than the database needs to answer these.
 _CALLER_CONTEXT = (
-    select(Account, Membership, Org)
+    select(Account, Membership, Org, ChatIdentity)
     .join(ChatIdentity, ChatIdentity.account_id == Account.id)
     .outerjoin(Membership, Membership.account_id == Account.id)
     .outerjoin(Org, Org.id == Membership.org_id)
@@ -245,14 +245,32 @@ class Repository:
 
     async def caller_context(
         self, platform: str, space_id: str, user_id: str
-    ) -> tuple[Account, Membership | None, Org | None] | None:
+    ) -> tuple[Account, Membership | None, Org | None, ChatIdentity] | None:
         """A chat identity's account with its membership and org, in one round trip: what
         every command needs first."""
         params = {"platform": platform, "space": space_id, "user": user_id}
         row = (await self.s.execute(_CALLER_CONTEXT, params)).first()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1], row[2], row[3])
 
-    async def emails_of(self, account_ids: set[int]) -> dict[int, str]:
+    async def has_identity_in(self, account_id: int, platform: str, space_id: str) -> bool:
+        query = select(ChatIdentity.id).where(
+            ChatIdentity.account_id == account_id,
+            ChatIdentity.platform == platform,
+            ChatIdentity.space_id == space_id,
+        )
+        return (await self.s.scalar(query.limit(1))) is not None
+
+    async def identity_of_user(
+        self, platform: str, space_id: str, user_id: str
+    ) -> ChatIdentity | None:
+        query = select(ChatIdentity).where(
+            ChatIdentity.platform == platform,
+            ChatIdentity.space_id == space_id,
+            ChatIdentity.user_id == user_id,
+        )
+        return (await self.s.scalars(query)).first()
+
+    async def emails_of(self, account_ids: set[int]) -> dict[int, str | None]:
 
         rows = await self.s.execute(
             select(Account.id, Account.email).where(Account.id.in_(account_ids))
@@ -280,6 +298,16 @@ class Repository:
         )
         return (await self.s.scalars(query)).first()
 
+    async def unbind_space(self, org_id: int, platform: str, space_id: str) -> bool:
+        result = await self.s.execute(
+            delete(OrgSpace).where(
+                OrgSpace.org_id == org_id,
+                OrgSpace.platform == platform,
+                OrgSpace.space_id == space_id,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     # -- memberships ------------------------------------------------------------------
 
     async def membership_of(self, account_id: int) -> Membership | None:
@@ -305,8 +333,8 @@ class Repository:
         return [(m, a) for m, a in (await self.s.execute(query, params)).all()]
 
     async def member_lines(
-        self, query: Select[str, str, bool, bool, bool, str], params: dict[str, Any]
-    ) -> Sequence[Row[str, str, bool, bool, bool, str]]:
+        self, query: Select[str, str | None, bool, bool, bool, str], params: dict[str, Any]
+    ) -> Sequence[Row[str, str | None, bool, bool, bool, str]]:
         """Run a `members_query(MEMBER_LINE, ...)` with its parameters (`members_params`)."""
         return (await self.s.execute(query, params)).all()
 
@@ -424,6 +452,45 @@ class Repository:
                 Invitation.expires_at > now,
             )
             .order_by(Invitation.created_at, Invitation.id)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def pending_for_person(
+        self, email: str | None, platform: str, space_id: str, user_id: str, now: datetime
+    ) -> list[Invitation]:
+        """What a person may accept: e-mail invitations to their verified e-mail and
+        invitations addressed to this chat identity, oldest first."""
+        addressed = (
+            (Invitation.kind == "person")
+            & (Invitation.address_platform == platform)
+            & (Invitation.address_space == space_id)
+            & (Invitation.address_user == user_id)
+        )
+        to_email = (Invitation.kind == "email") & (Invitation.email == email)
+        query = (
+            select(Invitation)
+            .where(
+                addressed | to_email if email else addressed,
+                Invitation.status == "pending",
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        return list((await self.s.scalars(query)).all())
+
+    async def invitation(self, invitation_id: int) -> Invitation | None:
+        return await self.s.get(Invitation, invitation_id)
+
+    async def pending_for_identity(
+        self, org_id: int, platform: str, space_id: str, user_id: str
+    ) -> list[Invitation]:
+        query = select(Invitation).where(
+            Invitation.org_id == org_id,
+            Invitation.kind == "person",
+            Invitation.address_platform == platform,
+            Invitation.address_space == space_id,
+            Invitation.address_user == user_id,
+            Invitation.status == "pending",
         )
         return list((await self.s.scalars(query)).all())
 

@@ -237,6 +237,17 @@ class Caller:
     email: str | None = None  # verified e-mail, when the platform gives one
     display_name: str | None = None
     channel: ChannelRef | None = None  # None in a DM
+    # the platform could not say who this is just now (a failed Slack users.info): the
+    # core asks to try again rather than decide anything on a missing e-mail
+    email_unknown: bool = False
+    # the caller holds the platform's admin right in this space (Discord Manage Server;
+    # Slack workspace admin or owner): needed to bind the space to an org (SPEC §5a)
+    space_admin: bool = False
+    # users the line mentions, with the e-mail their platform verified (Slack) or None
+    mentions: tuple[tuple[str, str | None], ...] = ()
+
+    def mentioned_email(self, user_id: str) -> str | None:
+        return next((email for uid, email in self.mentions if uid == user_id), None)
 
 
 @dataclass
@@ -315,12 +326,23 @@ def identity_space(caller: Caller) -> str:
     return "" if caller.platform == "discord" else caller.space_id
 
 
-def chat_identity(account_id: int, caller: Caller, user_id: str | None = None) -> ChatIdentity:
-    """The link of the caller's platform user (or of `user_id` on that platform) to an
-    account, keyed as `identity_space` says."""
+def chat_identity(account_id: int, caller: Caller, *, proof: str, now: datetime) -> ChatIdentity:
+    """The link of the caller's platform user to an account, keyed as `identity_space`
+    says, with how it was proven (SPEC §5a)."""
     return ChatIdentity(
         account_id=account_id,
         platform=caller.platform,
         space_id=identity_space(caller),
-        user_id=caller.user_id if user_id is None else user_id,
+        user_id=caller.user_id,
+        proof=proof,
+        checked_at=now if proof == "slack_email" else None,
+        created_at=now,
     )
+
+
+def mention_of(caller: Caller) -> str:
+    """How a chat user is named to others: a platform mention, the e-mail on the console."""
+    if caller.platform == "console":
+        return caller.user_id
+    where = "Slack" if caller.platform == "slack" else "Discord"
+    return f"<@{caller.user_id}> on {where}"

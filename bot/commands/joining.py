@@ -15,19 +15,22 @@ from bot.commands.base import (
     Kind,
     Param,
     Refusal,
-    chat_identity,
     command,
     identity_space,
+    mention_of,
 )
 from bot.commands.common import resolve_member
 from bot.commands.plans import enroll, find_plan
 from bot.domain.schedule import next_monday, start_problem
 from bot.grammar import MemberRef, shown
+from bot.messages import Action as Button
 from bot.messages import Outgoing, Via
 from bot.policy import Action, permits
 from storage.models import (
     Account,
     Assignment,
+    ChatIdentity,
+    CoachNote,
     GroupMember,
     Invitation,
     InvitationAssignment,
@@ -111,9 +114,16 @@ async def welcome_text(
 
 
 async def accept_invitation(
-    uow: UnitOfWork, account: Account, invitation: Invitation, now: datetime
+    uow: UnitOfWork,
+    account: Account,
+    invitation: Invitation,
+    now: datetime,
+    *,
+    by_code: Caller | None = None,
 ) -> list[Outgoing]:
-    """Accept a pending invitation (signup or /join): membership, audit, welcome DM."""
+    """Accept a pending invitation (first use, Accept, or /join): membership, audit,
+    welcome DM. `by_code`: the identity that typed the code, named to the inviting coach
+    and the head coach (SPEC §5a)."""
     member = await join_org(
         uow,
         account,
@@ -123,16 +133,29 @@ async def accept_invitation(
         now=now,
         invitation_id=invitation.id,
     )
-    if invitation.kind == "email":
+    if invitation.kind != "link":
         invitation.status = "accepted"
     invitation.uses += 1
     await uow.repo.add_audit(
         invitation.org_id, account.id, "join", account.id, f"invitation {invitation.id}", now
     )
+    if invitation.kind == "person" and invitation.email and invitation.created_by_account_id:
+        # the e-mail a coach typed beside a mention is their note, never the account's
+        await uow.repo.add(
+            CoachNote(
+                org_id=invitation.org_id,
+                author_account_id=invitation.created_by_account_id,
+                athlete_membership_id=member.id,
+                text=f"E-mail given when they were invited (not verified): {invitation.email}",
+                created_at=now,
+            )
+        )
     text = await welcome_text(uow, member)
     out = [
         Outgoing(Via.DM, text, account_id=account.id, kind="welcome", key=f"welcome:{member.id}")
     ]
+    if by_code is not None:
+        out.extend(await _tell_coaches(uow, invitation, by_code, account, now))
     plan = await uow.repo.plan(invitation.plan_id) if invitation.plan_id else None
     if plan is not None and member.is_athlete:
         today = now.astimezone(ZoneInfo(account.timezone or (await _org_zone(uow, member)))).date()
@@ -151,6 +174,34 @@ async def accept_invitation(
     return out
 
 
+async def _tell_coaches(
+    uow: UnitOfWork, invitation: Invitation, joiner: Caller, account: Account, now: datetime
+) -> list[Outgoing]:
+    """Whoever joins by code: the inviting coach and the head coach hear who it was, by
+    platform mention, and which invitation they used — a leaked code shows at once."""
+    used = (
+        f"the invitation for {invitation.email}"
+        if invitation.kind == "email"
+        else f"join code {invitation_ref(invitation)}"
+        if invitation.kind == "link"
+        else f"the invitation {invitation_ref(invitation)}"
+    )
+    text = (
+        f"{account.display_name} ({mention_of(joiner)}) joined as "
+        f"{'a coach' if invitation.role == 'coach' else 'an athlete'} with {used}."
+    )
+    head = await uow.repo.head_coach(invitation.org_id)
+    targets = {invitation.created_by_account_id}
+    if head is not None:
+        targets.add(head[1].id)
+    targets.discard(None)
+    targets.discard(account.id)
+    return [
+        Outgoing(Via.DM, text, account_id=target, kind="notice")
+        for target in sorted(t for t in targets if t is not None)
+    ]
+
+
 async def _org_zone(uow: UnitOfWork, member: Membership) -> str:
     org = await uow.repo.org(member.org_id)
     return org.timezone if org else "UTC"
@@ -164,12 +215,17 @@ def _usable(invitation: Invitation, now: datetime) -> bool:
     return invitation.max_uses is None or invitation.uses < invitation.max_uses
 
 
+def invitation_ref(invitation: Invitation) -> str:
+    """How an invitation is named to people: in lists, DMs and buttons."""
+    return f"#{invitation.id}"
+
+
 # -- /add-member and /add-coach --------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class AddMember:
-    email: str
+    who: MemberRef
     group: str | None = None
     plan: str | None = None
     start: date | None = None
@@ -179,43 +235,93 @@ class AddMember:
 
 @dataclass(frozen=True)
 class AddCoach:
-    email: str
+    who: MemberRef
     user: MemberRef | None = None
 
 
-async def _link_mention(ctx: Ctx, account: Account, user: MemberRef | None) -> None:
-    """`user:@member` names the chat identity of the person (Discord has no e-mails)."""
-    if user is None:
-        return
-    if user.kind != "mention" or ctx.caller.platform == "console":
-        raise Refusal("user: takes an @mention of the person in this chat.")
-    existing = await ctx.uow.repo.account_by_identity(
-        ctx.caller.platform, identity_space(ctx.caller), user.value
+@dataclass(frozen=True)
+class Invitee:
+    """Whom an /add-member or /add-coach names, as far as proof goes (SPEC §5a): a
+    verified e-mail, or one chat identity (a Discord mention; a Slack mention of someone
+    with no verified e-mail), with any e-mail the coach typed kept as their note."""
+
+    email: str | None = None
+    platform: str | None = None
+    space: str | None = None
+    user: str | None = None
+    note: str | None = None
+
+
+def invitee_of(ctx: Ctx, who: MemberRef, user: MemberRef | None) -> Invitee:
+    caller = ctx.caller
+    if who.kind == "name":
+        raise Refusal(
+            f"Name the person by e-mail or @mention, not by name ({shown(who.value)}).",
+            show_usage=True,
+        )
+    typed: str | None = None
+    if user is not None:
+        if who.kind != "email":
+            raise Refusal("user: goes with an e-mail: /add-member EMAIL user:@them.")
+        if user.kind != "mention" or caller.platform == "console":
+            raise Refusal("user: takes an @mention of the person in this chat.")
+        who, typed = user, who.value
+    else:
+        typed = who.value if who.kind == "email" else None
+    if who.kind == "email":
+        return Invitee(email=who.value)
+    if caller.platform == "console":
+        raise Refusal("On the console, name people by e-mail.")
+    if caller.platform == "slack":
+        # a Slack mention stands for that user's verified e-mail, which must match
+        verified = caller.mentioned_email(who.value)
+        if typed is not None and verified is not None and verified != typed:
+            raise Refusal(
+                f"{typed} is not the e-mail Slack verified for that user; "
+                "leave out user: or give their own e-mail."
+            )
+        if typed is not None and verified is None:
+            raise Refusal(
+                f"Slack has no verified e-mail for that user, so I can't tie them to {typed}; "
+                "add them by @mention alone."
+            )
+        if verified is not None:
+            return Invitee(email=verified)
+    return Invitee(
+        platform=caller.platform, space=identity_space(caller), user=who.value, note=typed
     )
-    if existing is not None and existing.id != account.id:
-        raise Refusal("That chat user is already linked to a different e-mail.")
-    if existing is None:
-        await ctx.uow.repo.add(chat_identity(account.id, ctx.caller, user.value))
 
 
 async def _invite(
     ctx: Ctx,
-    email: str,
+    invitee: Invitee,
     role: str,
     *,
     group_id: int | None,
     coach_mid: int | None,
     plan: int | None,
     start: date | None,
+    account: Account | None = None,
 ) -> None:
+    """A pending invitation: to an e-mail, or addressed to one chat identity. The invitee
+    gets a DM with Accept and Decline (by e-mail too, when they have no account yet);
+    the coach's reply always carries the code to pass on."""
     org, _ = ctx.require_org()
-    await ctx.uow.repo.revoke_pending(org.id, email)  # a fresh invitation replaces older ones
+    repo = ctx.uow.repo
+    if invitee.email is not None:
+        await repo.revoke_pending(org.id, invitee.email)  # a fresh invitation replaces older
+    else:
+        assert invitee.user is not None and invitee.platform is not None
+        for old in await repo.pending_for_identity(
+            org.id, invitee.platform, invitee.space or "", invitee.user
+        ):
+            old.status = "revoked"
     code = new_code()
-    invitation_id = await ctx.uow.repo.insert_returning_id(
+    invitation_id = await repo.insert_returning_id(
         Invitation,
         org_id=org.id,
-        kind="email",
-        email=email,
+        kind="email" if invitee.email is not None else "person",
+        email=invitee.email if invitee.email is not None else invitee.note,
         role=role,
         code_hash=hash_code(code),
         status="pending",
@@ -226,35 +332,118 @@ async def _invite(
         created_at=ctx.now,
         expires_at=ctx.now + timedelta(days=INVITATION_DAYS),
         uses=0,
+        address_platform=invitee.platform,
+        address_space=invitee.space,
+        address_user=invitee.user,
+        made_in_platform=ctx.caller.platform,
+        made_in_space=ctx.caller.space_id,
     )
     if coach_mid is not None:
-        await ctx.uow.repo.add(
+        await repo.add(
             InvitationAssignment(invitation_id=invitation_id, coach_membership_id=coach_mid)
         )
-
-    await ctx.audit(f"invite_{role}", None, email)
+    named = invitee.email or f"<@{invitee.user}>"
+    await ctx.audit(f"invite_{role}", account.id if account else None, named)
     as_what = "a coach" if role == "coach" else "an athlete"
-    ctx.dm(
+    ref = f"#{invitation_id}"
+    if account is None and invitee.user is not None:
+        # a chat user the bot has not met: their own account, so the offer can reach them
+        account = await _account_for_mention(ctx, invitee)
+    offer = (
         f"{ctx.account.display_name} invited you to join {org.name} on coachbot as {as_what}. "
-        f"Just start using the bot with this e-mail address, or type /join {code}.",
-        email=email,
-        kind="invitation",
-        key=f"invitation:{invitation_id}",
+        f"Accept with /accept {ref} (or decline with /decline {ref}); "
+        f"the code /join {code} works too."
     )
+    buttons = (Button(f"Accept {ref}", f"accept {ref}"), Button("Decline", f"decline {ref}"))
+    if account is not None:
+        ctx.out.append(
+            Outgoing(
+                Via.DM,
+                offer,
+                account_id=account.id,
+                kind="invitation",
+                key=f"invitation:{invitation_id}",
+                actions=buttons,
+            )
+        )
+    else:
+        ctx.dm(
+            f"{ctx.account.display_name} invited you to join {org.name} on coachbot as "
+            f"{as_what}. Just start using the bot with this e-mail address, or type "
+            f"/join {code}.",
+            email=invitee.email,
+            kind="invitation",
+            key=f"invitation:{invitation_id}",
+        )
+    if account is not None:
+        ctx.reply(
+            f"I invited {named} to {org.name}: they join when they accept (valid "
+            f"{INVITATION_DAYS} days). Or pass on this code: /join {code}"
+        )
+        return
     ctx.reply(
-        f"{email} has no account yet, so I sent an invitation (valid {INVITATION_DAYS} days). "
+        f"{named} has no account yet, so I sent an invitation (valid {INVITATION_DAYS} days). "
         f"They join automatically the first time they use the bot with that e-mail; "
         f"or pass on this code: /join {code}"
     )
 
 
+async def _account_for_mention(ctx: Ctx, invitee: Invitee) -> Account:
+    """The account of a mentioned chat user, made now if the bot has not met them: an
+    e-mail-less account of that identity alone (exactly what their first command would
+    make), so only they can ever act as it."""
+    assert invitee.platform is not None and invitee.user is not None
+    repo = ctx.uow.repo
+    found = await repo.identity_of_user(invitee.platform, invitee.space or "", invitee.user)
+    if found is not None:
+        account = await repo.account(found.account_id)
+        assert account is not None
+        return account
+    account = await repo.add(Account(email=None, display_name="member", created_at=ctx.now))
+    await repo.add(
+        ChatIdentity(
+            account_id=account.id,
+            platform=invitee.platform,
+            space_id=invitee.space or "",
+            user_id=invitee.user,
+            proof="created",
+            created_at=ctx.now,
+        )
+    )
+    return account
+
+
+async def _existing(ctx: Ctx, invitee: Invitee) -> tuple[Account | None, Membership | None]:
+    repo = ctx.uow.repo
+    if invitee.email is not None:
+        return await repo.account_and_membership(invitee.email)
+    assert invitee.platform is not None and invitee.user is not None
+    found = await repo.identity_of_user(invitee.platform, invitee.space or "", invitee.user)
+    if found is None:
+        return None, None
+    return await repo.account(found.account_id), await repo.membership_of(found.account_id)
+
+
+async def joins_at_once(ctx: Ctx, invitee: Invitee, account: Account) -> bool:
+    """SPEC §5a consent: adding an existing account joins it at once only from the
+    console or from a space where that account has an identity (the same Slack
+    workspace); anywhere else — and on Discord, where a mention is always an offer —
+    it becomes an invitation they accept."""
+    caller = ctx.caller
+    if caller.platform == "console":
+        return True
+    if caller.platform != "slack" or invitee.email is None:
+        return False
+    return await ctx.uow.repo.has_identity_in(account.id, "slack", caller.space_id)
+
+
 @command(
     "add-member",
-    usage="/add-member EMAIL [group:G] [plan:P start:DATE] [coach:C] [user:@mention]",
+    usage="/add-member EMAIL|@member [group:G] [plan:P start:DATE] [coach:C] [user:@mention]",
     summary="add an athlete to your organization, or invite them",
     action=Action.ADD_MEMBER,
     params=(
-        Param("email", Kind.EMAIL, positional=True, required=True),
+        Param("who", Kind.MEMBER, positional=True, required=True),
         Param("group", Kind.WORD),
         Param("plan", Kind.WORD),
         Param("start", Kind.DATE_FORWARD),
@@ -272,6 +461,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         )
     if cmd.start and not cmd.plan:
         raise Refusal("start: goes with plan:.", show_usage=True)
+    invitee = invitee_of(ctx, cmd.who, cmd.user)
     plan = None
     start = None
     if cmd.plan:
@@ -295,27 +485,24 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
             raise Refusal(f"{coach_a.display_name} is not an assistant coach.")
         coach_mid = coach_m.id
 
-    account, existing = await repo.account_and_membership(cmd.email)
-    if account is None and cmd.user is not None:
-        account = await repo.add(
-            Account(email=cmd.email, display_name=cmd.email.split("@")[0][:80], created_at=ctx.now)
-        )
-    if account is None:
+    account, existing = await _existing(ctx, invitee)
+    named = invitee.email or "That person"
+    if existing is not None:
+        if existing.org_id == org.id:
+            raise Refusal(f"{named} is already a member of {org.name}.")
+        raise Refusal(f"{named} is already a member of another organization.")
+    if account is None or not await joins_at_once(ctx, invitee, account):
         await _invite(
             ctx,
-            cmd.email,
+            invitee,
             "athlete",
             group_id=group_id,
             coach_mid=coach_mid,
             plan=plan.id if plan else None,
             start=start,
+            account=account,
         )
         return
-    if existing is not None:
-        if existing.org_id == org.id:
-            raise Refusal(f"{cmd.email} is already a member of {org.name}.")
-        raise Refusal(f"{cmd.email} is already a member of another organization.")
-    await _link_mention(ctx, account, cmd.user)
     member = await join_org(
         ctx.uow, account, org.id, role="athlete", group_id=group_id, now=ctx.now
     )
@@ -347,32 +534,41 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
 
 @command(
     "add-coach",
-    usage="/add-coach EMAIL [user:@mention]",
+    usage="/add-coach EMAIL|@member [user:@mention]",
     summary="add an assistant coach, or invite them",
     action=Action.MANAGE_COACHES,
-    params=(Param("email", Kind.EMAIL, positional=True, required=True), Param("user", Kind.MEMBER)),
+    params=(
+        Param("who", Kind.MEMBER, positional=True, required=True),
+        Param("user", Kind.MEMBER),
+    ),
 )
 async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    repo = ctx.uow.repo
-    account, existing = await repo.account_and_membership(cmd.email)
-    if account is None and cmd.user is not None:
-        account = await repo.add(
-            Account(email=cmd.email, display_name=cmd.email.split("@")[0][:80], created_at=ctx.now)
-        )
-    if account is None:
-        await _invite(ctx, cmd.email, "coach", group_id=None, coach_mid=None, plan=None, start=None)
-        return
+    invitee = invitee_of(ctx, cmd.who, cmd.user)
+    account, existing = await _existing(ctx, invitee)
+    named = invitee.email or "That person"
     if existing is not None and existing.org_id != org.id:
-        raise Refusal(f"{cmd.email} is already a member of another organization.")
-    await _link_mention(ctx, account, cmd.user)
-    if existing is not None:
+        raise Refusal(f"{named} is already a member of another organization.")
+    if existing is not None and account is not None:
+        # an athlete of this club made a coach: they are a member already (SPEC §4)
         if existing.is_coach:
             raise Refusal(f"{account.display_name} is already a coach of {org.name}.")
         existing.is_coach = True
         await ctx.audit("add_coach", account.id, "athlete given the coach role")
         ctx.dm(f"You are now an assistant coach of {org.name}.", account_id=account.id)
         ctx.reply(f"{account.display_name} is now an assistant coach (and still an athlete).")
+        return
+    if account is None or not await joins_at_once(ctx, invitee, account):
+        await _invite(
+            ctx,
+            invitee,
+            "coach",
+            group_id=None,
+            coach_mid=None,
+            plan=None,
+            start=None,
+            account=account,
+        )
         return
     member = await join_org(ctx.uow, account, org.id, role="coach", group_id=None, now=ctx.now)
     await ctx.audit("add_coach", account.id)
@@ -477,35 +673,22 @@ async def usable_invitation(
     return invitation
 
 
-async def join_as_newcomer(
-    uow: UnitOfWork, caller: Caller, code: str, now: datetime
-) -> tuple[str, list[Outgoing]]:
-    """`/join CODE` from someone the bot has never seen and who has no e-mail to show
-    (Discord): an e-mail invitation's code proves who they are — their account is the
-    invitation's e-mail, now linked to this chat identity."""
-    invitation = await usable_invitation(uow, caller, code, now)
-    if invitation.kind != "email" or invitation.email is None:
-        raise Refusal(
-            "That code is a club join code for people who already use coachbot. Ask your "
-            "coach to add you by e-mail (on Discord: /add-member EMAIL user:@you)."
+def code_fits(invitation: Invitation, caller: Caller, account: Account) -> bool:
+    """Whether this identity may use this invitation's code (SPEC §5a "Codes"): a join
+    link anyone; an athlete's e-mail invitation its e-mail's verified owner or someone
+    with no verified e-mail (who joins with their own account); a coach's invitation
+    only its e-mail's verified owner; an addressed one only its identity."""
+    if invitation.kind == "link":
+        return invitation.role == "athlete"
+    if invitation.kind == "person":
+        return (
+            invitation.address_platform == caller.platform
+            and invitation.address_space == identity_space(caller)
+            and invitation.address_user == caller.user_id
         )
-    account = await uow.repo.account_by_email(invitation.email)
-    if account is None:
-        name = caller.display_name or invitation.email.split("@")[0]
-        account = await uow.repo.add(
-            Account(
-                email=invitation.email,
-                display_name=name[:80],
-                display_name_set=bool(caller.display_name),
-                created_at=now,
-            )
-        )
-    elif await uow.repo.membership_of(account.id) is not None:
-        raise Refusal("You are already a member of an organization.")
-    await uow.repo.add(chat_identity(account.id, caller))
-    out = await accept_invitation(uow, account, invitation, now)
-    org = await uow.repo.org(invitation.org_id)
-    return f"You joined {org.name if org else 'the club'}.", out
+    if account.email is not None:
+        return account.email == invitation.email
+    return invitation.role == "athlete"
 
 
 @command(
@@ -518,9 +701,145 @@ async def join_as_newcomer(
 async def join(cmd: Join, ctx: Ctx) -> None:
     repo = ctx.uow.repo
     invitation = await usable_invitation(ctx.uow, ctx.caller, cmd.code, ctx.now)
-    ctx.out.extend(await accept_invitation(ctx.uow, ctx.account, invitation, ctx.now))
+    if not code_fits(invitation, ctx.caller, ctx.account):
+        # the code is real, but not this person's: refused like any wrong code, and
+        # counted, so a leaked code is no key for anyone else
+        await repo.add_join_failure(_identity_key(ctx.caller), ctx.now)
+        raise Refusal(
+            "That code was made for someone else. Ask your coach for an invitation of your own.",
+            keep_writes=True,
+        )
+    ctx.out.extend(
+        await accept_invitation(ctx.uow, ctx.account, invitation, ctx.now, by_code=ctx.caller)
+    )
     org = await repo.org(invitation.org_id)
     ctx.reply(f"You joined {org.name if org else 'the club'}.")
+
+
+# -- consent: the offer, Accept and Decline (SPEC §5a) ---------------------------------
+
+
+def _addressed_to(invitation: Invitation, caller: Caller, account: Account) -> bool:
+    if invitation.kind == "person":
+        return code_fits(invitation, caller, account)
+    return (
+        invitation.kind == "email"
+        and account.email is not None
+        and (account.email == invitation.email)
+    )
+
+
+def _made_here(invitation: Invitation, caller: Caller) -> bool:
+    if caller.platform == "console":
+        return True
+    return bool(caller.space_id) and (
+        invitation.made_in_platform == caller.platform
+        and invitation.made_in_space == caller.space_id
+    )
+
+
+async def offer_invitations(
+    uow: UnitOfWork, caller: Caller, account: Account, now: datetime
+) -> list[Outgoing]:
+    """First use with invitations waiting: joined at once to one club's invitation made
+    in the space they type in (or on the console); otherwise a DM listing every offer
+    with Accept and Decline, so they choose."""
+    pending = [
+        inv
+        for inv in await uow.repo.pending_for_person(
+            account.email, caller.platform, identity_space(caller), caller.user_id, now
+        )
+        if _usable(inv, now)
+    ]
+    if not pending:
+        return []
+    clubs = {inv.org_id for inv in pending}
+    here = [inv for inv in pending if _made_here(inv, caller)]
+    if len(clubs) == 1 and here:
+        return await accept_invitation(uow, account, here[-1], now)
+    lines, buttons = [], []
+    for inv in pending:
+        org = await uow.repo.org(inv.org_id)
+        ref = invitation_ref(inv)
+        as_what = "a coach" if inv.role == "coach" else "an athlete"
+        lines.append(f"- {ref}: {org.name if org else 'a club'}, as {as_what}")
+        buttons += [Button(f"Accept {ref}", f"accept {ref}"), Button("Decline", f"decline {ref}")]
+    text = (
+        "You are invited to join:\n"
+        + "\n".join(lines)
+        + "\nYou can belong to one organization at a time. Accept one with /accept #N, "
+        "or decline with /decline #N."
+    )
+    return [
+        Outgoing(Via.DM, text, account_id=account.id, kind="invitation", actions=tuple(buttons))
+    ]
+
+
+@dataclass(frozen=True)
+class Respond:
+    invitation: str
+
+
+async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
+    """One of the caller's own pending invitations, by its #N; anything else reads the
+    same, so nobody learns of invitations that are not theirs."""
+    number = given.strip().lstrip("#")
+    found = (
+        await ctx.uow.repo.invitation(int(number))
+        if number.isdigit() and len(number) < 19
+        else None
+    )
+    if (
+        found is None
+        or not _usable(found, ctx.now)
+        or not _addressed_to(found, ctx.caller, ctx.account)
+    ):
+        raise Refusal(
+            f"You have no pending invitation {shown(given)}. Your coach can send a new one."
+        )
+    return found
+
+
+@command(
+    "accept",
+    usage="/accept #N",
+    summary="accept an invitation to join a club",
+    action=Action.JOIN,
+    params=(Param("invitation", Kind.WORD, positional=True, required=True, max_len=40),),
+)
+async def accept(cmd: Respond, ctx: Ctx) -> None:
+    invitation = await _own_invitation(ctx, cmd.invitation)
+    ctx.out.extend(await accept_invitation(ctx.uow, ctx.account, invitation, ctx.now))
+    org = await ctx.uow.repo.org(invitation.org_id)
+    ctx.reply(f"You joined {org.name if org else 'the club'}.")
+
+
+@command(
+    "decline",
+    usage="/decline #N",
+    summary="decline an invitation to join a club",
+    action=Action.DECLINE_INVITATION,
+    params=(Param("invitation", Kind.WORD, positional=True, required=True, max_len=40),),
+)
+async def decline(cmd: Respond, ctx: Ctx) -> None:
+    invitation = await _own_invitation(ctx, cmd.invitation)
+    invitation.status = "declined"
+    org = await ctx.uow.repo.org(invitation.org_id)
+    await ctx.uow.repo.add_audit(
+        invitation.org_id,
+        ctx.account.id,
+        "decline",
+        ctx.account.id,
+        f"invitation {invitation.id}",
+        ctx.now,
+    )
+    if invitation.created_by_account_id is not None:
+        ctx.dm(
+            f"{ctx.account.display_name} declined the invitation to "
+            f"{org.name if org else 'your club'}.",
+            account_id=invitation.created_by_account_id,
+        )
+    ctx.reply(f"You declined the invitation to {org.name if org else 'that club'}.")
 
 
 @dataclass(frozen=True)
@@ -548,6 +867,11 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
             status = "expired"
         if inv.kind == "email":
             rows.append(f"- {inv.email} ({inv.role}): {status}, sent {inv.created_at.date()}")
+        elif inv.kind == "person":
+            rows.append(
+                f"- {invitation_ref(inv)} <@{inv.address_user}> ({inv.role}): {status}, "
+                f"sent {inv.created_at.date()}"
+            )
         else:
             cap = f"{inv.uses}/{inv.max_uses}" if inv.max_uses else f"{inv.uses}/unlimited"
             rows.append(
@@ -558,7 +882,7 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
 
 @command(
     "invitations revoke",
-    usage="/invitations revoke EMAIL|CODE|#N",
+    usage="/invitations revoke EMAIL|@member|CODE|#N",
     summary="revoke a pending invitation, or a join code (by the code or its # in the list)",
     action=Action.REVOKE_INVITATION,
     params=(Param("invitation", Kind.WORD, positional=True, required=True),),
@@ -566,6 +890,23 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
 async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     given = cmd.invitation.strip()
+    mention = grammar.mention_id(given)
+    if mention is not None:
+        platform = ctx.caller.platform
+        revoked = await ctx.uow.repo.pending_for_identity(
+            org.id, platform, identity_space(ctx.caller), mention
+        )
+        verified = ctx.caller.mentioned_email(mention)
+        count = len(revoked) + (
+            await ctx.uow.repo.revoke_pending(org.id, verified) if verified else 0
+        )
+        for invitation in revoked:
+            invitation.status = "revoked"
+        if not count:
+            raise Refusal("No pending invitation for that person.")
+        await ctx.audit("revoke_invitation", None, f"<@{mention}>")
+        ctx.reply("The invitation for that person is revoked; its code no longer works.")
+        return
     if "@" in given:
         email = grammar.parse_email(given)
         if not await ctx.uow.repo.revoke_pending(org.id, email):

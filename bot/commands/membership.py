@@ -43,27 +43,36 @@ from storage.repositories import MEMBER_LINE, members_params, members_query
 class SetupOrg:
     name: str
     tz: str | None = None
-    email: str | None = None  # only for a newcomer on a platform that shows no e-mail
+
+
+SPACE_ADMIN = {
+    "slack": "a workspace admin or owner",
+    "discord": "someone with the Manage Server permission",
+}
 
 
 @command(
     "setup-org",
-    usage="/setup-org NAME [tz:ZONE] [email:YOU (Discord, first use)]",
+    usage="/setup-org NAME [tz:ZONE]",
     summary="create your organization, or bind this workspace to it",
     action=Action.SETUP_ORG,
     params=(
         Param("name", Kind.TEXT, positional=True, required=True, max_len=100),
         Param("tz", Kind.TIMEZONE),
-        Param("email", Kind.EMAIL),
     ),
 )
 async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
-    if cmd.email is not None and cmd.email != ctx.account.email:
-        raise Refusal(f"You use coachbot as {ctx.account.email}; leave out email:.")
     repo = ctx.uow.repo
     caller = ctx.caller
     if caller.space_id and await repo.org_for_space(caller.platform, caller.space_id):
         raise Refusal("This workspace is already bound to an organization.")
+    if caller.space_id and not caller.space_admin:
+        # SPEC §5a: only the platform's admin there binds a space, never first come
+        raise Refusal(
+            f"Only {SPACE_ADMIN.get(caller.platform, 'an admin of this space')} can bind "
+            "this space to a club. Ask them, or start your club from a direct message "
+            "with the bot."
+        )
     if ctx.org is not None and ctx.membership is not None:
         # only a head coach gets here (policy): bind this space to their org
         if not caller.space_id:
@@ -95,6 +104,30 @@ async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
     ctx.reply(
         f"{org.name} is set up (time zone {zone}) and you are its head coach. "
         "Next: /add-coach EMAIL for assistant coaches, /add-member EMAIL for athletes."
+    )
+
+
+@dataclass(frozen=True)
+class Unbind:
+    pass
+
+
+@command(
+    "unbind",
+    usage="/unbind",
+    summary="release this Slack workspace or Discord server from your club",
+    action=Action.UNBIND,
+)
+async def unbind(cmd: Unbind, ctx: Ctx) -> None:
+    org, _ = ctx.require_org()
+    caller = ctx.caller
+    if not caller.space_id:
+        raise Refusal("Type /unbind in the Slack workspace or Discord server to release.")
+    if not await ctx.uow.repo.unbind_space(org.id, caller.platform, caller.space_id):
+        raise Refusal("This space is not bound to your club.")
+    await ctx.audit("unbind_space", None, f"{caller.platform}:{caller.space_id}")
+    ctx.reply(
+        f"This space no longer serves {org.name}. Its admin can bind it again with /setup-org NAME."
     )
 
 
@@ -380,7 +413,7 @@ def _visible_assignments(query: _Q, viewer: Viewer) -> _Q:
 
 
 @per_viewer_shape
-def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str]:
+def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str | None]:
     """Roster lines (coach's name, athlete's name and e-mail) the viewer may see, in the
     org of parameter `org` (and of coach `coach` when `one_coach`)."""
     _, coach_aa, _, athlete_a = _ROSTER_ALIASES
@@ -483,7 +516,7 @@ async def members(cmd: Members, ctx: Ctx) -> None:
 @per_viewer_shape
 def _member_list_query(
     viewer: Viewer, by_group: bool, by_label: bool
-) -> Select[str, str, bool, bool, bool, str]:
+) -> Select[str, str | None, bool, bool, bool, str]:
     where = [visible_filter(Resource.PROFILE, viewer)]
     return members_query(
         MEMBER_LINE, where, by_group=by_group, by_label=by_label, limit=MEMBER_LIST_LIMIT + 1

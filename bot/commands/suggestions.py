@@ -43,7 +43,7 @@ async def suggestions(
             .limit(limit)
         )
         rows = (await uow.session.execute(query)).all()
-        return [email if coach else name for name, email in rows]
+        return [(email or name) if coach else name for name, email in rows]
     if kind == "group":
         groups = select(Group.name).where(
             Group.org_id == viewer.org_id, _starts(Group.name, prefix)

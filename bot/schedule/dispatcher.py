@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.messages import Outgoing, Via
 from bot.schedule import texts
-from bot.schedule.outbox import claim, settle_many
+from bot.schedule.outbox import claim, decode_actions, settle_many
 from storage.models import Account, Membership, OutboxMessage, Recipient
 from storage.readonly import read_only_sessions
 
@@ -431,6 +431,7 @@ class Dispatcher:
                             account_id=row.account_id,
                             email=row.email,
                             kind=row.kind,
+                            actions=decode_actions(row.actions),
                         )
                         if row.text is not None
                         else None
@@ -446,15 +447,17 @@ class Dispatcher:
             if message is None:
                 continue
             if message.account_id is not None and message.email is None:
-                email = addresses.get(message.account_id)
-                if email is None:
+                if message.account_id not in addresses:
                     rendered[row.id] = None
                     continue
-                message = replace(message, email=email)
+                # an account with no e-mail (Discord) is reached through its identities
+                message = replace(message, email=addresses[message.account_id])
             rendered[row.id] = replace(message, key=row.key)
         return rendered
 
-    async def _addresses(self, session: AsyncSession, account_ids: set[int]) -> dict[int, str]:
+    async def _addresses(
+        self, session: AsyncSession, account_ids: set[int]
+    ) -> dict[int, str | None]:
         """The e-mail of each account that may get a DM here: it exists, is not marked
         unreachable on this platform, and is not suspended (SPEC §1)."""
         query = (

@@ -6,6 +6,7 @@ batches; SQLite has one writer at a time (`BEGIN IMMEDIATE`), which gives the sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.messages import Action
 from storage.models import OutboxMessage
 
 
@@ -147,6 +149,17 @@ async def settle_many(
     )
 
 
+def encode_actions(actions: Sequence[Action]) -> str | None:
+    """Buttons kept with an event message until it is sent."""
+    return json.dumps([[a.label, a.command] for a in actions]) if actions else None
+
+
+def decode_actions(raw: str | None) -> tuple[Action, ...]:
+    if not raw:
+        return ()
+    return tuple(Action(str(label), str(command)) for label, command in json.loads(raw))
+
+
 async def enqueue_many(
     session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime
 ) -> None:
@@ -155,6 +168,7 @@ async def enqueue_many(
         return
     defaults = {
         "text": None,
+        "actions": None,
         "account_id": None,
         "email": None,
         "group_channel_id": None,
