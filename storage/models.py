@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import BigId, JSONList, UTCDateTime
+from storage.types import PUBLIC_ID_LENGTH, BigId, JSONList, UTCDateTime, new_public_id
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,6 +41,10 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+# what users see and type for an activity or invitation (`#` + this): see storage.types
+PublicId = String(PUBLIC_ID_LENGTH)
 
 
 def _fk(target: str, ondelete: str = "CASCADE") -> ForeignKey:
@@ -216,6 +220,7 @@ class Invitation(Base):
     __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(PublicId, unique=True, index=True, default=new_public_id)
     org_id: Mapped[int] = mapped_column(_fk("orgs.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
@@ -390,6 +395,7 @@ class Activity(Base):
     __tablename__ = "activities"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(PublicId, unique=True, index=True, default=new_public_id)
     account_id: Mapped[int] = mapped_column(_fk("accounts.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     day: Mapped[date] = mapped_column(Date)  # the athlete's local date of the start

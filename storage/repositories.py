@@ -63,6 +63,7 @@ _TARGET = aliased(Account, name="target")
 
 
 _Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
+_Public = TypeVar("_Public", Activity, Invitation)
 
 
 # The statements every command runs, built once with named parameters: building a
@@ -430,6 +431,10 @@ class Repository:
     async def invitation_by_hash(self, code_hash: str) -> Invitation | None:
         query = select(Invitation).where(Invitation.code_hash == code_hash)
         return (await self.s.scalars(query)).first()
+
+    async def by_public_id(self, model: type[_Public], public_id: str) -> _Public | None:
+        """An activity or invitation by the id people see (`storage.types.new_public_id`)."""
+        return await self.s.scalar(select(model).where(model.public_id == public_id))
 
     async def invitations(self, org_id: int) -> list[Invitation]:
         query = (

@@ -155,13 +155,13 @@ NAME_HELP: dict[str, str] = {
     "day": "a weekday: mon…sun",
     "label": "a label",
     "level": "a level, like beginner",
-    "activity": "an activity number, like #12",
+    "activity": "an activity id, like #K7QX2MR",
     "desc": "a description of the workout",
     "notes": "notes",
     "text": "the text",
     "goal": "your goal race",
     "bio": "a few words about you",
-    "invitation": "an e-mail, a join code, or #N from /invitations",
+    "invitation": "an e-mail, a join code, or #ID from /invitations",
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from bot import grammar
 from bot.commands.base import CommandSpec, Ctx, Kind, Param, Refusal, command
-from bot.commands.common import resolve_member, subject_of
+from bot.commands.common import public_id_of, resolve_member, subject_of
 from bot.commands.training import (
     NOTES_MAX,
     TYPES,
@@ -78,11 +78,12 @@ async def activity_subject(ctx: Ctx, activity: Activity) -> Subject:
 
 async def visible_activity(ctx: Ctx, ref: str) -> tuple[Activity, Subject]:
     """An activity by `#id`; one the caller may not see reads exactly like a missing one."""
-    raw = ref.strip().lstrip("#")
-    missing = Refusal(f"No activity #{raw} that you can see. /activities lists their numbers.")
-    if not raw.isdigit() or len(raw) > 15:
+    raw = ref.strip().removeprefix("#")
+    missing = Refusal(f"No activity #{raw} that you can see. /activities lists their ids.")
+    public_id = public_id_of(raw)
+    if public_id is None:
         raise missing
-    activity = await ctx.uow.session.get(Activity, int(raw))
+    activity = await ctx.uow.repo.by_public_id(Activity, public_id)
     if activity is None:
         raise missing
     subject = await activity_subject(ctx, activity)
@@ -159,7 +160,7 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
 
     for a in rows[:LIST_LIMIT]:
         parts = [
-            f"#{a.id} {a.day:%a %d %b}",
+            f"#{a.public_id} {a.day:%a %d %b}",
             a.type,
             fmt_distance(a.distance_m, units),
             fmt_duration(a.duration_s),
@@ -188,7 +189,9 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
 async def own_activity(ctx: Ctx, ref: str) -> Activity:
     activity, _ = await visible_activity(ctx, ref)
     if activity.account_id != ctx.account.id:
-        raise Refusal(f"#{activity.id} is not yours; you can change your own activities only.")
+        raise Refusal(
+            f"#{activity.public_id} is not yours; you can change your own activities only."
+        )
     return activity
 
 
@@ -224,7 +227,9 @@ class EditActivity:
 async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
     if cmd == EditActivity(activity=cmd.activity):
-        raise Refusal("Say what to change, e.g. /activity edit #12 distance:8.2k.", show_usage=True)
+        raise Refusal(
+            "Say what to change, e.g. /activity edit #K7QX2MR distance:8.2k.", show_usage=True
+        )
     kind = cmd.type or activity.type
     distance = cmd.distance if cmd.distance is not None else activity.distance_m
     duration = (
@@ -284,7 +289,7 @@ async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
         session.status, session.activity_id = "scheduled", None
     await ctx.uow.repo.delete(activity)
     ctx.reply(
-        f"Activity #{activity.id} is deleted."
+        f"Activity #{activity.public_id} is deleted."
         + (" Its session is open again." if session is not None else "")
     )
 
@@ -328,12 +333,12 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     if not own:
         ctx.dm(
             f"{ctx.account.display_name} commented on your {activity.type} of "
-            f"{activity.day:%a %d %b} (#{activity.id}): {cmd.text}",
+            f"{activity.day:%a %d %b} (#{activity.public_id}): {cmd.text}",
             account_id=activity.account_id,
             kind="comment",
             key=f"comment:{saved.id}",
         )
-    ctx.reply(f"Comment added to #{activity.id}.")
+    ctx.reply(f"Comment added to #{activity.public_id}.")
 
 
 # -- files -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from bot.grammar import MemberRef, shown
 from bot.policy import Privacy, Resource, Subject, Viewer, can_see, visible_filter
 from storage.models import Account, Membership
 from storage.repositories import Member
+from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 
 def who(account: Account, viewer_sees_email: bool) -> str:
@@ -16,6 +17,15 @@ def who(account: Account, viewer_sees_email: bool) -> str:
     return (
         f"{account.display_name} <{account.email}>" if viewer_sees_email else account.display_name
     )
+
+
+def public_id_of(text: str) -> str | None:
+    """The stored form of a typed `#id` (with or without `#`, any letter case), or None
+    when it cannot be one: old numbers and huge ones never reach a query."""
+    raw = text.strip().removeprefix("#").upper()
+    if len(raw) == PUBLIC_ID_LENGTH and all(ch in PUBLIC_ID_ALPHABET for ch in raw):
+        return raw
+    return None
 
 
 def is_coach(viewer: Viewer) -> bool:

@@ -19,7 +19,7 @@ from bot.commands.base import (
     command,
     identity_space,
 )
-from bot.commands.common import resolve_member
+from bot.commands.common import public_id_of, resolve_member
 from bot.commands.plans import enroll, find_plan
 from bot.domain.schedule import next_monday, start_problem
 from bot.grammar import MemberRef, shown
@@ -551,15 +551,15 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
         else:
             cap = f"{inv.uses}/{inv.max_uses}" if inv.max_uses else f"{inv.uses}/unlimited"
             rows.append(
-                f"- join code #{inv.id} ({cap} uses): {status}, made {inv.created_at.date()}"
+                f"- join code #{inv.public_id} ({cap} uses): {status}, made {inv.created_at.date()}"
             )
     ctx.reply("Invitations:\n" + "\n".join(rows) if rows else "No invitations yet.")
 
 
 @command(
     "invitations revoke",
-    usage="/invitations revoke EMAIL|CODE|#N",
-    summary="revoke a pending invitation, or a join code (by the code or its # in the list)",
+    usage="/invitations revoke EMAIL|CODE|#ID",
+    summary="revoke a pending invitation, or a join code (by the code or its #id in the list)",
     action=Action.REVOKE_INVITATION,
     params=(Param("invitation", Kind.WORD, positional=True, required=True),),
 )
@@ -573,10 +573,10 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
         await ctx.audit("revoke_invitation", None, email)
         ctx.reply(f"The invitation for {email} is revoked; its code no longer works.")
         return
-    # a join code as given out, or the # of a multi-use one in /invitations
-    number = given[1:] if given.startswith("#") else ""
-    if number.isdigit():
-        found = await ctx.uow.session.get(Invitation, int(number))
+    # a join code as given out, or the #id of a multi-use one in /invitations
+    if given.startswith("#"):
+        public_id = public_id_of(given)
+        found = await ctx.uow.repo.by_public_id(Invitation, public_id) if public_id else None
     else:
         found = await ctx.uow.repo.invitation_by_hash(hash_code(given))
     if found is not None and found.org_id != org.id:
@@ -590,7 +590,7 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     if found.kind == "email" and found.email:
         what, reply = found.email, f"The invitation for {found.email} is revoked"
     else:
-        what = f"join code #{found.id}"
-        reply = f"Join code #{found.id} is revoked"
+        what = f"join code #{found.public_id}"
+        reply = f"Join code #{found.public_id} is revoked"
     await ctx.audit("revoke_invitation", None, what)
     ctx.reply(f"{reply}; its code no longer works.")

@@ -208,7 +208,7 @@ def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None)
         parts.append(fmt_duration(activity.duration_s))
     if activity.distance_m and activity.duration_s:
         parts.append(fmt_pace(activity.distance_m, activity.duration_s, units))
-    text = f"Logged #{activity.id}: {', '.join(parts)} on {activity.day:%a %d %b}"
+    text = f"Logged #{activity.public_id}: {', '.join(parts)} on {activity.day:%a %d %b}"
     if activity.private:
         text += " (private: only you see it)"
     text += "."
