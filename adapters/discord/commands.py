@@ -93,8 +93,8 @@ def _token(spec: CommandSpec, param: Param, value: Any) -> str | None:
         raw = str(value).strip()
         if not raw:
             return None
-        if param.kind is Kind.MEMBERS:
-            text = raw  # the members as typed: several words, each one member
+        if param.kind in (Kind.MEMBERS, Kind.WORDS):
+            text = raw  # as typed: several words, each its own (quotes group a note)
         elif param.kind in (Kind.CHOICE, Kind.ON_OFF) and _BARE.fullmatch(raw):
             text = raw
         else:

@@ -47,6 +47,7 @@ class Kind(StrEnum):
     MEMBERS = "members"  # one or more members (variadic positional)
     WORD = "word"  # one token
     TEXT = "text"  # the rest of the positional words, joined
+    WORDS = "words"  # the rest of the positional words as tokens: a quoted one stays whole
     DATE_FORWARD = "date_forward"
     DATE_BACKWARD = "date_backward"
     DURATION = "duration"
@@ -79,7 +80,7 @@ class Param:
 
     def convert(self, raw: str, today: date) -> Any:
         k = self.kind
-        if k in (Kind.TEXT, Kind.WORD):
+        if k in (Kind.TEXT, Kind.WORD, Kind.WORDS):
             text = raw.strip()
             if not text:
                 raise GrammarError(f"{self.name} must not be empty.")
@@ -166,6 +167,10 @@ class CommandSpec:
                 loose = []
             elif param.kind is Kind.MEMBERS:
                 values[param.name] = tuple(param.convert(t.value, today) for t in loose)
+                loose = []
+            elif param.kind is Kind.WORDS:
+                param.convert(" ".join(t.value for t in loose), today)  # empty, too long
+                values[param.name] = tuple(loose)
                 loose = []
             else:
                 values[param.name] = param.convert(loose.pop(0).value, today)
