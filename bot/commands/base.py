@@ -93,14 +93,11 @@ class Param:
             return grammar.parse_email(raw)
         if k in (Kind.MEMBER, Kind.MEMBERS):
             return grammar.parse_member_ref(raw)
-        if k is Kind.DATE_FORWARD:
-            return grammar.parse_date(raw, today, "forward")
-        if k is Kind.DATE_BACKWARD:
-            return grammar.parse_date(raw, today, "backward")
-        if k is Kind.DURATION:
-            return grammar.parse_duration(raw)
-        if k is Kind.DISTANCE:
-            return grammar.parse_distance(raw)
+        if k in (Kind.DATE_FORWARD, Kind.DATE_BACKWARD, Kind.DURATION, Kind.DISTANCE):
+            try:
+                return self._measure(raw, today)
+            except GrammarError as exc:  # name the argument: a line may hold several dates
+                raise GrammarError(f"{self.spelling}: {exc.message}") from None
         if k is Kind.INT:
             return grammar.parse_int(raw, name=self.name, low=self.low, high=self.high)
         if k is Kind.CHOICE:
@@ -122,6 +119,15 @@ class Param:
                 raise GrammarError(f"{self.name}: up to 20 items of at most 40 characters.")
             return tuple(items)
         raise GrammarError(f"{self.name} cannot be given that way.")
+
+    def _measure(self, raw: str, today: date) -> Any:
+        if self.kind is Kind.DATE_FORWARD:
+            return grammar.parse_date(raw, today, "forward")
+        if self.kind is Kind.DATE_BACKWARD:
+            return grammar.parse_date(raw, today, "backward")
+        if self.kind is Kind.DURATION:
+            return grammar.parse_duration(raw)
+        return grammar.parse_distance(raw)
 
 
 @dataclass(frozen=True)

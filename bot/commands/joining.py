@@ -39,6 +39,7 @@ INVITATION_DAYS = 14
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
 JOIN_FAILURE_LIMIT = 5
 JOIN_FAILURE_WINDOW = timedelta(minutes=15)
+MAX_LINK_LIFE = timedelta(days=366)  # a join code lives at most a year
 
 
 def new_code() -> str:
@@ -417,6 +418,11 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
     expires_at = None
     if cmd.expires is not None and cmd.expires < ctx.today:
         raise Refusal(f"expires:{cmd.expires.isoformat()} has passed; give a date from today on.")
+    if cmd.expires is not None and cmd.expires > ctx.today + MAX_LINK_LIFE:
+        latest = (ctx.today + MAX_LINK_LIFE).isoformat()
+        raise Refusal(
+            f"expires:{cmd.expires.isoformat()} is too far ahead; the latest is {latest}."
+        )
     if cmd.expires:
         end_of_day = datetime.combine(
             cmd.expires + timedelta(days=1), time(0), ZoneInfo(org.timezone)
