@@ -235,6 +235,11 @@ def render(group: Group, period: Period, by: str, table: Table, units: str) -> t
             "Athletes with no session due in the period, or who don't share with the group, "
             "are not ranked."
         )
+    elif by == "time":
+        lines.append(
+            "Private activities, and athletes who don't share their activities or their pace "
+            "with the group, are left out."
+        )
     else:
         lines.append("Private activities and athletes who don't share with the group are left out.")
     return "\n".join(lines), Table(head, table.columns, shown)
