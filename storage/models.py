@@ -426,6 +426,9 @@ class Comment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     activity_id: Mapped[int] = mapped_column(_fk("activities.id"), index=True)
     author_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    # the organization it was written in: only its members (and the activity's athlete)
+    # see it (SPEC §2); NULL for a comment written by someone in no org
+    org_id: Mapped[int | None] = mapped_column(_fk("orgs.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

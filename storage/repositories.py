@@ -360,12 +360,19 @@ class Repository:
     async def groups_of(self, membership_id: int) -> list[Group]:
         return list((await self.s.scalars(_GROUPS_OF, {"member": membership_id})).all())
 
-    async def group_by_name(self, org_id: int, name: str) -> Group | None:
+    async def group_by_name(
+        self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
+    ) -> Group | None:
+        """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
         query = select(Group).where(Group.org_id == org_id, Group.name_key == name.casefold())
+        if visible is not None:
+            query = query.where(visible)
         return (await self.s.scalars(query)).first()
 
-    async def groups(self, org_id: int) -> list[Group]:
+    async def groups(self, org_id: int, visible: ColumnElement[bool] | None = None) -> list[Group]:
         query = select(Group).where(Group.org_id == org_id).order_by(Group.name_key)
+        if visible is not None:
+            query = query.where(visible)
         return list((await self.s.scalars(query)).all())
 
     async def group_sizes(self, group_ids: list[int]) -> dict[int, int]:
@@ -476,20 +483,28 @@ class Repository:
 
     # -- workouts ---------------------------------------------------------------------
 
-    async def workout_by_name(self, org_id: int, name: str) -> Workout | None:
+    async def workout_by_name(
+        self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
+    ) -> Workout | None:
+        """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
         query = select(Workout).where(Workout.org_id == org_id, Workout.name_key == name.casefold())
+        if visible is not None:
+            query = query.where(visible)
         return (await self.s.scalars(query)).first()
 
-    async def workouts(self, org_id: int, *, include_coaches_only: bool) -> list[Workout]:
-        query = select(Workout).where(Workout.org_id == org_id)
-        if not include_coaches_only:
-            query = query.where(Workout.visibility == "public")
+    async def workouts(self, org_id: int, *, visible: ColumnElement[bool]) -> list[Workout]:
+        query = select(Workout).where(Workout.org_id == org_id, visible)
         return list((await self.s.scalars(query.order_by(Workout.name_key))).all())
 
     # -- plans ------------------------------------------------------------------------
 
-    async def plan_by_name(self, org_id: int, name: str) -> Plan | None:
+    async def plan_by_name(
+        self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
+    ) -> Plan | None:
+        """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
         query = select(Plan).where(Plan.org_id == org_id, Plan.name_key == name.casefold())
+        if visible is not None:
+            query = query.where(visible)
         return (await self.s.scalars(query)).first()
 
     async def plans(self, org_id: int) -> list[Plan]:
@@ -534,15 +549,17 @@ class Repository:
     # -- activities -------------------------------------------------------------------
 
     async def comments_on(
-        self, activity_ids: list[int]
+        self, activity_ids: list[int], where: ColumnElement[bool]
     ) -> dict[int, list[tuple[Comment, Account | None]]]:
-        """Comments of activities already filtered by the policy (same visibility)."""
+        """Comments of activities already filtered by the policy, passing `where` (the
+        policy's comment filter over `Comment` and `Activity`)."""
         if not activity_ids:
             return {}
         query = (
             select(Comment, Account)
+            .join(Activity, Activity.id == Comment.activity_id)
             .outerjoin(Account, Account.id == Comment.author_account_id)
-            .where(Comment.activity_id.in_(activity_ids))
+            .where(Comment.activity_id.in_(activity_ids), where)
             .order_by(Comment.created_at, Comment.id)
         )
         found: dict[int, list[tuple[Comment, Account | None]]] = {}
@@ -599,14 +616,21 @@ class Repository:
         return bool(await self.s.scalar(query))
 
     async def audit_entries(
-        self, org_id: int, *, target_id: int | None, since: datetime | None, limit: int = 50
+        self,
+        org_id: int,
+        *,
+        target_id: int | None,
+        since: datetime | None,
+        where: ColumnElement[bool],
+        limit: int = 50,
     ) -> list[tuple[AuditEntry, Account | None, Account | None]]:
+        """The org's log, newest first, passing `where` (the policy's audit filter)."""
         actor, target = _ACTOR, _TARGET
         query = (
             select(AuditEntry, actor, target)
             .outerjoin(actor, actor.id == AuditEntry.actor_account_id)
             .outerjoin(target, target.id == AuditEntry.target_account_id)
-            .where(AuditEntry.org_id == org_id)
+            .where(AuditEntry.org_id == org_id, where)
         )
         if target_id is not None:
             query = query.where(AuditEntry.target_account_id == target_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from bot import grammar
 from bot.commands.base import CommandSpec, Ctx, Kind, Param, Refusal, command
-from bot.commands.common import public_id_of, resolve_member, subject_of
+from bot.commands.common import public_id_of, require, resolve_member, subject_of
 from bot.commands.training import (
     NOTES_MAX,
     TYPES,
@@ -30,12 +30,12 @@ from bot.policy import (
     Action,
     Privacy,
     Resource,
-    Scope,
     Subject,
+    Target,
     activity_filter,
     can_see,
     can_see_activity,
-    scope_of,
+    comment_filter,
 )
 from bot.render import fmt_distance, fmt_duration, fmt_pace
 from storage.models import Account, Activity, Comment, Membership
@@ -153,20 +153,19 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
             else f"No activities of {account.display_name} that you can see for {label}."
         )
         return
+    # hidden pace stays hidden: no duration either, or distance / time gives it away
     show_pace = can_see(Resource.PACE, ctx.viewer, subject)
-    comments = await ctx.uow.repo.comments_on([a.id for a in rows[:LIST_LIMIT]])
+    comments = await ctx.uow.repo.comments_on(
+        [a.id for a in rows[:LIST_LIMIT]],
+        comment_filter(ctx.viewer, comment=Comment, activity=Activity),
+    )
     units = ctx.account.units
     lines = [f"{whose} activities, {label}:"]
 
     for a in rows[:LIST_LIMIT]:
-        parts = [
-            f"#{a.public_id} {a.day:%a %d %b}",
-            a.type,
-            fmt_distance(a.distance_m, units),
-            fmt_duration(a.duration_s),
-        ]
+        parts = [f"#{a.public_id} {a.day:%a %d %b}", a.type, fmt_distance(a.distance_m, units)]
         if show_pace:
-            parts.append(fmt_pace(a.distance_m, a.duration_s, units))
+            parts += [fmt_duration(a.duration_s), fmt_pace(a.distance_m, a.duration_s, units)]
         line = " · ".join(parts)
         if a.effort:
             line += f" · effort {a.effort}"
@@ -316,15 +315,12 @@ class CommentOn:
 async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     activity, subject = await visible_activity(ctx, cmd.activity)
     own = activity.account_id == ctx.account.id
-    scope = scope_of(ctx.viewer, Action.COMMENT)
-    allowed = scope is Scope.YES or own or (scope is Scope.ROSTER and subject.assigned_to_viewer)
-    if not allowed:
-        raise Refusal(
-            "You can comment on your own activities and those of athletes on your roster."
-        )
+    target = Target(account_id=activity.account_id, own=own, on_roster=subject.assigned_to_viewer)
+    require(ctx, Action.COMMENT, target)
     saved = await ctx.uow.repo.add(
         Comment(
             activity_id=activity.id,
+            org_id=ctx.org.id if ctx.org is not None else None,  # comments stay in their org
             author_account_id=ctx.account.id,
             text=cmd.text,
             created_at=ctx.now,

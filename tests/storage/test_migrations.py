@@ -317,7 +317,7 @@ def test_unopenable_sqlite_path_stops_with_one_line(
     _assert_one_line_naming("COACHBOT_DATABASE_URL", code, capsys, clean_env)
 
 
-# -- 0005_public_ids on a database in the old shape -----------------------------------
+# -- 0004 (public ids) on a database in the old shape -----------------------------------
 
 
 async def test_public_ids_are_backfilled_on_existing_rows(empty: AsyncEngine) -> None:

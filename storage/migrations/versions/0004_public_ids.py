@@ -4,8 +4,8 @@ Activity and invitation numbers were global sequences, so `#N` told anyone how m
 activities or invitations every club together had made. Each row gets a random id from
 an alphabet without look-alikes; today's numbers stop working.
 
-Revision ID: 0005_public_ids
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-07 13:30:00.000000
 """
 import secrets
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_public_ids'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
