@@ -201,6 +201,10 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _WEEKDAY_WORDS = {
     name[:size]: index for index, name in enumerate(_WEEKDAYS) for size in range(3, len(name) + 1)
 }
+# No date a club needs lies further from today than this; refusing the rest here keeps
+# `date + timedelta` from overflowing at year 1 or 9999 and keeps every store's range.
+DATE_REACH_YEARS = 100
+DATE_REACH = datetime.timedelta(days=36524)
 _ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 
 
@@ -221,9 +225,16 @@ def parse_date(
         if iso:
             year, month, day = (int(part) for part in iso.groups())
             try:
-                return datetime.date(year, month, day)
+                found = datetime.date(year, month, day)
             except ValueError:
                 raise GrammarError(f"{s} is not a date on the calendar.") from None
+            earliest, latest = today - DATE_REACH, today + DATE_REACH
+            if not earliest <= found <= latest:
+                raise GrammarError(
+                    f"{found.isoformat()} is more than {DATE_REACH_YEARS} years from today: "
+                    f"give a date from {earliest.isoformat()} to {latest.isoformat()}."
+                )
+            return found
         if s == "today":
             return today
         if s == "yesterday":

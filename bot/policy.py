@@ -20,7 +20,16 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from storage.models import Account, Assignment, GroupMember, Membership
+from storage.models import (
+    Account,
+    Assignment,
+    Group,
+    GroupMember,
+    Membership,
+    Plan,
+    PlanAssignment,
+    Workout,
+)
 
 # ---------------------------------------------------------------------------------------
 # Who the viewer is to an athlete (SPEC §2)
@@ -423,6 +432,8 @@ class Scope(StrEnum):
     ROSTER = "own roster"  # only about athletes on the caller's roster
     OWN = "own"  # only the caller's own things
     GROUPS = "own groups"  # only groups the caller belongs to
+    PUBLIC = "public"  # only what is marked for athletes (workouts)
+    ORG = "own org"  # only what was written in the caller's organization (comments)
 
 
 class Action(StrEnum):
@@ -439,6 +450,7 @@ class Action(StrEnum):
     UNBIND = "unbind"
     MEMBER_FIELDS = "member_fields"
     MANAGE_COACHES = "manage_coaches"
+    TRANSFER_HEAD_COACH = "transfer_head_coach"
     ASSIGN_ATHLETES = "assign_athletes"
     VIEW_MEMBERS = "view_members"
     VIEW_ROSTER = "view_roster"
@@ -480,6 +492,7 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     Action.UNBIND: _row(N, N, N, Y),
     Action.MEMBER_FIELDS: _row(N, N, Scope.ROSTER, Y),
     Action.MANAGE_COACHES: _row(N, N, N, Y),
+    Action.TRANSFER_HEAD_COACH: _row(N, N, N, Y),
     Action.ASSIGN_ATHLETES: _row(N, N, N, Y),
     Action.VIEW_MEMBERS: _row(N, N, Y, Y),
     Action.VIEW_ROSTER: _row(N, N, Scope.OWN, Y),
@@ -513,22 +526,251 @@ def permits(viewer: Viewer, action: Action) -> bool:
     return scope_of(viewer, action) is not Scope.NO
 
 
-def within_scope(
-    viewer: Viewer,
-    action: Action,
-    *,
-    on_roster: Callable[[], bool] | bool = False,
-    is_own: bool = False,
-    in_group: bool = False,
-) -> bool:
-    """Whether the action is allowed on this particular target."""
-    scope = scope_of(viewer, action)
+# ---------------------------------------------------------------------------------------
+# The one question handlers ask: may this viewer do this action to this target?
+
+
+@dataclass(frozen=True)
+class Target:
+    """Facts about what an action is aimed at, gathered by the handler (never judged there).
+
+    `account_id` is the person acted on or about (the athlete of an assignment, the member
+    whose fields change, the athlete whose activity is commented); `None` when the action
+    is not about one person."""
+
+    account_id: int | None = None
+    name: str = ""  # how the reply names the target
+    own: bool = False  # the viewer's own thing: their activity, their roster, their plan
+    on_roster: bool = False  # the target athlete is on the viewer's roster
+    in_group: bool = False  # the viewer belongs to the target group
+    is_coach: bool = False  # the target person is a coach of the org
+    is_head_coach: bool = False
+    active: bool = True  # the target person's membership status is `active`
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision(True)
+
+# What a refusal says when the target is outside a narrower scope (SPEC §3).
+OUT_OF_SCOPE: dict[Action, str] = {
+    Action.MEMBER_FIELDS: "You can see and change the fields of athletes on your own roster only.",
+    Action.VIEW_ROSTER: "You can see your own roster only.",
+    Action.ASSIGN_PLAN: "You can assign plans to athletes on your roster only; not on it: {name}.",
+    Action.COMMENT: "You can comment on your own activities and those of athletes on your roster.",
+    Action.WRITE_NOTES: "You can write notes about athletes on your roster only.",
+    Action.LEADERBOARD: "No group named {name}. See /group list.",
+    Action.VIEW_GROUPS: "No group named {name}. See /group list.",
+}
+# Actions whose "own" target is always in scope (SPEC §3: comment on own activities).
+OWN_ALWAYS: frozenset[Action] = frozenset({Action.COMMENT})
+
+
+def _about_self(viewer: Viewer, target: Target) -> bool:
+    return target.account_id is not None and target.account_id == viewer.account_id
+
+
+def _coach_fields_by_assistant(viewer: Viewer, target: Target) -> bool:
+    return target.is_coach and not viewer.is_head_coach
+
+
+def _not_a_coach(viewer: Viewer, target: Target) -> bool:
+    return not target.is_coach
+
+
+def _not_active(viewer: Viewer, target: Target) -> bool:
+    return not target.active
+
+
+def _is_head_coach(viewer: Viewer, target: Target) -> bool:
+    return target.is_head_coach
+
+
+Rule = tuple[Callable[[Viewer, Target], bool], str]
+
+# SPEC §2-3 rules on the target, checked in order after the scope; the first that holds
+# refuses with its words. Self-denials come first and say nothing about what exists.
+RULES: dict[Action, tuple[Rule, ...]] = {
+    Action.ASSIGN_ATHLETES: ((_about_self, "You cannot change coach assignments about yourself."),),
+    Action.WRITE_NOTES: ((_about_self, "Coach notes are about athletes, not about yourself."),),
+    Action.MEMBER_FIELDS: (
+        (_coach_fields_by_assistant, "The org fields of a coach are the head coach's alone."),
+    ),
+    Action.TRANSFER_HEAD_COACH: (
+        (_about_self, "You are already the head coach."),
+        (_not_a_coach, "{name} is not a coach; make them one first with /add-coach."),
+        (_not_active, "{name} is not active; the head coach role goes only to an active coach."),
+    ),
+    Action.REMOVE_MEMBER: (
+        (
+            _is_head_coach,
+            "The head coach cannot be removed; hand the role over first with /transfer-head-coach.",
+        ),
+    ),
+    Action.MANAGE_COACHES: (
+        (
+            _is_head_coach,
+            "The head coach stays a coach; hand the role over with /transfer-head-coach.",
+        ),
+    ),
+}
+
+
+def _in_scope(scope: Scope, target: Target) -> bool:
     if scope is Scope.YES:
         return True
     if scope is Scope.ROSTER:
-        return bool(on_roster() if callable(on_roster) else on_roster)
+        return target.on_roster
     if scope is Scope.OWN:
-        return is_own
+        return target.own
     if scope is Scope.GROUPS:
-        return in_group
+        return target.in_group
     return False
+
+
+def decide(viewer: Viewer, action: Action, target: Target | None = None) -> Decision:
+    """The one permission question (SPEC §3): the caller's role scope for the action, the
+    target within that scope, then the action's rules on the target. Fails closed."""
+    scope = scope_of(viewer, action)
+    if scope is Scope.NO:
+        return Decision(False, "You may not do that.")
+    target = target or Target()
+    if not (_in_scope(scope, target) or (action in OWN_ALWAYS and target.own)):
+        return Decision(
+            False, OUT_OF_SCOPE.get(action, "You may not do that.").format(name=target.name)
+        )
+    for holds, reason in RULES.get(action, ()):
+        if holds(viewer, target):
+            return Decision(False, reason.format(name=target.name))
+    return ALLOW
+
+
+def sees_everyone(viewer: Viewer, action: Action) -> bool:
+    """Whether the action's scope is the whole org (no target fact needed), e.g. a head
+    coach's `/roster` with no argument, or a coach's list of every group."""
+    return scope_of(viewer, action) is Scope.YES
+
+
+# ---------------------------------------------------------------------------------------
+# Org-level things (SPEC §2's lines below the table): who sees which rows, as data and SQL
+
+
+class Thing(StrEnum):
+    GROUP = "group"
+    WORKOUT = "workout"  # and its description
+    PLAN = "plan"
+    COMMENT = "comment"
+    AUDIT_LOG = "audit log"
+
+
+S = Scope
+THINGS: dict[Thing, dict[Role, Scope]] = {
+    # coaches see all groups; an athlete the groups they belong to
+    Thing.GROUP: _row(S.NO, S.GROUPS, S.YES, S.YES),
+    # athletes see public workouts; coaches all. A `coaches` workout in an athlete's own
+    # plan still shows its name, type, kind and targets there, never its description.
+    Thing.WORKOUT: _row(S.NO, S.PUBLIC, S.YES, S.YES),
+    # coaches see all templates; an athlete only the plan assigned to them
+    Thing.PLAN: _row(S.NO, S.OWN, S.YES, S.YES),
+    # besides the activity's athlete, members of the org it was written in (who may see
+    # the activity: the activity filter decides that part)
+    Thing.COMMENT: _row(S.NO, S.ORG, S.ORG, S.ORG),
+    # the head coach only, with self-denials (`AUDIT_REVEALS`)
+    Thing.AUDIT_LOG: _row(S.NO, S.NO, S.NO, S.YES),
+}
+del S
+
+# What an audit entry about a person reveals about them: such entries about the viewer
+# are left out wherever the table denies `self` that resource (SPEC §2 self-denials).
+AUDIT_REVEALS: dict[str, Resource] = {
+    "note": Resource.NOTES,
+    "assign_athlete": Resource.ASSIGNMENTS,
+    "unassign_athlete": Resource.ASSIGNMENTS,
+    "member_fields": Resource.LABELS,
+}
+SELF_DENIED_AUDIT: tuple[str, ...] = tuple(
+    action
+    for action, resource in AUDIT_REVEALS.items()
+    if VISIBILITY[resource][Relation.SELF].level is Level.NONE
+)
+
+
+def thing_scope(viewer: Viewer, thing: Thing) -> Scope:
+    if viewer.status == "suspended":
+        return Scope.NO
+    return THINGS[thing].get(viewer.role, Scope.NO)
+
+
+def shows_workout_description(viewer: Viewer, visibility: str) -> bool:
+    scope = thing_scope(viewer, Thing.WORKOUT)
+    return scope is Scope.YES or (scope is Scope.PUBLIC and visibility == "public")
+
+
+def thing_filter(thing: Thing, viewer: Viewer) -> ColumnElement[bool]:
+    """The rows of a group, workout or plan table the viewer may see (lists, lookups by
+    name and autocomplete use this one clause)."""
+    scope = thing_scope(viewer, thing)
+    if scope is Scope.NO or viewer.org_id is None:
+        return false()
+    model: Any = {Thing.GROUP: Group, Thing.WORKOUT: Workout, Thing.PLAN: Plan}[thing]
+    in_org = model.org_id == viewer.org_id
+    if scope is Scope.YES:
+        return in_org
+    if scope is Scope.GROUPS and thing is Thing.GROUP:
+        mine = exists(
+            select(GroupMember.group_id).where(
+                GroupMember.group_id == Group.id,
+                GroupMember.membership_id == viewer.membership_id,
+            )
+        )
+        return and_(in_org, mine)
+    if scope is Scope.PUBLIC and thing is Thing.WORKOUT:
+        return and_(in_org, Workout.visibility == "public")
+    if scope is Scope.OWN and thing is Thing.PLAN:
+        current = (
+            select(PlanAssignment.plan_id)
+            .where(PlanAssignment.membership_id == viewer.membership_id)
+            .order_by(PlanAssignment.created_at.desc(), PlanAssignment.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return and_(in_org, Plan.id == current)
+    return false()
+
+
+def comment_filter(viewer: Viewer, *, comment: Any, activity: Any) -> ColumnElement[bool]:
+    """Comments on activities the viewer already may see: all of them for the activity's
+    athlete, else those written in the viewer's organization (SPEC §2)."""
+    own = activity.account_id == viewer.account_id
+    if thing_scope(viewer, Thing.COMMENT) is not Scope.ORG or viewer.org_id is None:
+        return own
+    return or_(own, comment.org_id == viewer.org_id)
+
+
+def audit_filter(viewer: Viewer, *, entry: Any) -> ColumnElement[bool]:
+    """Audit entries the viewer may read: none unless the log is theirs to see, and never
+    one that reveals notes, assignments or labels about the viewer themselves."""
+    if thing_scope(viewer, Thing.AUDIT_LOG) is not Scope.YES or viewer.org_id is None:
+        return false()
+    about_me = and_(
+        entry.target_account_id == viewer.account_id, entry.action.in_(SELF_DENIED_AUDIT)
+    )
+    return and_(entry.org_id == viewer.org_id, ~about_me)
+
+
+def coached_filter(viewer: Viewer, *, member: Any, account: Any) -> ColumnElement[bool]:
+    """Athletes in a coach's scope (digests, compliance): the head coach's whole org, an
+    assistant's roster — never the coach's own line (self-denial)."""
+    clauses = [
+        _relation_sql(relation, viewer, member, account)
+        for relation in (Relation.HEAD_COACH, Relation.ASSIGNED_COACH)
+    ]
+    found = [c for c in clauses if c is not _FALSE]
+    return or_(*found) if found else false()

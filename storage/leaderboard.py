@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, desc, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, desc, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ClauseElement
@@ -38,6 +38,7 @@ class Totals:
     distance_m: float
     duration_s: float
     activities: int
+    time_shown: bool = True  # False: the athlete's durations are hidden (pace not shared)
 
 
 @dataclass(frozen=True)
@@ -80,13 +81,17 @@ def totals_query(
     athletes: ColumnElement[bool],
     countable: ColumnElement[bool],
     by: str,
+    shows_time: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
     """Per athlete of the group passing `athletes`: distance, time and count of the
     `countable` activities dated `start`..`end` (athlete's local dates), best first.
 
     SUM skips NULL, so an activity without a distance (a `done` check-in) adds nothing to
     the distance or time totals but still counts as an activity (SPEC §1 "measured values
-    only")."""
+    only").
+
+    `shows_time` (over `Account`) says whose durations the board may show: the `time`
+    board leaves the others out, and the row says whether its time may be shown."""
     if by not in METRICS:
         raise ValueError(f"unknown leaderboard metric {by!r}")
     distance = func.coalesce(func.sum(Activity.distance_m), 0.0).label("distance_m")
@@ -98,9 +103,12 @@ def totals_query(
         "runs": count,
     }
     metric = metrics[by]
+    time_ok = true() if shows_time is None else shows_time
+    members = _members(group_id, and_(athletes, time_ok) if by == "time" else athletes)
     return (
-        _members(group_id, athletes)
-        .add_columns(Account.id, Account.display_name, distance, duration, count)
+        members.add_columns(
+            Account.id, Account.display_name, distance, duration, count, time_ok.label("time")
+        )
         .outerjoin(
             Activity,
             (Activity.account_id == Account.id) & Activity.day.between(start, end) & countable,
@@ -117,13 +125,27 @@ def attendance_query(
     today: date,
     *,
     athletes: ColumnElement[bool],
+    countable: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
     """Per athlete of the group passing `athletes`: sessions completed and sessions due.
 
     A session is due once it is settled (completed or skipped) or its day is over: a
-    session still open today or later in the period is not held against anyone yet."""
-    due = or_(TrainingSession.day < today, TrainingSession.status != "scheduled")
-    completed = func.count(case((TrainingSession.status == "completed", TrainingSession.id)))
+    session still open today or later in the period is not held against anyone yet. A
+    session completed by an activity that is not `countable` (a private one) is as if it
+    had not been: to come, then missed once its day is over."""
+    settled = TrainingSession.status != "scheduled"
+    done = TrainingSession.status == "completed"
+    if countable is not None:
+        uncounted = and_(
+            done,
+            select(Activity.id)
+            .where(Activity.id == TrainingSession.activity_id, not_(countable))
+            .exists(),
+        )
+        settled = and_(settled, not_(uncounted))
+        done = and_(done, not_(uncounted))
+    due = or_(TrainingSession.day < today, settled)
+    completed = func.count(case((done, TrainingSession.id)))
     return (
         _members(group_id, athletes)
         .add_columns(
@@ -152,11 +174,14 @@ async def group_totals(
     athletes: ColumnElement[bool],
     countable: ColumnElement[bool],
     by: str,
+    shows_time: ColumnElement[bool] | None = None,
 ) -> list[Totals]:
-    query = totals_query(group_id, start, end, athletes=athletes, countable=countable, by=by)
+    query = totals_query(
+        group_id, start, end, athletes=athletes, countable=countable, by=by, shows_time=shows_time
+    )
     return [
-        Totals(int(aid), name, float(dist), float(dur), int(n))
-        for aid, name, dist, dur, n in (await session.execute(query)).all()
+        Totals(int(aid), name, float(dist), float(dur), int(n), bool(time))
+        for aid, name, dist, dur, n, time in (await session.execute(query)).all()
     ]
 
 
@@ -168,8 +193,9 @@ async def group_attendance(
     today: date,
     *,
     athletes: ColumnElement[bool],
+    countable: ColumnElement[bool] | None = None,
 ) -> list[Attendance]:
-    query = attendance_query(group_id, start, end, today, athletes=athletes)
+    query = attendance_query(group_id, start, end, today, athletes=athletes, countable=countable)
     return [
         Attendance(int(aid), name, int(done), int(due))
         for aid, name, done, due in (await session.execute(query)).all()

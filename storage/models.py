@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import BigId, JSONList, UTCDateTime
+from storage.types import PUBLIC_ID_LENGTH, BigId, JSONList, UTCDateTime, new_public_id
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,6 +41,10 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+# what users see and type for an activity or invitation (`#` + this): see storage.types
+PublicId = String(PUBLIC_ID_LENGTH)
 
 
 def _fk(target: str, ondelete: str = "CASCADE") -> ForeignKey:
@@ -233,6 +237,7 @@ class Invitation(Base):
     __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(PublicId, unique=True, index=True, default=new_public_id)
     org_id: Mapped[int] = mapped_column(_fk("orgs.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
@@ -419,6 +424,7 @@ class Activity(Base):
     __tablename__ = "activities"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(PublicId, unique=True, index=True, default=new_public_id)
     account_id: Mapped[int] = mapped_column(_fk("accounts.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     day: Mapped[date] = mapped_column(Date)  # the athlete's local date of the start
@@ -449,6 +455,9 @@ class Comment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     activity_id: Mapped[int] = mapped_column(_fk("activities.id"), index=True)
     author_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    # the organization it was written in: only its members (and the activity's athlete)
+    # see it (SPEC §2); NULL for a comment written by someone in no org
+    org_id: Mapped[int | None] = mapped_column(_fk("orgs.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

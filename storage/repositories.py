@@ -63,6 +63,7 @@ _TARGET = aliased(Account, name="target")
 
 
 _Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
+_Public = TypeVar("_Public", Activity, Invitation)
 
 
 # The statements every command runs, built once with named parameters: building a
@@ -387,12 +388,19 @@ class Repository:
     async def groups_of(self, membership_id: int) -> list[Group]:
         return list((await self.s.scalars(_GROUPS_OF, {"member": membership_id})).all())
 
-    async def group_by_name(self, org_id: int, name: str) -> Group | None:
+    async def group_by_name(
+        self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
+    ) -> Group | None:
+        """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
         query = select(Group).where(Group.org_id == org_id, Group.name_key == name.casefold())
+        if visible is not None:
+            query = query.where(visible)
         return (await self.s.scalars(query)).first()
 
-    async def groups(self, org_id: int) -> list[Group]:
+    async def groups(self, org_id: int, visible: ColumnElement[bool] | None = None) -> list[Group]:
         query = select(Group).where(Group.org_id == org_id).order_by(Group.name_key)
+        if visible is not None:
+            query = query.where(visible)
         return list((await self.s.scalars(query)).all())
 
     async def group_sizes(self, group_ids: list[int]) -> dict[int, int]:
@@ -498,6 +506,10 @@ class Repository:
         query = select(Invitation).where(Invitation.code_hash == code_hash)
         return (await self.s.scalars(query)).first()
 
+    async def by_public_id(self, model: type[_Public], public_id: str) -> _Public | None:
+        """An activity or invitation by the id people see (`storage.types.new_public_id`)."""
+        return await self.s.scalar(select(model).where(model.public_id == public_id))
+
     async def invitations(self, org_id: int) -> list[Invitation]:
         query = (
             select(Invitation)
@@ -538,20 +550,28 @@ class Repository:
 
     # -- workouts ---------------------------------------------------------------------
 
-    async def workout_by_name(self, org_id: int, name: str) -> Workout | None:
+    async def workout_by_name(
+        self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
+    ) -> Workout | None:
+        """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
         query = select(Workout).where(Workout.org_id == org_id, Workout.name_key == name.casefold())
+        if visible is not None:
+            query = query.where(visible)
         return (await self.s.scalars(query)).first()
 
-    async def workouts(self, org_id: int, *, include_coaches_only: bool) -> list[Workout]:
-        query = select(Workout).where(Workout.org_id == org_id)
-        if not include_coaches_only:
-            query = query.where(Workout.visibility == "public")
+    async def workouts(self, org_id: int, *, visible: ColumnElement[bool]) -> list[Workout]:
+        query = select(Workout).where(Workout.org_id == org_id, visible)
         return list((await self.s.scalars(query.order_by(Workout.name_key))).all())
 
     # -- plans ------------------------------------------------------------------------
 
-    async def plan_by_name(self, org_id: int, name: str) -> Plan | None:
+    async def plan_by_name(
+        self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
+    ) -> Plan | None:
+        """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
         query = select(Plan).where(Plan.org_id == org_id, Plan.name_key == name.casefold())
+        if visible is not None:
+            query = query.where(visible)
         return (await self.s.scalars(query)).first()
 
     async def plans(self, org_id: int) -> list[Plan]:
@@ -596,15 +616,17 @@ class Repository:
     # -- activities -------------------------------------------------------------------
 
     async def comments_on(
-        self, activity_ids: list[int]
+        self, activity_ids: list[int], where: ColumnElement[bool]
     ) -> dict[int, list[tuple[Comment, Account | None]]]:
-        """Comments of activities already filtered by the policy (same visibility)."""
+        """Comments of activities already filtered by the policy, passing `where` (the
+        policy's comment filter over `Comment` and `Activity`)."""
         if not activity_ids:
             return {}
         query = (
             select(Comment, Account)
+            .join(Activity, Activity.id == Comment.activity_id)
             .outerjoin(Account, Account.id == Comment.author_account_id)
-            .where(Comment.activity_id.in_(activity_ids))
+            .where(Comment.activity_id.in_(activity_ids), where)
             .order_by(Comment.created_at, Comment.id)
         )
         found: dict[int, list[tuple[Comment, Account | None]]] = {}
@@ -661,14 +683,21 @@ class Repository:
         return bool(await self.s.scalar(query))
 
     async def audit_entries(
-        self, org_id: int, *, target_id: int | None, since: datetime | None, limit: int = 50
+        self,
+        org_id: int,
+        *,
+        target_id: int | None,
+        since: datetime | None,
+        where: ColumnElement[bool],
+        limit: int = 50,
     ) -> list[tuple[AuditEntry, Account | None, Account | None]]:
+        """The org's log, newest first, passing `where` (the policy's audit filter)."""
         actor, target = _ACTOR, _TARGET
         query = (
             select(AuditEntry, actor, target)
             .outerjoin(actor, actor.id == AuditEntry.actor_account_id)
             .outerjoin(target, target.id == AuditEntry.target_account_id)
-            .where(AuditEntry.org_id == org_id)
+            .where(AuditEntry.org_id == org_id, where)
         )
         if target_id is not None:
             query = query.where(AuditEntry.target_account_id == target_id)

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+# The ids people see and type for activities and invitations (`#K7QX2MR`): random, so
+# they say nothing about how many rows exist, and drawn from an alphabet without the
+# look-alikes 0/O and 1/I/L, upper case (typed ids are upper-cased before the lookup).
+# 31^7 ~ 2.7e10 ids: a clash is vanishingly rare, and the unique index refuses one.
+PUBLIC_ID_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+PUBLIC_ID_LENGTH = 7
+
+
+def new_public_id() -> str:
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit keys.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

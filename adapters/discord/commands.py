@@ -93,8 +93,8 @@ def _token(spec: CommandSpec, param: Param, value: Any) -> str | None:
         raw = str(value).strip()
         if not raw:
             return None
-        if param.kind is Kind.MEMBERS:
-            text = raw  # the members as typed: several words, each one member
+        if param.kind in (Kind.MEMBERS, Kind.WORDS):
+            text = raw  # as typed: several words, each its own (quotes group a note)
         elif param.kind in (Kind.CHOICE, Kind.ON_OFF) and _BARE.fullmatch(raw):
             text = raw
         else:
@@ -155,13 +155,13 @@ NAME_HELP: dict[str, str] = {
     "day": "a weekday: mon…sun",
     "label": "a label",
     "level": "a level, like beginner",
-    "activity": "an activity number, like #12",
+    "activity": "an activity id, like #K7QX2MR",
     "desc": "a description of the workout",
     "notes": "notes",
     "text": "the text",
     "goal": "your goal race",
     "bio": "a few words about you",
-    "invitation": "an e-mail, a join code, or #N from /invitations",
+    "invitation": "an e-mail, a join code, or #ID from /invitations",
 }
 
 

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from bot.commands.base import REGISTRY, CommandSpec, Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member
 from bot.grammar import MemberRef
-from bot.policy import PRIVACY_FLAGS, Action, permits
+from bot.policy import PRIVACY_FLAGS, Action, audit_filter, permits
 from bot.schedule.planner import settings_changed
+from storage.models import AuditEntry
 
 NOTIFY_KINDS = ("daily", "digest", "leaderboard")
 
@@ -165,7 +166,12 @@ async def audit(cmd: Audit, ctx: Ctx) -> None:
             target_id = former.id
 
     since = datetime.combine(cmd.since, time(0), ZoneInfo(org.timezone)) if cmd.since else None
-    rows = await ctx.uow.repo.audit_entries(org.id, target_id=target_id, since=since)
+    rows = await ctx.uow.repo.audit_entries(
+        org.id,
+        target_id=target_id,
+        since=since,
+        where=audit_filter(ctx.viewer, entry=AuditEntry),
+    )
     if not rows:
         ctx.reply("Nothing in the audit log for that.")
         return

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from bot import grammar
 from bot.commands.base import CommandSpec, Ctx, Kind, Param, Refusal, command
-from bot.commands.common import resolve_member, subject_of
+from bot.commands.common import public_id_of, require, resolve_member, subject_of
 from bot.commands.training import (
     NOTES_MAX,
     TYPES,
@@ -30,12 +30,12 @@ from bot.policy import (
     Action,
     Privacy,
     Resource,
-    Scope,
     Subject,
+    Target,
     activity_filter,
     can_see,
     can_see_activity,
-    scope_of,
+    comment_filter,
 )
 from bot.render import fmt_distance, fmt_duration, fmt_pace
 from storage.models import Account, Activity, Comment, Membership
@@ -78,11 +78,12 @@ async def activity_subject(ctx: Ctx, activity: Activity) -> Subject:
 
 async def visible_activity(ctx: Ctx, ref: str) -> tuple[Activity, Subject]:
     """An activity by `#id`; one the caller may not see reads exactly like a missing one."""
-    raw = ref.strip().lstrip("#")
-    missing = Refusal(f"No activity #{raw} that you can see. /activities lists their numbers.")
-    if not raw.isdigit() or len(raw) > 15:
+    raw = ref.strip().removeprefix("#")
+    missing = Refusal(f"No activity #{raw} that you can see. /activities lists their ids.")
+    public_id = public_id_of(raw)
+    if public_id is None:
         raise missing
-    activity = await ctx.uow.session.get(Activity, int(raw))
+    activity = await ctx.uow.repo.by_public_id(Activity, public_id)
     if activity is None:
         raise missing
     subject = await activity_subject(ctx, activity)
@@ -152,20 +153,19 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
             else f"No activities of {account.display_name} that you can see for {label}."
         )
         return
+    # hidden pace stays hidden: no duration either, or distance / time gives it away
     show_pace = can_see(Resource.PACE, ctx.viewer, subject)
-    comments = await ctx.uow.repo.comments_on([a.id for a in rows[:LIST_LIMIT]])
+    comments = await ctx.uow.repo.comments_on(
+        [a.id for a in rows[:LIST_LIMIT]],
+        comment_filter(ctx.viewer, comment=Comment, activity=Activity),
+    )
     units = ctx.account.units
     lines = [f"{whose} activities, {label}:"]
 
     for a in rows[:LIST_LIMIT]:
-        parts = [
-            f"#{a.id} {a.day:%a %d %b}",
-            a.type,
-            fmt_distance(a.distance_m, units),
-            fmt_duration(a.duration_s),
-        ]
+        parts = [f"#{a.public_id} {a.day:%a %d %b}", a.type, fmt_distance(a.distance_m, units)]
         if show_pace:
-            parts.append(fmt_pace(a.distance_m, a.duration_s, units))
+            parts += [fmt_duration(a.duration_s), fmt_pace(a.distance_m, a.duration_s, units)]
         line = " · ".join(parts)
         if a.effort:
             line += f" · effort {a.effort}"
@@ -188,7 +188,9 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
 async def own_activity(ctx: Ctx, ref: str) -> Activity:
     activity, _ = await visible_activity(ctx, ref)
     if activity.account_id != ctx.account.id:
-        raise Refusal(f"#{activity.id} is not yours; you can change your own activities only.")
+        raise Refusal(
+            f"#{activity.public_id} is not yours; you can change your own activities only."
+        )
     return activity
 
 
@@ -224,7 +226,9 @@ class EditActivity:
 async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
     if cmd == EditActivity(activity=cmd.activity):
-        raise Refusal("Say what to change, e.g. /activity edit #12 distance:8.2k.", show_usage=True)
+        raise Refusal(
+            "Say what to change, e.g. /activity edit #K7QX2MR distance:8.2k.", show_usage=True
+        )
     kind = cmd.type or activity.type
     distance = cmd.distance if cmd.distance is not None else activity.distance_m
     duration = (
@@ -284,7 +288,7 @@ async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
         session.status, session.activity_id = "scheduled", None
     await ctx.uow.repo.delete(activity)
     ctx.reply(
-        f"Activity #{activity.id} is deleted."
+        f"Activity #{activity.public_id} is deleted."
         + (" Its session is open again." if session is not None else "")
     )
 
@@ -311,15 +315,12 @@ class CommentOn:
 async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     activity, subject = await visible_activity(ctx, cmd.activity)
     own = activity.account_id == ctx.account.id
-    scope = scope_of(ctx.viewer, Action.COMMENT)
-    allowed = scope is Scope.YES or own or (scope is Scope.ROSTER and subject.assigned_to_viewer)
-    if not allowed:
-        raise Refusal(
-            "You can comment on your own activities and those of athletes on your roster."
-        )
+    target = Target(account_id=activity.account_id, own=own, on_roster=subject.assigned_to_viewer)
+    require(ctx, Action.COMMENT, target)
     saved = await ctx.uow.repo.add(
         Comment(
             activity_id=activity.id,
+            org_id=ctx.org.id if ctx.org is not None else None,  # comments stay in their org
             author_account_id=ctx.account.id,
             text=cmd.text,
             created_at=ctx.now,
@@ -328,12 +329,12 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     if not own:
         ctx.dm(
             f"{ctx.account.display_name} commented on your {activity.type} of "
-            f"{activity.day:%a %d %b} (#{activity.id}): {cmd.text}",
+            f"{activity.day:%a %d %b} (#{activity.public_id}): {cmd.text}",
             account_id=activity.account_id,
             kind="comment",
             key=f"comment:{saved.id}",
         )
-    ctx.reply(f"Comment added to #{activity.id}.")
+    ctx.reply(f"Comment added to #{activity.public_id}.")
 
 
 # -- files -----------------------------------------------------------------------------

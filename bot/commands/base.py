@@ -47,6 +47,7 @@ class Kind(StrEnum):
     MEMBERS = "members"  # one or more members (variadic positional)
     WORD = "word"  # one token
     TEXT = "text"  # the rest of the positional words, joined
+    WORDS = "words"  # the rest of the positional words as tokens: a quoted one stays whole
     DATE_FORWARD = "date_forward"
     DATE_BACKWARD = "date_backward"
     DURATION = "duration"
@@ -79,7 +80,7 @@ class Param:
 
     def convert(self, raw: str, today: date) -> Any:
         k = self.kind
-        if k in (Kind.TEXT, Kind.WORD):
+        if k in (Kind.TEXT, Kind.WORD, Kind.WORDS):
             text = raw.strip()
             if not text:
                 raise GrammarError(f"{self.name} must not be empty.")
@@ -92,14 +93,11 @@ class Param:
             return grammar.parse_email(raw)
         if k in (Kind.MEMBER, Kind.MEMBERS):
             return grammar.parse_member_ref(raw)
-        if k is Kind.DATE_FORWARD:
-            return grammar.parse_date(raw, today, "forward")
-        if k is Kind.DATE_BACKWARD:
-            return grammar.parse_date(raw, today, "backward")
-        if k is Kind.DURATION:
-            return grammar.parse_duration(raw)
-        if k is Kind.DISTANCE:
-            return grammar.parse_distance(raw)
+        if k in (Kind.DATE_FORWARD, Kind.DATE_BACKWARD, Kind.DURATION, Kind.DISTANCE):
+            try:
+                return self._measure(raw, today)
+            except GrammarError as exc:  # name the argument: a line may hold several dates
+                raise GrammarError(f"{self.spelling}: {exc.message}") from None
         if k is Kind.INT:
             return grammar.parse_int(raw, name=self.name, low=self.low, high=self.high)
         if k is Kind.CHOICE:
@@ -121,6 +119,15 @@ class Param:
                 raise GrammarError(f"{self.name}: up to 20 items of at most 40 characters.")
             return tuple(items)
         raise GrammarError(f"{self.name} cannot be given that way.")
+
+    def _measure(self, raw: str, today: date) -> Any:
+        if self.kind is Kind.DATE_FORWARD:
+            return grammar.parse_date(raw, today, "forward")
+        if self.kind is Kind.DATE_BACKWARD:
+            return grammar.parse_date(raw, today, "backward")
+        if self.kind is Kind.DURATION:
+            return grammar.parse_duration(raw)
+        return grammar.parse_distance(raw)
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,10 @@ class CommandSpec:
                 loose = []
             elif param.kind is Kind.MEMBERS:
                 values[param.name] = tuple(param.convert(t.value, today) for t in loose)
+                loose = []
+            elif param.kind is Kind.WORDS:
+                param.convert(" ".join(t.value for t in loose), today)  # empty, too long
+                values[param.name] = tuple(loose)
                 loose = []
             else:
                 values[param.name] = param.convert(loose.pop(0).value, today)

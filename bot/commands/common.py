@@ -6,9 +6,21 @@ from typing import Protocol
 
 from bot.commands.base import Ctx, Refusal
 from bot.grammar import MemberRef, shown
-from bot.policy import Privacy, Resource, Subject, Viewer, can_see, visible_filter
+from bot.policy import (
+    Action,
+    Privacy,
+    Resource,
+    Subject,
+    Target,
+    Viewer,
+    can_see,
+    decide,
+    permits,
+    visible_filter,
+)
 from storage.models import Account, Membership
 from storage.repositories import Member
+from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 
 def who(account: Account, viewer_sees_email: bool) -> str:
@@ -18,8 +30,18 @@ def who(account: Account, viewer_sees_email: bool) -> str:
     )
 
 
-def is_coach(viewer: Viewer) -> bool:
-    return viewer.is_coach and viewer.org_id is not None
+def public_id_of(text: str) -> str | None:
+    """The stored form of a typed `#id` (with or without `#`, any letter case), or None
+    when it cannot be one: old numbers and huge ones never reach a query."""
+    raw = text.strip().removeprefix("#").upper()
+    if len(raw) == PUBLIC_ID_LENGTH and all(ch in PUBLIC_ID_ALPHABET for ch in raw):
+        return raw
+    return None
+
+
+def sees_emails(viewer: Viewer) -> bool:
+    """Whoever may list the members sees their e-mails (SPEC §2: coaches only)."""
+    return permits(viewer, Action.VIEW_MEMBERS)
 
 
 async def resolve_member(ctx: Ctx, ref: MemberRef) -> Member:
@@ -44,7 +66,7 @@ async def resolve_member(ctx: Ctx, ref: MemberRef) -> Member:
     if not matches:
         raise Refusal(f"No member named {shown(ref.value)} in your organization.")
     if len(matches) > 1:
-        sees_email = is_coach(ctx.viewer)
+        sees_email = sees_emails(ctx.viewer)
         names = "; ".join(who(a, sees_email) for _, a in matches)
         hint = "their e-mail" if sees_email else "an @mention"
         raise Refusal(
@@ -68,6 +90,30 @@ async def subject_of(ctx: Ctx, member: Membership, account: Account) -> Subject:
         shares_group_with_viewer=shares,
         privacy=Privacy.of(account),
     )
+
+
+async def target_of(ctx: Ctx, member: Membership, account: Account) -> Target:
+    """The facts the policy decides an action on this member from (`policy.decide`)."""
+    mine = ctx.viewer.membership_id
+    on_roster = False
+    if mine is not None and mine != member.id:
+        on_roster, _ = await ctx.uow.repo.ties(mine, member.id)
+    return Target(
+        account_id=account.id,
+        name=account.display_name,
+        own=account.id == ctx.account.id,
+        on_roster=on_roster,
+        is_coach=member.is_coach,
+        is_head_coach=member.is_head_coach,
+        active=member.status == "active",
+    )
+
+
+def require(ctx: Ctx, action: Action, target: Target | None = None) -> None:
+    """Ask the policy; a "no" becomes the refusal it words."""
+    decision = decide(ctx.viewer, action, target)
+    if not decision:
+        raise Refusal(decision.reason)
 
 
 async def may_see(ctx: Ctx, resource: Resource, member: Membership, account: Account) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
-from bot.commands.common import resolve_member, who
+from bot.commands.common import resolve_member, sees_emails, who
 from bot.grammar import MemberRef, shown
-from bot.policy import Action, permits
+from bot.policy import Action, Thing, permits, sees_everyone, thing_filter
 from storage.models import Group, GroupChannel, GroupMember
 
 NAME_MAX = 80
@@ -15,12 +15,8 @@ NAME_MAX = 80
 
 async def find_group(ctx: Ctx, name: str) -> Group:
     """A group by name; athletes only "find" the groups they belong to (SPEC §2)."""
-    org, me = ctx.require_org()
-    group = await ctx.uow.repo.group_by_name(org.id, name)
-    if group is not None and not permits(ctx.viewer, Action.MANAGE_GROUPS):
-        mine = {g.id for g in await ctx.uow.repo.groups_of(me.id)}
-        if group.id not in mine:
-            group = None
+    org, _ = ctx.require_org()
+    group = await ctx.uow.repo.group_by_name(org.id, name, thing_filter(Thing.GROUP, ctx.viewer))
     if group is None:
         raise Refusal(f"No group named {shown(name)}. See /group list.")
     return group
@@ -113,13 +109,11 @@ class ListGroups:
     action=Action.VIEW_GROUPS,
 )
 async def list_groups(cmd: ListGroups, ctx: Ctx) -> None:
-    org, me = ctx.require_org()
-    if permits(ctx.viewer, Action.MANAGE_GROUPS):
-        groups = await ctx.uow.repo.groups(org.id)
-    else:
-        groups = await ctx.uow.repo.groups_of(me.id)
+    org, _ = ctx.require_org()
+    groups = await ctx.uow.repo.groups(org.id, thing_filter(Thing.GROUP, ctx.viewer))
     if not groups:
-        ctx.reply("No groups yet." if ctx.viewer.is_coach else "You are in no group yet.")
+        every = sees_everyone(ctx.viewer, Action.VIEW_GROUPS)
+        ctx.reply("No groups yet." if every else "You are in no group yet.")
         return
     counts = await ctx.uow.repo.group_sizes([g.id for g in groups])
     lines = [f"- {g.name} ({counts.get(g.id, 0)} athletes)" for g in groups]
@@ -147,7 +141,7 @@ async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
     lines = [f"{group.name} — {len(members)} athletes"]
     if channels and coach_view:
         lines.append("Linked: " + ", ".join(_channel_name(c) for c in channels))
-    lines += [f"- {who(a, coach_view)}" for _, a in members]
+    lines += [f"- {who(a, sees_emails(ctx.viewer))}" for _, a in members]
     ctx.reply("\n".join(lines))
 
 

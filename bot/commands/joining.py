@@ -19,7 +19,7 @@ from bot.commands.base import (
     identity_space,
     mention_of,
 )
-from bot.commands.common import resolve_member
+from bot.commands.common import public_id_of, resolve_member
 from bot.commands.plans import enroll, find_plan
 from bot.domain.schedule import next_monday, start_problem
 from bot.grammar import MemberRef, shown
@@ -36,12 +36,14 @@ from storage.models import (
     InvitationAssignment,
     Membership,
 )
+from storage.types import new_public_id
 from storage.unit_of_work import UnitOfWork
 
 INVITATION_DAYS = 14
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
 JOIN_FAILURE_LIMIT = 5
 JOIN_FAILURE_WINDOW = timedelta(minutes=15)
+MAX_LINK_LIFE = timedelta(days=366)  # a join code lives at most a year
 
 
 def new_code() -> str:
@@ -217,7 +219,7 @@ def _usable(invitation: Invitation, now: datetime) -> bool:
 
 def invitation_ref(invitation: Invitation) -> str:
     """How an invitation is named to people: in lists, DMs and buttons."""
-    return f"#{invitation.id}"
+    return f"#{invitation.public_id}"
 
 
 # -- /add-member and /add-coach --------------------------------------------------------
@@ -317,8 +319,10 @@ async def _invite(
         ):
             old.status = "revoked"
     code = new_code()
+    public_id = new_public_id()
     invitation_id = await repo.insert_returning_id(
         Invitation,
+        public_id=public_id,
         org_id=org.id,
         kind="email" if invitee.email is not None else "person",
         email=invitee.email if invitee.email is not None else invitee.note,
@@ -345,7 +349,7 @@ async def _invite(
     named = invitee.email or f"<@{invitee.user}>"
     await ctx.audit(f"invite_{role}", account.id if account else None, named)
     as_what = "a coach" if role == "coach" else "an athlete"
-    ref = f"#{invitation_id}"
+    ref = f"#{public_id}"
     if account is None and invitee.user is not None:
         # a chat user the bot has not met: their own account, so the offer can reach them
         account = await _account_for_mention(ctx, invitee)
@@ -613,6 +617,11 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
     expires_at = None
     if cmd.expires is not None and cmd.expires < ctx.today:
         raise Refusal(f"expires:{cmd.expires.isoformat()} has passed; give a date from today on.")
+    if cmd.expires is not None and cmd.expires > ctx.today + MAX_LINK_LIFE:
+        latest = (ctx.today + MAX_LINK_LIFE).isoformat()
+        raise Refusal(
+            f"expires:{cmd.expires.isoformat()} is too far ahead; the latest is {latest}."
+        )
     if cmd.expires:
         end_of_day = datetime.combine(
             cmd.expires + timedelta(days=1), time(0), ZoneInfo(org.timezone)
@@ -767,8 +776,8 @@ async def offer_invitations(
     text = (
         "You are invited to join:\n"
         + "\n".join(lines)
-        + "\nYou can belong to one organization at a time. Accept one with /accept #N, "
-        "or decline with /decline #N."
+        + "\nYou can belong to one organization at a time. Accept one with /accept #ID, "
+        "or decline with /decline #ID."
     )
     return [
         Outgoing(Via.DM, text, account_id=account.id, kind="invitation", actions=tuple(buttons))
@@ -781,14 +790,10 @@ class Respond:
 
 
 async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
-    """One of the caller's own pending invitations, by its #N; anything else reads the
+    """One of the caller's own pending invitations, by its #id; anything else reads the
     same, so nobody learns of invitations that are not theirs."""
-    number = given.strip().lstrip("#")
-    found = (
-        await ctx.uow.repo.invitation(int(number))
-        if number.isdigit() and len(number) < 19
-        else None
-    )
+    public_id = public_id_of(given)
+    found = await ctx.uow.repo.by_public_id(Invitation, public_id) if public_id else None
     if (
         found is None
         or not _usable(found, ctx.now)
@@ -802,7 +807,7 @@ async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
 
 @command(
     "accept",
-    usage="/accept #N",
+    usage="/accept #ID",
     summary="accept an invitation to join a club",
     action=Action.JOIN,
     params=(Param("invitation", Kind.WORD, positional=True, required=True, max_len=40),),
@@ -816,7 +821,7 @@ async def accept(cmd: Respond, ctx: Ctx) -> None:
 
 @command(
     "decline",
-    usage="/decline #N",
+    usage="/decline #ID",
     summary="decline an invitation to join a club",
     action=Action.DECLINE_INVITATION,
     params=(Param("invitation", Kind.WORD, positional=True, required=True, max_len=40),),
@@ -875,15 +880,15 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
         else:
             cap = f"{inv.uses}/{inv.max_uses}" if inv.max_uses else f"{inv.uses}/unlimited"
             rows.append(
-                f"- join code #{inv.id} ({cap} uses): {status}, made {inv.created_at.date()}"
+                f"- join code #{inv.public_id} ({cap} uses): {status}, made {inv.created_at.date()}"
             )
     ctx.reply("Invitations:\n" + "\n".join(rows) if rows else "No invitations yet.")
 
 
 @command(
     "invitations revoke",
-    usage="/invitations revoke EMAIL|@member|CODE|#N",
-    summary="revoke a pending invitation, or a join code (by the code or its # in the list)",
+    usage="/invitations revoke EMAIL|@member|CODE|#ID",
+    summary="revoke a pending invitation, or a join code (by the code or its #id in the list)",
     action=Action.REVOKE_INVITATION,
     params=(Param("invitation", Kind.WORD, positional=True, required=True),),
 )
@@ -914,10 +919,10 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
         await ctx.audit("revoke_invitation", None, email)
         ctx.reply(f"The invitation for {email} is revoked; its code no longer works.")
         return
-    # a join code as given out, or the # of a multi-use one in /invitations
-    number = given[1:] if given.startswith("#") else ""
-    if number.isdigit():
-        found = await ctx.uow.session.get(Invitation, int(number))
+    # a join code as given out, or the #id of a multi-use one in /invitations
+    if given.startswith("#"):
+        public_id = public_id_of(given)
+        found = await ctx.uow.repo.by_public_id(Invitation, public_id) if public_id else None
     else:
         found = await ctx.uow.repo.invitation_by_hash(hash_code(given))
     if found is not None and found.org_id != org.id:
@@ -931,7 +936,7 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     if found.kind == "email" and found.email:
         what, reply = found.email, f"The invitation for {found.email} is revoked"
     else:
-        what = f"join code #{found.id}"
-        reply = f"Join code #{found.id} is revoked"
+        what = f"join code #{found.public_id}"
+        reply = f"Join code #{found.public_id} is revoked"
     await ctx.audit("revoke_invitation", None, what)
     ctx.reply(f"{reply}; its code no longer works.")

@@ -12,7 +12,11 @@ Decisions (docs for the reply wording and for the lead engineer):
   none); `runs` counts logged activities of *every* type (said in the header); all three
   count every activity type. `consistency` is completed ÷ due sessions, shown as a
   percentage only, for sharing athletes with at least one session due in the period (a
-  session is due once settled or once its day is over). Pace is never shown.
+  session is due once settled or once its day is over; one completed only by a private
+  activity counts as not completed). Pace is never shown, and neither is the time of
+  an athlete whose pace the group may not see (`share_pace` off): the distance and runs
+  boards show a dash for it and the time board leaves them out, so distance ÷ time
+  cannot be worked out from two boards.
 - **Periods** are in the org's time zone: `week` (default) = this Monday–Sunday, `month`
   = this calendar month, `DATE..DATE` (or one date) = those days, at most 366; they are
   compared with activities' local dates.
@@ -40,7 +44,7 @@ from bot import grammar
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.grammar import GrammarError, shown
 from bot.messages import ChannelRef, Table
-from bot.policy import VISIBILITY, Action, Level, Relation, Resource, within_scope
+from bot.policy import VISIBILITY, Action, Level, Relation, Resource, Target, decide, sees_everyone
 from bot.render import fmt_distance, fmt_duration, table_text
 from storage.leaderboard import Attendance, Totals, group_attendance, group_totals
 from storage.models import Account, Activity, Group
@@ -54,13 +58,23 @@ GROUP_NAME_MAX = 80
 # -- the group-level rule, from the policy table ----------------------------------------
 
 
-def shared_with_group(account: Any = Account) -> ColumnElement[bool]:
-    """SQL for "this athlete's activities are shared with their group" (SPEC §2 note 3),
-    built from the groupmate cell of the activities row of the policy table."""
-    grant = VISIBILITY[Resource.ACTIVITIES].get(Relation.GROUPMATE)
+def _groupmate_cell(resource: Resource, account: Any) -> ColumnElement[bool]:
+    grant = VISIBILITY[resource].get(Relation.GROUPMATE)
     if grant is None or grant.level is Level.NONE:
         return false()
     return and_(true(), *(getattr(account, flag).is_(True) for flag in grant.needs))
+
+
+def shared_with_group(account: Any = Account) -> ColumnElement[bool]:
+    """SQL for "this athlete's activities are shared with their group" (SPEC §2 note 3),
+    built from the groupmate cell of the activities row of the policy table."""
+    return _groupmate_cell(Resource.ACTIVITIES, account)
+
+
+def pace_shared_with_group(account: Any = Account) -> ColumnElement[bool]:
+    """SQL for "the group may see this athlete's pace", from the groupmate cell of the
+    pace row: without it the board shows none of their durations (SPEC §2)."""
+    return _groupmate_cell(Resource.PACE, account)
 
 
 def countable(activity: Any = Activity) -> ColumnElement[bool]:
@@ -104,7 +118,8 @@ def period_of(word: str | None, today: date) -> Period:
 
 
 def _may_view(ctx: Ctx, group: Group, my_group_ids: set[int]) -> bool:
-    return within_scope(ctx.viewer, Action.LEADERBOARD, in_group=group.id in my_group_ids)
+    target = Target(in_group=group.id in my_group_ids, name=group.name)
+    return bool(decide(ctx.viewer, Action.LEADERBOARD, target))
 
 
 async def target_group(ctx: Ctx, name: str | None) -> tuple[Group, ChannelRef | None]:
@@ -129,7 +144,7 @@ async def target_group(ctx: Ctx, name: str | None) -> tuple[Group, ChannelRef | 
         return linked, channel
     if len(mine) == 1:
         return mine[0], None
-    if ctx.viewer.is_coach:
+    if sees_everyone(ctx.viewer, Action.VIEW_GROUPS):
         names = [g.name for g in await repo.groups(org.id)]
         if not names:
             raise Refusal("There are no groups yet; a coach makes one with /group create NAME.")
@@ -171,7 +186,7 @@ def totals_table(rows: list[Totals], by: str, units: str) -> Table:
             str(rank),
             r.name,
             _distance(r.distance_m, units),
-            fmt_duration(r.duration_s),
+            fmt_duration(r.duration_s) if r.time_shown else "—",
             str(r.activities),
         )
         for rank, r in zip(ranks, rows, strict=True)
@@ -220,6 +235,11 @@ def render(group: Group, period: Period, by: str, table: Table, units: str) -> t
             "Athletes with no session due in the period, or who don't share with the group, "
             "are not ranked."
         )
+    elif by == "time":
+        lines.append(
+            "Private activities, and athletes who don't share their activities or their pace "
+            "with the group, are left out."
+        )
     else:
         lines.append("Private activities and athletes who don't share with the group are left out.")
     return "\n".join(lines), Table(head, table.columns, shown)
@@ -255,7 +275,13 @@ async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
     session = ctx.uow.session
     if cmd.by == "consistency":
         rows = await group_attendance(
-            session, group.id, period.start, period.end, today, athletes=shared_with_group()
+            session,
+            group.id,
+            period.start,
+            period.end,
+            today,
+            athletes=shared_with_group(),
+            countable=countable(),
         )
         table = attendance_table(rows)
     else:
@@ -267,6 +293,7 @@ async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
             athletes=shared_with_group(),
             countable=countable(),
             by=cmd.by,
+            shows_time=pace_shared_with_group(),
         )
         table = totals_table(totals, cmd.by, units)
     text, shown = render(group, period, cmd.by, table, units)

@@ -10,18 +10,26 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.util.typing import TupleAny, Unpack
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
-from bot.commands.common import resolve_member, roles_text, subject_of, who
+from bot.commands.common import (
+    require,
+    resolve_member,
+    roles_text,
+    subject_of,
+    target_of,
+    who,
+)
 from bot.grammar import MemberRef, shown
 from bot.policy import (
     Action,
     Level,
     Resource,
-    Scope,
+    Target,
     Viewer,
     can_see,
     grant_for,
     per_viewer_shape,
-    scope_of,
+    permits,
+    sees_everyone,
     viewer_params,
     visible_filter,
 )
@@ -149,10 +157,7 @@ class RemoveMember:
 async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     member, account = await resolve_member(ctx, cmd.member)
-    if member.is_head_coach:
-        raise Refusal(
-            "The head coach cannot be removed; hand the role over first with /transfer-head-coach."
-        )
+    require(ctx, Action.REMOVE_MEMBER, await target_of(ctx, member, account))
     await ctx.uow.repo.delete(member)  # assignments, group places and notes cascade
     await ctx.audit("remove_member", account.id, roles_text(member))
     ctx.dm(f"You are no longer a member of {org.name}.", account_id=account.id)
@@ -177,8 +182,7 @@ class RemoveCoach:
 async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     member, account = await resolve_member(ctx, cmd.member)
-    if member.is_head_coach:
-        raise Refusal("The head coach stays a coach; hand the role over with /transfer-head-coach.")
+    require(ctx, Action.MANAGE_COACHES, await target_of(ctx, member, account))
     if not member.is_coach:
         raise Refusal(f"{account.display_name} is not a coach.")
     if member.is_athlete:
@@ -213,18 +217,14 @@ class TransferHeadCoach:
     "transfer-head-coach",
     usage="/transfer-head-coach MEMBER",
     summary="hand the head coach role to an assistant coach",
-    action=Action.MANAGE_COACHES,
+    action=Action.TRANSFER_HEAD_COACH,
     params=(Param("member", Kind.MEMBER, positional=True, required=True),),
 )
 async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     org, me = ctx.require_org()
     member, account = await resolve_member(ctx, cmd.member)
-    if member.id == me.id:
-        raise Refusal("You are already the head coach.")
-    if not member.is_coach:
-        raise Refusal(
-            f"{account.display_name} is not a coach; make them one first with /add-coach."
-        )
+    # only to another coach who is active (SPEC §3)
+    require(ctx, Action.TRANSFER_HEAD_COACH, await target_of(ctx, member, account))
     # One transaction; the old role goes first so the one-head-coach index never sees two.
     me.is_head_coach = False
     await ctx.uow.session.flush()
@@ -272,8 +272,11 @@ def _name(side: Side) -> str:
 async def _coach_and_athlete(
     ctx: Ctx, coach_ref: MemberRef, athlete_ref: MemberRef
 ) -> tuple[Side, Side]:
-    coach = await _member_or_invitee(ctx, coach_ref, "coach")
     athlete = await _member_or_invitee(ctx, athlete_ref, "athlete")
+    # self-denial first: the answer about oneself never depends on what exists
+    about = None if isinstance(athlete, Invitation) else athlete[1].id
+    require(ctx, Action.ASSIGN_ATHLETES, Target(account_id=about))
+    coach = await _member_or_invitee(ctx, coach_ref, "coach")
     if isinstance(coach, Invitation) and isinstance(athlete, Invitation):
         raise Refusal("Neither of them has joined yet; assign them once one of them has.")
     if not isinstance(coach, Invitation):
@@ -446,11 +449,10 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
     coach_m: Membership | None = None
     if cmd.coach is not None:
         coach_m, coach_a = await resolve_member(ctx, cmd.coach)
-        if scope_of(ctx.viewer, Action.VIEW_ROSTER) is Scope.OWN and coach_m.id != me.id:
-            raise Refusal("You can see your own roster only.")
+        require(ctx, Action.VIEW_ROSTER, Target(own=coach_m.id == me.id))
         if not coach_m.is_coach:
             raise Refusal(f"{coach_a.display_name} is not a coach.")
-    elif not me.is_head_coach:
+    elif not sees_everyone(ctx.viewer, Action.VIEW_ROSTER):
         coach_m = me
     params = {**viewer_params(ctx.viewer), "org": org.id, "coach": coach_m and coach_m.id}
     query = _roster_query(ctx.viewer, coach_m is not None)
@@ -545,10 +547,8 @@ class MemberFields:
 )
 async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)
-    if scope_of(ctx.viewer, Action.MEMBER_FIELDS) is Scope.ROSTER:
-        mine = ctx.viewer.membership_id
-        if mine is None or await ctx.uow.repo.assignment(mine, member.id) is None:
-            raise Refusal("You can change the fields of athletes on your own roster only.")
+    # an assistant: athletes on their roster, never a coach's fields (SPEC §3)
+    require(ctx, Action.MEMBER_FIELDS, await target_of(ctx, member, account))
     changed = []
     if cmd.status is not None:
         if member.is_head_coach and cmd.status != "active":
@@ -632,7 +632,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
             params = {**viewer_params(ctx.viewer), "athlete": member.id}
             query = _coaches_query(ctx.viewer)
             coaches = (await ctx.uow.session.scalars(query, params)).all()
-            if coaches or ctx.viewer.is_coach:
+            if coaches or permits(ctx.viewer, Action.VIEW_MEMBERS):
                 lines.append("Coaches: " + (", ".join(coaches) or "—"))
 
         lines += _personal(account, with_goal=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
-from bot.commands.common import resolve_member
+from bot.commands.common import require, resolve_member, target_of
 from bot.grammar import MemberRef
-from bot.policy import Action, Resource, Scope, scope_of, visible_filter
+from bot.policy import Action, Resource, visible_filter
 from storage.models import CoachNote
 
 NOTE_MAX = 2000
@@ -30,16 +30,14 @@ class WriteNote:
     ),
 )
 async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
-    org, me = ctx.require_org()
+    org, _ = ctx.require_org()
     member, account = await resolve_member(ctx, cmd.member)
-    if member.id == me.id:
-        raise Refusal("Coach notes are about athletes, not about yourself.")
+    target = await target_of(ctx, member, account)
+    if target.own:  # said before the roster check: nobody is on their own roster
+        require(ctx, Action.WRITE_NOTES, target)
     if not member.is_athlete:
         raise Refusal(f"{account.display_name} is not an athlete.")
-    if scope_of(
-        ctx.viewer, Action.WRITE_NOTES
-    ) is Scope.ROSTER and not await ctx.uow.repo.assignment(me.id, member.id):
-        raise Refusal("You can write notes about athletes on your roster only.")
+    require(ctx, Action.WRITE_NOTES, target)
     await ctx.uow.repo.add(
         CoachNote(
             org_id=org.id,

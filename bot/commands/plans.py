@@ -36,7 +36,7 @@ from bot.domain.schedule import (
 )
 from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
-from bot.policy import Action, Scope, permits, scope_of
+from bot.policy import OUT_OF_SCOPE, Action, Target, Thing, decide, permits, thing_filter
 from bot.render import fmt_distance, fmt_duration
 from storage.models import (
     Account,
@@ -54,12 +54,8 @@ NAME_MAX = 100
 
 async def find_plan(ctx: Ctx, name: str) -> Plan:
     """Coaches find any template; an athlete only the plan assigned to them (SPEC §2)."""
-    org, me = ctx.require_org()
-    plan = await ctx.uow.repo.plan_by_name(org.id, name)
-    if plan is not None and not permits(ctx.viewer, Action.CREATE_LIBRARY):
-        current = await ctx.uow.repo.current_plan_assignment(me.id)
-        if current is None or current.plan_id != plan.id:
-            plan = None
+    org, _ = ctx.require_org()
+    plan = await ctx.uow.repo.plan_by_name(org.id, name, thing_filter(Thing.PLAN, ctx.viewer))
     if plan is None:
         where = "/plan list" if permits(ctx.viewer, Action.CREATE_LIBRARY) else "/my-plan"
         raise Refusal(f"No plan named {shown(name)}. See {where}.")
@@ -428,15 +424,14 @@ async def assign_plan(cmd: AssignPlan, ctx: Ctx) -> None:
         athletes = await ctx.uow.repo.members(org.id, group_id=group.id)
         if not athletes:
             raise Refusal(f"{group.name} has no athletes yet; add some with /group add.")
-    if scope_of(ctx.viewer, Action.ASSIGN_PLAN) is Scope.ROSTER:
-        roster = {m.id for m, _ in await ctx.uow.repo.roster(me.id)}
-        outside = [a.display_name for m, a in athletes if m.id not in roster]
-        if outside:
-            raise Refusal(
-                "You can assign plans to athletes on your roster only; not on it: "
-                + ", ".join(outside)
-                + "."
-            )
+    roster = {m.id for m, _ in await ctx.uow.repo.roster(me.id)}
+    outside = [
+        a.display_name
+        for m, a in athletes
+        if not decide(ctx.viewer, Action.ASSIGN_PLAN, Target(a.id, on_roster=m.id in roster))
+    ]
+    if outside:  # a group is refused naming everyone not on the roster (SPEC §3)
+        raise Refusal(OUT_OF_SCOPE[Action.ASSIGN_PLAN].format(name=", ".join(outside)))
     result, messages = await enroll(
         ctx.uow, plan, athletes, start, by_account_id=ctx.account.id, now=ctx.now
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -12,6 +13,7 @@ from bot import grammar
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.plans import workout_line
 from bot.domain.schedule import monday_of, plan_end
+from bot.grammar import Token
 from bot.messages import Action as Button
 from bot.policy import Action
 from bot.render import fmt_distance, fmt_duration, fmt_pace
@@ -84,17 +86,22 @@ def _measure(word: str) -> tuple[str, float | timedelta]:
     return "distance", grammar.parse_distance(word)  # a bare number: the grammar explains
 
 
-def parse_log_words(words: list[str]) -> LogParts:
+def parse_log_words(tokens: Sequence[Token]) -> LogParts:
     """`8k easy 42:10`, `10k 55:00 private`, `45m ride hills`: measures, type, notes.
 
     Every number-like word must be a distance or a duration: a typo is refused rather
-    than filed away as a note."""
+    than filed away as a note. Quoted words are a note, kept whole: only a bare
+    `private` is the flag, so `"not private at all"` stays what it says."""
     distance: float | None = None
     duration: timedelta | None = None
     kind = None
     private = False
     notes: list[str] = []
-    for word in words:
+    for token in tokens:
+        word = token.value
+        if token.quoted:
+            notes.append(word)
+            continue
         lower = word.lower()
         if MEASURE.match(word) or lower in ("half", "marathon"):
             what, value = _measure(word)
@@ -208,7 +215,7 @@ def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None)
         parts.append(fmt_duration(activity.duration_s))
     if activity.distance_m and activity.duration_s:
         parts.append(fmt_pace(activity.distance_m, activity.duration_s, units))
-    text = f"Logged #{activity.id}: {', '.join(parts)} on {activity.day:%a %d %b}"
+    text = f"Logged #{activity.public_id}: {', '.join(parts)} on {activity.day:%a %d %b}"
     if activity.private:
         text += " (private: only you see it)"
     text += "."
@@ -222,7 +229,7 @@ def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None)
 
 @dataclass(frozen=True)
 class Log:
-    what: str | None = None
+    what: tuple[Token, ...] = ()
     type: str | None = None
     date: date | None = None
     effort: int | None = None
@@ -230,7 +237,7 @@ class Log:
 
 
 LOG_PARAMS = (
-    Param("what", Kind.TEXT, positional=True, max_len=50_000),  # notes checked in record()
+    Param("what", Kind.WORDS, positional=True, max_len=50_000),  # notes checked in record()
     Param("type", Kind.CHOICE, choices=TYPES),
     Param("date", Kind.DATE_BACKWARD),
     Param("effort", Kind.INT, low=1, high=10),
@@ -239,7 +246,7 @@ LOG_PARAMS = (
 
 
 async def _log(cmd: Log, ctx: Ctx, *, source: str = "chat") -> None:
-    parts = parse_log_words(cmd.what.split() if cmd.what else [])
+    parts = parse_log_words(cmd.what)
     if parts.distance is None and parts.duration is None:
         raise Refusal(
             "Say how far or how long, e.g. /log 8k 42:10 or /log 45m type:ride.", show_usage=True
@@ -330,7 +337,7 @@ async def _done(ctx: Ctx) -> None:
 class Say:
     """Plain words sent to the bot: `done`, `skip [reason]`, or a log like `8k easy 42:10`."""
 
-    words: str = ""
+    words: tuple[Token, ...] = ()
 
 
 @command(
@@ -338,20 +345,20 @@ class Say:
     usage="done | skip [reason] | 8k easy 42:10",
     summary="check in by plain words in a direct message",
     action=Action.OWN_TRAINING,
-    params=(Param("words", Kind.TEXT, positional=True, max_len=50_000),),
+    params=(Param("words", Kind.WORDS, positional=True, max_len=50_000),),
     dm_form=True,
 )
 async def say(cmd: Say, ctx: Ctx) -> None:
-    words = cmd.words.split()
+    words = cmd.words
     if not words:
         raise Refusal("Reply done, skip, or what you ran like 8k easy 42:10 — or type /help.")
-    first = words[0].lower().strip(".!")
+    first = "" if words[0].quoted else words[0].value.lower().strip(".!")
     if first == "done" and len(words) == 1:
         await _done(ctx)
     elif first == "skip":
-        await _skip(" ".join(words[1:]) or None, ctx)
-    elif any(MEASURE.match(w) for w in words):
-        await _log(Log(what=cmd.words), ctx)
+        await _skip(" ".join(t.value for t in words[1:]) or None, ctx)
+    elif any(not t.quoted and MEASURE.match(t.value) for t in words):
+        await _log(Log(what=words), ctx)
     else:
         raise Refusal(
             "I didn't catch that. Reply done, skip, or what you ran like 8k easy 42:10 — "

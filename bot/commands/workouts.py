@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.grammar import shown
-from bot.policy import Action, permits
+from bot.policy import Action, Thing, permits, thing_filter
 from bot.render import fmt_distance, fmt_duration
 from storage.models import Workout
 
@@ -27,15 +27,12 @@ def _fields(required_type: bool) -> tuple[Param, ...]:
     )
 
 
-def sees_all_workouts(ctx: Ctx) -> bool:
-    return permits(ctx.viewer, Action.CREATE_LIBRARY)
-
-
 async def find_workout(ctx: Ctx, name: str) -> Workout:
     """A workout by name; a coaches-only one is "not found" for athletes (SPEC §2)."""
     org, _ = ctx.require_org()
-    workout = await ctx.uow.repo.workout_by_name(org.id, name)
-    if workout is None or (workout.visibility != "public" and not sees_all_workouts(ctx)):
+    visible = thing_filter(Thing.WORKOUT, ctx.viewer)
+    workout = await ctx.uow.repo.workout_by_name(org.id, name, visible)
+    if workout is None:
         raise Refusal(f"No workout named {shown(name)} in your library. See /workout list.")
     return workout
 
@@ -109,11 +106,15 @@ class ListWorkouts:
 )
 async def list_workouts(cmd: ListWorkouts, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    rows = await ctx.uow.repo.workouts(org.id, include_coaches_only=sees_all_workouts(ctx))
+    rows = await ctx.uow.repo.workouts(org.id, visible=thing_filter(Thing.WORKOUT, ctx.viewer))
     if not rows:
         ctx.reply(
             "The workout library is empty."
-            + (" Add one with /workout create." if sees_all_workouts(ctx) else "")
+            + (
+                " Add one with /workout create."
+                if permits(ctx.viewer, Action.CREATE_LIBRARY)
+                else ""
+            )
         )
         return
     ctx.reply("Workouts:\n" + "\n".join(f"- {describe(w, ctx.account.units)}" for w in rows))

@@ -14,10 +14,11 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Action, ChannelRef, Outgoing, Via
+from bot.policy import Viewer, coached_filter, shows_workout_description
 from bot.render import fmt_distance, fmt_duration
 from storage.models import (
     Account,
-    Assignment,
+    Activity,
     Membership,
     OutboxMessage,
     PlanAssignment,
@@ -37,7 +38,7 @@ class _WorkoutLike(Protocol):
     description: str | None
 
 
-def _workout(workout: _WorkoutLike, units: str) -> str:
+def _workout(workout: _WorkoutLike, units: str, *, with_description: bool = True) -> str:
     target = []
     if workout.distance_m:
         target.append(fmt_distance(workout.distance_m, units))
@@ -45,9 +46,22 @@ def _workout(workout: _WorkoutLike, units: str) -> str:
         target.append(fmt_duration(workout.duration_s))
     extra = f", {' / '.join(target)}" if target else ""
     text = f"{workout.name} ({workout.type}, {workout.kind}{extra})"
-    if workout.description:
+    if workout.description and with_description:
         text += f"\n{workout.description}"
     return text
+
+
+def member_viewer(member: Membership) -> Viewer:
+    """The policy's view of a member a scheduled message goes to."""
+    return Viewer(
+        account_id=member.account_id,
+        org_id=member.org_id,
+        membership_id=member.id,
+        is_head_coach=member.is_head_coach,
+        is_coach=member.is_coach,
+        is_athlete=member.is_athlete,
+        status=member.status,
+    )
 
 
 Rendered = dict[int, Outgoing | None]  # outbox row id -> its message (None: drop it)
@@ -86,7 +100,11 @@ async def daily_many(session: AsyncSession, rows: Sequence[OutboxMessage]) -> Re
             Account.units,
             Account.notify_daily,
             Membership.status.label("member_status"),
+            Membership.org_id,
+            Membership.id.label("membership_id"),
             Membership.is_athlete,
+            Membership.is_coach,
+            Membership.is_head_coach,
             on_plan.label("on_plan"),
             s.status.label("session_status"),
             Workout.id.label("workout_id"),
@@ -96,6 +114,7 @@ async def daily_many(session: AsyncSession, rows: Sequence[OutboxMessage]) -> Re
             Workout.distance_m,
             Workout.duration_s,
             Workout.description,
+            Workout.visibility,
         )
         .select_from(o)
         .join(Account, Account.id == o.account_id)
@@ -131,9 +150,19 @@ def _daily(found: Any) -> Outgoing | None:
             account_id=found.account_id,
             kind="daily",
         )
+    reader = Viewer(
+        account_id=found.account_id,
+        org_id=found.org_id,
+        membership_id=found.membership_id,
+        is_head_coach=found.is_head_coach,
+        is_coach=found.is_coach,
+        is_athlete=found.is_athlete,
+    )
+    # a `coaches` workout in the athlete's own plan: name, type, kind, targets only
+    full = shows_workout_description(reader, found.visibility)
     return Outgoing(
         Via.DM,
-        f"{heading} {_workout(found, found.units)}\n"
+        f"{heading} {_workout(found, found.units, with_description=full)}\n"
         "Reply done, skip (with a reason if you like), or what you did, e.g. 8k easy 42:10.",
         account_id=found.account_id,
         kind="daily",
@@ -159,27 +188,33 @@ async def digest(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
         return None
     day: date = row.local_date - timedelta(days=1)
     athlete_m = Membership
+    # a session only a private activity completed is, for the coach, as if not done
+    private = and_(TrainingSession.status == "completed", Activity.private.is_(True))
     query = (
-        select(Account.display_name, TrainingSession.status, Workout.name, TrainingSession.note)
+        select(
+            Account.display_name,
+            TrainingSession.status,
+            Workout.name,
+            TrainingSession.note,
+            private.label("private"),
+        )
         .select_from(TrainingSession)
         .join(athlete_m, athlete_m.id == TrainingSession.membership_id)
         .join(Account, Account.id == athlete_m.account_id)
         .outerjoin(Workout, Workout.id == TrainingSession.workout_id)
+        .outerjoin(Activity, Activity.id == TrainingSession.activity_id)
         .where(
             TrainingSession.day == day,
             athlete_m.org_id == member.org_id,
             TrainingSession.workout_id.is_not(None),
+            # the head coach's club, an assistant's roster; never the coach's own line
+            coached_filter(member_viewer(member), member=athlete_m, account=Account),
         )
         .order_by(Account.display_name)
     )
-    if not member.is_head_coach:
-        roster = select(Assignment.athlete_membership_id).where(
-            Assignment.coach_membership_id == member.id
-        )
-        query = query.where(athlete_m.id.in_(roster))
     groups: dict[str, list[str]] = {"done": [], "skipped": [], "missed": []}
-    for name, status, workout_name, note in (await session.execute(query)).all():
-        if status == "completed":
+    for name, status, workout_name, note, hidden in (await session.execute(query)).all():
+        if status == "completed" and not hidden:
             groups["done"].append(f"{name} ({workout_name})")
         elif status == "skipped":
             groups["skipped"].append(f"{name} ({workout_name}{': ' + note if note else ''})")
@@ -222,7 +257,14 @@ async def weekly_leaderboard(session: AsyncSession, row: OutboxMessage) -> Outgo
     Built with the same query and the same group-level rule as `/leaderboard` (display
     names and totals of athletes who share with the group; nothing private), so it holds
     only what every member of the channel may see."""
-    from bot.commands.leaderboard import Period, countable, render, shared_with_group, totals_table
+    from bot.commands.leaderboard import (
+        Period,
+        countable,
+        pace_shared_with_group,
+        render,
+        shared_with_group,
+        totals_table,
+    )
     from storage.leaderboard import group_totals
     from storage.models import Group, GroupChannel
 
@@ -242,6 +284,7 @@ async def weekly_leaderboard(session: AsyncSession, row: OutboxMessage) -> Outgo
         athletes=shared_with_group(),
         countable=countable(),
         by="distance",
+        shows_time=pace_shared_with_group(),
     )
     text, table = render(group, period, "distance", totals_table(totals, "distance", "km"), "km")
     name = f"#{link.channel_id}" if link.platform == "console" else link.channel_id

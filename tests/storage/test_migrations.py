@@ -20,6 +20,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Connection, func, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import cli
@@ -314,3 +315,71 @@ def test_unopenable_sqlite_path_stops_with_one_line(
     except Exception:
         code = 1
     _assert_one_line_naming("COACHBOT_DATABASE_URL", code, capsys, clean_env)
+
+
+# -- 0004 (public ids) on a database in the old shape -----------------------------------
+
+
+async def test_public_ids_are_backfilled_on_existing_rows(empty: AsyncEngine) -> None:
+    """Activities and invitations made before the ids came get one each: unique, from the
+    no-look-alike alphabet, and the column then refuses a row without one."""
+    await upgrade(empty, "0002")
+    at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    async with empty.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO orgs (id, name, timezone, created_at) VALUES (1, 'Lake', 'UTC', :at)"
+            ),
+            {"at": at},
+        )
+        await conn.execute(
+            insert(Account).values(
+                id=1,
+                email="old@club.run",
+                display_name="old",
+                display_name_set=False,
+                units="km",
+                reminder_time="06:00",
+                locale="en",
+                notify_daily=True,
+                notify_digest=True,
+                notify_leaderboard=True,
+                share_activities=True,
+                share_with_coaches=True,
+                share_with_group=True,
+                share_with_org=False,
+                share_pace=True,
+                share_profile=True,
+                created_at=at,
+            )
+        )
+        for n in range(1, 31):
+            await conn.execute(
+                text(
+                    "INSERT INTO activities (id, account_id, started_at, day, type, source, "
+                    "private, created_at) VALUES (:n, 1, :at, :day, 'run', 'chat', false, :at)"
+                ),
+                {"n": n, "at": at, "day": at.date()},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO invitations (id, org_id, kind, role, code_hash, status, "
+                    "created_at, uses) VALUES (:n, 1, 'link', 'athlete', :hash, 'pending', :at, 0)"
+                ),
+                {"n": n, "hash": f"{n:064d}", "at": at},
+            )
+    await upgrade(empty)
+    async with empty.connect() as conn:
+        for table in ("activities", "invitations"):
+            ids = (await conn.execute(text(f"SELECT public_id FROM {table}"))).scalars().all()
+            assert len(ids) == 30 and len(set(ids)) == 30, table
+            assert all(re.fullmatch(r"[A-HJKMNP-Z2-9]{7}", i) for i in ids), ids
+    with pytest.raises(IntegrityError):  # NOT NULL: nothing is left without an id
+        async with empty.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO activities (account_id, started_at, day, type, source, "
+                    "private, created_at) VALUES (1, :at, :day, 'run', 'chat', false, :at)"
+                ),
+                {"at": at, "day": at.date()},
+            )

@@ -34,11 +34,11 @@ from tests.unit.test_training import (
 )
 
 ZED = "zed@other.run"  # the head coach of another club
-NOWHERE = 999_999  # an activity number nobody has
+NOWHERE = "ZZZZZZZ"  # an activity id nobody has
 
 
-def as_missing(said: Said, number: int) -> str:
-    """The refusal with its activity number set aside, to compare with a missing one."""
+def as_missing(said: Said, number: str) -> str:
+    """The refusal with its activity id set aside, to compare with a missing one."""
     return said.text.replace(f"#{number}", "#<n>")
 
 
@@ -48,11 +48,10 @@ async def missing_text(club: Club, email: str, line: str) -> str:
     return as_missing(said, NOWHERE)
 
 
-async def log(club: Club, email: str, line: str) -> int:
-    """Log and return the new activity's number."""
+async def log(club: Club, email: str, line: str) -> str:
+    """Log and return the new activity's id (without its `#`)."""
     said = await club.ok(email, line)
-    number = said.text.split("#", 1)[1].split(":", 1)[0]
-    return int(number)
+    return said.text.split("#", 1)[1].split(":", 1)[0]
 
 
 # -- /activities ----------------------------------------------------------------------

@@ -461,7 +461,9 @@ async def test_invite_link_with_a_use_cap_and_a_group(lake: Club) -> None:
     assert third.text == await bad_code_text(lake)
     listed = (await lake.ok(HC, "/members group:hills")).text
     assert set(member_lines(listed)) == {"one@else.where", "two@else.where"}
-    assert re.search(r"join code #\d+ \(2/2 uses\)", (await lake.ok(HC, "/invitations")).text)
+    assert re.search(
+        r"join code #[A-Z2-9]{7} \(2/2 uses\)", (await lake.ok(HC, "/invitations")).text
+    )
 
 
 async def test_invite_link_expires_at_the_end_of_the_day_in_org_time(lake: Club) -> None:
@@ -506,7 +508,7 @@ async def test_invitations_list_and_revoke(lake: Club) -> None:
         listed = (await lake.ok(coach, "/invitations")).text
         assert "pending@else.where (athlete): pending" in listed
         assert "helper@else.where (coach): pending" in listed
-        assert re.search(r"join code #\d+ \(0/3 uses\): pending", listed)
+        assert re.search(r"join code #[A-Z2-9]{7} \(0/3 uses\): pending", listed)
         assert code not in listed  # codes are stored hashed and never shown again
     assert "not open to your role" in (await lake.no(AVA, "/invitations")).text
     refused = await lake.no(KAI, "/invitations revoke pending@else.where")
@@ -526,11 +528,11 @@ async def test_a_join_code_is_revoked_by_its_code_or_its_number(lake: Club) -> N
     second = code_in(await lake.ok(HC, "/invite-link"))
     # by the code as it was given out (any case, with or without the dash)
     said = await lake.ok(HC, f"/invitations revoke {first.lower().replace('-', '')}")
-    assert re.search(r"Join code #\d+ is revoked", said.text)
+    assert re.search(r"Join code #[A-Z2-9]{7} is revoked", said.text)
     assert (await lake.no("late@else.where", f"/join {first}")).text == await bad_code_text(lake)
     # by its number in the list
     listed = (await lake.ok(HC, "/invitations")).text
-    pending = re.findall(r"join code #(\d+) \(0/unlimited uses\): pending", listed)
+    pending = re.findall(r"join code #([A-Z2-9]{7}) \(0/unlimited uses\): pending", listed)
     assert len(pending) == 1
     await lake.ok(HC, f"/invitations revoke #{pending[0]}")
     assert (await lake.no("late@else.where", f"/join {second}")).text == await bad_code_text(lake)
@@ -547,7 +549,7 @@ async def test_another_clubs_join_code_cannot_be_revoked_and_is_not_revealed(lak
     await lake.ok("maria@north.run", "/setup-org Northside")
     theirs = code_in(await lake.ok("maria@north.run", "/invite-link"))
     listed = (await lake.ok("maria@north.run", "/invitations")).text
-    number = re.findall(r"join code #(\d+)", listed)[0]
+    number = re.findall(r"join code #([A-Z2-9]{7})", listed)[0]
     for ref in (theirs, f"#{number}"):
         refused = await lake.no(HC, f"/invitations revoke {ref}")
         assert refused.text.startswith("No pending invitation or join code")

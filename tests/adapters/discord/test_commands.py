@@ -90,6 +90,8 @@ SAMPLES: dict[Kind, Any] = {
     Kind.MEMBERS: 'ann@club.org <@123456789012345678> "Ben Smith"',
     Kind.WORD: 'Easy "8k": flat\\route',
     Kind.TEXT: "pace: 5:00/km\nthen private strides, type:run",
+    # typed in the grammar: bare words are read one by one, a quoted note stays whole
+    Kind.WORDS: '8k easy 42:10 "not private, type:run"',
     Kind.DATE_FORWARD: "2027-01-08",
     Kind.DATE_BACKWARD: "yesterday",
     Kind.DURATION: "1:02:03",
@@ -125,6 +127,8 @@ def _sample(spec: CommandSpec, param: Param) -> tuple[Any, Any]:
         return raw, True
     if param.kind is Kind.MEMBERS:
         return raw, tuple(param.convert(t.value, TODAY) for t in grammar.tokenize(raw))
+    if param.kind is Kind.WORDS:
+        return raw, tuple(grammar.tokenize(raw))
     return raw, param.convert(raw, TODAY)
 
 
@@ -149,7 +153,7 @@ def test_options_left_out_are_left_out() -> None:
     spec = REGISTRY["log"]
     assert to_text(spec, {"what": None, "type": None, "private": False}) == "/log"
     assert to_text(spec, {"what": "8k 42:10", "private": True, "effort": 6}) == (
-        '/log "8k 42:10" effort:6 private'
+        "/log 8k 42:10 effort:6 private"
     )
 
 

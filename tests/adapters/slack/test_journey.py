@@ -114,7 +114,7 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     logged = await say(AVA, '/log 8k 42:10 "felt easy"')
     assert "completes the day's session" in logged
     assert "completed" in await say(AVA, "/today")
-    activity = re.search(r"#(\d+)", logged)
+    activity = re.search(r"#([A-Z2-9]{7})", logged)
     assert activity
     assert "8.00 km" in await say(KAI, f"/activities {AVA}")
     await say(AVA, f"/activity edit #{activity[1]} effort:4")
@@ -137,7 +137,7 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     link = await say(HC, "/invite-link uses:5 group:5k-squad")
     joined = await say(CY, f"/coachbot join {code_in(link)}")
     assert "Lakeside Striders" in joined
-    assert re.search(r"join code #\d+ \(1/5 uses\)", await say(HC, "/invitations"))
+    assert re.search(r"join code #[A-Z2-9]{7} \(1/5 uses\)", await say(HC, "/invitations"))
     await say(HC, "/add-member zed@lake.run")
     assert "revoked" in (await say(HC, "/invitations revoke zed@lake.run")).lower()
 

@@ -116,7 +116,7 @@ async def test_a_retried_slash_command_does_not_repeat_its_side_effect(slack: Sl
     first = await s.command(AVA, "/log 8k 42:10", trigger="trigger.log")
     retry = await s.command(AVA, "/log 8k 42:10", trigger="trigger.log", retry=1)
     again = await s.command(AVA, "/log 8k 42:10", trigger="trigger.log", retry=2)
-    assert "Logged #1" in first.text
+    assert "Logged #" in first.text
     assert [retry.status, again.status] == [200, 200]
     assert retry.side_effects == [] and again.side_effects == []
     assert (await s.say(AVA, "/activities")).text.count("8.00 km") == 1
@@ -127,7 +127,7 @@ async def test_a_redelivered_event_is_handled_once(slack: SlackClub) -> None:
     await club_with_ava(s)
     first = await s.dm(AVA, "8k 42:10", event_id="Ev0LOG")
     retry = await s.dm(AVA, "8k 42:10", event_id="Ev0LOG", retry=1)
-    assert "Logged #1" in first.text
+    assert "Logged #" in first.text
     assert retry.status == 200 and retry.side_effects == []
     assert (await s.say(AVA, "/activities")).text.count("8.00 km") == 1
 
@@ -137,7 +137,7 @@ async def test_a_repeated_button_click_delivery_runs_once(slack_lite: SlackClub)
     await club_with_ava(s)
     first = await s.click(AVA, "8k 42:10", trigger="click.same", key="same")
     again = await s.click(AVA, "8k 42:10", trigger="click.same", key="same", retry=1)
-    assert "Logged #1" in json.dumps(first.responses)
+    assert "Logged #" in json.dumps(first.responses)
     assert again.status == 200 and again.side_effects == []
     assert (await s.say(AVA, "/activities")).text.count("8.00 km") == 1
 

@@ -14,8 +14,8 @@ Nothing in the earlier data records how an identity reached an account, so:
   first Discord identity; any others are split off), it becomes a note by the coach who
   added the person, and the person is told how to prove it.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07 14:00:00.000000
 """
 
@@ -26,8 +26,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
