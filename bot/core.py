@@ -229,6 +229,8 @@ class Core:
             account = await uow.repo.account_by_identity(
                 caller.platform, identity_space(caller), caller.user_id
             )
+            if account is None and caller.platform == "console" and caller.email:
+                account = await uow.repo.account_by_email(caller.email)  # the console proves
             if account is None:
                 return []
             membership = await uow.repo.membership_of(account.id)
@@ -438,7 +440,7 @@ class Core:
                 )
             return
         if ctx.org is None or ctx.org.id != bound.id:
-            if spec.action in PERSONAL and ctx.org is None:
+            if spec.action in PERSONAL:
                 return
             raise Refusal(
                 "This workspace belongs to an organization you are not a member of, "

@@ -20,6 +20,7 @@ from adapters.console.sender import ConsoleSender
 from adapters.console.transcript import console_caller
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
+from bot.commands.base import Caller
 from bot.messages import Outgoing, Via
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -189,6 +190,10 @@ class Club:
         """The answer, then every message the line caused (DMs go out through the outbox)."""
         answer = await self.core.handle(console_caller(email, channel), line)
         return Said(answer + await self.app.scheduling.due_now())
+
+    async def as_(self, caller: Caller, line: str) -> Said:
+        """A line typed by any chat identity (Slack, Discord), and what it caused."""
+        return Said(await self.core.handle(caller, line) + await self.app.scheduling.due_now())
 
     async def ok(self, email: str, line: str, channel: str | None = None) -> Said:
         said = await self.say(email, line, channel)

@@ -22,11 +22,15 @@ from storage.models import Account, Membership
 from storage.repositories import Member
 from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
+NO_EMAIL = "none proven (see /verify)"
+
 
 def who(account: Account, viewer_sees_email: bool) -> str:
     """A member as the caller may see them: coaches see e-mails, athletes names only."""
     return (
-        f"{account.display_name} <{account.email}>" if viewer_sees_email else account.display_name
+        f"{account.display_name} <{account.email or 'no e-mail'}>"
+        if viewer_sees_email
+        else account.display_name
     )
 
 

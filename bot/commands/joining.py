@@ -227,7 +227,7 @@ def invitation_ref(invitation: Invitation) -> str:
 
 @dataclass(frozen=True)
 class AddMember:
-    who: MemberRef
+    person: MemberRef
     group: str | None = None
     plan: str | None = None
     start: date | None = None
@@ -237,7 +237,7 @@ class AddMember:
 
 @dataclass(frozen=True)
 class AddCoach:
-    who: MemberRef
+    person: MemberRef
     user: MemberRef | None = None
 
 
@@ -447,7 +447,7 @@ async def joins_at_once(ctx: Ctx, invitee: Invitee, account: Account) -> bool:
     summary="add an athlete to your organization, or invite them",
     action=Action.ADD_MEMBER,
     params=(
-        Param("who", Kind.MEMBER, positional=True, required=True),
+        Param("person", Kind.MEMBER, positional=True, required=True),
         Param("group", Kind.WORD),
         Param("plan", Kind.WORD),
         Param("start", Kind.DATE_FORWARD),
@@ -465,7 +465,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
         )
     if cmd.start and not cmd.plan:
         raise Refusal("start: goes with plan:.", show_usage=True)
-    invitee = invitee_of(ctx, cmd.who, cmd.user)
+    invitee = invitee_of(ctx, cmd.person, cmd.user)
     plan = None
     start = None
     if cmd.plan:
@@ -542,13 +542,13 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     summary="add an assistant coach, or invite them",
     action=Action.MANAGE_COACHES,
     params=(
-        Param("who", Kind.MEMBER, positional=True, required=True),
+        Param("person", Kind.MEMBER, positional=True, required=True),
         Param("user", Kind.MEMBER),
     ),
 )
 async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    invitee = invitee_of(ctx, cmd.who, cmd.user)
+    invitee = invitee_of(ctx, cmd.person, cmd.user)
     account, existing = await _existing(ctx, invitee)
     named = invitee.email or "That person"
     if existing is not None and existing.org_id != org.id:
@@ -660,7 +660,8 @@ class Join:
 
 
 def _identity_key(caller: Caller) -> str:
-    return f"{caller.platform}:{caller.space_id}:{caller.user_id}"
+    """Discord identities are global: their failures count across every guild."""
+    return f"{caller.platform}:{identity_space(caller)}:{caller.user_id}"
 
 
 async def usable_invitation(

@@ -11,6 +11,7 @@ from sqlalchemy.util.typing import TupleAny, Unpack
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import (
+    NO_EMAIL,
     require,
     resolve_member,
     roles_text,
@@ -604,7 +605,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
         member, account = await resolve_member(ctx, cmd.member)
     lines = [f"{account.display_name}"]
     if member is None:
-        lines += [f"E-mail: {account.email}", "Organization: none yet"]
+        lines += [f"E-mail: {account.email or NO_EMAIL}", "Organization: none yet"]
         lines += _personal(account)
         ctx.reply("\n".join(lines))
         return
@@ -616,7 +617,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
     if level is Level.FULL:
         org = await ctx.uow.repo.org(member.org_id)
         lines += [
-            f"E-mail: {account.email}",
+            f"E-mail: {account.email or NO_EMAIL}",
             f"Organization: {org.name if org else '—'}",
             f"Roles: {roles_text(member)}",
             f"Status: {member.status}",

@@ -58,6 +58,7 @@ from storage.models import (
     Account,
     Activity,
     Assignment,
+    ChatIdentity,
     Group,
     GroupMember,
     Invitation,
@@ -410,6 +411,9 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     # §2: member list, invitations: coaches only
     Action.VIEW_INVITATIONS: ("no", "no", "yes", "yes"),
     Action.JOIN: ("yes", "no", "no", "no"),
+    Action.DECLINE_INVITATION: ("yes", "yes", "yes", "yes"),
+    Action.IDENTITY: ("yes", "yes", "yes", "yes"),
+    Action.UNBIND: ("no", "no", "no", "yes"),
     # org fields of a member: athletes on own roster | any member
     Action.MEMBER_FIELDS: ("no", "no", "on own roster", "yes"),
     # add / remove assistant coaches; transfer head coach
@@ -568,6 +572,7 @@ MATRIX: dict[str, Row] = {
     "profile of ava": Row(f"/profile {AVA}", (N, Y, Y, Y, Y)),
     "invite-link": Row("/invite-link uses:5", (N, N, Y, Y, Y)),
     "join": Row(f"/join {JOIN_CODE}", (Y, N, N, N, N)),
+    "accept": Row("/accept #ZEDACPT", (Y, N, N, N, N), space="T-NEW"),
     "invitations": Row("/invitations", (N, N, Y, Y, Y)),
     "invitations revoke": Row("/invitations revoke pending@lake.run", (N, N, N, N, Y)),
     "note": Row(f'/note {AVA} "strong tempo today"', (N, N, Y, N, Y)),
@@ -618,6 +623,8 @@ NOT_IN_MATRIX = {
     "activity delete": "own activities only: tests/unit/test_activities.py",
     "skip": "needs today's session: tests/unit/test_training.py",
     "say": "the DM form of log/skip/done: tests/unit/test_training.py",
+    "decline": "needs an invitation of one's own: tests/unit/test_consent.py",
+    "unbind": "needs a bound Slack or Discord space: tests/unit/test_consent.py",
 }
 CELLS = [
     pytest.param(name, role, row.allowed[i], id=f"{name}-{role}")
@@ -661,6 +668,19 @@ async def seed(core: Core, now: datetime) -> dict[str, str]:
             )
         }
         session.add_all(members.values())
+        # each caller's Slack identity in the unbound workspace, proven by its e-mail today
+        session.add_all(
+            ChatIdentity(
+                account_id=account.id,
+                platform="slack",
+                space_id="T-NEW",
+                user_id=f"U-{email.split('@')[0]}",
+                proof="slack_email",
+                checked_at=now,
+                created_at=now,
+            )
+            for email, account in accounts.items()
+        )
         await session.flush()
         session.add_all(
             Assignment(
@@ -699,6 +719,16 @@ async def seed(core: Core, now: datetime) -> dict[str, str]:
                     kind="email",
                     email="pending@lake.run",
                     code_hash=hash_code("PENDI-NGXYZ"),
+                    expires_at=now + timedelta(days=14),
+                    **common,
+                ),
+                Invitation(  # addressed to zed's Slack identity, so first use keeps it
+                    kind="person",
+                    address_platform="slack",
+                    address_space="T-NEW",
+                    address_user="U-zed",
+                    public_id="ZEDACPT",
+                    code_hash=hash_code("ZEDZE-DZEDZ"),
                     expires_at=now + timedelta(days=14),
                     **common,
                 ),
@@ -754,7 +784,7 @@ async def seed(core: Core, now: datetime) -> dict[str, str]:
 
 def slack_caller(email: str, space: str) -> Caller:
     return Caller(platform="slack", user_id=f"U-{email.split('@')[0]}", space_id=space,
-                  email=email)  # fmt: skip
+                  email=email, space_admin=True)  # fmt: skip
 
 
 def test_every_matrix_row_is_a_registered_command_and_someone_may_use_it() -> None:

@@ -355,7 +355,13 @@ async def test_concurrent_setup_org_by_one_person(apps: list[App]) -> None:
 
 
 def slack(user: str, team: str) -> Caller:
-    return Caller(platform="slack", user_id=user, space_id=team, email=f"{user.lower()}@team.run")
+    return Caller(
+        platform="slack",
+        user_id=user,
+        space_id=team,
+        email=f"{user.lower()}@team.run",
+        space_admin=True,
+    )
 
 
 async def test_two_people_race_to_set_up_one_workspace(apps: list[App]) -> None:

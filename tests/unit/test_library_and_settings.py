@@ -353,7 +353,7 @@ async def test_help_follows_the_role(lake: Club) -> None:
 async def test_help_for_one_command(lake: Club) -> None:
     said = await lake.ok(HC, "/help add-member")
     assert said.text.splitlines()[0] == (
-        "/add-member EMAIL [group:G] [plan:P start:DATE] [coach:C] [user:@mention]"
+        "/add-member EMAIL|@member [group:G] [plan:P start:DATE] [coach:C] [user:@mention]"
     )
     assert (await lake.ok(KAI, "/help /ADD-MEMBER")).text == said.text
     workout = (await lake.ok(HC, "/help workout")).text

@@ -303,11 +303,11 @@ async def test_add_member_again_replaces_the_old_code(lake: Club) -> None:
     listed = (await lake.ok(HC, "/invitations")).text
     assert listed.count("new@else.where") == 2
     assert "pending" in listed and "revoked" in listed
-    # someone holding the old code cannot use it; the new one works
+    # the old code is dead for anyone; the new one is new@else.where's alone (SPEC §5a)
     refused = await lake.no("holder@else.where", f"/join {first}")
     assert refused.text == await bad_code_text(lake)
-    joined = await lake.ok("holder@else.where", f"/join {second}")
-    assert "You joined Lakeside Striders" in joined.text
+    assert "someone else" in (await lake.no("holder@else.where", f"/join {second}")).text
+    assert "Organization: Lakeside Striders" in (await lake.ok("new@else.where", "/profile")).text
 
 
 async def test_assistant_coach_cannot_add_with_plan_or_coach(
@@ -341,8 +341,8 @@ ADD_MEMBER_REFUSALS: list[Case] = [
     (HC, "/add-member q@else.where coach:ben@lake.run", "not an assistant coach"),
     (HC, "/add-member q@else.where coach:hc@lake.run", "not an assistant coach"),
     (HC, "/add-member q@else.where coach:ghost@lake.run", "No member ghost@lake.run"),
-    (HC, "/add-member not-an-email", "not a valid e-mail"),
-    (HC, "/add-member", "email is missing"),
+    (HC, "/add-member not-an-email", "by e-mail or @mention"),
+    (HC, "/add-member", "person is missing"),
     (HC, "/add-member q@else.where start:tomorrow", "start: goes with plan:"),
     (HC, "/add-member q@else.where colour:red", "colour: is not an option"),
     (AVA, "/add-member q@else.where", "not open to your role"),
@@ -359,23 +359,30 @@ async def test_add_member_refusals(lake: Club, subtests: pytest.Subtests) -> Non
 
 
 @pytest.mark.parametrize("lakeside_first", [True, False])
-async def test_signup_accepts_the_earliest_of_two_invitations(
+async def test_signup_with_two_clubs_inviting_lets_the_person_choose(
     lake: Club, lakeside_first: bool
 ) -> None:
+    """SPEC §5: with invitations from two clubs pending, none is accepted automatically."""
     await lake.ok("boss@hill.run", '/setup-org "Hill Harriers"')
     inviters = [HC, "boss@hill.run"] if lakeside_first else ["boss@hill.run", HC]
     for inviter in inviters:
         await lake.ok(inviter, "/add-member twin@else.where")
         lake.clock.advance(timedelta(hours=1))
-    winner, loser = (LAKESIDE, "Hill Harriers") if lakeside_first else ("Hill Harriers", LAKESIDE)
+    chosen, other = (LAKESIDE, "Hill Harriers") if lakeside_first else ("Hill Harriers", LAKESIDE)
     said = await lake.ok("twin@else.where", "/profile")
-    assert f"Organization: {winner}" in said.text  # the command runs after the signup
-    welcome, other = said.dms("twin@else.where")
-    assert f"Welcome to {winner}" in welcome.text
-    assert loser in other.text and winner not in other.text
-    loser_head = "boss@hill.run" if lakeside_first else HC
-    refused = await lake.no(loser_head, "/add-member twin@else.where")
+    assert "Organization: none yet" in said.text
+    (offer,) = said.dms("twin@else.where")
+    assert LAKESIDE in offer.text and "Hill Harriers" in offer.text
+    assert [a.label.split()[0] for a in offer.actions] == ["Accept", "Decline"] * 2
+    line = next(line for line in offer.text.splitlines() if chosen in line)
+    ref = line.split(":")[0].removeprefix("- ")
+    assert f"accept {ref}" in [a.command for a in offer.actions]
+    joined = await lake.ok("twin@else.where", f"/accept {ref}")
+    assert f"You joined {chosen}" in joined.text
+    other_head = "boss@hill.run" if lakeside_first else HC
+    refused = await lake.no(other_head, "/add-member twin@else.where")
     assert "another organization" in refused.text
+    assert other not in (await lake.ok("twin@else.where", "/profile")).text
 
 
 async def test_signup_ignores_an_expired_invitation(lake: Club) -> None:
@@ -389,13 +396,16 @@ async def test_signup_ignores_an_expired_invitation(lake: Club) -> None:
 
 
 async def test_join_with_a_good_code(lake: Club) -> None:
-    code = code_in(await lake.ok(HC, "/add-member invited@else.where"))
+    code = code_in(await lake.ok(HC, "/invite-link"))
     said = await lake.ok("walker@else.where", f"/join {code.lower()}")  # case does not matter
     assert "You joined Lakeside Striders" in said.text
-    (welcome,) = said.dms("walker@else.where")
+    welcome = said.dms("walker@else.where")[0]
     assert "Welcome to Lakeside Striders" in welcome.text
+    # the head coach hears who joined with which code (SPEC §5a)
+    (told,) = said.dms(HC)
+    assert "walker@else.where" in told.text and "join code #" in told.text
     assert "Roles: athlete" in (await lake.ok("walker@else.where", "/profile")).text
-    assert "invited@else.where (athlete): accepted" in (await lake.ok(HC, "/invitations")).text
+    assert "(1/unlimited uses)" in (await lake.ok(HC, "/invitations")).text
     # a member of an org cannot use /join again
     again = await lake.no("walker@else.where", "/join ZZZZZ-ZZZZZ")
     assert "not open to your role" in again.text
@@ -640,7 +650,7 @@ ADD_COACH_REFUSALS: list[Case] = [
     (HC, "/add-coach hc@lake.run", "already a coach"),
     (KAI, "/add-coach x@else.where", "not open to your role"),
     (AVA, "/add-coach x@else.where", "not open to your role"),
-    (HC, "/add-coach kai", "not a valid e-mail"),
+    (HC, "/add-coach kai", "by e-mail or @mention"),
 ]
 
 

@@ -1,5 +1,6 @@
-"""`/join CODE` from a chat identity the bot has never seen and that shows no e-mail
-(Discord): the e-mail invitation's code links the identity to the invitee's account."""
+"""A chat identity that shows no e-mail (Discord) is its own e-mail-less account from its
+first command (SPEC §5a): it may start a club, join by code, or accept an offer — and a
+code never makes it somebody else."""
 
 from __future__ import annotations
 
@@ -14,49 +15,49 @@ async def _invite(club: Club, email: str) -> str:
     return said.text.rsplit("/join ", 1)[1].strip()
 
 
-async def test_an_unknown_discord_user_joins_with_an_email_invitations_code(club: Club) -> None:
+async def test_a_discord_user_joins_with_an_email_invitations_code_as_themselves(
+    club: Club,
+) -> None:
     await club.ok("hc@lake.run", '/setup-org "Lakeside Striders"')
     code = await _invite(club, "dee@lake.run")
-    before = await club.core.handle(DEE, "/profile")
-    assert not before[0].ok and "/join CODE" in before[0].text
-    joined = await club.core.handle(DEE, f"/join {code}")
-    assert joined[0].ok and "Lakeside Striders" in joined[0].text
-    sent = await club.app.scheduling.due_now()
-    assert any(m.email == "dee@lake.run" and "Welcome" in m.text for m in sent)
-    profile = await club.core.handle(DEE, "/profile")
-    assert profile[0].ok and "E-mail: dee@lake.run" in profile[0].text
+    before = await club.as_(DEE, "/profile")
+    assert before.ok and "Organization: none yet" in before.text
+    joined = await club.as_(DEE, f"/join {code}")
+    assert joined.ok and "Lakeside Striders" in joined.text
+    assert any("Welcome" in m.text and m.email is None for m in joined.dms())
+    # the inviting coach hears who used the code, by mention
+    (told,) = joined.dms("hc@lake.run")
+    assert "<@42> on Discord" in told.text and "dee@lake.run" in told.text
+    profile = await club.as_(DEE, "/profile")
+    assert "dee@lake.run" not in profile.text  # a code proves no e-mail
     # the code is spent: a second use reads like any wrong code
-    again = await club.core.handle(
-        Caller(platform="discord", user_id="43", space_id=""), f"/join {code}"
-    )
-    wrong = await club.core.handle(
-        Caller(platform="discord", user_id="44", space_id=""), "/join AAAAA-BBBBB"
-    )
-    assert not again[0].ok and again[0].text == wrong[0].text
+    again = await club.as_(Caller(platform="discord", user_id="43"), f"/join {code}")
+    wrong = await club.as_(Caller(platform="discord", user_id="44"), "/join AAAAA-BBBBB")
+    assert not again.ok and again.text == wrong.text
 
 
-async def test_a_newcomer_can_only_join(club: Club) -> None:
-    await club.ok("hc@lake.run", '/setup-org "Lakeside Striders"')
-    for line in ("/members", "/join", "/join a b", "hello", "/join code:x"):
-        said = await club.core.handle(DEE, line)
-        assert not said[0].ok
-    async with club.core.uow() as uow:
-        assert await uow.repo.account_by_identity("discord", "", "42") is None
+async def test_a_newcomer_without_a_club_sees_nothing_of_any_club(club: Club) -> None:
+    await club.basic_club()
+    for line in ("/members", "/join", "/join a b", "/join code:x", "/profile ava@lake.run"):
+        said = await club.as_(DEE, line)
+        assert not said.ok
+        assert "ava" not in said.text
 
 
-async def test_a_club_join_link_needs_an_email_first(club: Club) -> None:
+async def test_a_club_join_link_works_from_discord(club: Club) -> None:
     await club.ok("hc@lake.run", '/setup-org "Lakeside Striders"')
     said = await club.ok("hc@lake.run", "/invite-link uses:5")
     code = said.text.split("/join ", 1)[1].split(" ", 1)[0]
-    joined = await club.core.handle(DEE, f"/join {code}")
-    assert not joined[0].ok and "add you by e-mail" in joined[0].text
+    joined = await club.as_(DEE, f"/join {code}")
+    assert joined.ok and "Lakeside Striders" in joined.text
+    assert "Roles: athlete" in (await club.as_(DEE, "/profile")).text
 
 
 async def test_wrong_codes_are_rate_limited_for_newcomers_too(club: Club) -> None:
     await club.ok("hc@lake.run", '/setup-org "Lakeside Striders"')
     code = await _invite(club, "dee@lake.run")
     for _ in range(5):
-        said = await club.core.handle(DEE, "/join AAAAA-BBBBB")
-        assert "does not work" in said[0].text
-    blocked = await club.core.handle(DEE, f"/join {code}")
-    assert not blocked[0].ok and "Too many wrong codes" in blocked[0].text
+        said = await club.as_(DEE, "/join AAAAA-BBBBB")
+        assert "does not work" in said.text
+    blocked = await club.as_(DEE, f"/join {code}")
+    assert not blocked.ok and "Too many wrong codes" in blocked.text
