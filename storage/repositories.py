@@ -722,9 +722,9 @@ class Repository:
     async def verify_requests_since(
         self, since: datetime, *, email: str | None = None, identity_key: str | None = None
     ) -> int:
-        """How many e-mail codes were requested since `since` for an e-mail or by an
+        """How many e-mail codes were requested after `since` for an e-mail or by an
         identity (every request counts, used or not: the daily limits)."""
-        query = select(func.count()).where(VerifyCode.created_at >= since)
+        query = select(func.count()).where(VerifyCode.created_at > since)
         if email is not None:
             query = query.where(VerifyCode.email == email)
         if identity_key is not None:
