@@ -410,6 +410,8 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     # §2: member list, invitations: coaches only
     Action.VIEW_INVITATIONS: ("no", "no", "yes", "yes"),
     Action.JOIN: ("yes", "no", "no", "no"),
+    # §5a /verify, /link, /identities: everyone, about their own identities
+    Action.IDENTITY: ("yes", "yes", "yes", "yes"),
     # org fields of a member: athletes on own roster | any member
     Action.MEMBER_FIELDS: ("no", "no", "on own roster", "yes"),
     # add / remove assistant coaches; transfer head coach
@@ -611,6 +613,10 @@ MATRIX: dict[str, Row] = {
     # leaderboards: own groups for athletes
     "leaderboard of own group": Row("/leaderboard group:Solo", (N, Y, Y, Y, Y)),
     "leaderboard of another group": Row("/leaderboard group:Squad", (N, N, Y, Y, Y)),
+    # proof of identity (SPEC §5a): everyone, about themselves
+    "verify on the console": Row("/verify new@lake.run", (Y, Y, Y, Y, Y)),
+    "link": Row("/link", (Y, Y, Y, Y, Y)),
+    "identities": Row("/identities", (Y, Y, Y, Y, Y)),
 }
 # Commands the matrix cannot show by role alone, and where their cells are tested.
 NOT_IN_MATRIX = {
@@ -618,6 +624,7 @@ NOT_IN_MATRIX = {
     "activity delete": "own activities only: tests/unit/test_activities.py",
     "skip": "needs today's session: tests/unit/test_training.py",
     "say": "the DM form of log/skip/done: tests/unit/test_training.py",
+    "identities remove": "one's own identities, never the last: tests/unit/test_proof.py",
 }
 CELLS = [
     pytest.param(name, role, row.allowed[i], id=f"{name}-{role}")
