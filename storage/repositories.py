@@ -773,6 +773,15 @@ class Repository:
     async def link_code_by_hash(self, code_hash: str) -> LinkCode | None:
         return await self.s.scalar(select(LinkCode).where(LinkCode.code_hash == code_hash))
 
+    async def take_link_code(self, link_code_id: int) -> bool:
+        """Spend a link code; False when another transaction spent it first."""
+        result = await self.s.execute(
+            delete(LinkCode)
+            .where(LinkCode.id == link_code_id)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def replace_link_code(
         self, account_id: int, code_hash: str, now: datetime, expires_at: datetime
     ) -> None:

@@ -365,7 +365,8 @@ async def _use_link_code(ctx: Ctx, code: str) -> None:
     holdings = await repo.account_holdings(ctx.account.id)
     if holdings:
         raise _refuse_merge(holdings)
-    await repo.delete(found)  # one use
+    if not await repo.take_link_code(found.id):  # one use: a second typing lost the race
+        raise Refusal("That link code was just used. Type /link on your other identity again.")
     notes = await _move_onto(ctx, target, "link")
     ctx.reply(
         " ".join(
