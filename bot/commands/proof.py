@@ -37,13 +37,7 @@ from bot.commands.base import (
     identity_space,
     mention_of,
 )
-from bot.commands.joining import (
-    JOIN_FAILURE_LIMIT,
-    JOIN_FAILURE_WINDOW,
-    hash_code,
-    invitation_ref,
-    new_code,
-)
+from bot.commands.joining import hash_code, invitation_ref, new_code, refuse_code_guessing
 from bot.grammar import GrammarError, shown
 from bot.identity import announce
 from bot.messages import Outgoing, Table, Via
@@ -345,8 +339,7 @@ async def _show_link_code(ctx: Ctx) -> None:
 async def _use_link_code(ctx: Ctx, code: str) -> None:
     repo = ctx.uow.repo
     key = proof_key(ctx.caller)
-    if await repo.join_failures_since(key, ctx.now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
-        raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
+    await refuse_code_guessing(ctx.uow, key, ctx.now)
     found = await repo.link_code_by_hash(hash_code(code))
     if found is None or found.expires_at <= ctx.now:
         await repo.add_join_failure(key, ctx.now)
