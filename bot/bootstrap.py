@@ -66,5 +66,11 @@ async def bootstrap(
     clock = clock or SystemClock()
     dispatcher = Dispatcher(sessions, clock, sender, mailer=mailer)
     scheduling = Scheduling(Planner(sessions, clock), dispatcher)
-    core = Core(sessions, clock, default_timezone=default_timezone, on_enqueued=dispatcher.wake)
+    core = Core(
+        sessions,
+        clock,
+        default_timezone=default_timezone,
+        on_enqueued=dispatcher.wake,
+        can_mail=mailer is not None,
+    )
     return App(core=core, engine=engine, scheduling=scheduling)

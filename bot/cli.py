@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _open(settings: Settings, url: str | None = None, **kw: object) -> App:
+    """The app on the configured store; it e-mails through COACHBOT_SMTP_URL when that is
+    set (invitations, `/verify` codes) unless the caller passes `mailer=` itself."""
+    if "mailer" not in kw and settings.smtp_url:
+        from adapters.mail.smtp import SmtpMailer
+
+        kw["mailer"] = SmtpMailer(settings.smtp_url, settings.smtp_from)
     return await bootstrap(
         url or settings.database_url,
         default_timezone=settings.default_timezone,
@@ -151,7 +157,8 @@ async def _script(settings: Settings, file: Path, as_json: bool, db: str | None)
     with tempfile.TemporaryDirectory(prefix="coachbot-script-") as tmp:
         url = db or f"sqlite+aiosqlite:///{tmp}/script.db"
         clock = FakeClock(SystemClock().now())
-        app = await _open(settings, url, clock=clock)
+        # a replayed transcript never e-mails anyone
+        app = await _open(settings, url, clock=clock, mailer=None)
         try:
             transcript = Transcript(app.core, clock, app.scheduling, base=file.parent)
             for number, raw in enumerate(lines, start=1):

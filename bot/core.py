@@ -123,6 +123,7 @@ class Core:
         *,
         default_timezone: str = "UTC",
         on_enqueued: Callable[[], None] | None = None,
+        can_mail: bool = False,
     ) -> None:
         load_all()
         # called after a command queued messages, so a live dispatcher sends them now
@@ -131,6 +132,8 @@ class Core:
         self.sessions = sessions
         self.clock = clock
         self.default_timezone = default_timezone
+        # an SMTP server is configured, so commands may e-mail (SPEC §5a `/verify`)
+        self.can_mail = can_mail
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
@@ -191,6 +194,7 @@ class Core:
                 "account_id": message.account_id,
                 "email": message.email if message.account_id is None else None,
                 "actions": encode_actions(message.actions),
+                "expires_at": message.expires_at,
             }
             for message in messages
             if message.via is Via.DM
@@ -376,6 +380,7 @@ class Core:
             viewer=viewer_of(account, membership),
             clock=self.clock,
             default_timezone=self.default_timezone,
+            can_mail=self.can_mail,
         )
         try:
             tokens: list[grammar.Token] = []

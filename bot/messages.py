@@ -14,6 +14,7 @@ whether a reply may be shown to a channel:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -62,6 +63,7 @@ class Outgoing:
     actions: tuple[Action, ...] = ()
     kind: str = "reply"  # welcome, invitation, plan_assigned, comment, ...
     key: str | None = None  # idempotency key of an event message
+    expires_at: datetime | None = None  # a DM not sent by then is dropped (a code's life)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

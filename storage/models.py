@@ -350,6 +350,46 @@ class JoinFailure(Base):
     __table_args__ = (Index("ix_join_failures_key_at", "identity_key", "at"),)
 
 
+class VerifyCode(Base):
+    """An e-mailed code proving an e-mail (SPEC §5a `/verify`), stored hashed and salted.
+
+    One request per row, kept a day or two so the daily limits (per e-mail, per chat
+    identity) count in the database. `identity_key` names the chat identity that asked:
+    only it can use the code. `status`: pending (live until `expires_at`), used,
+    replaced (a newer request for the e-mail or by the identity), failed (5 wrong tries).
+    """
+
+    __tablename__ = "verify_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identity_key: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[str] = mapped_column(String(100))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'used', 'replaced', 'failed')", name="status"),
+        Index("ix_verify_codes_identity_at", "identity_key", "created_at"),
+        Index("ix_verify_codes_email_at", "email", "created_at"),
+    )
+
+
+class LinkCode(Base):
+    """A one-time code shown by `/link` on one identity, typed as `/link CODE` on another
+    of the same person's identities (SPEC §5a); one live per account, stored hashed."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(_fk("accounts.id"), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Plan(Base):
     """A plan template: `weeks` weeks; each (week, weekday) holds a workout or is rest."""
 

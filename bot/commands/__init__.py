@@ -15,6 +15,7 @@ AREAS = (
     "activities",
     "leaderboard",
     "account",
+    "proof",
 )
 
 

@@ -273,6 +273,8 @@ class Ctx:
     viewer: Viewer
     clock: Clock
     default_timezone: str
+    # an SMTP server is configured: codes can be e-mailed (`/verify`, SPEC §5a)
+    can_mail: bool = False
     out: list[Outgoing] = field(default_factory=list)
 
     @property

@@ -664,6 +664,12 @@ def _identity_key(caller: Caller) -> str:
     return f"{caller.platform}:{identity_space(caller)}:{caller.user_id}"
 
 
+async def refuse_code_guessing(uow: UnitOfWork, key: str, now: datetime) -> None:
+    """Refused after too many wrong codes (join or link) from one identity lately."""
+    if await uow.repo.join_failures_since(key, now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
+        raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
+
+
 async def usable_invitation(
     uow: UnitOfWork, caller: Caller, code: str, now: datetime
 ) -> Invitation:
@@ -671,8 +677,7 @@ async def usable_invitation(
     codes exist; failures are recorded (and committed) to rate-limit guessing."""
     repo = uow.repo
     key = _identity_key(caller)
-    if await repo.join_failures_since(key, now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
-        raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
+    await refuse_code_guessing(uow, key, now)
     invitation = await repo.invitation_by_hash(hash_code(code))
     if invitation is None or not _usable(invitation, now):
         await repo.add_join_failure(key, now)

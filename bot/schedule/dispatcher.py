@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coachbot.dispatcher")
 
+# kinds that only ever go by e-mail, never through a chat platform, with their subject:
+# a `/verify` code proves an e-mail, so it must reach that mailbox and nothing else
+MAIL_ONLY = {"verify": "Your coachbot verification code"}
+INVITATION_SUBJECT = "Your invitation to coachbot"
+
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -481,9 +486,16 @@ class Dispatcher:
     async def _send(self, row: OutboxMessage, message: Outgoing) -> Outcome:
         now = self.clock.now()
         try:
+            subject = MAIL_ONLY.get(row.kind)
+            if subject is not None:
+                if self.mailer is None or message.account_id is not None or not message.email:
+                    log.warning("message %s can only be e-mailed and cannot be", row.id)
+                    return Outcome("failed", "e-mail only, and no SMTP server is configured")
+                await self.mailer.send(message.email, subject, message.text)
+                return SENT
             await self.sender.send(message, nonce=str(row.id))
             if self.mailer is not None and message.account_id is None and message.email:
-                await self.mailer.send(message.email, "Your invitation to coachbot", message.text)
+                await self.mailer.send(message.email, INVITATION_SUBJECT, message.text)
         except SendError as exc:
             if exc.permanent:
                 log.info("message %s failed for good: %s", row.id, exc.reason)

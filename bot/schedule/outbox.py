@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,11 @@ def insert_ignoring_duplicates(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
     return module.insert(OutboxMessage)
+
+
+# a message carrying a secret (a `/verify` code) keeps its text only until it is settled:
+# the code itself is stored hashed, and a sent or dropped e-mail needs no copy
+_FORGET_SECRETS = case((OutboxMessage.kind.in_(("verify",)), None), else_=OutboxMessage.text)
 
 
 async def enqueue(
@@ -70,7 +75,11 @@ async def claim(
             OutboxMessage.expires_at.is_not(None),
             OutboxMessage.expires_at <= now,
         )
-        .values(status="dropped", last_error="its day ended before it could be sent")
+        .values(
+            status="dropped",
+            last_error="its day ended before it could be sent",
+            text=_FORGET_SECRETS,
+        )
         .execution_options(synchronize_session=False)
     )
     due = (
@@ -135,6 +144,8 @@ async def settle_many(
     values: dict[str, Any] = {"status": status, "lease_until": None}
     if status in ("sent", "failed"):
         values["sent_at"] = now
+    if status in ("sent", "failed", "dropped"):
+        values["text"] = _FORGET_SECRETS
     if untried:
         values["attempts"] = OutboxMessage.attempts - 1
     if error is not None:

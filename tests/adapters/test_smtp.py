@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 import socket
 from collections.abc import Iterator
 from email.message import Message
@@ -15,6 +16,8 @@ from adapters.console.transcript import console_caller
 from adapters.mail.smtp import SmtpMailer
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
+from bot.commands.base import Caller
+from bot.messages import Outgoing
 
 
 class Inbox:
@@ -24,6 +27,18 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
+
+
+class RecordingSender:
+    """The chat platform: what it was asked to deliver."""
+
+    platform = "discord"
+
+    def __init__(self) -> None:
+        self.seen: list[Outgoing] = []
+
+    async def send(self, message: Outgoing, *, nonce: str) -> None:
+        self.seen.append(message)
 
 
 def _free_port() -> int:
@@ -89,3 +104,32 @@ async def test_unreachable_smtp_does_not_break_the_command(
 def test_smtp_url_is_checked() -> None:
     with pytest.raises(ValueError, match="smtp://"):
         SmtpMailer("http://example.org", "x@y.org")
+
+
+async def test_verify_code_goes_over_smtp_and_never_through_chat(
+    smtp_server: tuple[Inbox, int], sqlite_url: str, clock: FakeClock
+) -> None:
+    """SPEC §5a: `/verify EMAIL` mails the code (and only mails it); `/verify CODE` on
+    the identity that asked proves the e-mail."""
+    inbox, port = smtp_server
+    mailer = SmtpMailer(f"smtp://127.0.0.1:{port}", "club@lake.run")
+    chat = RecordingSender()
+    app = await bootstrap(sqlite_url, clock=clock, migrate=False, mailer=mailer, sender=chat)
+    dee = Caller(platform="discord", user_id="42", space_id="", display_name="Dee")
+    try:
+        asked = await app.core.handle(dee, "/verify dee@lake.run")
+        assert asked[0].ok, asked[0].text
+        assert inbox.messages == []  # queued with the command, sent by the dispatcher
+        await app.scheduling.due_now()
+        assert len(inbox.messages) == 1
+        mail = inbox.messages[0]
+        assert mail["To"] == "dee@lake.run"
+        assert mail["Subject"] == "Your coachbot verification code"
+        found = re.search(r"\b(\d{8})\b", str(mail.get_payload()))
+        assert found is not None
+        code = found.group(1)
+        assert chat.seen == []  # no chat DM, no Slack lookupByEmail: e-mail only
+        proven = await app.core.handle(dee, f"/verify {code}")
+        assert proven[0].ok and "dee@lake.run is proven" in proven[0].text
+    finally:
+        await app.close()

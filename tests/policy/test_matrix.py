@@ -412,6 +412,7 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     Action.VIEW_INVITATIONS: ("no", "no", "yes", "yes"),
     Action.JOIN: ("yes", "no", "no", "no"),
     Action.DECLINE_INVITATION: ("yes", "yes", "yes", "yes"),
+    # §5a /verify, /link, /identities: everyone, about their own identities
     Action.IDENTITY: ("yes", "yes", "yes", "yes"),
     Action.UNBIND: ("no", "no", "no", "yes"),
     # org fields of a member: athletes on own roster | any member
@@ -616,6 +617,10 @@ MATRIX: dict[str, Row] = {
     # leaderboards: own groups for athletes
     "leaderboard of own group": Row("/leaderboard group:Solo", (N, Y, Y, Y, Y)),
     "leaderboard of another group": Row("/leaderboard group:Squad", (N, N, Y, Y, Y)),
+    # proof of identity (SPEC §5a): everyone, about themselves
+    "verify on the console": Row("/verify new@lake.run", (Y, Y, Y, Y, Y)),
+    "link": Row("/link", (Y, Y, Y, Y, Y)),
+    "identities": Row("/identities", (Y, Y, Y, Y, Y)),
 }
 # Commands the matrix cannot show by role alone, and where their cells are tested.
 NOT_IN_MATRIX = {
@@ -625,6 +630,7 @@ NOT_IN_MATRIX = {
     "say": "the DM form of log/skip/done: tests/unit/test_training.py",
     "decline": "needs an invitation of one's own: tests/unit/test_consent.py",
     "unbind": "needs a bound Slack or Discord space: tests/unit/test_consent.py",
+    "identities remove": "one's own identities, never the last: tests/unit/test_proof.py",
 }
 CELLS = [
     pytest.param(name, role, row.allowed[i], id=f"{name}-{role}")
