@@ -25,9 +25,12 @@ from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 def who(account: Account, viewer_sees_email: bool) -> str:
     """A member as the caller may see them: coaches see e-mails, athletes names only."""
-    return (
-        f"{account.display_name} <{account.email}>" if viewer_sees_email else account.display_name
-    )
+    return with_email(account.display_name, account.email if viewer_sees_email else None)
+
+
+def with_email(name: str, email: str | None) -> str:
+    """`Ann <ann@club.org>`; someone with no e-mail (Discord) by name alone."""
+    return f"{name} <{email}>" if email else name
 
 
 def public_id_of(text: str) -> str | None:

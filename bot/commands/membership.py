@@ -17,6 +17,7 @@ from bot.commands.common import (
     subject_of,
     target_of,
     who,
+    with_email,
 )
 from bot.grammar import MemberRef, shown
 from bot.policy import (
@@ -462,7 +463,7 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
         return
     lines: dict[str, list[str]] = {}
     for coach_name, athlete_name, athlete_email in rows:
-        lines.setdefault(coach_name, []).append(f"{athlete_name} <{athlete_email}>")
+        lines.setdefault(coach_name, []).append(with_email(athlete_name, athlete_email))
 
     text = "\n".join(
         f"{name}'s roster ({len(items)}):\n" + "\n".join(f"- {i}" for i in items)
@@ -506,7 +507,7 @@ async def members(cmd: Members, ctx: Ctx) -> None:
         ctx.reply("No members match.")
         return
     lines = [
-        f"- {r.display_name} <{r.email}> — {roles_text(r)}"
+        f"- {with_email(r.display_name, r.email)} — {roles_text(r)}"
         + ("" if r.status == "active" else f" ({r.status})")
         for r in rows[:MEMBER_LIST_LIMIT]
     ]
@@ -604,7 +605,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
         member, account = await resolve_member(ctx, cmd.member)
     lines = [f"{account.display_name}"]
     if member is None:
-        lines += [f"E-mail: {account.email}", "Organization: none yet"]
+        lines += [f"E-mail: {account.email or '—'}", "Organization: none yet"]
         lines += _personal(account)
         ctx.reply("\n".join(lines))
         return
@@ -616,7 +617,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
     if level is Level.FULL:
         org = await ctx.uow.repo.org(member.org_id)
         lines += [
-            f"E-mail: {account.email}",
+            f"E-mail: {account.email or '—'}",
             f"Organization: {org.name if org else '—'}",
             f"Roles: {roles_text(member)}",
             f"Status: {member.status}",
