@@ -300,6 +300,8 @@ class Core:
                     await uow.commit()
                     return Identified(account_id=account_id)
             met = await meet(uow, caller, now)
+            if met.refusal is not None:  # a failed Slack lookup: nothing is made
+                return met
             assert met.account_id is not None
             newcomer = await repo.account(met.account_id)
             assert newcomer is not None

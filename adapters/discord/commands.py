@@ -13,9 +13,12 @@ console do: Discord parses nothing itself.
 Choices made here (SPEC §4 is written for text):
 - A member option is a string that takes an e-mail, a display name or an @mention (the
   Discord client inserts `<@id>` for a mention typed into a string option), with
-  autocomplete of the members the caller may see. The one exception is an option the
-  usage line spells `key:@mention` (`/add-member ... user:@mention`): that names a chat
-  account to link, so it is a Discord *user* option, sent to the core as `<@id>`.
+  autocomplete of the members the caller may see. Two exceptions: the person
+  `/add-member` and `/add-coach` name (`who`) is someone new — an e-mail or an @mention,
+  never autocompleted from the members; and an option the usage line spells
+  `key:@mention` (`/add-member EMAIL user:@mention`) is a Discord *user* option, sent to
+  the core as `<@id>`: the invitation is addressed to that user, the e-mail is only the
+  coach's note (SPEC §5a).
 - `on|off` options are a choice of `on` / `off`; bare-word flags (`private`) are
   booleans.
 - A root that is both a command and a family (`/invitations`, `/invitations revoke`)
@@ -115,9 +118,14 @@ def to_text(spec: CommandSpec, values: dict[str, Any]) -> str:
     return " ".join(words)
 
 
+def is_newcomer_option(spec: CommandSpec, param: Param) -> bool:
+    """`/add-member EMAIL|@member`: the person to add or invite, not a member to find."""
+    return param.kind is Kind.MEMBER and param.positional and "EMAIL|@member" in spec.usage
+
+
 def suggestion_kind(spec: CommandSpec, param: Param) -> str | None:
     """Which names autocomplete offers for an option (None: none)."""
-    if is_user_option(spec, param):
+    if is_user_option(spec, param) or is_newcomer_option(spec, param):
         return None
     if param.kind in (Kind.MEMBER, Kind.MEMBERS):
         return "member"
@@ -169,7 +177,9 @@ def describe(spec: CommandSpec, param: Param) -> str:
     if param.help:
         return _short(param.help)
     if is_user_option(spec, param):
-        return "the person's Discord account, linked to the e-mail"
+        return "the person on Discord: they get the invitation (the e-mail is your note)"
+    if is_newcomer_option(spec, param):
+        return f"{param.name}: an e-mail, or an @mention of the person"
     label = param.name.replace("_", " ")
     hint = KIND_HELP.get(param.kind) if param.kind is not Kind.CHOICE else None
     hint = hint or NAME_HELP.get(param.name)

@@ -10,7 +10,8 @@
 - DMs to the bot: free text runs the DM forms (`8k easy 42:10`, `done`, `skip`); an
   attached activity file is logged via `Core.handle_file`. Each message is handled once,
   recorded by `Core.first_delivery`.
-- Buttons: the check-in buttons of daily DMs (`views.CheckIn`).
+- Buttons: the check-in buttons of daily DMs and an invitation's Accept / Decline
+  (`views.CheckIn`).
 - An unexpected error is logged and answered with the core's short apology, never a
   stack trace and never silence.
 - Start-up: `COACHBOT_DISCORD_API_URL` / `COACHBOT_DISCORD_GATEWAY_URL` point discord.py's
@@ -30,6 +31,7 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters.buttons import button_line
 from adapters.discord.commands import build_commands, local_suggestions
 from adapters.discord.identity import interaction_caller, message_caller
 from adapters.discord.render import NO_PINGS, pages
@@ -214,12 +216,12 @@ class DiscordFrontEnd:
             self.handled.finish(interaction.id)
 
     async def run_action(self, interaction: discord.Interaction[Any], command: str) -> None:
-        """A check-in button: the same as typing `command` in the DM, answered privately;
+        """A button: the same as typing `command` in the DM, answered privately;
         once it went through, the message's buttons are taken away."""
         if not await self.acknowledge(interaction):
             return
         try:
-            answers = await self.core.handle(interaction_caller(interaction), command)
+            answers = await self.core.handle(interaction_caller(interaction), button_line(command))
             await self._answer(interaction, answers)
             if interaction.message is not None and all(a.ok for a in answers):
                 try:

@@ -1,9 +1,11 @@
-"""Check-in buttons (SPEC §6: `done` / `skip` from the daily DM).
+"""Buttons: check-in (SPEC §6: `done` / `skip` from the daily DM) and an invitation's
+Accept / Decline (SPEC §5a: `accept #K7QX2MR`, `decline #K7QX2MR`).
 
 A button carries its command in its custom id (`coachbot:act:done`), and is a
 `DynamicItem`: the client registers the template once, so a click works on any message
-that carries it — also one sent before the bot restarted. The click runs the command
-through the core as the person who clicked, like typing it in the DM.
+that carries it — also one sent before the bot restarted. The template is strict: plain
+lower-case words, or accept/decline with one invitation id, nothing else. The click runs
+the command through the core as the person who clicked, like typing it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import Any, Protocol
 import discord
 
 from bot.messages import Action
+from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 PREFIX = "coachbot:act:"
-TEMPLATE = re.compile(re.escape(PREFIX) + r"(?P<command>[a-z][a-z ]{0,60})")
-STYLES = {"done": discord.ButtonStyle.success}
+_INVITATION = f"(?:accept|decline) #[{PUBLIC_ID_ALPHABET}]{{{PUBLIC_ID_LENGTH}}}"
+TEMPLATE = re.compile(re.escape(PREFIX) + rf"(?P<command>[a-z][a-z ]{{0,60}}|{_INVITATION})")
+STYLES = {"done": discord.ButtonStyle.success, "accept": discord.ButtonStyle.success}
 
 
 class ActionRunner(Protocol):
@@ -32,7 +36,7 @@ class CheckIn(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE)
         super().__init__(
             discord.ui.Button(
                 label=label[:80],
-                style=STYLES.get(command, discord.ButtonStyle.secondary),
+                style=STYLES.get(command.split(" ")[0], discord.ButtonStyle.secondary),
                 custom_id=PREFIX + command,
             )
         )
@@ -57,7 +61,7 @@ class CheckIn(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE)
 
 def check_in_view(actions: Sequence[Action]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for action in actions[:5]:
+    for action in actions[:25]:  # five rows of five
         if TEMPLATE.fullmatch(PREFIX + action.command):
             view.add_item(CheckIn(action.label, action.command))
     return view

@@ -57,7 +57,8 @@ class SlackFrontEnd:
         self.app_token = settings.slack_app_token
         api_url = settings.slack_api_url.rstrip("/") + "/"  # slack_sdk appends method names
         self.client = AsyncWebClient(token=token, base_url=api_url)
-        self.directory = Directory(self.client)
+        clock = app.core.clock  # the cache expires on the injected clock, as all else does
+        self.directory = Directory(self.client, now=lambda: clock.now().timestamp())
         self.sender = SlackSender(self.client, self.directory, app.core.identities, sleep=sleep)
         self.bot = SlackBot(
             app.core,

@@ -1,10 +1,13 @@
-"""Who a Slack user is: their verified e-mail and name from `users.info`, cached.
+"""Who a Slack user is: their verified e-mail, name and admin right from `users.info`, cached.
 
-The e-mail is what links a Slack user to an account (SPEC §5 signup), so it is looked up
-for every person who talks to the bot — but only once per `ttl`: a cached answer costs
-nothing, and a miss is resolved after the request was acknowledged (the listeners `ack()`
-first), never inside Slack's 3-second window. Concurrent requests of one user share a
-single lookup. E-mail addresses are never logged above debug level.
+Slack's verified e-mail is what proves a Slack user's account (SPEC §5a), and a workspace
+admin or owner may bind the workspace to a club, so both are looked up for every person
+who talks to the bot and for everyone a command mentions — but only once per `ttl`: a
+cached answer costs nothing, and a miss is resolved after the request was acknowledged
+(the listeners `ack()` first), never inside Slack's 3-second window. Concurrent requests
+of one user share a single lookup. A lookup that failed (an API error other than "no such
+user", Slack unreachable) is marked `failed` and never cached, so it is never mistaken for
+"this person has no e-mail". E-mail addresses are never logged above debug level.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -29,6 +33,8 @@ class SlackUser:
     email: str | None = None
     name: str | None = None
     is_bot: bool = False
+    is_admin: bool = False  # a workspace admin, owner or primary owner
+    failed: bool = False  # Slack could not say who this is just now (not cached)
 
 
 def _user_of(user_id: str, data: dict[str, Any]) -> SlackUser:
@@ -48,6 +54,9 @@ def _user_of(user_id: str, data: dict[str, Any]) -> SlackUser:
         email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
         name=name or None,
         is_bot=bool(data.get("is_bot")) or user_id == "USLACKBOT",
+        is_admin=any(
+            data.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner")
+        ),
     )
 
 
@@ -102,7 +111,7 @@ class Directory:
         return user if hit else None
 
     async def user(self, user_id: str) -> SlackUser:
-        """The person behind a user id; a failed lookup yields no e-mail (not cached)."""
+        """The person behind a user id; a failed lookup is marked `failed` (not cached)."""
         known = self.cached(user_id)
         if known is not None:
             return known
@@ -135,10 +144,10 @@ class Directory:
                 self._users.put(user_id, user, self.miss_ttl)
                 return user
             log.warning("users.info failed for %s: %s", user_id, error)
-            return SlackUser(user_id)
-        except (OSError, TimeoutError) as exc:
+            return SlackUser(user_id, failed=True)
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
             log.warning("users.info unreachable for %s: %s", user_id, type(exc).__name__)
-            return SlackUser(user_id)
+            return SlackUser(user_id, failed=True)
         data = response.get("user") or {}
         user = _user_of(user_id, data)
         log.debug("users.info %s -> %s", user_id, user.email)

@@ -1,4 +1,4 @@
-"""The bolt app: slash commands, DMs (`message.im`) and check-in buttons -> the core.
+"""The bolt app: slash commands, DMs (`message.im`) and buttons -> the core.
 
 Every listener acknowledges first — inside Slack's 3 seconds whatever the database or
 `users.info` are doing — and then works: it claims the delivery (`Core.first_delivery`, so
@@ -8,9 +8,12 @@ ephemeral through the request's `response_url`, in a DM with `chat.postMessage`,
 channel post (a leaderboard typed in its linked channel) for everyone in that channel.
 
 One middleware reads each request once into an `Incoming` (who, which workspace, where,
-its delivery key) with a lazily resolved `Caller`. A person of another workspace (a
-channel shared between organizations) is refused there and then, before the core is
-asked anything, so such a request can never read or change the org bound to this one.
+its delivery key) with a lazily resolved `Caller`: the person's verified e-mail and
+workspace admin right from `users.info`, and — for a line that mentions people — the
+e-mail Slack verified for each of them (SPEC §5a: a mention stands for that e-mail).
+A person of another workspace (a channel shared between organizations) is refused there
+and then, before the core is asked anything, so such a request can never read or change
+the org bound to this one. Buttons are the check-in's and an invitation's Accept/Decline.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +35,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.buttons import button_line
 from adapters.slack.blocks import ACTION_PREFIX, blocks_for, escape, payload, slack_wording
 from adapters.slack.identity import Directory
 from adapters.slack.manifest import slash_roots
@@ -42,6 +47,12 @@ from bot.messages import Outgoing, Via
 
 log = logging.getLogger("coachbot.slack")
 
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")  # a mention, as translate.plain_text leaves it
+MAX_MENTIONS = 20  # users.info lookups one line may cost
+UNRESOLVED = (
+    "I couldn't ask Slack who you mentioned just now, so I did nothing. "
+    "Please try again in a minute."
+)
 FOREIGN = "This channel is shared with another workspace; use coachbot from your own workspace."
 FILE_LIMIT = 25 * 1024 * 1024  # bytes; activity files are far smaller
 Sleep = Callable[[float], Awaitable[None]]
@@ -72,7 +83,7 @@ class Incoming:
             user = await self.bot.directory.user(self.origin.user_id)
             if user.is_bot:
                 return None
-            if user.team_id and user.team_id.startswith("T") and user.team_id != self.home_team:
+            if self._elsewhere(user.team_id):
                 return None
             self._caller = Caller(
                 platform="slack",
@@ -81,8 +92,31 @@ class Incoming:
                 email=user.email,
                 display_name=user.name,
                 channel=self.origin.channel(self.home_team),
+                # a failed users.info: the core asks to try again, deciding nothing
+                email_unknown=user.failed,
+                space_admin=user.is_admin,
             )
         return self._caller
+
+    def _elsewhere(self, team_id: str | None) -> bool:
+        """A person of another workspace, whose e-mail that workspace's admins set."""
+        return bool(team_id) and str(team_id).startswith("T") and team_id != self.home_team
+
+    async def with_mentions(self, caller: Caller, line: str) -> Caller | None:
+        """The caller with the users `line` mentions and the e-mail Slack verified for
+        each (None: none, a bot, or a person of another workspace); None when Slack could
+        not say for one of them (the line is then not run at all)."""
+        wanted = list(dict.fromkeys(MENTION.findall(line)))[:MAX_MENTIONS]
+        if not wanted:
+            return caller
+        users = await asyncio.gather(*(self.bot.directory.user(uid) for uid in wanted))
+        if any(user.failed for user in users):
+            return None
+        mentions = tuple(
+            (user.user_id, None if user.is_bot or self._elsewhere(user.team_id) else user.email)
+            for user in users
+        )
+        return replace(caller, mentions=mentions)
 
 
 class SlackBot:
@@ -186,6 +220,10 @@ class SlackBot:
         if caller is None:
             return
         line = command_line(str(body.get("command", "")), str(body.get("text", "")))
+        caller = await incoming.with_mentions(caller, line)
+        if caller is None:
+            await self.respond(response_url, _ephemeral(UNRESOLVED))
+            return
         answer = await self.core.handle(caller, line)
         await self.deliver(answer, response_url=response_url, here=incoming.origin.channel_id)
 
@@ -224,7 +262,12 @@ class SlackBot:
             for file in files:
                 answer += await self._log_file(caller, file)
         elif str(event.get("text") or "").strip():
-            answer = await self.core.handle(caller, dm_line(str(event["text"]), self.roots))
+            line = dm_line(str(event["text"]), self.roots)
+            mentioned = await incoming.with_mentions(caller, line)
+            if mentioned is None:
+                await self.post(channel, payload(_said(UNRESOLVED)))
+                return
+            answer = await self.core.handle(mentioned, line)
         await self.deliver(answer, dm_channel=channel)
 
     async def _log_file(self, caller: Caller, file: dict[str, Any]) -> list[Outgoing]:
@@ -287,7 +330,7 @@ class SlackBot:
         caller = await self._go_on(incoming, response_url)
         if caller is None:
             return
-        answer = await self.core.handle(caller, str(action.get("value") or ""))
+        answer = await self.core.handle(caller, button_line(str(action.get("value") or "")))
         replies = [m for m in answer if m.via is Via.REPLY]
         if replies and all(m.ok for m in replies):
             # the check-in is done: the buttons give way to what it did

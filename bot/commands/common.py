@@ -27,11 +27,12 @@ NO_EMAIL = "none proven (see /verify)"
 
 def who(account: Account, viewer_sees_email: bool) -> str:
     """A member as the caller may see them: coaches see e-mails, athletes names only."""
-    return (
-        f"{account.display_name} <{account.email or 'no e-mail'}>"
-        if viewer_sees_email
-        else account.display_name
-    )
+    return with_email(account.display_name, account.email if viewer_sees_email else None)
+
+
+def with_email(name: str, email: str | None) -> str:
+    """`Ann <ann@club.org>`; someone with no e-mail (Discord) by name alone."""
+    return f"{name} <{email}>" if email else name
 
 
 def public_id_of(text: str) -> str | None:

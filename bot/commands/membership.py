@@ -18,6 +18,7 @@ from bot.commands.common import (
     subject_of,
     target_of,
     who,
+    with_email,
 )
 from bot.grammar import MemberRef, shown
 from bot.policy import (
@@ -463,7 +464,7 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
         return
     lines: dict[str, list[str]] = {}
     for coach_name, athlete_name, athlete_email in rows:
-        lines.setdefault(coach_name, []).append(f"{athlete_name} <{athlete_email}>")
+        lines.setdefault(coach_name, []).append(with_email(athlete_name, athlete_email))
 
     text = "\n".join(
         f"{name}'s roster ({len(items)}):\n" + "\n".join(f"- {i}" for i in items)
@@ -507,7 +508,7 @@ async def members(cmd: Members, ctx: Ctx) -> None:
         ctx.reply("No members match.")
         return
     lines = [
-        f"- {r.display_name} <{r.email}> — {roles_text(r)}"
+        f"- {with_email(r.display_name, r.email)} — {roles_text(r)}"
         + ("" if r.status == "active" else f" ({r.status})")
         for r in rows[:MEMBER_LIST_LIMIT]
     ]

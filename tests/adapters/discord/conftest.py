@@ -12,9 +12,9 @@ import discord
 import pytest
 
 from adapters.discord import DiscordFrontEnd, Pacer, build_discord
+from adapters.discord.views import PREFIX
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
-from bot.commands.base import Caller
 from bot.config import Settings
 from bot.messages import Outgoing
 from tests.adapters.discord.double import EPHEMERAL, TOKEN, DiscordDouble, Guild
@@ -93,9 +93,12 @@ class Discord:
         by: dict[str, Any],
         guild: Guild | None = None,
         channel: int | None = None,
+        manage_guild: bool = True,
         **values: Any,
     ) -> Answer:
-        payload = await self.double.slash(command, by=by, guild=guild, channel=channel, **values)
+        payload = await self.double.slash(
+            command, by=by, guild=guild, channel=channel, manage_guild=manage_guild, **values
+        )
         await self.front.handled.wait(int(payload["id"]), WAIT)
         interaction = int(payload["id"])
         return Answer(
@@ -124,11 +127,53 @@ class Discord:
     async def due_now(self) -> list[Outgoing]:
         return await self.app.scheduling.due_now()
 
-    async def known_as(self, person: dict[str, Any], guild: Guild, email: str) -> None:
-        """Link a Discord user to an e-mail account as a platform that shows e-mails would
-        (a shortcut: test_identity covers /setup-org email: from Discord itself)."""
-        caller = Caller("discord", person["id"], str(guild.id), email=email)
-        await self.app.core.handle(caller, "/help")  # signs up, whatever /help answers
+    async def click(
+        self, person: dict[str, Any], message: dict[str, Any], custom_id: str
+    ) -> Answer:
+        """The person presses a button of a message the bot sent them."""
+        payload = await self.double.click(message, custom_id, by=person)
+        await self.front.handled.wait(int(payload["id"]), WAIT)
+        interaction = int(payload["id"])
+        return Answer(
+            payload, self.double.callbacks.get(interaction, []), self.double.answers(payload)
+        )
+
+    async def offer(self, person: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The newest invitation DM to `person` (sent now) and its buttons by verb."""
+        await self.due_now()
+        for message in reversed(self.double.dms_to(person)):
+            buttons = {
+                button["custom_id"].removeprefix(PREFIX).split(" ")[0]: button["custom_id"]
+                for row in message.get("components") or []
+                for button in row.get("components") or []
+            }
+            if "accept" in buttons:
+                return message, buttons
+        raise AssertionError(f"no invitation with buttons for {person['username']}")
+
+    async def accept(self, person: dict[str, Any]) -> Answer:
+        """The person presses Accept on their newest invitation."""
+        message, buttons = await self.offer(person)
+        answer = await self.click(person, message, buttons["accept"])
+        assert answer.followups and not answer.refused, answer.text
+        return answer
+
+    async def add(
+        self,
+        person: dict[str, Any],
+        *,
+        by: dict[str, Any],
+        guild: Guild,
+        command: str = "/add-member",
+        **values: Any,
+    ) -> Answer:
+        """A coach adds a Discord user by @mention (an offer, SPEC §5a) and they accept."""
+        await self.ok(command, by=by, guild=guild, who=mention(person), **values)
+        return await self.accept(person)
+
+
+def mention(person: dict[str, Any]) -> str:
+    return f"<@{person['id']}>"
 
 
 @pytest.fixture

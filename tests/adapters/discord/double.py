@@ -23,6 +23,10 @@ APP_ID = 900000000000000001
 BOT_ID = 900000000000000002
 TOKEN = "test-bot-token"
 EPHEMERAL = 64
+ALL_PERMISSIONS = 2147483647
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5
+MEMBER_PERMISSIONS = ALL_PERMISSIONS & ~(ADMINISTRATOR | MANAGE_GUILD)  # no Manage Server
 STAMP = "2027-01-04T09:00:00+00:00"
 
 
@@ -493,7 +497,11 @@ class DiscordDouble:
         by: dict[str, Any],
         guild: Guild | None,
         channel: int | None,
+        *,
+        manage_guild: bool = True,
     ) -> dict[str, Any]:
+        """An interaction as Discord sends it; in a guild, the member's permissions there
+        hold Manage Server (and Administrator) unless `manage_guild` is False."""
         interaction_id = self.snowflake()
         payload: dict[str, Any] = {
             "id": str(interaction_id),
@@ -528,7 +536,7 @@ class DiscordDouble:
                     "deaf": False,
                     "mute": False,
                     "flags": 0,
-                    "permissions": "2147483647",
+                    "permissions": str(ALL_PERMISSIONS if manage_guild else MEMBER_PERMISSIONS),
                 },
                 context=0,
                 authorizing_integration_owners={"0": str(guild.id)},
@@ -551,11 +559,12 @@ class DiscordDouble:
         by: dict[str, Any],
         guild: Guild | None = None,
         channel: int | None = None,
+        manage_guild: bool = True,
         **values: Any,
     ) -> dict[str, Any]:
         """Someone runs a slash command: INTERACTION_CREATE on the gateway."""
         data = self.command_data(command, values, guild, None)
-        payload = self.envelope(2, data, by, guild, channel)
+        payload = self.envelope(2, data, by, guild, channel, manage_guild=manage_guild)
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 

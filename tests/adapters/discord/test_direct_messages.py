@@ -16,27 +16,27 @@ from bot.core import APOLOGY
 from bot.importers import MAX_FILE_BYTES
 from bot.messages import ChannelRef, Outgoing, Via
 from storage.models import OutboxMessage, Recipient
-from tests.adapters.discord.conftest import Discord, FakeTime, Starter, text_of
+from tests.adapters.discord.conftest import Discord, FakeTime, Starter, mention, text_of
 from tests.adapters.discord.double import DiscordDouble
 from tests.conftest import need_shared
 
 
 async def club_with_dee(double: DiscordDouble, bot: Discord) -> dict[str, Any]:
-    """Lakeside Striders; Dee joined with her code in a DM and has a plan from today on
-    (an easy 8k every day of two weeks)."""
+    """Lakeside Striders; Dee joined in a DM with the code of an invitation for her e-mail
+    (with her own e-mail-less Discord account, SPEC §5a) and has a plan from today on (an
+    easy 8k every day of two weeks)."""
     guild = double.add_guild("Lakeside", ("general",))
     hc, dee = double.add_user("Harriet"), double.add_user("Dee")
-    await bot.known_as(hc, guild, "hc@lake.run")
     g = {"by": hc, "guild": guild}
     await bot.ok("/setup-org", **g, name="Lakeside Striders", tz="UTC")
-    said = await bot.ok("/add-member", **g, email="dee@lake.run")
+    said = await bot.ok("/add-member", **g, who="dee@lake.run")
     await bot.ok("/join", by=dee, code=said.text.rsplit("/join ", 1)[1].split()[0])
     await bot.ok("/workout create", **g, name="Easy 8k", type="run", kind="easy", distance="8k")
     await bot.ok("/plan create", **g, name="Base", weeks=2)
     for week in (1, 2):
         for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
             await bot.ok("/plan set", **g, plan="Base", week=week, day=day, workout="Easy 8k")
-    await bot.ok("/assign-plan", **g, plan="Base", athlete="dee@lake.run", start="today")
+    await bot.ok("/assign-plan", **g, plan="Base", athlete=mention(dee), start="today")
     await bot.due_now()  # welcome and plan DMs
     return {"guild": guild, "hc": hc, "dee": dee}
 
@@ -211,7 +211,7 @@ async def test_a_long_message_is_paged_each_page_with_its_own_nonce(
     bot = await start_discord(sqlite_url)
     club = await club_with_dee(double, bot)
     async with bot.app.core.uow() as uow:
-        account = await uow.repo.account_by_email("dee@lake.run")
+        account = await uow.repo.account_by_identity("discord", "", club["dee"]["id"])
         assert account is not None
         dee_id = account.id
     lines = [f"- Week {n}: easy 8k, strides, long run of {n + 10} km" for n in range(300)]

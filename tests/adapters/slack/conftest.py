@@ -123,6 +123,12 @@ class SlackClub:
             self.double.add_user(user, email, name or email.split("@")[0], team=team)
         return user
 
+    def admin(self, email: str, *, owner: bool = False) -> str:
+        """A workspace admin (or owner): may bind the workspace with /setup-org."""
+        user = self.person(email)
+        self.double.set_admin(user, admin=not owner, owner=owner)
+        return user
+
     def channel_id(self, name: str) -> str:
         return self.channels.setdefault(name, f"C{len(self.channels) + 1:04d}")
 

@@ -1,6 +1,7 @@
 """A local double of Slack's Web API, over real HTTP on 127.0.0.1, recording every call.
 
-It answers the methods coachbot uses (auth.test, users.info, users.lookupByEmail,
+It answers the methods coachbot uses (auth.test, users.info — with each user's e-mail and
+workspace admin/owner flags —, users.lookupByEmail,
 conversations.open, chat.postMessage, chat.postEphemeral, apps.connections.open), serves
 private file downloads, takes `response_url` posts, and speaks just enough of Socket
 Mode's websocket for a test to push an envelope and read the acknowledgement. Tests
@@ -69,6 +70,8 @@ class SlackDouble:
         *,
         team: str | None = None,
         is_bot: bool = False,
+        admin: bool = False,
+        owner: bool = False,
     ) -> None:
         profile: dict[str, Any] = {"display_name": name, "real_name": name.title()}
         if email:
@@ -80,8 +83,23 @@ class SlackDouble:
             "real_name": name.title(),
             "is_bot": is_bot,
             "deleted": False,
+            "is_admin": admin,
+            "is_owner": owner,
+            "is_primary_owner": False,
             "profile": profile,
         }
+
+    def set_admin(self, user_id: str, *, admin: bool = True, owner: bool = False) -> None:
+        """A workspace admin (or owner) as `users.info` tells it."""
+        self.users[user_id].update(is_admin=admin, is_owner=owner)
+
+    def set_email(self, user_id: str, email: str | None) -> None:
+        """The person's e-mail changed in Slack's profile (None: none shown)."""
+        profile = self.users[user_id]["profile"]
+        if email:
+            profile["email"] = email
+        else:
+            profile.pop("email", None)
 
     def fail_next(
         self,
@@ -91,7 +109,8 @@ class SlackDouble:
         status: int = 200,
         headers: dict[str, str] | None = None,
     ) -> None:
-        """The next call of `method` answers with this error (429 for a rate limit)."""
+        """The next call of `method` answers with this error (429 for a rate limit; a
+        5xx status for Slack being down)."""
         self.scripted.setdefault(method, []).append(
             Scripted(status, {"ok": False, "error": error}, headers or {})
         )

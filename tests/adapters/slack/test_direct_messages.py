@@ -16,6 +16,7 @@ HC, AVA = "hc@lake.run", "ava@lake.run"
 
 async def club_on_a_plan(s: SlackClub) -> None:
     """ava follows a plan with an easy 8k today (Monday 2027-01-04) and tomorrow."""
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders" tz:Europe/London')
     await s.say(HC, f"/add-member {AVA}")
     await s.say(AVA, "/profile")
@@ -60,6 +61,7 @@ async def test_a_dm_log_on_both_stores(slack: SlackClub) -> None:
 async def test_join_by_plain_words_in_a_dm(slack_lite: SlackClub) -> None:
     """Slack keeps /join for itself; `join CODE` typed to the bot works."""
     s = slack_lite
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders"')
     link = (await s.say(HC, "/invite-link uses:2")).text
     code = link.split("/coachbot join ")[1].split()[0]
@@ -166,6 +168,7 @@ async def test_the_daily_dm_has_check_in_buttons_that_work(slack_lite: SlackClub
 
 async def test_a_refused_click_keeps_the_buttons(slack_lite: SlackClub) -> None:
     s = slack_lite
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders"')
     clicked = await s.click(HC, "done")  # the head coach has no session today
     assert clicked.responses == []  # the message with the buttons stays as it is

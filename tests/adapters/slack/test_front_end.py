@@ -56,7 +56,7 @@ async def test_socket_mode_serves_slash_commands_over_the_websocket(
     socket_front: SlackFrontEnd, double: SlackDouble
 ) -> None:
     assert socket_front.mode == "socket"
-    double.add_user("UHC", "hc@lake.run", "hc")
+    double.add_user("UHC", "hc@lake.run", "hc", owner=True)  # the owner binds the workspace
     async with asyncio.timeout(WAIT):
         await socket_front.start()
         await double.wait_for(lambda: double.calls_to("socket:connect"))

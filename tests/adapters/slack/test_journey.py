@@ -5,17 +5,19 @@ the Slack double, on both stores."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from adapters.slack.manifest import slash_roots
 from tests.adapters.slack.conftest import SlackClub
 
-HC, KAI, NOOR, AVA, BEN, CY = (
+HC, KAI, NOOR, AVA, BEN, CY, DAN = (
     "hc@lake.run",
     "kai@lake.run",
     "noor@lake.run",
     "ava@lake.run",
     "ben@lake.run",
     "cy@lake.run",
+    "dan@lake.run",  # Slack shows no e-mail for dan: he is named by mention
 )
 
 
@@ -41,6 +43,10 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
 
     # an unbound workspace: only /setup-org (and /help, /join) are open
     assert "not set up for coachbot yet" in await say(HC, "/members")
+    # binding the workspace needs a workspace admin or owner (SPEC §5a)
+    assert "workspace admin or owner" in await say(HC, '/setup-org "Lakeside Striders"')
+    s.double.set_admin(s.user_id(HC))
+    s.clock.advance(timedelta(minutes=11))  # users.info is cached for ten minutes
     assert "head coach" in await say(HC, '/setup-org "Lakeside Striders" tz:Europe/London')
     guest = await say("guest@else.org", "/help")  # no org: no coach commands offered
     assert "/add-member" not in guest and "/join" not in guest
@@ -141,11 +147,25 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     await say(HC, "/add-member zed@lake.run")
     assert "revoked" in (await say(HC, "/invitations revoke zed@lake.run")).lower()
 
+    # someone Slack shows no e-mail for is invited by mention: an offer they accept or decline
+    s.double.add_user(s.user_id(DAN), None, "dan")
+    assert "they join when they accept" in await say(HC, f"/add-member {s.mention(DAN)}")
+    await s.due()
+    first = re.search(r"/decline (#[A-Z2-9]{7})", s.dms_to(DAN)[-1])
+    assert first, s.dms_to(DAN)
+    assert "declined" in await say(DAN, f"/decline {first[1]}")
+    await say(HC, f"/add-member {s.mention(DAN)}")
+    await s.due()
+    second = re.search(r"/accept (#[A-Z2-9]{7})", s.dms_to(DAN)[-1])
+    assert second and second[1] != first[1]
+    assert "You joined Lakeside Striders" in await say(DAN, f"/accept {second[1]}")
+
     # leaving and handing over
     await say(HC, f"/remove-member {CY}")
     await say(HC, f"/remove-coach {NOOR}")
     assert "head coach" in await say(HC, f"/transfer-head-coach {KAI}")
     assert "Audit log" in await say(KAI, "/audit")
+    assert "no longer serves Lakeside Striders" in await say(KAI, "/unbind")
 
     # /leaderboard has a test of its own (below)
     missing = set(slash_roots()) - used - {"leaderboard"}
@@ -154,6 +174,7 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
 
 async def test_leaderboard_typed_in_its_channel_is_posted_there(slack_lite: SlackClub) -> None:
     s = slack_lite
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders" tz:Europe/London')
     await s.say(HC, f"/add-member {AVA}")
     await s.say(AVA, "/profile")

@@ -17,6 +17,7 @@ HC, AVA, OUT = "hc@lake.run", "ava@lake.run", "out@other.org"
 
 
 async def club_with_ava(s: SlackClub) -> None:
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders" tz:Europe/London')
     await s.say(HC, f"/add-member {AVA}")
     await s.say(AVA, "/profile")

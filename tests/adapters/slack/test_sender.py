@@ -120,6 +120,7 @@ async def test_an_invitee_slack_cannot_find_fails_for_good(
 async def test_a_429_pauses_the_outbox_for_retry_after(slack_lite: SlackClub) -> None:
     s = slack_lite
     s.person(AVA)
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders"')
     await s.say(HC, f"/add-member {AVA}")
     s.double.fail_next("chat.postMessage", status=429, headers={"Retry-After": "7"})
@@ -174,6 +175,7 @@ async def test_a_permanent_failure_marks_the_athlete_unreachable_on_slack(
     slack_lite: SlackClub,
 ) -> None:
     s = slack_lite
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders"')
     await s.say(HC, f"/add-member {AVA}")
     await s.say(AVA, "/profile")  # joins: a welcome DM is queued for her account
@@ -292,6 +294,7 @@ async def test_the_weekly_leaderboard_goes_to_the_linked_slack_channel(
     slack_lite: SlackClub,
 ) -> None:
     s = slack_lite
+    s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders" tz:Europe/London')
     await s.say(HC, f"/add-member {AVA}")
     await s.say(AVA, "/profile")

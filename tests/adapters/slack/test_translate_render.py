@@ -239,9 +239,31 @@ async def test_a_failed_lookup_is_not_cached(double: SlackDouble) -> None:
     double.add_user("UANN", "ann@club.org", "ann")
     double.fail_next("users.info", "internal_error")
     directory = Directory(AsyncWebClient(token=BOT_TOKEN, base_url=double.api_url))
-    assert (await directory.user("UANN")).email is None
-    assert (await directory.user("UANN")).email == "ann@club.org"
-    assert (await directory.user("UNOBODY")).email is None
+    failed = await directory.user("UANN")
+    assert failed.failed and failed.email is None  # "could not say", never "no e-mail"
+    again = await directory.user("UANN")
+    assert not again.failed and again.email == "ann@club.org"
+    nobody = await directory.user("UNOBODY")  # user_not_found: an answer, not a failure
+    assert nobody.email is None and not nobody.failed
+
+
+@pytest.mark.parametrize(
+    ("flags", "admin"),
+    [
+        ({}, False),
+        ({"is_admin": True}, True),
+        ({"is_owner": True}, True),
+        ({"is_primary_owner": True}, True),
+        ({"is_admin": "yes"}, False),  # only Slack's own true counts
+    ],
+)
+async def test_users_info_tells_the_workspace_admin_right(
+    double: SlackDouble, flags: dict[str, Any], admin: bool
+) -> None:
+    double.add_user("UANN", "ann@club.org", "ann")
+    double.users["UANN"].update(flags)
+    directory = Directory(AsyncWebClient(token=BOT_TOKEN, base_url=double.api_url))
+    assert (await directory.user("UANN")).is_admin is admin
 
 
 async def test_concurrent_lookups_of_one_user_share_one_call(double: SlackDouble) -> None:
