@@ -22,7 +22,7 @@ from storage.models import Account, Membership
 from storage.repositories import Member
 from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
-NO_EMAIL = "none proven (see /verify)"
+NO_EMAIL = "— (none proven)"
 
 
 def who(account: Account, viewer_sees_email: bool) -> str:

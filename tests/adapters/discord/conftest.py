@@ -168,7 +168,7 @@ class Discord:
         **values: Any,
     ) -> Answer:
         """A coach adds a Discord user by @mention (an offer, SPEC §5a) and they accept."""
-        await self.ok(command, by=by, guild=guild, who=mention(person), **values)
+        await self.ok(command, by=by, guild=guild, person=mention(person), **values)
         return await self.accept(person)
 
 

@@ -29,7 +29,7 @@ async def club_with_dee(double: DiscordDouble, bot: Discord) -> dict[str, Any]:
     hc, dee = double.add_user("Harriet"), double.add_user("Dee")
     g = {"by": hc, "guild": guild}
     await bot.ok("/setup-org", **g, name="Lakeside Striders", tz="UTC")
-    said = await bot.ok("/add-member", **g, who="dee@lake.run")
+    said = await bot.ok("/add-member", **g, person="dee@lake.run")
     await bot.ok("/join", by=dee, code=said.text.rsplit("/join ", 1)[1].split()[0])
     await bot.ok("/workout create", **g, name="Easy 8k", type="run", kind="easy", distance="8k")
     await bot.ok("/plan create", **g, name="Base", weeks=2)

@@ -92,7 +92,7 @@ async def test_a_guild_serves_only_its_own_org(
     for command, values in (
         ("/members", {}),
         ("/profile", {"member": mention(club["ava"])}),
-        ("/add-member", {"who": "spy@river.run"}),
+        ("/add-member", {"person": "spy@river.run"}),
         ("/setup-org", {"name": "Takeover"}),
     ):
         said = await bot.no(command, by=rc, guild=club["guild"], **values)
@@ -126,11 +126,13 @@ async def test_a_mention_is_an_offer_the_member_accepts(
     club = await lakeside(double, bot)
     said = await bot.ok("/profile", by=club["ava"], guild=club["guild"])
     assert "E-mail: —" in said.text  # Discord proves none
-    said = await bot.no("/add-member", by=club["hc"], guild=club["guild"], who=mention(club["ava"]))
+    said = await bot.no(
+        "/add-member", by=club["hc"], guild=club["guild"], person=mention(club["ava"])
+    )
     assert "already a member" in said.text
     # a Decline button says no, and the inviting coach hears it
     ben = double.add_user("Ben")
-    await bot.ok("/add-member", by=club["hc"], guild=club["guild"], who=mention(ben))
+    await bot.ok("/add-member", by=club["hc"], guild=club["guild"], person=mention(ben))
     message, buttons = await bot.offer(ben)
     said = await bot.click(ben, message, buttons["decline"])
     assert "You declined the invitation to Lakeside Striders" in said.text
@@ -146,7 +148,9 @@ async def test_join_with_the_code_from_an_invitation(
 ) -> None:
     bot = await start_discord(db_url)
     club = await lakeside(double, bot)
-    code = await code_of(bot, "/add-member", by=club["hc"], guild=club["guild"], who="dee@lake.run")
+    code = await code_of(
+        bot, "/add-member", by=club["hc"], guild=club["guild"], person="dee@lake.run"
+    )
     dee = double.add_user("Dee")
     said = await bot.no("/members", by=dee)  # in a DM with the bot: not yet
     assert "/join CODE" in said.text
@@ -194,12 +198,12 @@ async def test_finding_01_discord_mention_makes_an_offer_not_a_link(
     club = await lakeside(double, bot)
     g = {"by": club["hc"], "guild": club["guild"]}
     # dana (console: a proven e-mail) joins on first use and logs a private run
-    await bot.ok("/add-member", **g, who="dana@lake.run")
+    await bot.ok("/add-member", **g, person="dana@lake.run")
     await console(bot, "dana@lake.run", "/help")
     assert "Logged" in await console(bot, "dana@lake.run", '/log 5k 25:00 private "secret"')
 
     someone = double.add_user("Sam")
-    said = await bot.ok("/add-member", **g, who="dana@lake.run", user=someone)
+    said = await bot.ok("/add-member", **g, person="dana@lake.run", user=someone)
     assert "already a member" not in said.text
     await bot.accept(someone)  # the Accept button of the DM addressed to Sam
     said = await bot.ok("/profile", by=someone, guild=club["guild"])
@@ -213,7 +217,7 @@ async def test_finding_01_discord_mention_makes_an_offer_not_a_link(
     # dana is removed; a second user named later for her e-mail never gets her runs
     await bot.ok("/remove-member", **g, member="dana@lake.run")
     later = double.add_user("Lee")
-    await bot.ok("/add-member", **g, who="dana@lake.run", user=later)
+    await bot.ok("/add-member", **g, person="dana@lake.run", user=later)
     await bot.accept(later)
     said = await bot.ok("/activities", by=later, guild=club["guild"])
     assert "secret" not in said.text and "5.00 km" not in said.text
@@ -258,11 +262,11 @@ async def test_finding_03_discord_join_keeps_own_account(
     club = await lakeside(double, bot)
     g = {"by": club["hc"], "guild": club["guild"]}
     # eve (console) was a member and logged a private run; she was removed
-    await bot.ok("/add-member", **g, who="eve@lake.run")
+    await bot.ok("/add-member", **g, person="eve@lake.run")
     await console(bot, "eve@lake.run", "/help")  # first use: joined
     assert "Logged" in await console(bot, "eve@lake.run", '/log 10k 50:00 private "eve only"')
     await bot.ok("/remove-member", **g, member="eve@lake.run")
-    code = await code_of(bot, "/add-member", **g, who="eve@lake.run")
+    code = await code_of(bot, "/add-member", **g, person="eve@lake.run")
     mal = double.add_user("Mal")
     said = await bot.ok("/join", by=mal, code=code)
     assert said.text == "You joined Lakeside Striders."
@@ -312,12 +316,12 @@ async def test_a_code_typed_by_the_wrong_person_on_discord(
     g = {"by": club["hc"], "guild": club["guild"]}
     mal = double.add_user("Mal")
     # a coach invitation's code: only its e-mail's proven owner
-    coach_code = await code_of(bot, "/add-coach", **g, who="newcoach@lake.run")
+    coach_code = await code_of(bot, "/add-coach", **g, person="newcoach@lake.run")
     said = await bot.no("/join", by=mal, code=coach_code)
     assert said.text.startswith(SOMEONE_ELSE)
     # an addressed invitation's code: only the identity it names
     ned = double.add_user("Ned")
-    addressed = await code_of(bot, "/add-member", **g, who=mention(ned))
+    addressed = await code_of(bot, "/add-member", **g, person=mention(ned))
     said = await bot.no("/join", by=mal, code=addressed)
     assert said.text.startswith(SOMEONE_ELSE)
     said = await bot.ok("/join", by=ned, code=addressed)

@@ -54,14 +54,14 @@ async def test_a_club_runs_from_discord(
     said = await run.ok("/setup-org", by=hc, **g, name="Lakeside Striders", tz="Europe/London")
     assert "Lakeside Striders is set up" in said.text
     # people are added by @mention: each gets an offer by DM and joins by accepting it
-    said = await run.ok("/add-coach", by=hc, **g, who=mention(kai))
+    said = await run.ok("/add-coach", by=hc, **g, person=mention(kai))
     assert "they join when they accept" in said.text
     said = await bot.accept(kai)  # the Accept button under the offer
     assert "You joined Lakeside Striders" in said.text
-    await run.ok("/add-member", by=hc, **g, who=mention(ava))
+    await run.ok("/add-member", by=hc, **g, person=mention(ava))
     said = await run.ok("/accept", by=ava, invitation=offered(await bot.offer(ava)))
     assert "You joined Lakeside Striders" in said.text
-    await run.ok("/add-member", by=hc, **g, who=mention(ben))
+    await run.ok("/add-member", by=hc, **g, person=mention(ben))
     said = await run.ok("/decline", by=ben, invitation=offered(await bot.offer(ben)))
     assert "declined" in said.text
     await bot.add(ben, by=hc, **g)  # asked again, he accepts
@@ -151,7 +151,7 @@ async def test_a_club_runs_from_discord(
     said = await run.ok("/note", by=kai, **g, member=mention(ava), text='Watch her "kick": 200m')
     said = await run.ok("/notes", by=kai, **g, member=mention(ava))
     assert 'Watch her "kick": 200m' in said.text
-    said = await run.ok("/add-member", by=hc, **g, who="dee@lake.run", group="5k-squad")
+    said = await run.ok("/add-member", by=hc, **g, person="dee@lake.run", group="5k-squad")
     assert "/join " in said.text
     said = await run.ok("/invitations list", by=hc, **g)
     assert "dee@lake.run" in said.text
@@ -169,6 +169,14 @@ async def test_a_club_runs_from_discord(
     said = await run.no("/notes", by=ava, **g, member=mention(ava))
     said = await run.no("/audit", by=kai, **g)
     said = await run.no("/join", by=ava, **g, code="AAAAA-BBBBB")
+
+    # proving who one is: no SMTP here, so /verify points elsewhere; one's identities
+    said = await run.no("/verify", by=ava, **g, email_or_code="ava@lake.run")
+    assert "/link" in said.text
+    said = await run.ok("/link", by=ava, **g)
+    assert "/link " in said.text
+    said = await run.ok("/identities list", by=ava, **g)
+    assert "discord" in said.text.lower()
 
     # changes of the club
     await run.ok("/unassign-athlete", by=hc, **g, coach=mention(kai), athlete=mention(ava))

@@ -160,6 +160,11 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     assert second and second[1] != first[1]
     assert "You joined Lakeside Striders" in await say(DAN, f"/accept {second[1]}")
 
+    # proving who one is: no SMTP here, so /verify points elsewhere; one's identities
+    assert "/link" in await say(AVA, "/verify ava@lake.run")
+    assert "/link " in await say(AVA, "/link")
+    assert "slack" in (await say(AVA, "/identities")).lower()
+
     # leaving and handing over
     await say(HC, f"/remove-member {CY}")
     await say(HC, f"/remove-coach {NOOR}")
