@@ -69,7 +69,8 @@ async def membership(
     )
 
 
-async def activity(conn: AsyncConnection, account_id: int, at: datetime) -> int:
+async def activity(conn: AsyncConnection, account_id: int, at: datetime, **extra: Any) -> int:
+    """A run; from revision 0004 on pass its `public_id` too."""
     return await insert(
         conn,
         "activities",
@@ -81,4 +82,5 @@ async def activity(conn: AsyncConnection, account_id: int, at: datetime) -> int:
         source="chat",
         private=False,
         created_at=at,
+        **extra,
     )

@@ -182,14 +182,21 @@ def _read_the_past(conn: sa.Connection) -> None:
             f"Your coachbot account no longer uses the e-mail {email}: it was typed in "
             "Discord, never proven. Everything you logged stays with you. To use that "
             "e-mail, prove it with /verify EMAIL, or /link this account from an identity "
-            "that has it.",
+            "that has it."
+            + (
+                " Other Discord users who had been linked to it have accounts of their own now."
+                if len(discord) > 1
+                else ""
+            ),
             now,
         )
         for identity_id in discord[1:]:
-            _split_off(conn, account_id, identity_id, now)
+            _split_off(conn, account_id, identity_id, now, tell_old=False)
 
 
-def _split_off(conn: sa.Connection, account_id: int, identity_id: int, now: datetime) -> None:
+def _split_off(
+    conn: sa.Connection, account_id: int, identity_id: int, now: datetime, *, tell_old: bool = True
+) -> None:
     """Move one Discord identity to a new e-mail-less account of its own."""
     name = conn.execute(
         sa.select(_accounts.c.display_name).where(_accounts.c.id == account_id)
@@ -221,15 +228,16 @@ def _split_off(conn: sa.Connection, account_id: int, identity_id: int, now: date
         .where(_identities.c.id == identity_id)
         .values(account_id=new_id, proof="created", created_at=now)
     )
-    _tell(
-        conn,
-        account_id,
-        f"migrate:split:{identity_id}:old",
-        "A Discord user had been linked to your coachbot account by a coach's mention or a "
-        "code, which proves nothing; it is no longer linked. If that was you, type /link "
-        "here and /link CODE on Discord.",
-        now,
-    )
+    if tell_old:  # otherwise the owner hears of it in the one message they get
+        _tell(
+            conn,
+            account_id,
+            f"migrate:split:{identity_id}:old",
+            "A Discord user had been linked to your coachbot account by a coach's mention or a "
+            "code, which proves nothing; it is no longer linked. If that was you, type /link "
+            "here and /link CODE on Discord.",
+            now,
+        )
     _tell(
         conn,
         new_id,
