@@ -629,13 +629,13 @@ async def test_three_waiting_dispatchers_share_a_limited_platform_exactly_once(
             lambda d=d: d.run_once(wait=True) for d in ds
         ]
 
-        async def work(next_round: Callable[[], Awaitable[list[Outgoing]]]) -> int:
-            total = 0
-            for _ in range(100):
-                total += len(await next_round())
-            return total
-
-        shares = await asyncio.gather(*(work(r) for r in rounds))
+        # the dispatchers go round in step: each round starts all three at once, so they
+        # claim side by side however busy the machine is (free-running, one process
+        # could drain everything before the others had connected)
+        shares = [0, 0, 0]
+        for _ in range(100):
+            sent = await asyncio.gather(*(next_round() for next_round in rounds))
+            shares = [total + len(batch) for total, batch in zip(shares, sent, strict=True)]
     finally:
         for engine in engines:
             await engine.dispose()
