@@ -5,8 +5,9 @@ whose shutdown would cancel a send half-way.
 
 A round claims a batch (one short write transaction), renders the whole batch with one
 query per kind in a read-only transaction (on SQLite a reader that does not take the
-write lock: `storage.readonly`), sends, and settles with one UPDATE per outcome (every
-`settle_every` messages, so a crash repeats at most that many). Two ways to run a round:
+write lock: `storage.readonly`), sends, and marks each message sent before the next
+one goes (`settle_every`=1: a crash repeats at most the one message in that window;
+larger values group outcomes). Two ways to run a round:
 
 - `run_once()` / `drain()` (the console, `@tick`, tests) never wait: a rate limit stops
   the round, and the rest of the batch goes back to the outbox, due when the limit's
