@@ -18,12 +18,15 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
+    text,
     type_coerce,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.util.typing import TupleAny, Unpack
 
 from storage.models import (
@@ -202,6 +205,80 @@ class Repository:
         self.s.add(row)
         await self.s.flush()
         return row
+
+    # -- serialising a check and its write (issue 11, item 1) -------------------------
+    #
+    # On SQLite every command is one `BEGIN IMMEDIATE` transaction: commands run one at
+    # a time, so a count read early still holds when the command writes. PostgreSQL runs
+    # them at once (READ COMMITTED), so a "count, then write" or "the last one" check
+    # either becomes one conditional statement or first takes a lock that every
+    # transaction making the same check takes too. These are those locks; each is held
+    # until the transaction ends, and is a no-op on SQLite.
+
+    def _postgres(self) -> bool:
+        return self.s.get_bind().dialect.name == "postgresql"
+
+    async def serialize(self, *keys: str) -> None:
+        """Wait for, then hold until commit, a lock per key (PostgreSQL advisory
+        transaction locks, taken in sorted order so two callers never deadlock): for
+        counts of rows that do not exist yet (failures, requests of the last day)."""
+        if not self._postgres():
+            return
+        for key in sorted(set(keys)):
+            await self.s.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 11))"), {"key": key}
+            )
+
+    async def lock_rows(self, model: type[Any], row_id: int) -> None:
+        """Lock one row (`SELECT ... FOR UPDATE`) and reload it, with every instance of it
+        this session holds: what was read before the lock may be stale."""
+        if not self._postgres():
+            return
+        await self.s.execute(
+            select(model)
+            .where(model.id == row_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def claim_invitation(self, invitation: Invitation, now: datetime) -> bool:
+        """Spend one use of a pending invitation in one conditional UPDATE: a join code
+        counts up while uses remain, any other invitation goes pending -> accepted. False
+        when another transaction took the last use (or it expired) first."""
+        values: dict[str, Any] = {"uses": Invitation.uses + 1}
+        if invitation.kind != "link":
+            values["status"] = "accepted"
+        result = await self.s.execute(
+            update(Invitation)
+            .where(
+                Invitation.id == invitation.id,
+                Invitation.status == "pending",
+                or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
+                or_(Invitation.max_uses.is_(None), Invitation.uses < Invitation.max_uses),
+            )
+            .values(**values)
+            .returning(Invitation.uses, Invitation.status)
+            .execution_options(synchronize_session=False)
+        )
+        row = result.first()
+        if row is None:
+            return False
+        set_committed_value(invitation, "uses", row.uses)
+        set_committed_value(invitation, "status", row.status)
+        return True
+
+    async def end_invitation(self, invitation: Invitation, status: str) -> bool:
+        """pending -> declined/revoked, only if still pending (an accept may have won)."""
+        result = await self.s.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation.id, Invitation.status == "pending")
+            .values(status=status)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            return False
+        set_committed_value(invitation, "status", status)
+        return True
 
     async def insert_returning_id(self, model: type[Any], **values: Any) -> int:
         """A new row nothing in the command reads back as an object: a plain INSERT, which
@@ -739,6 +816,8 @@ class Repository:
             .order_by(VerifyCode.id.desc())
             .limit(1)
         )
+        if self._postgres():  # its tries count up one wrong code at a time
+            query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.s.scalars(query)).first()
 
     async def start_verify_request(

@@ -18,7 +18,7 @@ from bot.policy import (
     permits,
     visible_filter,
 )
-from storage.models import Account, Membership
+from storage.models import Account, Membership, Org
 from storage.repositories import Member
 from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
@@ -47,6 +47,18 @@ def public_id_of(text: str) -> str | None:
 def sees_emails(viewer: Viewer) -> bool:
     """Whoever may list the members sees their e-mails (SPEC §2: coaches only)."""
     return permits(viewer, Action.VIEW_MEMBERS)
+
+
+async def lock_org(ctx: Ctx) -> None:
+    """Commands that change who holds which role (transfer, removals) take the org's row
+    lock first, so they run one after another per org on PostgreSQL (SQLite's commands
+    already do); the caller's own membership is read again under the lock. Without it a
+    removal of Kai racing a hand-over to Kai left the org with no head coach."""
+    org, me = ctx.require_org()
+    await ctx.uow.repo.lock_rows(Org, org.id)
+    await ctx.uow.repo.lock_rows(Membership, me.id)
+    if (me.is_head_coach, me.is_coach) != (ctx.viewer.is_head_coach, ctx.viewer.is_coach):
+        raise Refusal("Your role changed a moment ago; type the command again.")
 
 
 async def resolve_member(ctx: Ctx, ref: MemberRef) -> Member:

@@ -125,7 +125,14 @@ async def accept_invitation(
 ) -> list[Outgoing]:
     """Accept a pending invitation (first use, Accept, or /join): membership, audit,
     welcome DM. `by_code`: the identity that typed the code, named to the inviting coach
-    and the head coach (SPEC §5a)."""
+    and the head coach (SPEC §5a).
+
+    The use is claimed first, in one conditional UPDATE: of people typing a code at the
+    same moment only as many join as it has uses left (issue 11, item 1)."""
+    if not await uow.repo.claim_invitation(invitation, now):
+        raise Refusal(
+            "That invitation was just used up by someone else. Ask your coach for a new one."
+        )
     member = await join_org(
         uow,
         account,
@@ -135,9 +142,6 @@ async def accept_invitation(
         now=now,
         invitation_id=invitation.id,
     )
-    if invitation.kind != "link":
-        invitation.status = "accepted"
-    invitation.uses += 1
     await uow.repo.add_audit(
         invitation.org_id, account.id, "join", account.id, f"invitation {invitation.id}", now
     )
@@ -665,7 +669,10 @@ def _identity_key(caller: Caller) -> str:
 
 
 async def refuse_code_guessing(uow: UnitOfWork, key: str, now: datetime) -> None:
-    """Refused after too many wrong codes (join or link) from one identity lately."""
+    """Refused after too many wrong codes (join or link) from one identity lately. The
+    identity's key is held locked until the command ends, so wrong codes typed at the
+    same moment are counted one after another: a burst gets no extra tries."""
+    await uow.repo.serialize(f"join-failures:{key}")
     if await uow.repo.join_failures_since(key, now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
         raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
 
@@ -834,7 +841,8 @@ async def accept(cmd: Respond, ctx: Ctx) -> None:
 )
 async def decline(cmd: Respond, ctx: Ctx) -> None:
     invitation = await _own_invitation(ctx, cmd.invitation)
-    invitation.status = "declined"
+    if not await ctx.uow.repo.end_invitation(invitation, "declined"):
+        raise Refusal(f"You have no pending invitation {shown(cmd.invitation)} any more.")
     org = await ctx.uow.repo.org(invitation.org_id)
     await ctx.uow.repo.add_audit(
         invitation.org_id,
@@ -912,7 +920,8 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
             await ctx.uow.repo.revoke_pending(org.id, verified) if verified else 0
         )
         for invitation in revoked:
-            invitation.status = "revoked"
+            if not await ctx.uow.repo.end_invitation(invitation, "revoked"):
+                count -= 1  # accepted meanwhile
         if not count:
             raise Refusal("No pending invitation for that person.")
         await ctx.audit("revoke_invitation", None, f"<@{mention}>")
@@ -933,12 +942,11 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
         found = await ctx.uow.repo.invitation_by_hash(hash_code(given))
     if found is not None and found.org_id != org.id:
         found = None  # another org's reads the same as none at all
-    if found is None or found.status != "pending":
+    if found is None or not await ctx.uow.repo.end_invitation(found, "revoked"):
         raise Refusal(
             f"No pending invitation or join code {shown(given)} in your organization. "
             "/invitations lists them."
         )
-    found.status = "revoked"
     if found.kind == "email" and found.email:
         what, reply = found.email, f"The invitation for {found.email} is revoked"
     else:

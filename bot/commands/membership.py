@@ -12,6 +12,7 @@ from sqlalchemy.util.typing import TupleAny, Unpack
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import (
     NO_EMAIL,
+    lock_org,
     require,
     resolve_member,
     roles_text,
@@ -158,6 +159,7 @@ class RemoveMember:
 )
 async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
+    await lock_org(ctx)
     member, account = await resolve_member(ctx, cmd.member)
     require(ctx, Action.REMOVE_MEMBER, await target_of(ctx, member, account))
     await ctx.uow.repo.delete(member)  # assignments, group places and notes cascade
@@ -183,6 +185,7 @@ class RemoveCoach:
 )
 async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
+    await lock_org(ctx)
     member, account = await resolve_member(ctx, cmd.member)
     require(ctx, Action.MANAGE_COACHES, await target_of(ctx, member, account))
     if not member.is_coach:
@@ -224,6 +227,7 @@ class TransferHeadCoach:
 )
 async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     org, me = ctx.require_org()
+    await lock_org(ctx)
     member, account = await resolve_member(ctx, cmd.member)
     # only to another coach who is active (SPEC §3)
     require(ctx, Action.TRANSFER_HEAD_COACH, await target_of(ctx, member, account))

@@ -5,8 +5,9 @@ whose shutdown would cancel a send half-way.
 
 A round claims a batch (one short write transaction), renders the whole batch with one
 query per kind in a read-only transaction (on SQLite a reader that does not take the
-write lock: `storage.readonly`), sends, and settles with one UPDATE per outcome (every
-`settle_every` messages, so a crash repeats at most that many). Two ways to run a round:
+write lock: `storage.readonly`), sends, and marks each message sent before the next
+one goes (`settle_every`=1: a crash repeats at most the one message in that window;
+larger values group outcomes). Two ways to run a round:
 
 - `run_once()` / `drain()` (the console, `@tick`, tests) never wait: a rate limit stops
   the round, and the rest of the batch goes back to the outbox, due when the limit's
@@ -32,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.messages import Outgoing, Via
 from bot.schedule import texts
-from bot.schedule.outbox import claim, decode_actions, settle_many
+from bot.schedule.outbox import claim, decode_actions, process_owner, reclaim_orphans, settle_many
 from storage.models import Account, Membership, OutboxMessage, Recipient
 from storage.readonly import read_only_sessions
 
@@ -195,6 +197,12 @@ class _Round:
         else:
             await self._settle(outcomes, unreachable)
 
+    async def settled(self) -> None:
+        """Wait until everything flushed so far is recorded."""
+        if self._settling is not None:
+            await self._settling
+            self._settling = None
+
     async def finish(self) -> None:
         """Settle the rest and wait until every outcome of the batch is recorded."""
         self.background = False
@@ -219,6 +227,7 @@ class _Round:
                     error=outcome.error,
                     retry_at=outcome.retry_at,
                     untried=outcome.untried,
+                    owner=self.dispatcher.owner,
                 )
             for account_id, reason in unreachable:
                 await self.dispatcher._mark_unreachable(session, account_id, reason, now)
@@ -235,7 +244,7 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 5,
         batch: int = 200,
-        settle_every: int = 50,
+        settle_every: int = 1,
         pacer: Pacer | None = None,
         sleep: Sleep | None = None,
         readers: async_sessionmaker[Any] | None = None,
@@ -249,6 +258,8 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.batch = batch
         self.settle_every = settle_every
+        self.owner = process_owner(secrets.token_hex(4))
+        self._reclaimed = False
         rate = getattr(sender, "rate", None)
         if pacer is None and isinstance(rate, int | float) and rate > 0:
             pacer = Pacer.within(rate)
@@ -312,7 +323,9 @@ class Dispatcher:
                 if message is None:
                     done.add(row.id, Outcome("dropped", "no longer due"))
                     continue
-                outcome = await self._deliver(row, message, wait=wait, last_start=last_start)
+                outcome = await self._deliver(
+                    row, message, wait=wait, last_start=last_start, before_send=done.settled
+                )
                 if outcome is None:  # stopping, or the lease runs short: put the rest back
                     retry_at = self.paused_until
                     for rest in rows[index:]:
@@ -338,8 +351,14 @@ class Dispatcher:
     async def _prepare(self, limit: int) -> _Batch | None:
         """Claim up to `limit` due rows (one short write transaction) and render them."""
         now = self.clock.now()
+        if not self._reclaimed:  # first claim: take back what a dead process held
+            self._reclaimed = True
+            async with self.sessions() as session, session.begin():
+                back = await reclaim_orphans(session)
+            if back:
+                log.warning("took back %s messages leased by a process that is gone", back)
         async with self.sessions() as session, session.begin():
-            rows = await claim(session, now, lease=self.lease, limit=limit)
+            rows = await claim(session, now, lease=self.lease, limit=limit, owner=self.owner)
         if not rows:
             return None
         return _Batch(rows, await self._render_batch(rows), now)
@@ -358,7 +377,13 @@ class Dispatcher:
             await done.finish()
 
     async def _deliver(
-        self, row: OutboxMessage, message: Outgoing, *, wait: bool, last_start: datetime
+        self,
+        row: OutboxMessage,
+        message: Outgoing,
+        *,
+        wait: bool,
+        last_start: datetime,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> Outcome | None:
         """Send one message, waiting (if `wait`) for the pace and out any rate limit;
         None when it must go back untried (shutdown, or too late in the lease)."""
@@ -383,6 +408,8 @@ class Dispatcher:
                     await self.sleep(delay)
                     if self._stopping:
                         return None
+            if before_send is not None:  # the message before is marked sent first
+                await before_send()
             outcome = await self._send(row, message)
             if outcome.limited and wait:
                 continue  # kept: sent again once the Retry-After expires

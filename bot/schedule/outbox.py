@@ -7,6 +7,8 @@ batches; SQLite has one writer at a time (`BEGIN IMMEDIATE`), which gives the sa
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,8 +66,66 @@ async def enqueue(
     await session.execute(stmt)
 
 
+def process_owner(token: str) -> str:
+    """A lease owner's name: `host:pid:token` (the token tells apart the dispatchers of
+    one process, and a pid reused by a later process)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{token}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+async def reclaim_orphans(session: AsyncSession) -> int:
+    """Rows leased by a process of this host that is gone (killed, crashed) go back to
+    `pending` at once, their attempt given back — instead of waiting for the lease to
+    run out. Owners on other hosts cannot be checked from here: their rows wait for
+    their lease. Returns how many rows came back."""
+    host = socket.gethostname()[:60]
+    owners = (
+        await session.scalars(
+            select(OutboxMessage.lease_owner)
+            .where(
+                OutboxMessage.status == "sending",
+                OutboxMessage.lease_owner.like(f"{host}:%"),
+            )
+            .distinct()
+        )
+    ).all()
+    dead = []
+    for owner in owners:
+        pid = owner.split(":")[1] if owner and owner.count(":") >= 2 else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            dead.append(owner)
+    if not dead:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.lease_owner.in_(dead))
+        .values(
+            status="pending",
+            lease_until=None,
+            lease_owner=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def claim(
-    session: AsyncSession, now: datetime, *, lease: timedelta, limit: int
+    session: AsyncSession,
+    now: datetime,
+    *,
+    lease: timedelta,
+    limit: int,
+    owner: str | None = None,
 ) -> Sequence[OutboxMessage]:
     """Take up to `limit` due rows (and rows whose lease ran out) for this dispatcher."""
     await session.execute(
@@ -98,7 +158,12 @@ async def claim(
     stmt = (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(due.scalar_subquery()))
-        .values(status="sending", lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .values(
+            status="sending",
+            lease_until=now + lease,
+            lease_owner=owner,
+            attempts=OutboxMessage.attempts + 1,
+        )
         .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     )
@@ -131,6 +196,7 @@ async def settle_many(
     error: str | None = None,
     retry_at: datetime | None = None,
     untried: bool = False,
+    owner: str | None = None,
 ) -> None:
     """Record how claimed rows ended alike — sent, retry later (pending again), failed,
     dropped — in one UPDATE (a batch settles with one statement per outcome).
@@ -138,10 +204,11 @@ async def settle_many(
     `sent_at` is when the row was settled for good (sent or failed), which is what the
     head coach's digest counts failures by. A row put back without being tried (a rate
     limit hit earlier in its batch, a shutdown) gets its claim's attempt back. Only rows
-    still leased (`sending`) change."""
+    still leased (`sending`) change — by `owner`, when given: a process whose lease ran
+    out while it stalled does not settle a row another process took over."""
     if not row_ids:
         return
-    values: dict[str, Any] = {"status": status, "lease_until": None}
+    values: dict[str, Any] = {"status": status, "lease_until": None, "lease_owner": None}
     if status in ("sent", "failed"):
         values["sent_at"] = now
     if status in ("sent", "failed", "dropped"):
@@ -152,9 +219,12 @@ async def settle_many(
         values["last_error"] = error[:500]
     if retry_at is not None:
         values["due_at"] = retry_at
+    mine = [OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "sending"]
+    if owner is not None:
+        mine.append(OutboxMessage.lease_owner == owner)
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "sending")
+        .where(*mine)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
