@@ -2,7 +2,7 @@
 same host takes back at once the rows of one that died (`kill -9`) instead of waiting
 for their lease to run out (issue 11, item 2).
 
-Revision ID: 0007_race
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-12 10:00:00.000000
 """
@@ -10,7 +10,7 @@ Create Date: 2026-12-12 10:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_race"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
