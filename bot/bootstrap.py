@@ -57,7 +57,11 @@ async def bootstrap(
     """Open the store (migrating it to the newest schema) and build the core on it."""
     engine = make_engine(database_url)
     if migrate:
-        await upgrade(engine)
+        try:
+            await upgrade(engine)  # DatabaseUnusable: one line for whoever started coachbot
+        except BaseException:
+            await engine.dispose()
+            raise
     if sender is None:
         from adapters.console.sender import ConsoleSender  # the composition root may
 

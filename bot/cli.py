@@ -9,13 +9,13 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Protocol
-
-from sqlalchemy.exc import DBAPIError
+from typing import Any, NoReturn, Protocol
 
 from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock, SystemClock
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, check_database_url, load_settings
+from bot.grammar import GrammarError, parse_email
+from storage.migrate import DatabaseUnusable
 
 DEMO_HEAD_COACH = "coach@demo.club"
 log = logging.getLogger("coachbot")
@@ -33,17 +33,42 @@ class FrontEnd(Protocol):
     async def stop(self) -> None: ...
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the argument (not the usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _email(value: str) -> str:
+    try:
+        return parse_email(value)
+    except GrammarError as exc:
+        raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+
+
+def _database_url(value: str) -> str:
+    try:
+        return check_database_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"the database URL {exc}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coachbot", description="Running-club coaching bot.")
+    parser = _Parser(prog="coachbot", description="Running-club coaching bot.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("run", help="start coachbot (the console when no platform tokens are set)")
     console = sub.add_parser("console", help="chat with the bot on the local database")
-    console.add_argument("--as", dest="email", required=True, help="who is typing")
-    console.add_argument("--db", help="database URL (default: COACHBOT_DATABASE_URL)")
+    console.add_argument("--as", dest="email", required=True, type=_email, help="who is typing")
+    console.add_argument(
+        "--db", type=_database_url, help="database URL (default: COACHBOT_DATABASE_URL)"
+    )
     script = sub.add_parser("script", help="replay a transcript (SPEC §8)")
     script.add_argument("file", type=Path)
     script.add_argument("--json", action="store_true", help="one JSON object per message")
-    script.add_argument("--db", help="database URL (default: a fresh temporary database)")
+    script.add_argument(
+        "--db", type=_database_url, help="database URL (default: a fresh temporary database)"
+    )
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     slack = sub.add_parser("slack", help="Slack helpers: `coachbot slack manifest --url URL`")
@@ -150,9 +175,12 @@ async def _script(settings: Settings, file: Path, as_json: bool, db: str | None)
     from adapters.console.transcript import Transcript, TranscriptError
 
     try:
-        lines = (await asyncio.to_thread(file.read_text, encoding="utf-8")).splitlines()
+        lines = _transcript_lines(file, await asyncio.to_thread(file.read_bytes))
     except OSError as exc:
         print(f"cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"cannot read {file}: {exc}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="coachbot-script-") as tmp:
         url = db or f"sqlite+aiosqlite:///{tmp}/script.db"
@@ -172,6 +200,40 @@ async def _script(settings: Settings, file: Path, as_json: bool, db: str | None)
         finally:
             await app.close()
     return 0
+
+
+# What str.splitlines() also ends a line at; a transcript's lines end at a newline only
+# (as `wc -l` and editors count them), and one of these inside a line is refused.
+_OTHER_BREAKS = {
+    "\r": "a carriage return",
+    "\v": "a vertical tab",
+    "\f": "a form feed",
+    "\x1c": "U+001C",
+    "\x1d": "U+001D",
+    "\x1e": "U+001E",
+    "\x85": "U+0085 (NEXT LINE)",
+    "\u2028": "U+2028 (LINE SEPARATOR)",
+    "\u2029": "U+2029 (PARAGRAPH SEPARATOR)",
+}
+
+
+def _transcript_lines(file: Path, data: bytes) -> list[str]:
+    """The lines of a transcript, or ValueError naming the first line that is not text."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = data[: exc.start].count(b"\n") + 1
+        raise ValueError(f"line {where} is not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
+    if lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        for char, name in _OTHER_BREAKS.items():
+            if char in line:
+                raise ValueError(
+                    f"line {number} has {name} inside it; a transcript's lines end at a newline"
+                )
+    return lines
 
 
 async def _db(settings: Settings) -> int:
@@ -217,9 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     except StartError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except DBAPIError as exc:
-        # the settings were well-formed but the database could not be opened
-        print(f"cannot open the database of COACHBOT_DATABASE_URL: {exc.orig}", file=sys.stderr)
+    except DatabaseUnusable as exc:
+        # the settings were well-formed but the database cannot serve: say whose URL it was
+        source = "--db" if getattr(args, "db", None) else "COACHBOT_DATABASE_URL"
+        print(f"cannot use the database of {source}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -37,6 +38,8 @@ from adapters.discord.identity import interaction_caller, message_caller
 from adapters.discord.render import NO_PINGS, pages
 from adapters.discord.sender import DiscordSender, Pacer, post
 from adapters.discord.views import CheckIn
+from adapters.network import network_reason, quiet_network_retries
+from adapters.ports import FrontEndStartError
 from bot.bootstrap import App
 from bot.config import Settings
 from bot.core import APOLOGY
@@ -65,6 +68,10 @@ def guild_ids_of(value: object) -> tuple[int, ...]:
     else:
         items = [value]
     return tuple(int(str(item).strip()) for item in items if str(item).strip())
+
+
+class DiscordStartError(FrontEndStartError):
+    """The Discord front end cannot start (the token refused, Discord unreachable)."""
 
 
 class Handled:
@@ -133,6 +140,10 @@ class CoachClient(discord.Client):
         log.info("connected to Discord as %s in %d guilds", self.user, len(self.guilds))
         self.front.ready.set()
 
+    async def on_disconnect(self) -> None:
+        if not self.front.ready.is_set():
+            self.front.lost_before_ready.set()  # never connected: a start-up failure
+
     async def on_message(self, message: discord.Message) -> None:
         await self.front.on_direct_message(message)
 
@@ -156,6 +167,7 @@ class DiscordFrontEnd:
         self.guild_ids = tuple(guild_ids)
         self.handled = Handled()
         self.ready = asyncio.Event()  # set once connected and the guilds are known
+        self.lost_before_ready = asyncio.Event()
         point_at(settings.discord_api_url, settings.discord_gateway_url)
         self.client = CoachClient(self, guild_ready_timeout=guild_ready_timeout)
         self.built = build_commands(self.run_command, self.suggest)
@@ -166,12 +178,52 @@ class DiscordFrontEnd:
     # -- life cycle -------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Log in and serve until cancelled (or stopped)."""
+        """Log in and serve until cancelled (or stopped). A refused token or an unreachable
+        Discord at start-up raises DiscordStartError; once connected, discord.py reconnects
+        after an outage with exponential back-off (docs/DESIGN.md)."""
+        quiet_network_retries(
+            logging.getLogger("discord.client"), drop_while=lambda: not self.ready.is_set()
+        )
         try:
-            await self.client.start(self.token)
+            await self._log_in()
+            await self._connect()
         finally:
             if not self.client.is_closed():
                 await self.client.close()
+
+    async def _log_in(self) -> None:
+        try:
+            await self.client.login(self.token)
+        except discord.LoginFailure:
+            raise DiscordStartError("Discord refused COACHBOT_DISCORD_TOKEN") from None
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+            raise DiscordStartError(
+                f"cannot reach Discord at COACHBOT_DISCORD_API_URL {discord.http.Route.BASE} "
+                f"({network_reason(exc)})"
+            ) from None
+
+    async def _connect(self) -> None:
+        """The gateway: the first connection must succeed (discord.py would retry it
+        forever, or fail on its missing session); later ones are discord.py's to retry."""
+        connecting = asyncio.ensure_future(self.client.connect(reconnect=True))
+        ready = asyncio.ensure_future(self.ready.wait())
+        lost = asyncio.ensure_future(self.lost_before_ready.wait())
+        try:
+            await asyncio.wait((connecting, ready, lost), return_when=asyncio.FIRST_COMPLETED)
+            if not self.ready.is_set():
+                failure = connecting.exception() if connecting.done() else None
+                if isinstance(failure, discord.ConnectionClosed) and failure.code == 4004:
+                    raise DiscordStartError("Discord refused COACHBOT_DISCORD_TOKEN")
+                raise DiscordStartError(
+                    "cannot reach the Discord gateway at COACHBOT_DISCORD_GATEWAY_URL "
+                    f"{discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY}"
+                    + (f" ({network_reason(failure)})" if failure is not None else "")
+                )
+            await connecting
+        finally:
+            for task in (connecting, ready, lost):
+                task.cancel()
+            await asyncio.gather(connecting, ready, lost, return_exceptions=True)
 
     async def stop(self) -> None:
         await self.client.close()

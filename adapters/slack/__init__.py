@@ -21,6 +21,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.network import network_reason, quiet_network_retries
 from adapters.ports import FrontEndStartError
 from adapters.slack.identity import Directory
 from adapters.slack.listeners import SlackBot
@@ -104,6 +105,10 @@ class SlackFrontEnd:
                 self._socket = AsyncSocketModeHandler(
                     self.bot.bolt, self.app_token, web_client=self.client
                 )
+                # the first Socket Mode URL is asked for here, so that a refused app token or
+                # an unreachable Slack stops start-up; slack_sdk would retry it forever
+                self._socket.client.wss_uri = await self._socket_url()
+                quiet_network_retries(self._socket.client.logger)
                 await self._socket.connect_async()
                 log.info("Slack: connected in Socket Mode")
             self.ready.set()
@@ -127,17 +132,32 @@ class SlackFrontEnd:
         self.ready.set()
 
     async def _check_token(self) -> None:
-        """auth.test once at start-up: a wrong token stops start-up with one clear line;
-        Slack being unreachable does not (the first request asks again)."""
+        """auth.test once at start-up: a wrong token or an unreachable Slack stops start-up
+        with one clear line (docs/DESIGN.md: what stops, what retries)."""
         try:
             team = await self.sender.home_team()
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else "error"
             raise SlackStartError(f"Slack refused COACHBOT_SLACK_BOT_TOKEN ({error})") from None
-        except (OSError, TimeoutError) as exc:
-            log.warning("Slack: auth.test failed at start-up (%s)", type(exc).__name__)
-            return
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+            raise SlackStartError(self._unreachable(exc)) from None
         log.info("Slack: bot token belongs to workspace %s", team)
+
+    async def _socket_url(self) -> str:
+        try:
+            response = await self.client.apps_connections_open(app_token=self.app_token or "")
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else "error"
+            raise SlackStartError(f"Slack refused COACHBOT_SLACK_APP_TOKEN ({error})") from None
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+            raise SlackStartError(self._unreachable(exc)) from None
+        return str(response["url"])
+
+    def _unreachable(self, exc: BaseException) -> str:
+        return (
+            f"cannot reach Slack at COACHBOT_SLACK_API_URL {self.client.base_url} "
+            f"({network_reason(exc)})"
+        )
 
     @property
     def url(self) -> str:
