@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import grammar
+from bot import text as user_text
 from bot.clock import Clock
 from bot.commands import load_all
 from bot.commands.base import (
@@ -37,7 +38,7 @@ from bot.identity import Identified, meet, recheck_slack, slack_needs_check
 from bot.messages import ChannelRef, Outgoing, Via
 from bot.policy import Action, Viewer, permits
 from bot.schedule.outbox import encode_actions, enqueue_many
-from storage.models import Account, GroupChannel, Membership, Org
+from storage.models import DISPLAY_NAME_MAX, Account, GroupChannel, Membership, Org
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger("coachbot.core")
@@ -110,6 +111,22 @@ def _renamed(caller: Caller, account: Account) -> bool:
     return bool(name) and not account.display_name_set and account.display_name != name
 
 
+def normalised(caller: Caller) -> Caller:
+    """The caller as the core keys them (issue 11 items 3, 5): a console identity is its
+    e-mail NFKC-normalised and lower-cased (a full-width address is the same person);
+    a Slack e-mail likewise; a platform's display name sanitised to one visible line.
+    An unusable console or Slack e-mail raises GrammarError."""
+    name = user_text.platform_name(caller.display_name, DISPLAY_NAME_MAX)
+    email, user_id = caller.email, caller.user_id
+    if caller.platform == "console":
+        email = user_id = grammar.parse_email(caller.email or caller.user_id)
+    elif caller.platform == "slack" and email:
+        email = grammar.parse_email(email)
+    if (name, email, user_id) == (caller.display_name, caller.email, caller.user_id):
+        return caller
+    return replace(caller, display_name=name, email=email, user_id=user_id)
+
+
 def _order(messages: list[Outgoing]) -> list[Outgoing]:
     rank = {Via.REPLY: 0, Via.DM: 1, Via.CHANNEL: 2}
     return sorted(messages, key=lambda m: rank[m.via])
@@ -153,6 +170,7 @@ class Core:
         self, caller: Caller, text: str, prepared: tuple[CommandSpec, Any] | None
     ) -> list[Outgoing]:
         try:
+            caller = normalised(caller)
             # the common case, one transaction: a known caller whose name needs no update
             # and whose proof needs no fresh look is run with their membership and org
             async with self.uow() as uow:
@@ -229,6 +247,10 @@ class Core:
         commands that take them."""
         from bot.commands.suggestions import suggestions
 
+        try:
+            caller = normalised(caller)
+        except GrammarError:
+            return []
         async with self.uow() as uow:
             account = await uow.repo.account_by_identity(
                 caller.platform, identity_space(caller), caller.user_id

@@ -13,6 +13,7 @@ import datetime
 import functools
 import math
 import re
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from typing import Literal
@@ -138,9 +139,10 @@ def parse_email(text: str) -> str:
     """Normalise an e-mail address; syntax only, since DNS lookups would make commands slow.
 
     The whole address is lower-cased (not just the domain) because members retype their
-    address with different capitalisation and expect to be recognised.
+    address with different capitalisation and expect to be recognised, and NFKC-normalised
+    because a full-width `ａｎｎ@club.org` is the same person as `ann@club.org`.
     """
-    s = text.strip()
+    s = unicodedata.normalize("NFKC", text.strip())
     try:
         result = validate_email(s, check_deliverability=False)
     except ValueError:  # EmailNotValidError and any codec trouble with odd unicode
@@ -187,10 +189,11 @@ def parse_member_ref(text: str) -> MemberRef:
         raise GrammarError(
             f"{_show(s)} is not a mention I understand: pick the member from the @ menu."
         )
-    if s.startswith("@"):
-        s = s[1:].strip()
-    elif "@" in s and not any(ch.isspace() for ch in s):
-        return MemberRef("email", parse_email(s))
+    folded = unicodedata.normalize("NFKC", s)  # a full-width ＠ is an @
+    if folded.startswith("@"):
+        s = folded[1:].strip()
+    elif "@" in folded and not any(ch.isspace() for ch in folded):
+        return MemberRef("email", parse_email(folded))
     if not s:
         raise GrammarError("Name a member by e-mail, @mention or display name, like ann@club.org.")
     return MemberRef("name", s)
@@ -298,10 +301,19 @@ def parse_time_of_day(text: str) -> datetime.time:
 _TZ_SHAPE_RE = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
 
 
+# tzdata files that are no place (issue 11 item 6): the server's own zone, tzdata's
+# placeholder and POSIX rule defaults
+NOT_PLACES = frozenset({"localtime", "factory", "posixrules", "posix", "right", "leapseconds"})
+
+
 @functools.cache
 def _zone_names() -> dict[str, str]:
     """Lower-case -> canonical IANA names, built once because scanning tzdata takes ~40 ms."""
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    return {
+        name.lower(): name
+        for name in zoneinfo.available_timezones()
+        if name.lower() not in NOT_PLACES and not name.startswith(("posix/", "right/"))
+    }
 
 
 def parse_timezone(text: str) -> str:

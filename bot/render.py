@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 METRES_PER_MILE = 1609.344
 
@@ -68,3 +68,8 @@ def split_lines(text: str, limit: int) -> list[str]:
     if current.strip():
         pieces.append(current)
     return [piece for piece in pieces if piece.strip()]
+
+
+def fmt_day(day: date, today: date) -> str:
+    """A day in a reply: `Mon 07 Dec`, with the year when it is not this year's."""
+    return f"{day:%a %d %b}" if day.year == today.year else f"{day:%a %d %b %Y}"

@@ -47,6 +47,21 @@ class Base(DeclarativeBase):
 PublicId = String(PUBLIC_ID_LENGTH)
 
 
+# A name's key (`bot.text.name_key`, NFKC case-folded) may be longer than the name:
+# `ß` folds to `ss`, `ﬃ` to `ffi` (issue 11 item 3). Keys get four times the name's width;
+# the rare name whose key is longer still is refused before it reaches the database.
+GROUP_NAME_MAX = 80
+NAME_MAX = 100
+KEY_WIDTH = 4
+DISPLAY_NAME_MAX = 80
+# a chat user id: Slack and Discord ids are short, a console identity's is its e-mail
+USER_ID_MAX = 320
+# `platform:space:user` for rate limits (`join_failures`, `verify_codes`)
+IDENTITY_KEY_MAX = 400
+# a console channel's name, and any platform's channel id
+CHANNEL_MAX = 100
+
+
 def _fk(target: str, ondelete: str = "CASCADE") -> ForeignKey:
     return ForeignKey(target, ondelete=ondelete)
 
@@ -58,7 +73,7 @@ class Account(Base):
     # verified or absent (SPEC §5a): set only by proof — the console's e-mail, Slack's
     # users.info e-mail where it proves, or /verify; never by someone else's say-so
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
-    display_name: Mapped[str] = mapped_column(String(80))
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX))
     display_name_set: Mapped[bool] = mapped_column(Boolean, default=False)
     goal: Mapped[str | None] = mapped_column(String(200))
     bio: Mapped[str | None] = mapped_column(String(2000))
@@ -102,7 +117,7 @@ class ChatIdentity(Base):
     account_id: Mapped[int] = mapped_column(_fk("accounts.id"), index=True)
     platform: Mapped[str] = mapped_column(String(16))
     space_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(USER_ID_MAX))
     proof: Mapped[str] = mapped_column(String(16), default="created", server_default="legacy")
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -197,8 +212,8 @@ class Group(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
-    name: Mapped[str] = mapped_column(String(80))
-    name_key: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(GROUP_NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(GROUP_NAME_MAX * KEY_WIDTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("org_id", "name_key"),)
@@ -222,7 +237,7 @@ class GroupChannel(Base):
     group_id: Mapped[int] = mapped_column(_fk("groups.id"))
     platform: Mapped[str] = mapped_column(String(16))
     space_id: Mapped[str] = mapped_column(String(64))
-    channel_id: Mapped[str] = mapped_column(String(100))
+    channel_id: Mapped[str] = mapped_column(String(CHANNEL_MAX))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
@@ -300,8 +315,8 @@ class Workout(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
-    name: Mapped[str] = mapped_column(String(100))
-    name_key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX * KEY_WIDTH))
     type: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(10), default="other")
     distance_m: Mapped[float | None] = mapped_column(Float)
@@ -344,7 +359,7 @@ class JoinFailure(Base):
     __tablename__ = "join_failures"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    identity_key: Mapped[str] = mapped_column(String(200))
+    identity_key: Mapped[str] = mapped_column(String(IDENTITY_KEY_MAX))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_join_failures_key_at", "identity_key", "at"),)
@@ -362,7 +377,7 @@ class VerifyCode(Base):
     __tablename__ = "verify_codes"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    identity_key: Mapped[str] = mapped_column(String(200))
+    identity_key: Mapped[str] = mapped_column(String(IDENTITY_KEY_MAX))
     email: Mapped[str] = mapped_column(String(320))
     code_hash: Mapped[str] = mapped_column(String(100))
     tries: Mapped[int] = mapped_column(Integer, default=0)
@@ -397,8 +412,8 @@ class Plan(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
-    name: Mapped[str] = mapped_column(String(100))
-    name_key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX * KEY_WIDTH))
     weeks: Mapped[int] = mapped_column(Integer)
     author_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.util.typing import TupleAny, Unpack
 
+from bot.text import name_key
 from storage.models import (
     Account,
     Activity,
@@ -471,7 +472,7 @@ class Repository:
         self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
     ) -> Group | None:
         """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
-        query = select(Group).where(Group.org_id == org_id, Group.name_key == name.casefold())
+        query = select(Group).where(Group.org_id == org_id, Group.name_key == name_key(name))
         if visible is not None:
             query = query.where(visible)
         return (await self.s.scalars(query)).first()
@@ -633,7 +634,7 @@ class Repository:
         self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
     ) -> Workout | None:
         """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
-        query = select(Workout).where(Workout.org_id == org_id, Workout.name_key == name.casefold())
+        query = select(Workout).where(Workout.org_id == org_id, Workout.name_key == name_key(name))
         if visible is not None:
             query = query.where(visible)
         return (await self.s.scalars(query)).first()
@@ -648,7 +649,7 @@ class Repository:
         self, org_id: int, name: str, visible: ColumnElement[bool] | None = None
     ) -> Plan | None:
         """`visible`: the policy's filter for the caller (None: any, for uniqueness)."""
-        query = select(Plan).where(Plan.org_id == org_id, Plan.name_key == name.casefold())
+        query = select(Plan).where(Plan.org_id == org_id, Plan.name_key == name_key(name))
         if visible is not None:
             query = query.where(visible)
         return (await self.s.scalars(query)).first()

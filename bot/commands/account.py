@@ -40,7 +40,7 @@ class Settings:
         Param("reminder", Kind.TIME),
         Param("name", Kind.WORD, max_len=80),
         Param("goal", Kind.WORD, max_len=200),
-        Param("bio", Kind.WORD, max_len=2000),
+        Param("bio", Kind.WORD, max_len=2000, lines=True),
         Param("notify", Kind.CHOICE, choices=NOTIFY_KINDS),
         Param("switch", Kind.ON_OFF, positional=True),
     ),

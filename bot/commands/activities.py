@@ -37,7 +37,8 @@ from bot.policy import (
     can_see_activity,
     comment_filter,
 )
-from bot.render import fmt_distance, fmt_duration, fmt_pace
+from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
+from bot.text import free_text
 from storage.models import Account, Activity, Comment, Membership
 
 LIST_LIMIT = 100
@@ -163,7 +164,11 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
     lines = [f"{whose} activities, {label}:"]
 
     for a in rows[:LIST_LIMIT]:
-        parts = [f"#{a.public_id} {a.day:%a %d %b}", a.type, fmt_distance(a.distance_m, units)]
+        parts = [
+            f"#{a.public_id} {fmt_day(a.day, ctx.today)}",
+            a.type,
+            fmt_distance(a.distance_m, units),
+        ]
         if show_pace:
             parts += [fmt_duration(a.duration_s), fmt_pace(a.distance_m, a.duration_s, units)]
         line = " · ".join(parts)
@@ -172,11 +177,11 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         if a.private:
             line += " · private"
         if a.notes:
-            line += f" — {a.notes}"
+            line += f" — {free_text(a.notes)}"
         lines.append(line)
         for comment, author in comments.get(a.id, []):
             name = author.display_name if author else "someone"
-            lines.append(f"    💬 {name}: {comment.text}")
+            lines.append(f"    💬 {name}: {free_text(comment.text)}")
     if len(rows) > LIST_LIMIT:
         lines.append(f"(the newest {LIST_LIMIT}; ask for a shorter period for the rest)")
     ctx.reply("\n".join(lines))
@@ -220,7 +225,7 @@ class EditActivity:
         Param("date", Kind.DATE_BACKWARD),
         Param("effort", Kind.INT, low=1, high=10),
         Param("private", Kind.ON_OFF),
-        Param("notes", Kind.WORD, max_len=NOTES_MAX),
+        Param("notes", Kind.WORD, max_len=NOTES_MAX, lines=True),
     ),
 )
 async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
@@ -309,7 +314,7 @@ class CommentOn:
     action=Action.COMMENT,
     params=(
         Param("activity", Kind.WORD, positional=True, required=True, max_len=20),
-        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTES_MAX),
+        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTES_MAX, lines=True),
     ),
 )
 async def comment(cmd: CommentOn, ctx: Ctx) -> None:
@@ -329,7 +334,7 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     if not own:
         ctx.dm(
             f"{ctx.account.display_name} commented on your {activity.type} of "
-            f"{activity.day:%a %d %b} (#{activity.public_id}): {cmd.text}",
+            f"{fmt_day(activity.day, ctx.today)} (#{activity.public_id}): {free_text(cmd.text)}",
             account_id=activity.account_id,
             kind="comment",
             key=f"comment:{saved.id}",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot import grammar
+from bot import text as user_text
 from bot.grammar import GrammarError, Token, shown
 from bot.messages import ChannelRef, Outgoing, Table, Via
 from bot.policy import Action, Viewer
@@ -73,6 +74,7 @@ class Param:
     max_len: int = 2000
     help: str = ""
     key: str | None = None  # the key:value spelling when it differs from the field name
+    lines: bool = False  # free text that may hold line breaks (notes, comments, bios)
 
     @property
     def spelling(self) -> str:
@@ -81,9 +83,7 @@ class Param:
     def convert(self, raw: str, today: date) -> Any:
         k = self.kind
         if k in (Kind.TEXT, Kind.WORD, Kind.WORDS):
-            text = raw.strip()
-            if not text:
-                raise GrammarError(f"{self.name} must not be empty.")
+            text = user_text.clean(raw, what=self.name, multiline=self.lines)
             if len(text) > self.max_len:
                 raise GrammarError(
                     f"{self.name} is {len(text):,} characters long; the most is {self.max_len:,}."
@@ -114,7 +114,9 @@ class Param:
         if k is Kind.ON_OFF:
             return grammar.parse_on_off(raw)
         if k is Kind.LIST:
-            items = [part.strip() for part in raw.split(",") if part.strip()]
+            items = [
+                user_text.clean(part, what=self.name) for part in raw.split(",") if part.strip()
+            ]
             if any(len(item) > 40 for item in items) or len(items) > 20:
                 raise GrammarError(f"{self.name}: up to 20 items of at most 40 characters.")
             return tuple(items)
@@ -176,7 +178,7 @@ class CommandSpec:
                 loose = []
             elif param.kind is Kind.WORDS:
                 param.convert(" ".join(t.value for t in loose), today)  # empty, too long
-                values[param.name] = tuple(loose)
+                values[param.name] = user_text.tokens_kept(loose)
                 loose = []
             else:
                 values[param.name] = param.convert(loose.pop(0).value, today)

@@ -8,9 +8,11 @@ from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member, sees_emails, who
 from bot.grammar import MemberRef, shown
 from bot.policy import Action, Thing, permits, sees_everyone, thing_filter
-from storage.models import Group, GroupChannel, GroupMember
+from bot.text import clean, keyed
+from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel, GroupMember
 
-NAME_MAX = 80
+NAME_MAX = GROUP_NAME_MAX
+GROUP_KEY = GROUP_NAME_MAX * KEY_WIDTH
 
 
 async def find_group(ctx: Ctx, name: str) -> Group:
@@ -39,7 +41,7 @@ async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
     if await ctx.uow.repo.group_by_name(org.id, cmd.name):
         raise Refusal(f"There is already a group named {shown(cmd.name)}.")
     await ctx.uow.repo.add(
-        Group(org_id=org.id, name=cmd.name, name_key=cmd.name.casefold(), created_at=ctx.now)
+        Group(org_id=org.id, name=cmd.name, name_key=keyed(cmd.name, GROUP_KEY), created_at=ctx.now)
     )
     await ctx.audit("group_create", None, cmd.name)
     name = f'"{cmd.name}"' if " " in cmd.name else cmd.name
@@ -72,7 +74,7 @@ async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
     if clash is not None and clash.id != group.id:
         raise Refusal(f"There is already a group named {shown(cmd.new_name)}.")
     old = group.name
-    group.name, group.name_key = cmd.new_name, cmd.new_name.casefold()
+    group.name, group.name_key = cmd.new_name, keyed(cmd.new_name, GROUP_KEY)
     await ctx.uow.session.flush()
     await ctx.audit("group_rename", None, f"{old} -> {cmd.new_name}")
     ctx.reply(f"Group {old} is now called {cmd.new_name}.")
@@ -161,6 +163,9 @@ async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
     channel = ctx.caller.channel
     if channel is None:
         raise Refusal("Type /group link in the channel the group's leaderboard should go to.")
+    clean(channel.channel_id, what="This channel's name")  # no control characters
+    if len(channel.channel_id) > CHANNEL_MAX:
+        raise Refusal(f"This channel's name is longer than {CHANNEL_MAX} characters: rename it.")
     group = await find_group(ctx, cmd.name)
     repo = ctx.uow.repo
     taken = await repo.group_for_channel(channel.platform, channel.space_id, channel.channel_id)

@@ -36,6 +36,7 @@ from bot.policy import (
     viewer_params,
     visible_filter,
 )
+from bot.text import free_text
 from storage.models import (
     Account,
     Assignment,
@@ -651,7 +652,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
         if account.share_profile:
             lines.append(f"Goal race: {account.goal or '—'}")
             if account.bio:
-                lines.append(f"Bio: {account.bio}")
+                lines.append(f"Bio: {free_text(account.bio)}")
     ctx.reply("\n".join(lines))
 
 
@@ -660,7 +661,7 @@ def _personal(account: Account, *, with_goal: bool = True) -> list[str]:
     if with_goal:
         lines.append(f"Goal race: {account.goal or '—'}")
         if account.bio:
-            lines.append(f"Bio: {account.bio}")
+            lines.append(f"Bio: {free_text(account.bio)}")
     return lines
 
 

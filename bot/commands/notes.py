@@ -8,6 +8,7 @@ from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import require, resolve_member, target_of
 from bot.grammar import MemberRef
 from bot.policy import Action, Resource, visible_filter
+from bot.text import free_text
 from storage.models import CoachNote
 
 NOTE_MAX = 2000
@@ -26,7 +27,7 @@ class WriteNote:
     action=Action.WRITE_NOTES,
     params=(
         Param("member", Kind.MEMBER, positional=True, required=True),
-        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTE_MAX),
+        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTE_MAX, lines=True),
     ),
 )
 async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
@@ -77,7 +78,8 @@ async def read_notes(cmd: ReadNotes, ctx: Ctx) -> None:
         ctx.reply(f"No notes about {account.display_name} that you can read.")
         return
     lines = [
-        f"- {note.created_at.astimezone(ctx.zone):%Y-%m-%d} {author.display_name}: {note.text}"
+        f"- {note.created_at.astimezone(ctx.zone):%Y-%m-%d} {author.display_name}: "
+        + free_text(note.text)
         for note, author in rows
     ]
     ctx.reply(f"Notes about {account.display_name}:\n" + "\n".join(lines))

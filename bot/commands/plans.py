@@ -38,7 +38,10 @@ from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
 from bot.policy import OUT_OF_SCOPE, Action, Target, Thing, decide, permits, thing_filter
 from bot.render import fmt_distance, fmt_duration
+from bot.text import keyed
 from storage.models import (
+    KEY_WIDTH,
+    NAME_MAX,
     Account,
     Membership,
     Plan,
@@ -48,8 +51,6 @@ from storage.models import (
     Workout,
 )
 from storage.unit_of_work import UnitOfWork
-
-NAME_MAX = 100
 
 
 async def find_plan(ctx: Ctx, name: str) -> Plan:
@@ -102,7 +103,7 @@ async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
         Plan(
             org_id=org.id,
             name=cmd.name,
-            name_key=cmd.name.casefold(),
+            name_key=keyed(cmd.name, NAME_MAX * KEY_WIDTH),
             weeks=cmd.weeks,
             author_account_id=ctx.account.id,
             created_at=ctx.now,

@@ -424,7 +424,7 @@ async def remove_identity(cmd: RemoveIdentity, ctx: Ctx) -> None:
     chosen = next((i for i in mine if short_id(i) == wanted), None)
     if chosen is None:
         raise Refusal(
-            f"None of your identities has the id {shown(cmd.id)}. Type /identities to see them."
+            f"No identity of yours has the id {shown(cmd.id)}. Type /identities to see them."
         )
     if len(mine) == 1:
         raise Refusal(

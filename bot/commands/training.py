@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,7 +17,8 @@ from bot.domain.schedule import monday_of, plan_end
 from bot.grammar import Token
 from bot.messages import Action as Button
 from bot.policy import Action
-from bot.render import fmt_distance, fmt_duration, fmt_pace
+from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
+from bot.text import clean
 from storage.models import Activity, TrainingSession, Workout
 
 NOTES_MAX = 2000
@@ -65,6 +67,7 @@ class LogParts:
     notes: str | None = None
 
 
+SKIP_REASON_MAX = 500  # sessions.note
 MEASURE = re.compile(r"^[+-]?(\d|\.\d)")
 SHORT_MINUTES = re.compile(r"^(\d{1,2})m$", re.IGNORECASE)  # 45m: minutes, not metres
 DISTANCE_UNIT = re.compile(r"(k|km|mi|m)$", re.IGNORECASE)
@@ -86,6 +89,30 @@ def _measure(word: str) -> tuple[str, float | timedelta]:
     return "distance", grammar.parse_distance(word)  # a bare number: the grammar explains
 
 
+NOT_NUMBERS = frozenset({"nan", "inf", "infinity"})
+ISO_DURATION = re.compile(r"p(?:\d+[ymwd])*(?:t(?:\d+(?:[.,]\d+)?[hms])+)?", re.IGNORECASE)
+
+
+def not_a_number(word: str) -> None:
+    """Words that pose as numbers are refused rather than filed as a note (issue 11
+    item 6): `NaN`, `inf`, an ISO 8601 duration such as `PT1H`, digits of another script."""
+    bare = word.lstrip("+-")
+    if bare.lower() in NOT_NUMBERS:
+        raise grammar.GrammarError(
+            f"{grammar.shown(word)} is not a number: give a distance like 8k or a time "
+            "like 42:10 (quote it to keep it as a note)."
+        )
+    if len(bare) > 1 and ISO_DURATION.fullmatch(bare):
+        raise grammar.GrammarError(
+            f"{grammar.shown(word)} looks like an ISO 8601 duration, which I don't read: "
+            "write 1h, 45m or 42:10."
+        )
+    if bare[:1].isdigit() and not bare[:1].isascii():
+        raise grammar.GrammarError(
+            f"{grammar.shown(word)}: write numbers with the digits 0-9, like 8k or 42:10."
+        )
+
+
 def parse_log_words(tokens: Sequence[Token]) -> LogParts:
     """`8k easy 42:10`, `10k 55:00 private`, `45m ride hills`: measures, type, notes.
 
@@ -98,11 +125,12 @@ def parse_log_words(tokens: Sequence[Token]) -> LogParts:
     private = False
     notes: list[str] = []
     for token in tokens:
-        word = token.value
         if token.quoted:
-            notes.append(word)
+            notes.append(token.value)
             continue
+        word = unicodedata.normalize("NFKC", token.value)  # a full-width １０ｋ is 10k
         lower = word.lower()
+        not_a_number(word)
         if MEASURE.match(word) or lower in ("half", "marathon"):
             what, value = _measure(word)
             if what == "distance" and isinstance(value, float):
@@ -120,7 +148,7 @@ def parse_log_words(tokens: Sequence[Token]) -> LogParts:
         if lower == "private":
             private = True
             continue
-        notes.append(word)
+        notes.append(token.value)
     text = " ".join(notes).strip() or None
     return LogParts(distance, duration, kind, private, text)
 
@@ -215,7 +243,7 @@ def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None)
         parts.append(fmt_duration(activity.duration_s))
     if activity.distance_m and activity.duration_s:
         parts.append(fmt_pace(activity.distance_m, activity.duration_s, units))
-    text = f"Logged #{activity.public_id}: {', '.join(parts)} on {activity.day:%a %d %b}"
+    text = f"Logged #{activity.public_id}: {', '.join(parts)} on {fmt_day(activity.day, ctx.today)}"
     if activity.private:
         text += " (private: only you see it)"
     text += "."
@@ -237,7 +265,9 @@ class Log:
 
 
 LOG_PARAMS = (
-    Param("what", Kind.WORDS, positional=True, max_len=50_000),  # notes checked in record()
+    Param(
+        "what", Kind.WORDS, positional=True, max_len=50_000, lines=True
+    ),  # notes checked in record()
     Param("type", Kind.CHOICE, choices=TYPES),
     Param("date", Kind.DATE_BACKWARD),
     Param("effort", Kind.INT, low=1, high=10),
@@ -285,6 +315,10 @@ class Skip:
 
 
 async def _skip(reason: str | None, ctx: Ctx) -> None:
+    if reason:  # the DM form's words are free text: the reason is one line of 500 at most
+        reason = clean(reason, what="The reason")
+        if len(reason) > SKIP_REASON_MAX:
+            raise Refusal(f"The reason is {len(reason):,} characters; the most is 500.")
     found = await todays_session(ctx, ctx.today)
     if found is None:
         raise Refusal("You have no session today, so there is nothing to skip.")
@@ -303,7 +337,7 @@ async def _skip(reason: str | None, ctx: Ctx) -> None:
     usage="/skip [reason]",
     summary="skip today's session",
     action=Action.OWN_TRAINING,
-    params=(Param("reason", Kind.TEXT, positional=True, max_len=500),),
+    params=(Param("reason", Kind.TEXT, positional=True, max_len=SKIP_REASON_MAX),),
 )
 async def skip(cmd: Skip, ctx: Ctx) -> None:
     await _skip(cmd.reason, ctx)
@@ -345,7 +379,7 @@ class Say:
     usage="done | skip [reason] | 8k easy 42:10",
     summary="check in by plain words in a direct message",
     action=Action.OWN_TRAINING,
-    params=(Param("words", Kind.WORDS, positional=True, max_len=50_000),),
+    params=(Param("words", Kind.WORDS, positional=True, max_len=50_000, lines=True),),
     dm_form=True,
 )
 async def say(cmd: Say, ctx: Ctx) -> None:
@@ -370,11 +404,16 @@ async def say(cmd: Say, ctx: Ctx) -> None:
 
 
 def session_line(
-    day: date, session: TrainingSession | None, workout: Workout | None, units: str
+    day: date,
+    session: TrainingSession | None,
+    workout: Workout | None,
+    units: str,
+    today: date | None = None,
 ) -> str:
+    shown_day = fmt_day(day, today or day)
     if session is None or workout is None:
-        return f"{day:%a %d %b}: rest"
-    return f"{day:%a %d %b}: {workout_line(workout, units)} — {session.status}"
+        return f"{shown_day}: rest"
+    return f"{shown_day}: {workout_line(workout, units)} — {session.status}"
 
 
 @dataclass(frozen=True)
@@ -416,7 +455,7 @@ async def week(cmd: Week, ctx: Ctx) -> None:
     for offset in range(7):
         day = first + timedelta(days=offset)
         session, workout = found.get(day, (None, None))
-        lines.append(session_line(day, session, workout, ctx.account.units))
+        lines.append(session_line(day, session, workout, ctx.account.units, ctx.today))
     ctx.reply(f"Week of {first:%d %b %Y}:\n" + "\n".join(lines))
 
 

@@ -9,11 +9,34 @@ from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.grammar import shown
 from bot.policy import Action, Thing, permits, thing_filter
 from bot.render import fmt_distance, fmt_duration
-from storage.models import Workout
+from bot.text import keyed, quote
+from storage.models import KEY_WIDTH, NAME_MAX, Workout
+
+KEY = NAME_MAX * KEY_WIDTH
 
 TYPES = ("run", "ride", "swim", "strength", "walk", "hike", "other")
 KINDS = ("easy", "tempo", "interval", "long", "recovery", "race", "other")
 VISIBILITIES = ("public", "coaches")
+# what a workout may ask for (issue 11 item 6): from 100 m and one minute, to 300 km
+# (a swim 30 km) and 48 hours; anything else is a typo, not a session
+TARGET_DISTANCE_M = {"swim": (100.0, 30_000.0)}
+DEFAULT_DISTANCE_M = (100.0, 300_000.0)
+TARGET_DURATION_S = (60, 48 * 3600)
+
+
+def check_targets(kind: str, distance_m: float | None, duration_s: int | None) -> None:
+    low, high = TARGET_DISTANCE_M.get(kind, DEFAULT_DISTANCE_M)
+    if distance_m is not None and not low <= distance_m <= high:
+        raise Refusal(
+            f"A {kind} workout's distance must be from {low:g} m to {high / 1000:g} km.",
+            show_usage=True,
+        )
+    shortest, longest = TARGET_DURATION_S
+    if duration_s is not None and not shortest <= duration_s <= longest:
+        raise Refusal(
+            "A workout's duration must be from 1 minute to 48 hours.",
+            show_usage=True,
+        )
 
 
 def _fields(required_type: bool) -> tuple[Param, ...]:
@@ -23,7 +46,7 @@ def _fields(required_type: bool) -> tuple[Param, ...]:
         Param("distance", Kind.DISTANCE),
         Param("duration", Kind.DURATION),
         Param("visibility", Kind.CHOICE, choices=VISIBILITIES),
-        Param("desc", Kind.WORD, max_len=2000),
+        Param("desc", Kind.WORD, max_len=2000, lines=True),
     )
 
 
@@ -74,15 +97,17 @@ async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     if await ctx.uow.repo.workout_by_name(org.id, cmd.name):
         raise Refusal(f"There is already a workout named {shown(cmd.name)}; pick another name.")
+    seconds = int(cmd.duration.total_seconds()) if cmd.duration else None
+    check_targets(cmd.type, cmd.distance, seconds)
     workout = await ctx.uow.repo.add(
         Workout(
             org_id=org.id,
             name=cmd.name,
-            name_key=cmd.name.casefold(),
+            name_key=keyed(cmd.name, KEY),
             type=cmd.type,
             kind=cmd.kind or "other",
             distance_m=cmd.distance,
-            duration_s=int(cmd.duration.total_seconds()) if cmd.duration else None,
+            duration_s=seconds,
             description=cmd.desc,
             visibility=cmd.visibility or "public",
             author_account_id=ctx.account.id,
@@ -136,7 +161,7 @@ async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
     text = describe(workout, ctx.account.units)
     if workout.description:
-        text += f"\n{workout.description}"
+        text += f"\n{quote(workout.description)}"
     ctx.reply(text)
 
 
@@ -171,7 +196,7 @@ async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
         clash = await ctx.uow.repo.workout_by_name(org.id, cmd.rename)
         if clash is not None and clash.id != workout.id:
             raise Refusal(f"There is already a workout named {shown(cmd.rename)}.")
-        workout.name, workout.name_key = cmd.rename, cmd.rename.casefold()
+        workout.name, workout.name_key = cmd.rename, keyed(cmd.rename, KEY)
     for field in ("type", "kind", "visibility"):
         value = getattr(cmd, field)
         if value is not None:
@@ -184,6 +209,8 @@ async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
         workout.description = cmd.desc
     if cmd == EditWorkout(name=cmd.name):
         raise Refusal("Say what to change, e.g. /workout edit NAME distance:10k.", show_usage=True)
+    if cmd.type is not None or cmd.distance is not None or cmd.duration is not None:
+        check_targets(workout.type, workout.distance_m, workout.duration_s)
     await ctx.uow.session.flush()
     await ctx.audit("workout_edit", None, workout.name)
     ctx.reply(f"Updated: {describe(workout, ctx.account.units)}.")

@@ -23,7 +23,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,8 +271,11 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
 # What every answer must look like
 
 
-def check_answer(store: Store, role: str, line: str) -> Outgoing:
-    """Type the line; one clean answer; a refusal changes nothing. Restores the club after."""
+def check_answer(
+    store: Store, role: str, line: str, accepted: Callable[[Store], None] | None = None
+) -> Outgoing:
+    """Type the line; one clean answer; a refusal changes nothing; `accepted` looks at
+    the database after a line that was not refused. Restores the club after."""
     before = store.dump()
     store.errors.clear()
     answer = store.say(EMAIL[role], line)
@@ -292,6 +295,8 @@ def check_answer(store: Store, role: str, line: str) -> Outgoing:
                 )
         if not reply.ok:
             assert_unchanged(before, after, role, line)
+        elif accepted is not None:
+            accepted(store)
     finally:
         if changed:
             store.restore()
@@ -390,9 +395,57 @@ WORDS = (
     "\n",
     "DROP TABLE accounts;",
 )
+BOUNDARIES = (  # issue 11 item 6: the edges of every range, and just past them
+    "0.0000000001m",
+    "1e-10",
+    "99m",
+    "100m",
+    "300km",
+    "301km",
+    "1000km",
+    "1000.0001km",
+    "30s",
+    "1m",
+    "48h",
+    "49h",
+    "72h",
+    "366d",
+    "367d",
+    "999999999999999999",
+    "9223372036854775808",
+    "-0",
+    "+inf",
+    "-Infinity",
+    "PT1H",
+    "P1D",
+    "\uff15\uff4b",
+    "\u0663\u0660:\u0660\u0660",
+    "localtime",
+    "Factory",
+    "posixrules",
+    "2017-03-05",
+    "\uff41\uff4e\uff4e@lake.run",
+    "\uff21\uff36\uff21@LAKE.RUN",
+)
+# issue 11 item 5: every class of character that lies or that a store may refuse
+CLASSES = st.one_of(
+    st.characters(categories=["Cc"]),
+    st.characters(categories=["Cf"]),
+    st.characters(categories=["Mn", "Me"]),
+    st.characters(categories=["Zs", "Zl", "Zp"]),
+    st.characters(categories=["Cs"]),
+    st.characters(min_codepoint=0xFF01, max_codepoint=0xFF5E),  # full-width
+    st.characters(min_codepoint=0x0590, max_codepoint=0x06FF),  # Hebrew, Arabic
+    st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),  # emoji
+    st.sampled_from("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200d\ufeff"),
+    st.sampled_from("\u00df\ufb03\ufdfa\u0130\u1e9e\u3164\u115f\n\r\t"),
+)
+UNICODE = st.text(st.one_of(CLASSES, st.characters(max_codepoint=0x7F)), min_size=1, max_size=24)
 TEXT = st.characters()
 ATOM = st.one_of(
     st.text(TEXT, max_size=20),
+    UNICODE,
+    st.sampled_from(BOUNDARIES),
     st.sampled_from(EMAILS),
     st.sampled_from(WORDS),
     st.builds(
@@ -402,7 +455,9 @@ ATOM = st.one_of(
     ),
     st.builds(
         lambda piece, n: piece * n,
-        st.sampled_from(("x", "\u00e9", "\U0001f4a5", "NOTE ", '"', "a:")),
+        st.sampled_from(
+            ("x", "\u00e9", "\U0001f4a5", "NOTE ", '"', "a:", "\u00df", "\u200b", "\ufdfa", "\n")
+        ),
         st.integers(1990, 5000),
     ),
 )
@@ -599,3 +654,88 @@ def test_a_caller_with_an_unusable_email_is_told_so(store: Store) -> None:
     assert store.dump() == before
     assert reply.text != APOLOGY and not store.errors, reply.text
     assert not reply.ok and "ann@club.test" in reply.text, reply.text
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 11 items 3, 5 and 6: stored text, on both stores
+
+
+STORED_TEXT = (  # every path that stores a name or free text
+    ("/settings name:{q}", HEAD),
+    ("/settings goal:{q} bio:{q}", ATHLETE),
+    ("/setup-org {q}", STRANGER),
+    ("/group create {q}", HEAD),
+    ("/group rename 5k-squad {q}", HEAD),
+    ("/workout create {q} type:run", COACH),
+    ('/workout edit "Easy 8" name:{q} desc:{q}', HEAD),
+    ("/plan create {q} weeks:1", HEAD),
+    ("/note ava@lake.run {q}", HEAD),
+    ("/member ava@lake.run level:{q} labels:{q}", HEAD),
+    ("/log 5k 25:00 {q}", ATHLETE),
+    ("/skip {q}", ATHLETE),
+)
+# one-line columns: after any accepted line none holds a line break, a control character
+# or a direction override
+ONE_LINE = (
+    "SELECT display_name FROM accounts UNION ALL SELECT name FROM orgs "
+    "UNION ALL SELECT name FROM groups UNION ALL SELECT name FROM workouts "
+    "UNION ALL SELECT name FROM plans UNION ALL SELECT level FROM memberships "
+    "UNION ALL SELECT goal FROM accounts UNION ALL SELECT note FROM sessions"
+)
+LIES = re.compile("[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line_columns_hold_one_line(store: Store) -> None:
+    async def read() -> list[str | None]:
+        async with store.app.engine.connect() as conn:
+            return list((await conn.execute(text(ONE_LINE))).scalars().all())
+
+    for value in store.run(read()):
+        assert value is None or not LIES.search(value), f"stored {value!r}"
+        assert value is None or value.strip(), f"stored an invisible {value!r}"
+
+
+def quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@pytest.mark.parametrize(
+    ("template", "role"), STORED_TEXT, ids=[t.split("{")[0].strip() for t, _ in STORED_TEXT]
+)
+@settings(
+    max_examples=min(settings().max_examples, 12),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    value=st.one_of(
+        UNICODE,
+        st.builds(lambda piece, n: piece * n, UNICODE, st.integers(1, 400)),
+        st.sampled_from(BOUNDARIES),
+    )
+)
+def test_item_05_any_stored_text_gets_one_clean_answer(
+    store: Store, template: str, role: str, value: str
+) -> None:
+    """Unicode of every class, huge repeats and boundary values in every field that is
+    stored: one clean answer, no apology, no half-write, and nothing that lies stored."""
+    check_answer(store, role, template.format(q=quoted(value)), one_line_columns_hold_one_line)
+
+
+@pytest.mark.parametrize("value", BOUNDARIES)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "/log {v} 30:00",
+        "/log 5k {v}",
+        "/workout create W type:run distance:{v}",
+        "/workout create W type:run duration:{v}",
+        "/settings tz:{v}",
+        "/log 5k 25:00 date:{v}",
+    ],
+)
+def test_item_06_boundary_values_get_one_clean_answer(
+    store: Store, template: str, value: str
+) -> None:
+    role = ATHLETE if template.startswith("/log") else HEAD
+    check_answer(store, role, template.format(v=value))

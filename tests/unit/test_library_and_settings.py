@@ -51,7 +51,7 @@ async def test_workout_create_show_and_list(lake: Club) -> None:
     assert "6x800 — run, interval, 50:00" in said.text
     await lake.ok(HC, "/workout create Strides type:other")
     shown = await lake.ok(AVA, "/workout show 6x800")
-    assert shown.text == "6x800 — run, interval, 50:00\n2k warm-up, 6x800 @5k pace, 400 jog"
+    assert shown.text == "6x800 — run, interval, 50:00\n> 2k warm-up, 6x800 @5k pace, 400 jog"
     assert "Easy 8k — run, easy" in (await lake.ok(AVA, "/workout show easy 8K")).text
     assert listed((await lake.ok(BEN, "/workout list")).text) == ["6x800", "Easy 8k", "Strides"]
     assert "Strides — other, other" in (await lake.ok(BEN, "/workout show strides")).text

@@ -444,7 +444,7 @@ async def test_identities_lists_and_removes_but_never_the_last(world: World) -> 
     assert "(this one)" in ids[console] and "the console's e-mail" in ids[console]
     assert "link code" in ids[discord]
     said = await world.no("ava@lake.run", "/identities remove zzzzzz")
-    assert "None of your identities" in said.text
+    assert "No identity of yours" in said.text
     # removing the identity one types from is allowed while another remains
     removed = await world.ok(DEE, f"/identities remove {discord}")
     assert "It was the one you typed from" in removed.text
@@ -464,7 +464,7 @@ async def test_one_cannot_remove_identities_of_another_account(world: World) -> 
     await world.ok(MAL, "/help")
     for short in ids:
         said = await world.no(MAL, f"/identities remove {short}")
-        assert "None of your identities" in said.text
+        assert "No identity of yours" in said.text
     assert len(_ids((await world.ok("ava@lake.run", "/identities")).text)) == 2
 
 

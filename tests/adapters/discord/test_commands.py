@@ -123,6 +123,8 @@ def _sample(spec: CommandSpec, param: Param) -> tuple[Any, Any]:
     raw = SAMPLES[param.kind]
     if param.kind in (Kind.WORD, Kind.TEXT):
         raw = raw[: param.max_len].strip()
+        if not param.lines:  # one-line text refuses a line break (issue 11 item 5)
+            raw = raw.replace("\n", " ")
     if param.kind is Kind.FLAG:
         return raw, True
     if param.kind is Kind.MEMBERS:
