@@ -238,6 +238,18 @@ STATE_QUERIES = (
 )
 
 
+def one_org_per_account_and_one_head_coach(orgs: Sequence[Any]) -> None:
+    """SPEC §1 on the rows of STATE_QUERIES[0] (org id, name, membership id, account id,
+    head coach, coach, athlete): one organization per account (also a UNIQUE constraint)
+    and exactly one head coach in every organization that exists."""
+    account_ids = [row[3] for row in orgs if row[2] is not None]
+    assert len(account_ids) == len(set(account_ids)), orgs
+    heads = {row[0]: 0 for row in orgs}
+    for row in orgs:
+        heads[row[0]] += bool(row[2] is not None and row[4])
+    assert set(heads.values()) <= {1}, f"head coaches per org: {heads}"
+
+
 _pg_ready = False
 # The two starting clubs, built once per store: (SQLite file or PostgreSQL rows, model)
 _START: dict[str, tuple[Any, Model]] = {}
@@ -501,14 +513,8 @@ class ClubMachine(RuleBasedStateMachine):
         org_names = {row[0]: row[1] for row in orgs}
         members = {row[2]: row for row in orgs if row[2] is not None}
         email_of = {mid: accounts[row[3]] for mid, row in members.items()}
-        # one org per account (also a UNIQUE constraint) ...
-        account_ids = [row[3] for row in members.values()]
-        assert len(account_ids) == len(set(account_ids)), orgs
-        # ... and exactly one head coach in every org that exists
-        heads = dict.fromkeys(org_names.values(), 0)
-        for row in members.values():
-            heads[row[1]] += bool(row[4])
-        assert heads == dict.fromkeys(model.orgs, 1), heads
+        one_org_per_account_and_one_head_coach(orgs)
+        assert sorted(org_names.values()) == sorted(model.orgs), org_names
         assert set(accounts.values()) == model.accounts
         got_members = {
             email_of[mid]: (row[1], bool(row[4]), bool(row[5]), bool(row[6]))
