@@ -280,9 +280,30 @@ def prepare_postgres(url: str) -> None:
 # The machine
 
 
-class ClubMachine(RuleBasedStateMachine):
-    url: str = ""  # set per store by the test: "sqlite" or a PostgreSQL URL
+class OnAStore(RuleBasedStateMachine):
+    """A machine typing into an app of its own: on a SQLite file in `tmp`, or (`tmp` is
+    None) on the PostgreSQL test database; closed with its event loop at the end."""
 
+    url: str = ""  # set per store by the test: "sqlite" or a PostgreSQL URL
+    loop: asyncio.AbstractEventLoop
+    tmp: Path | None
+    app: App
+
+    @property
+    def db(self) -> Path:
+        assert self.tmp is not None
+        return self.tmp / "club.db"
+
+    def teardown(self) -> None:
+        try:
+            self.loop.run_until_complete(self.app.close())
+        finally:
+            self.loop.close()
+            if self.tmp is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class ClubMachine(OnAStore):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
@@ -322,19 +343,6 @@ class ClubMachine(RuleBasedStateMachine):
             self.profile(athlete, None)
             self.assign_athlete(head, coach, athlete)
         _START[self.url] = (self._save(), copy.deepcopy(self.model))
-
-    @property
-    def db(self) -> Path:
-        assert self.tmp is not None
-        return self.tmp / "club.db"
-
-    def teardown(self) -> None:
-        try:
-            self.loop.run_until_complete(self.app.close())
-        finally:
-            self.loop.close()
-            if self.tmp is not None:
-                shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _save(self) -> Any:
         if self.tmp is None:
@@ -969,23 +977,26 @@ def stores() -> list[object]:
     return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.mark.parametrize("store", stores())
-def test_membership_rosters_and_notes_keep_their_invariants(store: str) -> None:
+def run_on(store: str, machine: type[OnAStore], *, examples: int, steps: int) -> None:
+    """Run a machine on one store, at most `examples` times (fewer if the profile says)."""
+    url = "sqlite"
     if store == "postgres":
         url = need_postgres()
         prepare_postgres(url)
-        machine = type("PgClubMachine", (ClubMachine,), {"url": url})
-    else:
-        machine = type("SqliteClubMachine", (ClubMachine,), {"url": "sqlite"})
     run_state_machine_as_test(
-        machine,
+        type(f"{store.title()}{machine.__name__}", (machine,), {"url": url}),
         settings=settings(
-            max_examples=min(settings().max_examples, 10),
-            stateful_step_count=30,
+            max_examples=min(settings().max_examples, examples),
+            stateful_step_count=steps,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+@pytest.mark.parametrize("store", stores())
+def test_membership_rosters_and_notes_keep_their_invariants(store: str) -> None:
+    run_on(store, ClubMachine, examples=10, steps=30)
 
 
 # ---------------------------------------------------------------------------------------
