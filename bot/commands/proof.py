@@ -42,7 +42,7 @@ from bot.grammar import GrammarError, shown
 from bot.identity import announce
 from bot.messages import Outgoing, Table, Via
 from bot.policy import Action
-from storage.models import Account, ChatIdentity
+from storage.models import Account, ChatIdentity, Membership
 
 VERIFY_LIFE = timedelta(minutes=15)
 VERIFY_TRIES = 5
@@ -127,31 +127,63 @@ async def _move_onto(ctx: Ctx, target: Account, proof: str) -> list[str]:
     """Move every identity of the caller's (empty) account onto `target`, delete the
     empty account, and announce each identity to `target`. The identities of one
     account are proven the same person, so they go together; the one typing gets
-    `proof`, the others `link`. Returns a note for the reply, if any."""
+    `proof`, the others `link` — except an identity that stood only on Slack's e-mail,
+    which proves nobody in particular outside the account's club's workspaces: it comes
+    along only where that e-mail still proves `target`, else it is detached (SPEC §5a).
+    Returns a note for the reply, if any."""
     repo = ctx.uow.repo
     old = ctx.account
     typing = await _own_identity(ctx)
-    moved = list(await repo.identities_of(old.id))
-    for identity in moved:
-        identity.account_id = target.id
-        identity.proof = proof if identity is typing else "link"
-        identity.checked_at = None
-    await ctx.uow.session.flush()
     old_email = old.email
-    await repo.delete(old)
+    # an e-mail-less target takes the old e-mail: proven by the same person, who now
+    # speaks for target
+    email = target.email or old_email
     notes: list[str] = []
+    membership = await repo.membership_of(target.id)
+    moved = []
+    for identity in await repo.identities_of(old.id):
+        if identity is not typing and identity.proof in ("slack_email", "legacy"):
+            if not await _slack_email_proves(ctx, identity, old_email, email, membership):
+                notes.append(f"{_where(identity)} stood only on Slack's e-mail and was detached.")
+                await repo.delete(identity)
+                continue
+        else:
+            identity.proof = proof if identity is typing else "link"
+            identity.checked_at = None
+        identity.account_id = target.id
+        moved.append(identity)
+    await ctx.uow.session.flush()
+    await repo.delete(old)
     if old_email and old_email != target.email:
         if target.email is None:
-            target.email = old_email  # proven by the same person, who now speaks for target
-            notes.append(f"Your e-mail {old_email} came along and is now this account's.")
+            target.email = old_email
+            notes.insert(0, f"Your e-mail {old_email} came along and is now this account's.")
         else:
-            notes.append(f"The e-mail of your old account ({old_email}) was dropped with it.")
+            notes.insert(0, f"The e-mail of your old account ({old_email}) was dropped with it.")
     ctx.account = target
-    ctx.membership = await repo.membership_of(target.id)
+    ctx.membership = membership
     for identity in moved:
         who = ctx.caller if identity is typing else _as_caller(identity)
         ctx.out.append(announce(target.id, who))
     return notes
+
+
+async def _slack_email_proves(
+    ctx: Ctx,
+    identity: ChatIdentity,
+    stood_on: str | None,
+    email: str | None,
+    membership: Membership | None,
+) -> bool:
+    """Whether the Slack e-mail an identity stood on (checked at its last use) proves
+    the target account, which will have `email` and `membership`: the same e-mail, and
+    no club or a club bound to the identity's workspace."""
+    if stood_on is None or stood_on != email:
+        return False
+    if membership is None:
+        return True
+    bound = await ctx.uow.repo.org_for_space("slack", identity.space_id)
+    return bound is not None and bound.id == membership.org_id
 
 
 def _refuse_merge(holdings: list[str], *, email: str | None = None) -> Refusal:

@@ -238,6 +238,18 @@ STATE_QUERIES = (
 )
 
 
+def one_org_per_account_and_one_head_coach(orgs: Sequence[Any]) -> None:
+    """SPEC §1 on the rows of STATE_QUERIES[0] (org id, name, membership id, account id,
+    head coach, coach, athlete): one organization per account (also a UNIQUE constraint)
+    and exactly one head coach in every organization that exists."""
+    account_ids = [row[3] for row in orgs if row[2] is not None]
+    assert len(account_ids) == len(set(account_ids)), orgs
+    heads = {row[0]: 0 for row in orgs}
+    for row in orgs:
+        heads[row[0]] += bool(row[2] is not None and row[4])
+    assert set(heads.values()) <= {1}, f"head coaches per org: {heads}"
+
+
 _pg_ready = False
 # The two starting clubs, built once per store: (SQLite file or PostgreSQL rows, model)
 _START: dict[str, tuple[Any, Model]] = {}
@@ -268,9 +280,30 @@ def prepare_postgres(url: str) -> None:
 # The machine
 
 
-class ClubMachine(RuleBasedStateMachine):
-    url: str = ""  # set per store by the test: "sqlite" or a PostgreSQL URL
+class OnAStore(RuleBasedStateMachine):
+    """A machine typing into an app of its own: on a SQLite file in `tmp`, or (`tmp` is
+    None) on the PostgreSQL test database; closed with its event loop at the end."""
 
+    url: str = ""  # set per store by the test: "sqlite" or a PostgreSQL URL
+    loop: asyncio.AbstractEventLoop
+    tmp: Path | None
+    app: App
+
+    @property
+    def db(self) -> Path:
+        assert self.tmp is not None
+        return self.tmp / "club.db"
+
+    def teardown(self) -> None:
+        try:
+            self.loop.run_until_complete(self.app.close())
+        finally:
+            self.loop.close()
+            if self.tmp is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class ClubMachine(OnAStore):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
@@ -310,19 +343,6 @@ class ClubMachine(RuleBasedStateMachine):
             self.profile(athlete, None)
             self.assign_athlete(head, coach, athlete)
         _START[self.url] = (self._save(), copy.deepcopy(self.model))
-
-    @property
-    def db(self) -> Path:
-        assert self.tmp is not None
-        return self.tmp / "club.db"
-
-    def teardown(self) -> None:
-        try:
-            self.loop.run_until_complete(self.app.close())
-        finally:
-            self.loop.close()
-            if self.tmp is not None:
-                shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _save(self) -> Any:
         if self.tmp is None:
@@ -501,14 +521,8 @@ class ClubMachine(RuleBasedStateMachine):
         org_names = {row[0]: row[1] for row in orgs}
         members = {row[2]: row for row in orgs if row[2] is not None}
         email_of = {mid: accounts[row[3]] for mid, row in members.items()}
-        # one org per account (also a UNIQUE constraint) ...
-        account_ids = [row[3] for row in members.values()]
-        assert len(account_ids) == len(set(account_ids)), orgs
-        # ... and exactly one head coach in every org that exists
-        heads = dict.fromkeys(org_names.values(), 0)
-        for row in members.values():
-            heads[row[1]] += bool(row[4])
-        assert heads == dict.fromkeys(model.orgs, 1), heads
+        one_org_per_account_and_one_head_coach(orgs)
+        assert sorted(org_names.values()) == sorted(model.orgs), org_names
         assert set(accounts.values()) == model.accounts
         got_members = {
             email_of[mid]: (row[1], bool(row[4]), bool(row[5]), bool(row[6]))
@@ -963,23 +977,26 @@ def stores() -> list[object]:
     return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.mark.parametrize("store", stores())
-def test_membership_rosters_and_notes_keep_their_invariants(store: str) -> None:
+def run_on(store: str, machine: type[OnAStore], *, examples: int, steps: int) -> None:
+    """Run a machine on one store, at most `examples` times (fewer if the profile says)."""
+    url = "sqlite"
     if store == "postgres":
         url = need_postgres()
         prepare_postgres(url)
-        machine = type("PgClubMachine", (ClubMachine,), {"url": url})
-    else:
-        machine = type("SqliteClubMachine", (ClubMachine,), {"url": "sqlite"})
     run_state_machine_as_test(
-        machine,
+        type(f"{store.title()}{machine.__name__}", (machine,), {"url": url}),
         settings=settings(
-            max_examples=min(settings().max_examples, 10),
-            stateful_step_count=30,
+            max_examples=min(settings().max_examples, examples),
+            stateful_step_count=steps,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+@pytest.mark.parametrize("store", stores())
+def test_membership_rosters_and_notes_keep_their_invariants(store: str) -> None:
+    run_on(store, ClubMachine, examples=10, steps=30)
 
 
 # ---------------------------------------------------------------------------------------

@@ -411,6 +411,33 @@ async def test_a_linked_slack_identity_is_not_detached_by_the_daily_recheck(
     assert (await world.account_of(slack)).email == "ava@lake.run"  # type: ignore[union-attr]
 
 
+async def test_a_slack_squatter_does_not_ride_along_when_the_owner_links_their_email(
+    world: World,
+) -> None:
+    """Found by tests/policy/test_identity_machine.py. A rogue admin of workspace T9 gives
+    Slack user U9 dee's e-mail; U9's first use makes an account for that e-mail (Slack's
+    e-mail proves an account with no club). Dee, whose club account is e-mail-less (made
+    on Discord), later uses the console as dee@ — the console proves the e-mail, so that
+    identity lands on U9's account — and links it to her club account. U9's Slack e-mail
+    never proved that account (its club does not use T9), so U9 must not come along."""
+    await world.ok(DEE_DM, '/setup-org "Dee Runners"')
+    await world.ok(DEE_DM, "/log 5k 25:00 private")
+    squatter = Caller(platform="slack", user_id="U9", space_id="T9", email="dee@lake.run")
+    await world.ok(squatter, "/help")
+    code = await world.link_code(DEE_DM)
+    said = await world.ok("dee@lake.run", f"/link {code}")
+    assert "dee@lake.run came along" in said.text
+    dee = await world.account_of(DEE_DM)
+    assert dee is not None and dee.email == "dee@lake.run"
+    assert await world.account_of(squatter) is None  # detached, not moved
+    assert "U9" not in (await world.ok(DEE_DM, "/identities")).text
+    # met afresh: an account of its own, whatever e-mail Slack shows
+    seen = await world.say(squatter, "/activities")
+    assert "5.00 km" not in seen.everything
+    again = await world.account_of(squatter)
+    assert again is not None and again.id != dee.id
+
+
 async def test_an_emptied_accounts_email_comes_along_to_an_email_less_account(
     world: World,
 ) -> None:
