@@ -112,6 +112,11 @@ def generator_sql(pg: bool, activities: int) -> list[tuple[str, str]]:
             return f"(DATE '{FIRST_DAY}' + ({offset})::int)"
         return f"date('{FIRST_DAY}', '+' || ({offset}) || ' days')"
 
+    def public_id(number: str) -> str:  # unique, never typed back: hex will do
+        if pg:
+            return f"lpad(upper(to_hex({number})), 7, '0')"
+        return f"printf('%07X', {number})"
+
     def at(day_sql: str) -> str:
         if pg:
             return f"(({day_sql})::timestamp + INTERVAL '7 hours') AT TIME ZONE 'UTC'"
@@ -184,8 +189,8 @@ def generator_sql(pg: bool, activities: int) -> list[tuple[str, str]]:
         ),
         (
             "chat identities",
-            "INSERT INTO chat_identities (account_id, platform, space_id, user_id) "
-            f"SELECT {head} + o.i, 'console', '', 'head-' || o.i || '@bench.run' "
+            "INSERT INTO chat_identities (account_id, platform, space_id, user_id, proof) "
+            f"SELECT {head} + o.i, 'console', '', 'head-' || o.i || '@bench.run', 'console' "
             f"FROM {series('o', ORGS)}",
         ),
         (
@@ -219,9 +224,9 @@ def generator_sql(pg: bool, activities: int) -> list[tuple[str, str]]:
         ),
         (
             "activities",
-            "INSERT INTO activities (id, account_id, started_at, day, type, distance_m, "
-            "duration_s, source, private, created_at) "
-            f"SELECT n.i, {a}, {at(day(offset))}, {day(offset)}, "
+            "INSERT INTO activities (id, public_id, account_id, started_at, day, type, "
+            "distance_m, duration_s, source, private, created_at) "
+            f"SELECT n.i, {public_id('n.i')}, {a}, {at(day(offset))}, {day(offset)}, "
             "CASE WHEN n.i % 10 = 0 THEN 'ride' ELSE 'run' END, "
             f"CASE WHEN n.i % 33 = 0 THEN NULL ELSE {dist} END, "
             f"CASE WHEN n.i % 33 = 0 THEN NULL ELSE {dist} * 0.3 END, "
