@@ -34,6 +34,7 @@ from bot.commands.base import (
 from bot.commands.joining import offer_invitations
 from bot.grammar import GrammarError
 from bot.identity import Identified, meet, recheck_slack, slack_needs_check
+from bot.importers.pool import ParsePool, shared_pool
 from bot.messages import ChannelRef, Outgoing, Via
 from bot.policy import Action, Viewer, permits
 from bot.schedule.outbox import encode_actions, enqueue_many
@@ -124,6 +125,7 @@ class Core:
         default_timezone: str = "UTC",
         on_enqueued: Callable[[], None] | None = None,
         can_mail: bool = False,
+        parse_pool: ParsePool | None = None,
     ) -> None:
         load_all()
         # called after a command queued messages, so a live dispatcher sends them now
@@ -134,6 +136,8 @@ class Core:
         self.default_timezone = default_timezone
         # an SMTP server is configured, so commands may e-mail (SPEC §5a `/verify`)
         self.can_mail = can_mail
+        # uploads are parsed in worker processes, a few at once (bot/importers/pool.py)
+        self.parse_pool = parse_pool or shared_pool()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
@@ -146,7 +150,7 @@ class Core:
         """A file sent to the bot in a DM: logged as an activity when it is one."""
         from bot.commands.activities import UPLOAD, read_upload
 
-        upload = await read_upload(filename, data, self.clock.now())
+        upload = await read_upload(filename, data, self.clock.now(), self.parse_pool)
         return await self._guarded(caller, "", (UPLOAD, upload))
 
     async def _guarded(

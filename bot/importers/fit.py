@@ -143,6 +143,8 @@ def _frames(data: bytes) -> Iterator[Any]:
             raise ImportRefused(_BAD_CHECKSUM) from exc
         except fitdecode.FitParseError as exc:
             raise ImportRefused(_BAD_LAYOUT) from exc
+        except MemoryError:  # the worker's memory limit (bot/importers/pool.py)
+            raise
         except Exception as exc:
             raise ImportRefused(_UNREADABLE) from exc
         if isinstance(frame, fitdecode.FitHeader | fitdecode.FitDataMessage):
