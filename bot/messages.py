@@ -51,6 +51,36 @@ class Action:
     command: str
 
 
+TEXT_LIMIT = 4000
+"""The most characters any message's text holds (issue 11 item 4), enforced here for every
+message the bot builds: safely under Slack's 4,000-character `text` and 50 sections, and
+two Discord pages of 2,000 (the adapters page longer text on line ends). Commands that
+list things stop well before it and say how to narrow the list; this is the backstop."""
+
+
+def bounded(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text` if it fits; else its whole first lines that fit and one line saying how many
+    were left out, so a cut is never silent and never mid-line (unless the first line
+    alone is too long)."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    room = limit - 120  # for the note
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + (1 if kept else 0)
+        if size > room:
+            break
+        kept.append(line)
+    if not kept:
+        kept = [lines[0][: room - 1] + "…"]
+    hidden = len(lines) - len(kept)
+    more = f"{hidden:,} more line{'s' if hidden != 1 else ''}" if hidden else "the rest"
+    note = f"… and {more} not shown (a reply holds at most {limit:,} characters)."
+    return "\n".join([*kept, note])
+
+
 @dataclass(frozen=True)
 class Outgoing:
     via: Via
@@ -65,6 +95,10 @@ class Outgoing:
     key: str | None = None  # idempotency key of an event message
     expires_at: datetime | None = None  # a DM not sent by then is dropped (a code's life)
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.text) > TEXT_LIMIT:  # the one place every message passes
+            object.__setattr__(self, "text", bounded(self.text))
 
     @property
     def ephemeral(self) -> bool:

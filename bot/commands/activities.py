@@ -40,7 +40,7 @@ from bot.policy import (
 from bot.render import fmt_distance, fmt_duration, fmt_pace
 from storage.models import Account, Activity, Comment, Membership
 
-LIST_LIMIT = 100
+LIST_LIMIT = 40  # lines of /activities: about what a reply of 4,000 characters holds
 ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 
