@@ -13,7 +13,7 @@ whether a reply may be shown to a channel:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -52,10 +52,13 @@ class Action:
 
 
 TEXT_LIMIT = 4000
-"""The most characters any message's text holds (issue 11 item 4), enforced here for every
-message the bot builds: safely under Slack's 4,000-character `text` and 50 sections, and
-two Discord pages of 2,000 (the adapters page longer text on line ends). Commands that
-list things stop well before it and say how to narrow the list; this is the backstop."""
+"""The most characters any message's text holds (issue 11 item 4): safely under Slack's
+4,000-character `text` and 50 sections, and two Discord pages of 2,000 (the adapters page
+longer text on line ends, and stay able to page anything). Applied with `within_limit`
+where messages leave the core — `Core.handle`/`handle_file` for answers and posts, the
+outbox for DMs, and the dispatcher for what it renders — so no message can exceed it.
+Commands that list things stop well before it and say how to narrow the list; this is
+the backstop."""
 
 
 def bounded(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -96,10 +99,13 @@ class Outgoing:
     expires_at: datetime | None = None  # a DM not sent by then is dropped (a code's life)
     extra: dict[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if len(self.text) > TEXT_LIMIT:  # the one place every message passes
-            object.__setattr__(self, "text", bounded(self.text))
-
     @property
     def ephemeral(self) -> bool:
         return self.via is Via.REPLY
+
+
+def within_limit(message: Outgoing) -> Outgoing:
+    """The message with its text `bounded` to `TEXT_LIMIT`."""
+    if len(message.text) <= TEXT_LIMIT:
+        return message
+    return replace(message, text=bounded(message.text))

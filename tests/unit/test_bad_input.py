@@ -93,7 +93,7 @@ COMMANDS = sorted(REGISTRY)
 # Python internals that must never reach a user (unless they typed the very words)
 FORBIDDEN = re.compile(
     r"Traceback|File \"|\b[A-Z]\w*(?:Error|Exception)\b|sqlalchemy|sqlite3|aiosqlite|"
-    r"asyncpg|psycopg|\bNone\b|<bound |object at 0x|\[SQL:"
+    r"asyncpg|psycopg|\bNone\b(?! of )|<bound |object at 0x|\[SQL:"
 )
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.commands.base import LIST_MAX, MEMBERS_MAX
-from bot.messages import TEXT_LIMIT, Outgoing, Via, bounded
+from bot.messages import TEXT_LIMIT, Outgoing, Via, bounded, within_limit
 from storage.models import AuditEntry, GroupMember, Membership
 from tests.conftest import Club
 from tests.unit.test_training import AVA, BEN, HC, count, seed_athletes, seed_group, seed_lake
@@ -100,7 +100,7 @@ async def test_item_04_no_message_exceeds_the_ceiling(club: Club) -> None:
     assert len(said.text) <= TEXT_LIMIT
     assert said.text.split("\n")[-1].startswith("… and ")
     assert said.text.split("\n")[-1].endswith("(a reply holds at most 4,000 characters).")
-    huge = Outgoing(Via.DM, "\n".join(f"- athlete {n}" for n in range(50_000)))
+    huge = within_limit(Outgoing(Via.DM, "\n".join(f"- athlete {n}" for n in range(50_000))))
     assert len(huge.text) <= TEXT_LIMIT and huge.text.endswith(
         "… and 49,715 more lines not shown (a reply holds at most 4,000 characters)."
     )
