@@ -7,12 +7,14 @@ answered with 250,000 characters, and did not merge the repeats.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.commands.base import LIST_MAX, MEMBERS_MAX
 from bot.messages import TEXT_LIMIT, Outgoing, Via, bounded, within_limit
-from storage.models import AuditEntry, GroupMember, Membership
+from bot.schedule.dispatcher import Dispatcher
+from storage.models import AuditEntry, GroupMember, Membership, OutboxMessage
 from tests.conftest import Club
+from tests.schedule import Recorder
 from tests.unit.test_training import AVA, BEN, HC, count, seed_athletes, seed_group, seed_lake
 
 
@@ -107,3 +109,30 @@ async def test_item_04_no_message_exceeds_the_ceiling(club: Club) -> None:
     assert bounded("x" * 250_000).endswith(
         "… and the rest not shown (a reply holds at most 4,000 characters)."
     )
+
+
+async def test_item_04_the_dispatcher_sends_nothing_over_the_ceiling(club: Club) -> None:
+    """A DM row longer than the ceiling (written before it existed, or by a renderer)
+    still goes out bounded: the dispatcher applies the same limit when it sends."""
+    now = club.clock.now()
+    async with club.core.sessions() as session, session.begin():
+        await session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "key": "note:long",
+                    "kind": "note",
+                    "email": "ann@club.run",
+                    "text": "\n".join(f"- line {n}" for n in range(2_000)),
+                    "due_at": now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            ],
+        )
+    platform = Recorder(club.clock)
+    await Dispatcher(club.core.sessions, club.clock, platform).drain()
+    [sent] = platform.sent
+    assert len(sent.message.text) <= TEXT_LIMIT
+    assert sent.message.text.endswith("not shown (a reply holds at most 4,000 characters).")
