@@ -35,7 +35,8 @@ from bot.commands.base import (
 from bot.commands.joining import offer_invitations
 from bot.grammar import GrammarError
 from bot.identity import Identified, meet, recheck_slack, slack_needs_check
-from bot.messages import ChannelRef, Outgoing, Via
+from bot.importers.pool import ParsePool, shared_pool
+from bot.messages import ChannelRef, Outgoing, Via, bounded, within_limit
 from bot.policy import Action, Viewer, permits
 from bot.schedule.outbox import encode_actions, enqueue_many
 from storage.models import DISPLAY_NAME_MAX, Account, GroupChannel, Membership, Org
@@ -141,6 +142,7 @@ class Core:
         default_timezone: str = "UTC",
         on_enqueued: Callable[[], None] | None = None,
         can_mail: bool = False,
+        parse_pool: ParsePool | None = None,
     ) -> None:
         load_all()
         # called after a command queued messages, so a live dispatcher sends them now
@@ -151,20 +153,22 @@ class Core:
         self.default_timezone = default_timezone
         # an SMTP server is configured, so commands may e-mail (SPEC §5a `/verify`)
         self.can_mail = can_mail
+        # uploads are parsed in worker processes, a few at once (bot/importers/pool.py)
+        self.parse_pool = parse_pool or shared_pool()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
 
     async def handle(self, caller: Caller, text: str) -> list[Outgoing]:
         """One line typed to the bot."""
-        return await self._guarded(caller, text, None)
+        return [within_limit(m) for m in await self._guarded(caller, text, None)]
 
     async def handle_file(self, caller: Caller, filename: str, data: bytes) -> list[Outgoing]:
         """A file sent to the bot in a DM: logged as an activity when it is one."""
         from bot.commands.activities import UPLOAD, read_upload
 
-        upload = await read_upload(filename, data, self.clock.now())
-        return await self._guarded(caller, "", (UPLOAD, upload))
+        upload = await read_upload(filename, data, self.clock.now(), self.parse_pool)
+        return [within_limit(m) for m in await self._guarded(caller, "", (UPLOAD, upload))]
 
     async def _guarded(
         self, caller: Caller, text: str, prepared: tuple[CommandSpec, Any] | None
@@ -208,7 +212,7 @@ class Core:
             {
                 "key": message.key or f"{message.kind}:{uuid4().hex}",
                 "kind": message.kind,
-                "text": message.text,
+                "text": bounded(message.text),
                 "account_id": message.account_id,
                 "email": message.email if message.account_id is None else None,
                 "actions": encode_actions(message.actions),

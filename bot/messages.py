@@ -13,7 +13,7 @@ whether a reply may be shown to a channel:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,6 +51,39 @@ class Action:
     command: str
 
 
+TEXT_LIMIT = 4000
+"""The most characters any message's text holds (issue 11 item 4): safely under Slack's
+4,000-character `text` and 50 sections, and two Discord pages of 2,000 (the adapters page
+longer text on line ends, and stay able to page anything). Applied with `within_limit`
+where messages leave the core — `Core.handle`/`handle_file` for answers and posts, the
+outbox for DMs, and the dispatcher for what it renders — so no message can exceed it.
+Commands that list things stop well before it and say how to narrow the list; this is
+the backstop."""
+
+
+def bounded(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text` if it fits; else its whole first lines that fit and one line saying how many
+    were left out, so a cut is never silent and never mid-line (unless the first line
+    alone is too long)."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    room = limit - 120  # for the note
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + (1 if kept else 0)
+        if size > room:
+            break
+        kept.append(line)
+    if not kept:
+        kept = [lines[0][: room - 1] + "…"]
+    hidden = len(lines) - len(kept)
+    more = f"{hidden:,} more line{'s' if hidden != 1 else ''}" if hidden else "the rest"
+    note = f"… and {more} not shown (a reply holds at most {limit:,} characters)."
+    return "\n".join([*kept, note])
+
+
 @dataclass(frozen=True)
 class Outgoing:
     via: Via
@@ -69,3 +102,10 @@ class Outgoing:
     @property
     def ephemeral(self) -> bool:
         return self.via is Via.REPLY
+
+
+def within_limit(message: Outgoing) -> Outgoing:
+    """The message with its text `bounded` to `TEXT_LIMIT`."""
+    if len(message.text) <= TEXT_LIMIT:
+        return message
+    return replace(message, text=bounded(message.text))

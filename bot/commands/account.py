@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.commands.base import REGISTRY, CommandSpec, Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member
 from bot.grammar import MemberRef
+from bot.messages import TEXT_LIMIT
 from bot.policy import PRIVACY_FLAGS, Action, audit_filter, permits
 from bot.schedule.planner import settings_changed
 from storage.models import AuditEntry
@@ -213,7 +214,9 @@ async def help_(cmd: Help, ctx: Ctx) -> None:
             raise Refusal(f"No command /{topic} that you can use. Type /help for the list.")
         ctx.reply("\n".join(f"{s.usage}\n    {s.summary}" for s in matches))
         return
-    lines = [
-        f"{s.usage} — {s.summary}" for s in sorted(specs, key=lambda s: s.name) if not s.dm_form
-    ]
-    ctx.reply("Commands you can use:\n" + "\n".join(lines))
+    listed = [s for s in sorted(specs, key=lambda s: s.name) if not s.dm_form]
+    text = "Commands you can use:\n" + "\n".join(f"{s.usage} — {s.summary}" for s in listed)
+    if len(text) > TEXT_LIMIT:  # a head coach's list: the usages, each summary on request
+        usages = [s.usage for s in listed]
+        text = "\n".join(["Commands you can use:", *usages, "/help COMMAND says what one does."])
+    ctx.reply(text)

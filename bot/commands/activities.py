@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import re
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from bot.commands.training import (
 )
 from bot.domain.schedule import monday_of
 from bot.grammar import MemberRef
-from bot.importers import ImportRefused, ParsedActivity, parse_activity_file
+from bot.importers import ImportRefused, ParsedActivity
+from bot.importers.pool import ParsePool
 from bot.policy import (
     Action,
     Privacy,
@@ -41,7 +41,7 @@ from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
 from bot.text import free_text
 from storage.models import Account, Activity, Comment, Membership
 
-LIST_LIMIT = 100
+LIST_LIMIT = 40  # lines of /activities: about what a reply of 4,000 characters holds
 ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 
@@ -271,9 +271,10 @@ class DeleteActivity:
     activity: str
 
 
-async def read_upload(filename: str, data: bytes, now: datetime) -> Upload:
+async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool) -> Upload:
+    """Parse in the pool's worker processes, never on the event loop (issue 11 item 7)."""
     try:
-        parsed = await asyncio.to_thread(parse_activity_file, filename, data, now=now)
+        parsed = await pool.parse(filename, data, now)
     except ImportRefused as exc:
         return Upload(filename=filename, parsed=None, refusal=exc.message)
     return Upload(filename=filename, parsed=parsed)

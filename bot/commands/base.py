@@ -62,6 +62,18 @@ class Kind(StrEnum):
     LIST = "list"  # comma-separated words
 
 
+MEMBERS_MAX = 100  # distinct members one command may name (`/group add G A B ...`)
+LIST_MAX = 20  # items of a comma list (`labels:a,b`)
+
+
+def _distinct(items: list[str]) -> list[str]:
+    """Items without repeats (compared case-insensitively), first spelling kept."""
+    seen: dict[str, str] = {}
+    for item in items:
+        seen.setdefault(item.casefold(), item)
+    return list(seen.values())
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -114,13 +126,27 @@ class Param:
         if k is Kind.ON_OFF:
             return grammar.parse_on_off(raw)
         if k is Kind.LIST:
-            items = [
-                user_text.clean(part, what=self.name) for part in raw.split(",") if part.strip()
-            ]
-            if any(len(item) > 40 for item in items) or len(items) > 20:
-                raise GrammarError(f"{self.name}: up to 20 items of at most 40 characters.")
+            items = _distinct(
+                [user_text.clean(part, what=self.name) for part in raw.split(",") if part.strip()]
+            )
+            if any(len(item) > 40 for item in items) or len(items) > LIST_MAX:
+                raise GrammarError(f"{self.name}: up to {LIST_MAX} items of at most 40 characters.")
             return tuple(items)
         raise GrammarError(f"{self.name} cannot be given that way.")
+
+    def members(self, tokens: list[Token], today: date) -> tuple[grammar.MemberRef, ...]:
+        """A variadic member list: the same member named twice counts once, and more
+        than `MEMBERS_MAX` distinct ones are refused before any is looked up."""
+        seen: dict[tuple[str, str], grammar.MemberRef] = {}
+        for token in tokens:
+            ref = self.convert(token.value, today)
+            seen.setdefault((ref.kind, ref.value.casefold()), ref)
+            if len(seen) > MEMBERS_MAX:
+                raise GrammarError(
+                    f"{self.name}: at most {MEMBERS_MAX} different members in one command; "
+                    "split them over several."
+                )
+        return tuple(seen.values())
 
     def _measure(self, raw: str, today: date) -> Any:
         if self.kind is Kind.DATE_FORWARD:
@@ -174,7 +200,7 @@ class CommandSpec:
                 values[param.name] = param.convert(" ".join(t.value for t in loose), today)
                 loose = []
             elif param.kind is Kind.MEMBERS:
-                values[param.name] = tuple(param.convert(t.value, today) for t in loose)
+                values[param.name] = param.members(loose, today)
                 loose = []
             elif param.kind is Kind.WORDS:
                 param.convert(" ".join(t.value for t in loose), today)  # empty, too long

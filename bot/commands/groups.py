@@ -143,7 +143,14 @@ async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
     lines = [f"{group.name} — {len(members)} athletes"]
     if channels and coach_view:
         lines.append("Linked: " + ", ".join(_channel_name(c) for c in channels))
-    lines += [f"- {who(a, sees_emails(ctx.viewer))}" for _, a in members]
+    lines += [f"- {who(a, sees_emails(ctx.viewer))}" for _, a in members[:GROUP_SHOWN]]
+    if len(members) > GROUP_SHOWN:
+        more = f"… and {len(members) - GROUP_SHOWN} more"
+        lines.append(
+            f"{more}; narrow with /members group:{group.name} label:L."
+            if coach_view
+            else f"{more}."
+        )
     ctx.reply("\n".join(lines))
 
 
@@ -212,8 +219,12 @@ _members_params = (
 async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
     added, already = [], []
+    seen: set[int] = set()
     for ref in cmd.members:
         member, account = await resolve_member(ctx, ref)
+        if member.id in seen:  # one person named twice (e-mail and name): once
+            continue
+        seen.add(member.id)
         if not member.is_athlete:
             raise Refusal(f"{account.display_name} is not an athlete; groups hold athletes.")
         if await ctx.uow.repo.in_group(group.id, member.id):
@@ -222,9 +233,9 @@ async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
         await ctx.uow.repo.add(GroupMember(group_id=group.id, membership_id=member.id))
         added.append(account.display_name)
     await ctx.audit("group_add", None, f"{group.name}: {', '.join(added)}")
-    text = f"Added to {group.name}: {', '.join(added)}." if added else "Nobody new to add."
+    text = f"Added to {group.name}: {_names(added)}." if added else "Nobody new to add."
     if already:
-        text += f" Already in it: {', '.join(already)}."
+        text += f" Already in it: {_names(already)}."
     ctx.reply(text)
 
 
@@ -238,15 +249,32 @@ async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
 async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
     removed = []
+    seen: set[int] = set()
     for ref in cmd.members:
         member, account = await resolve_member(ctx, ref)
+        if member.id in seen:
+            continue
+        seen.add(member.id)
         place = await ctx.uow.repo.in_group(group.id, member.id)
         if place is None:
             raise Refusal(f"{account.display_name} is not in {group.name}.")
         await ctx.uow.repo.delete(place)
         removed.append(account.display_name)
     await ctx.audit("group_remove", None, f"{group.name}: {', '.join(removed)}")
-    ctx.reply(f"Removed from {group.name}: {', '.join(removed)}.")
+    ctx.reply(f"Removed from {group.name}: {_names(removed)}.")
+
+
+NAMES_SHOWN = 20  # a reply names this many people, then counts the rest
+
+
+def _names(names: list[str]) -> str:
+    """`ann, ben, ... and 80 more`: the coach sees who, without a wall of names."""
+    if len(names) <= NAMES_SHOWN:
+        return ", ".join(names)
+    return f"{', '.join(names[:NAMES_SHOWN])} and {len(names) - NAMES_SHOWN} more"
+
+
+GROUP_SHOWN = 60  # athletes listed by /group show
 
 
 def _channel_name(link: GroupChannel) -> str:

@@ -487,7 +487,7 @@ class Members:
     label: str | None = None
 
 
-MEMBER_LIST_LIMIT = 200
+MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or label:
 
 
 @command(
@@ -518,7 +518,11 @@ async def members(cmd: Members, ctx: Ctx) -> None:
         for r in rows[:MEMBER_LIST_LIMIT]
     ]
 
-    more = " (first 200; narrow with group: or label:)" if len(rows) > MEMBER_LIST_LIMIT else ""
+    more = (
+        f" (first {MEMBER_LIST_LIMIT}; narrow with group: or label:)"
+        if len(rows) > MEMBER_LIST_LIMIT
+        else ""
+    )
     ctx.reply(f"Members of {org.name}{more}:\n" + "\n".join(lines))
 
 

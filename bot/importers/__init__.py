@@ -9,8 +9,9 @@ The format is decided by content, not by the file name: chat apps rename files, 
 phones save `.gpx` as `.xml` or `.txt`. The extension is used only to word the refusal
 for a file too broken to recognise (a `.fit` whose header is gone).
 
-Parsing is synchronous and CPU-bound (a FIT file decodes at roughly 4 ms per KB), so
-async callers should run it in a worker thread, e.g. `asyncio.to_thread`.
+Parsing is synchronous and CPU-bound (a FIT file decodes at roughly 4 ms per KB, a 24 MB
+GPX takes seconds), and a thread would hold the GIL all that time, so the bot parses
+in worker processes: `bot.importers.pool.ParsePool`.
 """
 
 from __future__ import annotations

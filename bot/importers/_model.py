@@ -33,8 +33,8 @@ MAX_DURATION_S = 7 * 24 * 3600.0
 class ParsedActivity:
     """One recorded activity, reduced to what coachbot logs.
 
-    `duration_s` is timer/moving time where the format records it (a paused watch does
-    not count the café stop), else elapsed time; `distance_m`/`duration_s` are None
+    `duration_s` is timer time where the format records one (FIT, TCX: a paused watch
+    does not count the café stop), else elapsed time (GPX); `distance_m`/`duration_s` are None
     when the file simply does not say, which is different from 0.
     """
 

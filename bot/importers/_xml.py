@@ -55,6 +55,8 @@ def parse(data: bytes, label: str) -> Element:
             "This file declares XML entities or outside references, which activity files "
             "never need, so it was not read."
         ) from exc
+    except MemoryError:  # the worker's memory limit (bot/importers/pool.py) says so itself
+        raise
     except Exception as exc:  # ParseError; also LookupError for an unknown encoding
         raise ImportRefused(
             f"This {label} file is damaged — it is not well-formed XML; "

@@ -23,6 +23,13 @@ total_timer_time, falling back to total_elapsed_time). Several sessions (multisp
 added up. With no session at all, start, distance and elapsed time come from the
 `record` messages. Only sub-files whose `file_id.type` is `activity` count: settings,
 monitoring, courses and workouts are valid FIT files but not something to log.
+
+Chained files. A FIT file may be several FIT files back to back, each with its own
+header and `file_id`. One activity among settings or other non-activity parts is logged;
+two or more activities are refused, naming how many, exactly as a TCX file with several
+activities is: one upload logs one activity (one reply, one `#ID`, one session matched),
+and adding them up would silently log a run that never happened (a file chained to a copy
+of itself would count double). The athlete sends them one file at a time.
 """
 
 from __future__ import annotations
@@ -99,6 +106,7 @@ class _Collected:
     """What one pass over the messages keeps; everything else is ignored."""
 
     file_types: list[object] = field(default_factory=list)
+    activities: int = 0  # chained sub-files whose file_id says `activity`
     sessions: list[_Session] = field(default_factory=list)
     record_times: list[dt.datetime] = field(default_factory=list)
     record_distance_m: float | None = None
@@ -135,6 +143,8 @@ def _frames(data: bytes) -> Iterator[Any]:
             raise ImportRefused(_BAD_CHECKSUM) from exc
         except fitdecode.FitParseError as exc:
             raise ImportRefused(_BAD_LAYOUT) from exc
+        except MemoryError:  # the worker's memory limit (bot/importers/pool.py)
+            raise
         except Exception as exc:
             raise ImportRefused(_UNREADABLE) from exc
         if isinstance(frame, fitdecode.FitHeader | fitdecode.FitDataMessage):
@@ -170,6 +180,7 @@ def _collect(data: bytes) -> _Collected:
             file_type = _value(frame, "type")
             found.file_types.append(file_type)
             in_activity = file_type == "activity"
+            found.activities += in_activity
         elif not in_activity:
             continue
         elif name == "session":
@@ -213,6 +224,11 @@ def parse_fit(data: bytes) -> ParsedActivity:
         if kind is None:
             raise ImportRefused("This FIT file holds something other than a recorded activity.")
         raise ImportRefused(f"This FIT file holds {kind}, not an activity.")
+    if found.activities > 1:
+        raise ImportRefused(
+            f"This FIT file holds {found.activities} activities chained together; "
+            "please send them one file at a time."
+        )
 
     record_start = min(found.record_times) if found.record_times else None
     if found.sessions:

@@ -13,11 +13,14 @@ Only tracks (`<trk>`) are recorded activities. Routes (`<rte>`) and waypoints (`
 are plans and places: logging them would credit an athlete with a run they only drew on
 a map, so such files are refused with a sentence saying what they are.
 
-Numbers follow what running apps show: distance is the 2-D track length (GPS elevation
-is too noisy to add), duration is gpxpy's moving time (stops under 1 km/h excluded), as
-GPX has no timer of its own. A track needs at least one timed point to be placed on the
-calendar; points without times still count for distance, which keeps files from apps
-that drop most timestamps usable.
+Numbers: distance is the 2-D track length (GPS elevation is too noisy to add); duration
+is the elapsed time from the first timed point to the last, since GPX has no timer of its
+own. gpxpy's "moving time" is not used: it guesses stops from speeds and drops the
+fastest points as outliers, which on a short or slow track throws away most of what the
+athlete did (the fixtures' track with an empty segment: 32 s moving of a 76 s walk).
+A track needs at least one timed point to be placed on the calendar; points without
+times still count for distance, which keeps files from apps that drop most timestamps
+usable.
 """
 
 from __future__ import annotations
@@ -96,10 +99,10 @@ def _tracks(root: Element) -> tuple[list[gpxpy.gpx.GPXTrack], str | None]:
     return tracks, track_type
 
 
-def _measure(gpx: gpxpy.gpx.GPX) -> tuple[float, float]:
-    """2-D length and moving time, from gpxpy's geometry."""
+def _length(gpx: gpxpy.gpx.GPX) -> float:
+    """2-D length, from gpxpy's geometry."""
     try:
-        return float(gpx.length_2d()), float(gpx.get_moving_data().moving_time)
+        return float(gpx.length_2d())
     except (ArithmeticError, ValueError) as exc:  # extreme coordinates in the maths
         raise ImportRefused(_UNREADABLE) from exc
 
@@ -120,17 +123,13 @@ def parse_gpx(root: Element) -> ParsedActivity:
     if not times:
         raise ImportRefused("This GPX track has no times, so it cannot be logged as an activity.")
 
-    distance, moving = _measure(gpx)
-    if moving > 0:
-        duration: float | None = moving
-    else:  # one timed point, or no movement detected (e.g. a treadmill file)
-        elapsed = (max(times) - min(times)).total_seconds()
-        duration = elapsed if elapsed > 0 else None
+    elapsed = (max(times) - min(times)).total_seconds()
+    duration = elapsed if elapsed > 0 else None  # one timed point: the file does not say
 
     return ParsedActivity(
         source="gpx",
         start=times[0],
         activity_type=sport_from_word(track_type) if track_type else "run",
-        distance_m=distance,
+        distance_m=_length(gpx),
         duration_s=duration,
     )

@@ -44,7 +44,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.messages import Outgoing, Via
+from bot.messages import Outgoing, Via, within_limit
 from bot.schedule import texts
 from bot.schedule.outbox import claim, decode_actions, process_owner, reclaim_orphans, settle_many
 from storage.models import Account, Membership, OutboxMessage, Recipient
@@ -520,7 +520,7 @@ class Dispatcher:
                     return Outcome("failed", "e-mail only, and no SMTP server is configured")
                 await self.mailer.send(message.email, subject, message.text)
                 return SENT
-            await self.sender.send(message, nonce=str(row.id))
+            await self.sender.send(within_limit(message), nonce=str(row.id))
             if self.mailer is not None and message.account_id is None and message.email:
                 await self.mailer.send(message.email, INVITATION_SUBJECT, message.text)
         except SendError as exc:

@@ -298,8 +298,8 @@ GOOD_FILES = [
     FileCase("activity-small-fenix2-run.fit", "fit", "run", 9008.22, 2832.0, date(2015, 8, 15)),
     FileCase("garmin-fenix-5-bike.fit", "fit", "ride", 459.52, 60.363, date(2017, 6, 12)),
     FileCase("garmin-fenix-5-walk.fit", "fit", "walk", 67.85, 45.379, date(2017, 6, 11)),
-    FileCase("cerknicko-jezero.gpx", "gpx", "run", 4580.1, 2425.0, date(2010, 8, 5)),
-    FileCase("korita-zbevnica.gpx", "gpx", "run", 14913.7, 7084.0, date(2010, 10, 3)),
+    FileCase("cerknicko-jezero.gpx", "gpx", "run", 4580.1, 7190.0, date(2010, 8, 5)),
+    FileCase("korita-zbevnica.gpx", "gpx", "run", 14913.7, 13381.0, date(2010, 10, 3)),
     FileCase("test.tcx", "tcx", "run", 4689.2, 1992.8, date(2012, 12, 26)),
     FileCase("sup_activity_1.tcx", "tcx", "other", 1157.5, 1112.3, date(2022, 7, 16)),
 ]

@@ -40,7 +40,7 @@ from bot.clock import FakeClock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, CommandSpec, Kind
 from bot.core import APOLOGY
-from bot.messages import Outgoing, Via
+from bot.messages import TEXT_LIMIT, Outgoing, Via
 from bot.policy import Viewer, permits
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -93,7 +93,7 @@ COMMANDS = sorted(REGISTRY)
 # Python internals that must never reach a user (unless they typed the very words)
 FORBIDDEN = re.compile(
     r"Traceback|File \"|\b[A-Z]\w*(?:Error|Exception)\b|sqlalchemy|sqlite3|aiosqlite|"
-    r"asyncpg|psycopg|\bNone\b|<bound |object at 0x|\[SQL:"
+    r"asyncpg|psycopg|\bNone\b(?! of )|<bound |object at 0x|\[SQL:"
 )
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -289,6 +289,7 @@ def check_answer(
         assert reply.text != APOLOGY, f"{role}: {line!r} failed inside the bot"
         assert not store.errors, [r.getMessage() for r in store.errors]
         for message in messages:
+            assert len(message.text) <= TEXT_LIMIT, f"{role}: {line[:80]!r} -> a wall of text"
             for match in FORBIDDEN.finditer(message.text):
                 assert match[0] in line, (
                     f"{role}: {line!r} -> internals in the answer: {message.text!r}"
@@ -459,6 +460,11 @@ ATOM = st.one_of(
             ("x", "\u00e9", "\U0001f4a5", "NOTE ", '"', "a:", "\u00df", "\u200b", "\ufdfa", "\n")
         ),
         st.integers(1990, 5000),
+    ),
+    st.builds(  # issue 11 item 4: one member, or a hundred and one, named over and over
+        lambda names, n: " ".join(names * n),
+        st.sampled_from(((EMAILS[0],), ("ava", "AVA"), tuple(f"r{i}@x.run" for i in range(101)))),
+        st.integers(1, 500),
     ),
 )
 ARGS = st.lists(ATOM, max_size=5).map(" ".join)
