@@ -5,6 +5,10 @@ interactions and DMs, answer through the interaction callback and webhook endpoi
 open and send DMs. Everything is recorded; tests inject gateway events and script
 failures (`fail`). discord.py parses a body as JSON only when its content-type is exactly
 `application/json`, so every answer is sent that way.
+
+Message creation honours `enforce_nonce` as Discord documents it (see `_create_message`),
+over a window of `nonce_window` seconds on the double's own clock (`now`, injectable); a
+test can act between Discord creating a message and its answer (`after_create`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import asyncio
 import itertools
 import json
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +33,11 @@ ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
 MEMBER_PERMISSIONS = ALL_PERMISSIONS & ~(ADMINISTRATOR | MANAGE_GUILD)  # no Manage Server
 STAMP = "2027-01-04T09:00:00+00:00"
+# Discord keeps a nonce for "the past few minutes" and publishes no exact figure: the
+# double takes the low reading, two minutes, so it never drops a re-send Discord would
+# let through (a test passing here passes against Discord).
+NONCE_WINDOW = 120.0
+NONCE_MAX = 25  # characters: Discord refuses a longer nonce (400 Invalid Form Body)
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -80,10 +90,18 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 class DiscordDouble:
-    def __init__(self) -> None:
+    def __init__(self, *, now: Callable[[], float] = time.monotonic) -> None:
+        self.now = now  # seconds, for the nonce window
+        self.nonce_window = NONCE_WINDOW
+        # (channel, nonce, author) -> the message it created and when
+        self._nonces: dict[tuple[int, str, str], tuple[dict[str, Any], float]] = {}
+        self.nonce_repeats: list[tuple[int, str]] = []  # (channel, nonce) answered as before
+        # awaited after a message is created and before Discord's answer goes out
+        self.after_create: Callable[[dict[str, Any]], Awaitable[None]] | None = None
         self.calls: list[Call] = []
         self.commands: dict[int | None, list[dict[str, Any]]] = {}  # guild (None: global)
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel -> created messages
+        self.created: list[dict[str, Any]] = []  # every created message, in order
         self.callbacks: dict[int, list[dict[str, Any]]] = {}  # interaction -> responses
         self.followups: dict[str, list[dict[str, Any]]] = {}  # token -> follow-ups
         self.guilds: dict[int, Guild] = {}
@@ -301,7 +319,10 @@ class DiscordDouble:
         call = Call(request.method, path, dict(request.query), body)
         self.calls.append(call)
         try:
+            created = len(self.created)
             answer = self._scripted(request.method, path) or self._route(call)
+            if self.after_create is not None and len(self.created) > created:
+                await self.after_create(self.created[-1])
         finally:
             await self._notify()
         return answer
@@ -344,6 +365,11 @@ class DiscordDouble:
                 }
             )
         if method == "POST" and parts[0] == "channels" and parts[2:] == ["messages"]:
+            nonce = (body or {}).get("nonce")
+            if nonce is not None and len(str(nonce)) > NONCE_MAX:
+                errors = {"nonce": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}}
+                refused = {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+                return _json(refused, 400)
             return _json(self._create_message(int(parts[1]), body))
         if method == "PATCH" and parts[0] == "channels" and parts[2] == "messages":
             return _json(self._edit_message(int(parts[1]), int(parts[3]), body))
@@ -393,14 +419,24 @@ class DiscordDouble:
         }
 
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        posted = self.messages.setdefault(channel_id, [])
+        """Discord's Create Message: with `enforce_nonce` true and a `nonce`, the nonce is
+        checked for uniqueness over the past few minutes, and if the same author created a
+        message with it, that message is answered and none is created (discord-api-docs,
+        Create Message; discord/discord-api-docs#6647). Only messages of this channel are
+        compared: the narrowest reading, so the double never drops more than Discord."""
+        now = self.now()
         nonce = body.get("nonce")
+        key = (channel_id, str(nonce), BOT_USER["id"])  # the REST author is the bot
         if nonce is not None and body.get("enforce_nonce"):
-            for earlier in posted:
-                if earlier["nonce"] == nonce:
-                    return earlier  # Discord: the same nonce again is the same message
+            earlier = self._nonces.get(key)
+            if earlier is not None and now - earlier[1] < self.nonce_window:
+                self.nonce_repeats.append((channel_id, str(nonce)))
+                return earlier[0]
         message = self._message(channel_id, body)
-        posted.append(message)
+        self.messages.setdefault(channel_id, []).append(message)
+        self.created.append(message)
+        if nonce is not None:
+            self._nonces[key] = (message, now)
         return message
 
     def _edit_message(

@@ -11,22 +11,16 @@ leased rows at once (no two-minute wait: the test's own time limit is far shorte
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.bootstrap import bootstrap
-from bot.clock import FakeClock
-from storage.models import Account, ChatIdentity, OutboxMessage
+from tests.adapters.crash import coachbot_run, seed_due_dms
 from tests.adapters.slack.double import BOT_TOKEN, SIGNING_SECRET, TEAM, SlackDouble
 
 PEOPLE = 300
 WINDOW = 1  # documented in docs/DESIGN.md: the message accepted but not yet marked sent
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:
@@ -36,61 +30,22 @@ def free_port() -> int:
 
 
 async def seed(db_url: str, double: SlackDouble) -> None:
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    app = await bootstrap(db_url, clock=FakeClock(now), migrate=False)
-    try:
-        async with app.core.sessions() as session, session.begin():
-            accounts = [
-                Account(email=f"k{i}@club.run", display_name=f"K{i}", created_at=now)
-                for i in range(PEOPLE)
-            ]
-            session.add_all(accounts)
-            await session.flush()
-            for i, account in enumerate(accounts):
-                double.add_user(f"U{i}", f"k{i}@club.run", f"k{i}")
-                session.add(
-                    ChatIdentity(
-                        account_id=account.id,
-                        platform="slack",
-                        space_id=TEAM,
-                        user_id=f"U{i}",
-                        proof="slack_email",
-                        created_at=now,
-                    )
-                )
-                session.add(
-                    OutboxMessage(
-                        key=f"kill:{i}",
-                        kind="note",
-                        text=f"Today's message for K{i}",
-                        account_id=account.id,
-                        due_at=now,
-                        status="pending",
-                        attempts=0,
-                        created_at=now,
-                    )
-                )
-    finally:
-        await app.close()
+    def link(i: int) -> tuple[str, str, str, str]:
+        double.add_user(f"U{i}", f"k{i}@club.run", f"k{i}")
+        return "slack", TEAM, f"U{i}", "slack_email"
+
+    await seed_due_dms(db_url, PEOPLE, link)
 
 
 async def start(db_url: str, double: SlackDouble, tmp_path: Path) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "COACHBOT_DATABASE_URL": db_url,
+    settings = {
         "COACHBOT_SLACK_BOT_TOKEN": BOT_TOKEN,
         "COACHBOT_SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "COACHBOT_SLACK_APP_TOKEN": "",
         "COACHBOT_SLACK_API_URL": double.api_url,
         "COACHBOT_HTTP_HOST": "127.0.0.1",
         "COACHBOT_HTTP_PORT": str(free_port()),
-        "COACHBOT_DISCORD_TOKEN": "",
-        "COACHBOT_LOG_LEVEL": "WARNING",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path
-    )
+    return await coachbot_run(db_url, settings, tmp_path)
 
 
 def delivered(double: SlackDouble) -> Counter[str]:

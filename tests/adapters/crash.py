@@ -1,0 +1,80 @@
+"""What the kill tests of issue 11, item 2 share (tests/adapters/*/test_kill.py): a due
+batch of DMs to people linked to a chat platform, and a real `coachbot run` process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.bootstrap import bootstrap
+from bot.clock import FakeClock
+from storage.models import Account, ChatIdentity, OutboxMessage
+
+ROOT = Path(__file__).resolve().parents[2]
+# (platform, space_id, user_id, proof) of person i, once the platform's double knows them
+Link = Callable[[int], tuple[str, str, str, str]]
+
+
+async def seed_due_dms(db_url: str, people: int, link: Link) -> list[int]:
+    """`people` accounts, person i linked by `link(i)`, each with a DM due a minute ago;
+    the outbox row ids (the nonces), in order."""
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    app = await bootstrap(db_url, clock=FakeClock(now), migrate=False)
+    try:
+        async with app.core.sessions() as session, session.begin():
+            accounts = [
+                Account(email=f"k{i}@club.run", display_name=f"K{i}", created_at=now)
+                for i in range(people)
+            ]
+            session.add_all(accounts)
+            await session.flush()
+            rows = []
+            for i, account in enumerate(accounts):
+                platform, space_id, user_id, proof = link(i)
+                session.add(
+                    ChatIdentity(
+                        account_id=account.id,
+                        platform=platform,
+                        space_id=space_id,
+                        user_id=user_id,
+                        proof=proof,
+                        created_at=now,
+                    )
+                )
+                rows.append(
+                    OutboxMessage(
+                        key=f"kill:{i}",
+                        kind="note",
+                        text=f"Today's message for K{i}",
+                        account_id=account.id,
+                        due_at=now,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                    )
+                )
+            session.add_all(rows)
+            await session.flush()
+            return [row.id for row in rows]
+    finally:
+        await app.close()
+
+
+async def coachbot_run(
+    db_url: str, settings: dict[str, str], directory: Path
+) -> asyncio.subprocess.Process:
+    """`coachbot run` on this worktree's code, with no COACHBOT_ setting but `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COACHBOT_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        COACHBOT_DATABASE_URL=db_url,
+        COACHBOT_LOG_LEVEL="WARNING",
+        **settings,
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=directory
+    )
