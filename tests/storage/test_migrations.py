@@ -28,6 +28,7 @@ from storage.engine import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import Account, Base
 from tests.conftest import need_postgres
+from tests.storage import old_shape
 
 SCHEMA = "coachbot_migration_check"
 
@@ -332,27 +333,7 @@ async def test_public_ids_are_backfilled_on_existing_rows(empty: AsyncEngine) ->
             ),
             {"at": at},
         )
-        await conn.execute(
-            insert(Account).values(
-                id=1,
-                email="old@club.run",
-                display_name="old",
-                display_name_set=False,
-                units="km",
-                reminder_time="06:00",
-                locale="en",
-                notify_daily=True,
-                notify_digest=True,
-                notify_leaderboard=True,
-                share_activities=True,
-                share_with_coaches=True,
-                share_with_group=True,
-                share_with_org=False,
-                share_pace=True,
-                share_profile=True,
-                created_at=at,
-            )
-        )
+        await old_shape.account(conn, "old@club.run", at, id=1)
         for n in range(1, 31):
             await conn.execute(
                 text(

@@ -4,17 +4,16 @@ values that make sense — on SQLite and PostgreSQL (the `club` fixture runs bot
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commands.base import Caller
 from bot.core import APOLOGY
 from storage.migrate import upgrade
-from storage.models import Account
 from tests.conftest import Club, Said
+from tests.storage import old_shape
 from tests.storage.test_migrations import empty  # noqa: F401  (the fixture)
 
 HC = "hc@lake.run"
@@ -256,33 +255,17 @@ async def test_item_05_migration_cleans_stored_text(empty: AsyncEngine) -> None:
             ),
             {"at": at},
         )
-        base: dict[str, Any] = dict(
+        await old_shape.account(
+            conn,
+            "eve@club.run",
+            at,
+            id=1,
+            display_name=f"Eve\n{FORGED}",
+            timezone="localtime",
             display_name_set=True,
-            units="km",
-            reminder_time="06:00",
-            locale="en",
-            notify_daily=True,
-            notify_digest=True,
-            notify_leaderboard=True,
-            share_activities=True,
-            share_with_coaches=True,
-            share_with_group=True,
-            share_with_org=False,
-            share_pace=True,
-            share_profile=True,
-            created_at=at,
         )
-        await conn.execute(
-            insert(Account).values(
-                id=1,
-                email="eve@club.run",
-                display_name=f"Eve\n{FORGED}",
-                timezone="localtime",
-                **base,
-            )
-        )
-        await conn.execute(
-            insert(Account).values(id=2, email="zed@club.run", display_name="\u200b", **base)
+        await old_shape.account(
+            conn, "zed@club.run", at, id=2, display_name="\u200b", display_name_set=True
         )
         for gid, name, key in ((1, "Ｓquad", "ｓquad"), (2, "\u200b", "\u200b")):
             await conn.execute(
