@@ -36,14 +36,14 @@ from adapters.buttons import button_line
 from adapters.discord.commands import build_commands, local_suggestions
 from adapters.discord.identity import interaction_caller, message_caller
 from adapters.discord.render import NO_PINGS, pages
-from adapters.discord.sender import DiscordSender, post
+from adapters.discord.sender import LIMITS, DiscordSender, post
 from adapters.discord.views import CheckIn
 from adapters.network import network_reason, quiet_network_retries
 from bot.config import Settings
 from bot.core import APOLOGY, Core
 from bot.importers import MAX_FILE_BYTES
 from bot.messages import Outgoing, Via
-from bot.ports import FrontEndStartError
+from bot.ports import FrontEndStartError, Limits
 
 log = logging.getLogger("coachbot.discord")
 
@@ -157,6 +157,7 @@ class DiscordFrontEnd:
         *,
         guild_ids: Sequence[int] = (),
         guild_ready_timeout: float = 2.0,
+        limits: Limits = LIMITS,
     ) -> None:
         if not settings.discord_token:
             raise ValueError("COACHBOT_DISCORD_TOKEN is not set")
@@ -171,7 +172,7 @@ class DiscordFrontEnd:
         self.built = build_commands(self.run_command, self.suggest)
         for command in self.built.commands:
             self.client.tree.add_command(command)
-        self.sender = DiscordSender(self.client, self.core.identities)
+        self.sender = DiscordSender(self.client, self.core.identities, limits=limits)
 
     # -- life cycle -------------------------------------------------------------------
 

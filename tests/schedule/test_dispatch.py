@@ -496,8 +496,8 @@ def test_a_pacer_forgets_lost_time_beyond_catch_up_and_holds_for_retry_after() -
 async def test_dispatchers_sharing_a_router_stay_within_the_limit_together(
     db_url: str, app: App, clock: FakeClock
 ) -> None:
-    """Three dispatchers (own engines) draw their send slots from one Router's throttle: together the
-    slots keep within the limit, and no message goes before its slot. (The test's naps
+    """Three dispatchers (own engines) draw their send slots from one Router's throttle:
+    together the slots keep within the limit, and no message goes before its slot. (The test's naps
     move one shared fake clock, so a dispatcher may resume after another's nap moved the
     clock past its slot: when messages go is not deterministic here, which slots they
     were given is.)"""
@@ -519,9 +519,7 @@ async def test_dispatchers_sharing_a_router_stay_within_the_limit_together(
 
     try:
         ds = [
-            Dispatcher(
-                make_sessionmaker(e), clock, shared, batch=10, sleep=Naps(clock)
-            )
+            Dispatcher(make_sessionmaker(e), clock, shared, batch=10, sleep=Naps(clock))
             for e in engines
         ]
 
