@@ -27,10 +27,11 @@ Never run by the test suite.
    their production loop (`Dispatcher.serve`) against a local HTTP double in a separate
    process: an aiohttp server on 127.0.0.1 that accepts at most `--ceiling` requests in
    any sliding second and answers 429 with Retry-After beyond it. The Sender POSTs each
-   message and declares the ceiling as its platform's rate, as a platform publishes its
-   limit; the dispatchers of one process share one `Pacer` under it (`--no-pace`: none,
-   only the 429s hold them back). The clock is real time shifted to the benchmark's
-   Tuesday. Target: >= 90% of the ceiling, with no message accepted twice and none lost.
+   message and declares the ceiling as its `limits`, as a platform publishes its limit;
+   the dispatchers of one process share one `Router`, whose throttle paces under it
+   (`--no-pace`: none, only the 429s hold them back). The clock is real time shifted to
+   the benchmark's Tuesday. Target: >= 90% of the ceiling, with no message accepted
+   twice and none lost.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ from bench import commands
 from bench.commands import CACHE, Dialect, machine
 from bot.clock import FakeClock
 from bot.messages import Outgoing
-from bot.schedule.dispatcher import Dispatcher, Pacer, SendError
+from bot.ports import UNLIMITED, Limits, SendError
+from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.planner import Planner
+from bot.schedule.routing import Router
 from storage.engine import make_engine, make_sessionmaker
 
 DATA_VERSION = 2  # bump when the additions below change
@@ -456,7 +459,7 @@ class HttpSender:
     def __init__(self, http: aiohttp.ClientSession, base: str, rate: float | None) -> None:
         self.http = http
         self.url = f"{base}/send"
-        self.rate = rate
+        self.limits = Limits(per_second=rate) if rate else UNLIMITED
 
     async def send(self, message: Outgoing, *, nonce: str) -> None:
         payload = {"key": message.key, "nonce": nonce, "to": message.email, "text": message.text}
@@ -476,7 +479,7 @@ class TimedDispatcher(Dispatcher):
     send_s = 0.0
     renders = 0
 
-    async def _render_batch(self, rows: Any) -> dict[int, Outgoing | None]:
+    async def _render_batch(self, rows: Any) -> Any:
         self.renders += len(rows)
         started = time.perf_counter()
         try:
@@ -484,10 +487,10 @@ class TimedDispatcher(Dispatcher):
         finally:
             self.render_s += time.perf_counter() - started
 
-    async def _send(self, row: Any, message: Outgoing) -> dict[str, Any]:
+    async def _send(self, row: Any, message: Outgoing, lane: Any) -> Any:
         started = time.perf_counter()
         try:
-            return await super()._send(row, message)
+            return await super()._send(row, message, lane)
         finally:
             self.send_s += time.perf_counter() - started
 
@@ -532,8 +535,8 @@ async def serve_until(
     done: Any,
 ) -> Work:
     """Run one production dispatcher loop per engine until `done()`, then stop them.
-    The dispatchers share one sender and (unless `--no-pace`) one pacer: one process,
-    one connection to the platform."""
+    The dispatchers share one Router (paced unless `--no-pace`): one process, one
+    connection to the platform."""
     work = Work()
     rate = None if args.no_pace else float(args.ceiling)
     with contextlib.ExitStack() as taps:
@@ -541,11 +544,8 @@ async def serve_until(
         cpu = time.process_time()
         async with aiohttp.ClientSession() as http:
             clock = ShiftedClock(BENCH_AT, origin)
-            sender = HttpSender(http, base, rate)
-            pacer = Pacer.within(rate) if rate else None
-            workers = [
-                TimedDispatcher(make_sessionmaker(e), clock, sender, pacer=pacer) for e in engines
-            ]
+            router = Router([HttpSender(http, base, rate)])  # one process, one way out
+            workers = [TimedDispatcher(make_sessionmaker(e), clock, router) for e in engines]
             for w in workers:  # SQLite renders through a reader engine of its own
                 reader = w.readers.kw.get("bind")
                 if reader is not None and reader not in engines:

@@ -6,21 +6,24 @@ Tests call the same function with a fake clock and a temporary database.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
-from bot.schedule.dispatcher import Dispatcher, Sender
+from bot.ports import Mailer, Sender
+from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.planner import Planner
+from bot.schedule.routing import Router
 from bot.schedule.service import Scheduling
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 
-if TYPE_CHECKING:
-    from adapters.ports import Mailer
+# the platform senders, or what builds them from the core (a front end needs the core to
+# answer commands, and its sender is the way out of the same process)
+Senders = Sequence[Sender] | Callable[[Core], Sequence[Sender]]
 
 
 @dataclass
@@ -48,13 +51,19 @@ def settle_heap() -> None:
 async def bootstrap(
     database_url: str,
     *,
+    senders: Senders | None = None,
     sender: Sender | None = None,
     clock: Clock | None = None,
     default_timezone: str = "UTC",
     migrate: bool = True,
     mailer: Mailer | None = None,
 ) -> App:
-    """Open the store (migrating it to the newest schema) and build the core on it."""
+    """Open the store (migrating it to the newest schema) and build the core on it, with
+    the one way out: a `Router` over `senders` (`sender`: one; neither: the console)."""
+    if sender is not None:
+        if senders is not None:
+            raise TypeError("pass senders= or sender=, not both")
+        senders = [sender]
     engine = make_engine(database_url)
     if migrate:
         try:
@@ -62,19 +71,32 @@ async def bootstrap(
         except BaseException:
             await engine.dispose()
             raise
-    if sender is None:
-        from adapters.console.sender import ConsoleSender  # the composition root may
-
-        sender = ConsoleSender()
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
-    dispatcher = Dispatcher(sessions, clock, sender, mailer=mailer)
-    scheduling = Scheduling(Planner(sessions, clock), dispatcher)
+    dispatcher: Dispatcher | None = None
+
+    def wake() -> None:
+        if dispatcher is not None:
+            dispatcher.wake()
+
     core = Core(
         sessions,
         clock,
         default_timezone=default_timezone,
-        on_enqueued=dispatcher.wake,
+        on_enqueued=wake,
         can_mail=mailer is not None,
     )
+    try:
+        if senders is None:
+            from adapters.console.sender import ConsoleSender  # the composition root may
+
+            senders = [ConsoleSender()]
+        elif callable(senders):
+            senders = senders(core)
+        router = Router(senders, core.identities)
+    except BaseException:
+        await engine.dispose()
+        raise
+    dispatcher = Dispatcher(sessions, clock, router, mailer=mailer)
+    scheduling = Scheduling(Planner(sessions, clock), dispatcher)
     return App(core=core, engine=engine, scheduling=scheduling)

@@ -9,28 +9,20 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock, SystemClock
 from bot.config import Settings, SettingsError, check_database_url, load_settings
 from bot.grammar import GrammarError, parse_email
+from bot.ports import FrontEnd, FrontEndStartError, Sender
 from storage.migrate import DatabaseUnusable
+
+if TYPE_CHECKING:
+    from bot.core import Core
 
 DEMO_HEAD_COACH = "coach@demo.club"
 log = logging.getLogger("coachbot")
-
-
-class FrontEnd(Protocol):
-    """What `coachbot run` needs of a chat platform's adapter (adapters/slack, discord)."""
-
-    sender: Any  # adapters.routing.PlatformSender
-
-    async def run(self) -> None:
-        """Serve until cancelled."""
-        ...
-
-    async def stop(self) -> None: ...
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,23 +85,21 @@ async def _open(settings: Settings, url: str | None = None, **kw: object) -> App
 
 async def _serve_platforms(settings: Settings) -> int:
     """Slack and/or Discord, sharing one core and one outbox (through the Router)."""
-    from adapters.ports import FrontEndStartError
-    from adapters.routing import Router
-
-    app = await _open(settings)
     front_ends: list[FrontEnd] = []
-    try:
+
+    def platforms(core: Core) -> list[Sender]:
         if settings.slack_enabled:
             from adapters.slack import build_slack
 
-            front_ends.append(build_slack(settings, app))
+            front_ends.append(build_slack(settings, core))
         if settings.discord_enabled:
             from adapters.discord import build_discord
 
-            front_ends.append(build_discord(settings, app))
-        app.scheduling.dispatcher.sender = Router(
-            [front.sender for front in front_ends], app.core.identities
-        )
+            front_ends.append(build_discord(settings, core))
+        return [front.sender for front in front_ends]
+
+    app = await _open(settings, senders=platforms)
+    try:
         settle_heap()
         await app.scheduling.start()
         serving = asyncio.gather(*(front.run() for front in front_ends))
@@ -135,8 +125,10 @@ async def _run(settings: Settings) -> int:
     if settings.slack_enabled or settings.discord_enabled:
         return await _serve_platforms(settings)
     from adapters.console.repl import seed_demo
+    from adapters.console.sender import ConsoleSender, print_message
 
-    app = await _open(settings)
+    console = ConsoleSender()
+    app = await _open(settings, senders=[console])
     try:
         async with app.core.uow() as uow:
             empty = await uow.repo.is_empty()
@@ -145,26 +137,26 @@ async def _run(settings: Settings) -> int:
             await app.scheduling.dispatcher.drain()  # the demo's own welcome DMs: not shown
             if sys.stdin.isatty():
                 print(f"Seeded a demo club; you are its head coach, {DEMO_HEAD_COACH}.")
+        console.echo = print_message
         return await _live_repl(app, DEMO_HEAD_COACH)
     finally:
         await app.close()
 
 
 async def _live_repl(app: App, email: str) -> int:
-    """The console with messages over time running on the real clock, DMs printed."""
+    """The console with messages over time running on the real clock (its sender prints
+    the DMs as they go out)."""
     from adapters.console.repl import repl
-    from adapters.console.sender import ConsoleSender, print_message
 
-    sender = app.scheduling.dispatcher.sender
-    if isinstance(sender, ConsoleSender):
-        sender.echo = print_message
     settle_heap()
     await app.scheduling.start()
     return await repl(app.core, email, after_each=app.scheduling.dispatcher.drain)
 
 
 async def _console(settings: Settings, email: str, db: str | None) -> int:
-    app = await _open(settings, db)
+    from adapters.console.sender import ConsoleSender, print_message
+
+    app = await _open(settings, db, senders=[ConsoleSender(echo=print_message)])
     try:
         return await _live_repl(app, email)
     finally:

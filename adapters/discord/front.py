@@ -36,15 +36,14 @@ from adapters.buttons import button_line
 from adapters.discord.commands import build_commands, local_suggestions
 from adapters.discord.identity import interaction_caller, message_caller
 from adapters.discord.render import NO_PINGS, pages
-from adapters.discord.sender import DiscordSender, Pacer, post
+from adapters.discord.sender import LIMITS, DiscordSender, post
 from adapters.discord.views import CheckIn
 from adapters.network import network_reason, quiet_network_retries
-from adapters.ports import FrontEndStartError
-from bot.bootstrap import App
 from bot.config import Settings
-from bot.core import APOLOGY
+from bot.core import APOLOGY, Core
 from bot.importers import MAX_FILE_BYTES
 from bot.messages import Outgoing, Via
+from bot.ports import FrontEndStartError, Limits
 
 log = logging.getLogger("coachbot.discord")
 
@@ -154,16 +153,16 @@ class DiscordFrontEnd:
     def __init__(
         self,
         settings: Settings,
-        app: App,
+        core: Core,
         *,
         guild_ids: Sequence[int] = (),
         guild_ready_timeout: float = 2.0,
-        pacer: Pacer | None = None,
+        limits: Limits = LIMITS,
     ) -> None:
         if not settings.discord_token:
             raise ValueError("COACHBOT_DISCORD_TOKEN is not set")
         self.token = settings.discord_token
-        self.core = app.core
+        self.core = core
         self.guild_ids = tuple(guild_ids)
         self.handled = Handled()
         self.ready = asyncio.Event()  # set once connected and the guilds are known
@@ -173,7 +172,7 @@ class DiscordFrontEnd:
         self.built = build_commands(self.run_command, self.suggest)
         for command in self.built.commands:
             self.client.tree.add_command(command)
-        self.sender = DiscordSender(self.client, self.core.identities, pacer=pacer)
+        self.sender = DiscordSender(self.client, self.core.identities, limits=limits)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -383,9 +382,10 @@ class DiscordFrontEnd:
         return await self.core.handle_file(caller, attachment.filename, data)
 
 
-def build_discord(settings: Settings, app: App, **options: Any) -> DiscordFrontEnd:
-    """The front end `coachbot run` starts (bot/cli.py)."""
+def build_discord(settings: Settings, core: Core, **options: Any) -> DiscordFrontEnd:
+    """The front end `coachbot run` starts (bot/cli.py): built from the core inside
+    `bootstrap(senders=...)`, so its sender is one of the Router's."""
     guild_ids = options.pop("guild_ids", None)
     if guild_ids is None:
         guild_ids = guild_ids_of(getattr(settings, "discord_guild_ids", None))
-    return DiscordFrontEnd(settings, app, guild_ids=guild_ids, **options)
+    return DiscordFrontEnd(settings, core, guild_ids=guild_ids, **options)

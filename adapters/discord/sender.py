@@ -5,11 +5,14 @@
   message posted with the outbox row id as `nonce` and `enforce_nonce` — so a re-send
   after a crash between Discord's "ok" and our "sent" is dropped by Discord (SPEC §6).
   A message of several pages gives each page its own nonce (`<row>`, `<row>.1`, ...).
-- Pacing: DMs are opened at most `DM_PER_SECOND` a second, well inside Discord's global
-  50 requests a second, leaving room for interactions; discord.py keeps the per-route
-  buckets. The clock and the sleep are injected, so tests never wait.
+- Limits: Discord allows a bot 50 requests a second in all (the global rate limit,
+  https://discord.com/developers/docs/topics/rate-limits#global-rate-limit); the sender
+  declares them (`limits`) and what one message costs under them (`cost`: a request per
+  page, plus one to open a DM channel discord.py has not cached), and the Router's
+  throttle for Discord paces the dispatcher to them. discord.py keeps the per-route
+  buckets itself.
 - Errors: a rate limit longer than discord.py waits out itself (`RateLimited`, or a 429
-  it gave up on) is `SendError(retry_after=...)`, which pauses the dispatcher; 403 (the
+  it gave up on) is `SendError(retry_after=...)`, which holds Discord's lane; 403 (the
   person blocked the bot or closed their DMs) and 404 are permanent — the dispatcher marks
   the recipient unreachable on Discord; anything else is retried with back-off.
 - Check-in actions (`Outgoing.actions`) become buttons whose click runs the action's
@@ -18,9 +21,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,38 +31,14 @@ import discord
 from adapters.discord.render import NO_PINGS, pages
 from adapters.discord.views import check_in_view
 from bot.messages import Outgoing, Via
-from bot.schedule.dispatcher import SendError
+from bot.ports import Limits, SendError
 
 log = logging.getLogger("coachbot.discord.sender")
 
-DM_PER_SECOND = 10.0
 DEFAULT_RETRY_AFTER = 60.0
+# the global limit, less room for the interactions (command answers) of the same bot
+LIMITS = Limits(per_second=40.0)
 Identities = Callable[[int], Awaitable[list[tuple[str, str, str]]]]
-
-
-class Pacer:
-    """At most `per_second` starts a second, evenly spaced; `now` and `sleep` injectable."""
-
-    def __init__(
-        self,
-        per_second: float = DM_PER_SECOND,
-        *,
-        now: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
-        self.interval = 1.0 / per_second
-        self.now = now
-        self.sleep = sleep
-        self._next = float("-inf")
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = self.now()
-            if now < self._next:
-                await self.sleep(self._next - now)
-                now = self._next
-            self._next = now + self.interval
 
 
 async def post(
@@ -97,11 +74,19 @@ class DiscordSender:
     platform = "discord"
 
     def __init__(
-        self, client: discord.Client, identities: Identities, *, pacer: Pacer | None = None
+        self, client: discord.Client, identities: Identities, *, limits: Limits = LIMITS
     ) -> None:
         self.client = client
         self.identities = identities
-        self.pacer = pacer or Pacer()
+        self.limits = limits
+        self._dm_opened: set[int] = set()  # accounts whose DM channel is open (and cached)
+
+    def cost(self, message: Outgoing) -> int:
+        """A request per page, and one more to open a DM channel not yet open."""
+        requests = len(pages(message))
+        if message.via is Via.DM and message.account_id not in self._dm_opened:
+            requests += 1
+        return requests
 
     async def reaches_by_email(self, email: str) -> bool:
         """Discord cannot find people by e-mail."""
@@ -121,8 +106,10 @@ class DiscordSender:
                 raise SendError("a channel post without a Discord channel", permanent=True)
             return self.client.get_partial_messageable(int(message.channel.channel_id))
         user_id = await self._recipient(message)
-        await self.pacer.wait()
-        return await self.client.create_dm(discord.Object(user_id))
+        channel = await self.client.create_dm(discord.Object(user_id))
+        if message.account_id is not None:
+            self._dm_opened.add(message.account_id)
+        return channel
 
     async def send(self, message: Outgoing, *, nonce: str | None = None) -> None:
         """`nonce`: the outbox row id (None for a command's own channel post)."""

@@ -1,4 +1,4 @@
-"""Slack front end: `build_slack(settings, app)` for `coachbot run` (bot/cli.py).
+"""Slack front end: `build_slack(settings, core)` for `coachbot run` (bot/cli.py).
 
 HTTP mode (the default) serves `POST /slack/events` on COACHBOT_HTTP_HOST:HTTP_PORT for
 slash commands, the Events API (including `url_verification`) and interactivity, with
@@ -22,15 +22,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.network import network_reason, quiet_network_retries
-from adapters.ports import FrontEndStartError
 from adapters.slack.identity import Directory
 from adapters.slack.listeners import SlackBot
 from adapters.slack.manifest import PATH
 from adapters.slack.sender import SlackSender
+from bot.ports import FrontEndStartError
 
 if TYPE_CHECKING:
-    from bot.bootstrap import App
     from bot.config import Settings
+    from bot.core import Core
 
 __all__ = ["SlackFrontEnd", "SlackSender", "SlackStartError", "build_slack"]
 log = logging.getLogger("coachbot.slack")
@@ -45,7 +45,7 @@ class SlackFrontEnd:
     def __init__(
         self,
         settings: Settings,
-        app: App,
+        core: Core,
         *,
         port: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -58,11 +58,11 @@ class SlackFrontEnd:
         self.app_token = settings.slack_app_token
         api_url = settings.slack_api_url.rstrip("/") + "/"  # slack_sdk appends method names
         self.client = AsyncWebClient(token=token, base_url=api_url)
-        clock = app.core.clock  # the cache expires on the injected clock, as all else does
+        clock = core.clock  # the cache expires on the injected clock, as all else does
         self.directory = Directory(self.client, now=lambda: clock.now().timestamp())
-        self.sender = SlackSender(self.client, self.directory, app.core.identities, sleep=sleep)
+        self.sender = SlackSender(self.client, self.directory, core.identities)
         self.bot = SlackBot(
-            app.core,
+            core,
             self.client,
             self.directory,
             self.sender,
@@ -188,7 +188,8 @@ class SlackFrontEnd:
         await self.bot.close()
 
 
-def build_slack(settings: Settings, app: App, *, port: int | None = None) -> SlackFrontEnd:
-    """The Slack front end for `coachbot run`; `port` overrides COACHBOT_HTTP_PORT (0: any
-    free port, for tests)."""
-    return SlackFrontEnd(settings, app, port=port)
+def build_slack(settings: Settings, core: Core, *, port: int | None = None) -> SlackFrontEnd:
+    """The Slack front end for `coachbot run`, built from the core inside
+    `bootstrap(senders=...)`; `port` overrides COACHBOT_HTTP_PORT (0: any free port, for
+    tests)."""
+    return SlackFrontEnd(settings, core, port=port)

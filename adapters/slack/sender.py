@@ -7,17 +7,19 @@ the conversation once (`conversations.open`, the channel id cached) and posts wi
 
 Failures become `SendError`s the dispatcher understands: HTTP 429 carries Slack's
 `Retry-After`, errors that no retry can fix (the user is gone, the channel archived) are
-permanent, anything else is retried with back-off. Slack allows about one message per
-second per channel; `pace` spaces posts to one channel that far apart with the injected
-`sleep` (the dispatcher sends one message at a time, so this only ever delays a burst to
-the same conversation, and tests pass a sleep that does not wait).
+permanent, anything else is retried with back-off.
+
+Limits: chat.postMessage "generally allows posting one message per second per channel,
+while also maintaining a workspace-wide limit" (https://api.slack.com/docs/rate-limits,
+the Special tier). The sender declares that as `Limits(per_second=..., per_recipient=1)`:
+one second between two messages to one conversation, and a workspace-wide pace Slack
+does not publish — "several hundred messages per minute" in its older guide, so 5 a
+second. The Router's throttle for Slack paces the dispatcher to them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import payload
 from adapters.slack.identity import Directory
 from bot.messages import Outgoing, Via
-from bot.schedule.dispatcher import SendError
+from bot.ports import Limits, SendError
 
 log = logging.getLogger("coachbot.slack.sender")
 
@@ -47,7 +49,7 @@ PERMANENT = frozenset(
 )
 
 Identities = Callable[[int], Awaitable[list[tuple[str, str, str]]]]
-Sleep = Callable[[float], Awaitable[None]]
+LIMITS = Limits(per_second=5.0, per_recipient=1.0)
 
 
 def send_error(exc: SlackApiError) -> SendError:
@@ -75,21 +77,20 @@ class SlackSender:
         directory: Directory,
         identities: Identities,
         *,
-        pace: float = 1.0,
-        sleep: Sleep = asyncio.sleep,
-        now: Callable[[], float] = time.monotonic,
+        limits: Limits = LIMITS,
     ) -> None:
         self.client = client
         self.directory = directory
         self.identities = identities
-        self.pace = pace
-        self.sleep = sleep
-        self.now = now
+        self.limits = limits
         self._home: str | None = None
         self._dm_channels: dict[str, str] = {}
-        self._next_post: dict[str, float] = {}
 
     # -- the PlatformSender protocol ------------------------------------------------------
+
+    def cost(self, message: Outgoing) -> int:
+        """One chat.postMessage (conversations.open counts in its own tier)."""
+        return 1
 
     async def send(self, message: Outgoing, *, nonce: str) -> None:
         """Deliver one outbox message. Slack has no idempotency key for chat.postMessage,
@@ -133,7 +134,6 @@ class SlackSender:
         return channel
 
     async def post(self, channel: str, body: dict[str, Any]) -> None:
-        await self._wait_turn(channel)
         try:
             await self.client.chat_postMessage(channel=channel, **body)
         except SlackApiError as exc:
@@ -164,15 +164,3 @@ class SlackSender:
             if found is not None:
                 return found
         raise SendError("no Slack user in this workspace for the recipient", permanent=True)
-
-    async def _wait_turn(self, channel: str) -> None:
-        """About one message per second per channel: reserve the next slot, then wait for it."""
-        if self.pace <= 0:
-            return
-        now = self.now()
-        turn = max(self._next_post.get(channel, now), now)
-        self._next_post[channel] = turn + self.pace
-        if len(self._next_post) > 10_000:
-            self._next_post = {c: t for c, t in self._next_post.items() if t > now}
-        if turn > now:
-            await self.sleep(turn - now)

@@ -34,25 +34,24 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.messages import Outgoing, Via, within_limit
+from bot.ports import Mailer, Sender, SendError
 from bot.schedule import texts
 from bot.schedule.outbox import claim, decode_actions, process_owner, reclaim_orphans, settle_many
+from bot.schedule.routing import Lane, Router, recipient_key
 from storage.models import Account, Membership, OutboxMessage, Recipient
 from storage.readonly import read_only_sessions
 
-if TYPE_CHECKING:
-    from adapters.ports import Mailer
-
+__all__ = ["Dispatcher", "SendError", "Sender"]  # the ports, where callers knew them
 log = logging.getLogger("coachbot.dispatcher")
 
 # kinds that only ever go by e-mail, never through a chat platform, with their subject:
@@ -64,86 +63,7 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class SendError(Exception):
-    """A send that did not go through; `permanent` (blocked, gone) is never retried."""
-
-    def __init__(
-        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.retry_after = retry_after
-
-
-class Sender(Protocol):
-    """A platform's way of delivering one message (the adapters implement it). A sender
-    may also declare `rate`: the messages per second its platform accepts from this bot;
-    a live dispatcher then paces its sends to it."""
-
-    platform: str
-
-    async def send(self, message: Outgoing, *, nonce: str) -> None: ...
-
-
 Renderer = texts.BatchRenderer
-
-
-class Pacer:
-    """Paces sends on the injected clock under a platform's limit of `limit` starts in any
-    `window`: evenly, one every window/limit; after a stall (a claim, a render, a busy
-    machine) it makes up for up to `catch_up` of lost time at twice that pace; never
-    more than `limit` starts in one window; and nothing before a Retry-After `hold` ends.
-    Share one among the dispatchers of a process that send through one connection to
-    the platform."""
-
-    def __init__(
-        self,
-        limit: int,
-        window: timedelta = timedelta(seconds=1),
-        *,
-        catch_up: timedelta | None = None,
-    ) -> None:
-        if limit < 1 or window <= timedelta(0):
-            raise ValueError("a pacer needs a positive limit and window")
-        self.limit = limit
-        self.window = window
-        self.rate = limit / window.total_seconds()  # starts a second, on average
-        self.interval = window / limit
-        self.gap = self.interval / 2
-        self.catch_up = window / 2 if catch_up is None else catch_up
-        self._starts: deque[datetime] = deque(maxlen=limit)
-        self._due: datetime | None = None  # the even pace's next slot
-        self._hold: datetime | None = None
-
-    @classmethod
-    def within(cls, per_second: float) -> Pacer:
-        """Under a published limit of `per_second`: 1 % fewer starts in a window 1 % longer
-        than the platform's, for requests that reach it out of step."""
-        limit = max(1, int(per_second * 0.99))
-        seconds = 1.01 * max(1.0, limit / (per_second * 0.99))
-        return cls(limit, timedelta(seconds=seconds))
-
-    def hold(self, until: datetime) -> None:
-        """The platform answered 429: no start before `until`."""
-        if self._hold is None or until > self._hold:
-            self._hold = until
-
-    def reserve(self, now: datetime) -> float:
-        """Take the next free slot; the seconds to wait for it (0: go now)."""
-        due = now if self._due is None else max(self._due, now - self.catch_up)
-        slot = max(now, due)
-        limited = self._hold
-        if len(self._starts) == self.limit:
-            full = self._starts[0] + self.window
-            limited = full if limited is None or full > limited else limited
-        if limited is not None and limited > slot:
-            slot = due = limited  # waiting on the limit: no lost time to make up
-        if self._starts and slot < self._starts[-1] + self.gap:
-            slot = self._starts[-1] + self.gap
-        self._starts.append(slot)
-        self._due = due + self.interval
-        return max(0.0, (slot - now).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -154,20 +74,30 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     untried: bool = False  # put back without a try: its attempt is given back
-    limited: bool = False  # the platform's rate limit (Retry-After) stopped it
-    permanent: bool = False  # failed for good: the recipient is marked unreachable
+    limited: bool = False  # its platform's rate limit (Retry-After) stopped it
+    permanent: bool = False  # failed for good: the recipient is marked unreachable there
 
 
 SENT = Outcome("sent")
 
 
+class _Later:
+    """What `_deliver` says instead of an Outcome: the row is not settled now."""
+
+
+DEFER = _Later()  # its platform is held: send it after the rest of the batch
+STOP = _Later()  # stopping, or the lease runs short: put it and the rest back
+
+
 @dataclass
 class _Batch:
-    """Claimed rows and their rendered messages (None: drop the row)."""
+    """Claimed rows and their rendered messages (None: drop the row), with the platforms
+    where each row's recipient is marked unreachable."""
 
     rows: Sequence[OutboxMessage]
     rendered: dict[int, Outgoing | None]
     claimed_at: datetime
+    unreachable: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
 class _Round:
@@ -178,7 +108,7 @@ class _Round:
         self.dispatcher = dispatcher
         self.background = background
         self.outcomes: list[tuple[int, Outcome]] = []
-        self.unreachable: list[tuple[int, str]] = []
+        self.unreachable: list[tuple[int, str, str]] = []  # account, platform, reason
         self.sent: list[Outgoing] = []
         self._settling: asyncio.Task[None] | None = None
 
@@ -209,7 +139,7 @@ class _Round:
         await self.flush()
 
     async def _settle(
-        self, outcomes: list[tuple[int, Outcome]], unreachable: list[tuple[int, str]]
+        self, outcomes: list[tuple[int, Outcome]], unreachable: list[tuple[int, str, str]]
     ) -> None:
         if not outcomes and not unreachable:
             return
@@ -229,30 +159,31 @@ class _Round:
                     untried=outcome.untried,
                     owner=self.dispatcher.owner,
                 )
-            for account_id, reason in unreachable:
-                await self.dispatcher._mark_unreachable(session, account_id, reason, now)
+            for account_id, platform, reason in unreachable:
+                await self.dispatcher._mark_unreachable(session, account_id, platform, reason, now)
 
 
 class Dispatcher:
+    """Sends the outbox through one `Router` (a bare Sender gets a Router of its own)."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[Any],
         clock: Clock,
-        sender: Sender,
+        sender: Router | Sender,
         *,
         mailer: Mailer | None = None,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 5,
         batch: int = 200,
         settle_every: int = 1,
-        pacer: Pacer | None = None,
         sleep: Sleep | None = None,
         readers: async_sessionmaker[Any] | None = None,
     ) -> None:
         self.sessions = sessions
         self.readers = readers if readers is not None else read_only_sessions(sessions)
         self.clock = clock
-        self.sender = sender
+        self.router = sender if isinstance(sender, Router) else Router([sender])
         self.mailer = mailer
         self.lease = lease
         self.max_attempts = max_attempts
@@ -260,53 +191,52 @@ class Dispatcher:
         self.settle_every = settle_every
         self.owner = process_owner(secrets.token_hex(4))
         self._reclaimed = False
-        rate = getattr(sender, "rate", None)
-        if pacer is None and isinstance(rate, int | float) and rate > 0:
-            pacer = Pacer.within(rate)
-        self.pacer = pacer
         self.sleep: Sleep = sleep or self._nap
         self.renderers: dict[str, Renderer] = {
             "daily": texts.daily_many,
             "digest": texts.one_by_one(texts.digest),
             "leaderboard": texts.one_by_one(texts.weekly_leaderboard),
         }
-        self.paused_until: datetime | None = None
         self._busy = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._stopping = False
         self._ahead: asyncio.Task[_Batch | None] | None = None
 
+    @property
+    def paused_until(self) -> datetime | None:
+        """While every platform is held by a Retry-After: the earliest end (None else)."""
+        return self.router.paused_until()
+
     # -- one round ------------------------------------------------------------------
 
     async def run_once(self, *, wait: bool = False) -> list[Outgoing]:
         """Claim one batch, send it, and record the outcome; returns what was sent.
 
-        `wait=False` never waits (a rate limit puts the rest back until it expires);
-        `wait=True` paces and waits out rate limits, as `serve()` does."""
+        `wait=False` never waits (a rate limit puts that platform's rows back until it
+        expires); `wait=True` paces and waits out rate limits, as `serve()` does."""
         return (await self._round(wait=wait))[0]
 
     def _paused(self) -> bool:
-        if self.paused_until is None:
-            return False
-        if self.clock.now() < self.paused_until:
-            return True
-        self.paused_until = None
-        return False
+        until = self.paused_until
+        return until is not None and self.clock.now() < until
 
     async def _round(self, *, wait: bool) -> tuple[list[Outgoing], int]:
         """One batch; returns what was sent and how many rows were claimed.
 
         A waiting round claims and renders the next batch while it sends this one (when
-        this one was full), so sending does not stop for the database between batches."""
-        if self._paused():  # a Retry-After runs: no request before it expires
+        this one was full), so sending does not stop for the database between batches.
+        A platform held by a Retry-After does not hold up the others: its rows wait at
+        the end of the batch (a waiting round) or go back until it expires."""
+        if self._paused():  # every platform is held: no request before one is free
             return [], 0
         async with self._busy:
             if self._paused():
                 return [], 0
             limit = self.batch
-            if wait and self.pacer is not None:  # what the pace sends well inside a lease
-                limit = max(1, min(limit, int(self.pacer.rate * self.lease.total_seconds() / 4)))
+            rate = self.router.rate
+            if wait and rate:  # what the pace sends well inside a lease
+                limit = max(1, min(limit, int(rate * self.lease.total_seconds() / 4)))
             batch = await self._take_ahead()
             if batch is None:
                 batch = await self._prepare(limit)
@@ -315,38 +245,68 @@ class Dispatcher:
             if wait and len(batch.rows) >= limit and not self._stopping:
                 self._ahead = asyncio.create_task(self._prepare(limit))
             done = _Round(self, background=wait)
-            rows = batch.rows
             # never start a send late in the lease: another dispatcher may take the row
             last_start = batch.claimed_at + self.lease * 3 / 4
-            for index, row in enumerate(rows):
+            deferred: list[tuple[OutboxMessage, Outgoing, Lane]] = []
+            held: set[str] = set()  # platforms with rows deferred: the rest wait behind them
+            stopped: list[OutboxMessage] = []
+            for index, row in enumerate(batch.rows):
                 message = batch.rendered.get(row.id)
                 if message is None:
                     done.add(row.id, Outcome("dropped", "no longer due"))
                     continue
+                unreachable = batch.unreachable.get(row.id, frozenset())
+                lane = await self.router.lane(message, unreachable=unreachable)
+                if lane is None:
+                    done.add(row.id, self._nowhere(unreachable))
+                    continue
+                if lane.platform in held:
+                    deferred.append((row, message, lane))
+                    continue
                 outcome = await self._deliver(
-                    row, message, wait=wait, last_start=last_start, before_send=done.settled
+                    row, message, lane, wait=wait, defer=True, last_start=last_start, done=done
                 )
-                if outcome is None:  # stopping, or the lease runs short: put the rest back
-                    retry_at = self.paused_until
-                    for rest in rows[index:]:
-                        done.add(rest.id, Outcome("pending", retry_at=retry_at, untried=True))
-                    await self._put_back_ahead(retry_at)
+                if outcome is DEFER:
+                    held.add(lane.platform)
+                    deferred.append((row, message, lane))
+                    continue
+                if outcome is STOP:
+                    stopped = [*batch.rows[index:], *(r for r, _, _ in deferred)]
                     break
-                done.add(row.id, outcome)
-                if outcome.status == "sent":
-                    done.sent.append(message)
-                elif outcome.permanent and message.account_id is not None:
-                    done.unreachable.append((message.account_id, outcome.error or "failed"))
-                if outcome.limited:  # not waiting: the rest go back until it expires
-                    for rest in rows[index + 1 :]:
-                        done.add(
-                            rest.id, Outcome("pending", retry_at=self.paused_until, untried=True)
-                        )
+                await self._record(done, row, message, lane, outcome)
+            for position, (row, message, lane) in enumerate([] if stopped else deferred):
+                outcome = await self._deliver(
+                    row, message, lane, wait=wait, defer=False, last_start=last_start, done=done
+                )
+                if outcome is STOP:
+                    stopped = [r for r, _, _ in deferred[position:]]
                     break
-                if len(done.outcomes) >= self.settle_every:
-                    await done.flush()
+                await self._record(done, row, message, lane, outcome)
+            if stopped:
+                retry_at = self.paused_until
+                for rest in stopped:  # put back untried, its attempt given back
+                    done.add(rest.id, Outcome("pending", retry_at=retry_at, untried=True))
+                await self._put_back_ahead(retry_at)
             await done.finish()
-            return done.sent, len(rows)
+            return done.sent, len(batch.rows)
+
+    async def _record(
+        self, done: _Round, row: OutboxMessage, message: Outgoing, lane: Lane, outcome: object
+    ) -> None:
+        assert isinstance(outcome, Outcome)
+        done.add(row.id, outcome)
+        if outcome.status == "sent":
+            done.sent.append(message)
+        elif outcome.permanent and message.account_id is not None:
+            done.unreachable.append((message.account_id, lane.platform, outcome.error or "failed"))
+        if len(done.outcomes) >= self.settle_every:
+            await done.flush()
+
+    @staticmethod
+    def _nowhere(unreachable: frozenset[str]) -> Outcome:
+        if unreachable:  # marked unreachable wherever we could reach them
+            return Outcome("dropped", "unreachable on every platform")
+        return Outcome("failed", "no platform can reach this recipient")
 
     async def _prepare(self, limit: int) -> _Batch | None:
         """Claim up to `limit` due rows (one short write transaction) and render them."""
@@ -361,7 +321,8 @@ class Dispatcher:
             rows = await claim(session, now, lease=self.lease, limit=limit, owner=self.owner)
         if not rows:
             return None
-        return _Batch(rows, await self._render_batch(rows), now)
+        rendered, unreachable = await self._render_batch(rows)
+        return _Batch(rows, rendered, now, unreachable)
 
     async def _take_ahead(self) -> _Batch | None:
         ahead, self._ahead = self._ahead, None
@@ -380,39 +341,46 @@ class Dispatcher:
         self,
         row: OutboxMessage,
         message: Outgoing,
+        lane: Lane,
         *,
         wait: bool,
+        defer: bool,
         last_start: datetime,
-        before_send: Callable[[], Awaitable[None]] | None = None,
-    ) -> Outcome | None:
-        """Send one message, waiting (if `wait`) for the pace and out any rate limit;
-        None when it must go back untried (shutdown, or too late in the lease)."""
+        done: _Round,
+    ) -> Outcome | _Later:
+        """Send one message through its lane, waiting (if `wait`) for the lane's pace and
+        out its rate limit — or, with `defer`, saying DEFER instead of waiting out a
+        Retry-After, so the other platforms' rows go first."""
+        throttle = lane.throttle
         while True:
             if self._stopping and wait:
-                return None
+                return STOP
             now = self.clock.now()
             if row.expires_at is not None and now >= row.expires_at:
                 return Outcome("dropped", "its day ended before it could be sent")
-            if self.paused_until is not None and now < self.paused_until:
-                # a rate limit hit earlier in this round
-                if not wait or self.paused_until > last_start:
-                    return None
-                if not await self._wait_until(self.paused_until):
-                    return None
+            held = throttle.held_until(now)
+            if held is not None:  # a Retry-After of this platform still runs
+                if not wait or held > last_start:
+                    return Outcome("pending", retry_at=held, untried=True, limited=True)
+                if defer:
+                    return DEFER
+                if not await self._wait_until(held):
+                    return STOP
                 continue
             if now > last_start:
-                return None
-            if wait and self.pacer is not None:
-                delay = self.pacer.reserve(now)
+                return STOP
+            if wait:
+                delay = throttle.reserve(now, to=recipient_key(message), cost=lane.cost(message))
                 if delay > 0:
                     await self.sleep(delay)
                     if self._stopping:
-                        return None
-            if before_send is not None:  # the message before is marked sent first
-                await before_send()
-            outcome = await self._send(row, message)
+                        return STOP
+            await done.settled()  # the message before is marked sent first
+            outcome = await self._send(row, message, lane)
             if outcome.limited and wait:
-                continue  # kept: sent again once the Retry-After expires
+                if defer:
+                    return DEFER  # kept: sent again once the Retry-After expires
+                continue
             return outcome
 
     async def _wait_until(self, until: datetime) -> bool:
@@ -442,9 +410,12 @@ class Dispatcher:
             sent += batch
         return sent
 
-    async def _render_batch(self, rows: Sequence[OutboxMessage]) -> dict[int, Outgoing | None]:
-        """Every claimed row's message (None: drop it), read in one read-only session:
-        one query per scheduled kind, one for the recipients' addresses and standing."""
+    async def _render_batch(
+        self, rows: Sequence[OutboxMessage]
+    ) -> tuple[dict[int, Outgoing | None], dict[int, frozenset[str]]]:
+        """Every claimed row's message (None: drop it) and the platforms where its
+        recipient is unreachable, read in one read-only session: one query per
+        scheduled kind, one for the recipients' addresses and standing."""
         rendered: dict[int, Outgoing | None] = {}
         by_kind: dict[str, list[OutboxMessage]] = {}
         for row in rows:
@@ -474,6 +445,7 @@ class Dispatcher:
                 if m is not None and m.account_id is not None and m.email is None
             }
             addresses = await self._addresses(session, wanted) if wanted else {}
+        unreachable: dict[int, frozenset[str]] = {}
         for row in rows:
             message = rendered.get(row.id)
             if message is None:
@@ -483,34 +455,35 @@ class Dispatcher:
                     rendered[row.id] = None
                     continue
                 # an account with no e-mail (Discord) is reached through its identities
-                message = replace(message, email=addresses[message.account_id])
+                email, unreachable[row.id] = addresses[message.account_id]
+                message = replace(message, email=email)
             rendered[row.id] = replace(message, key=row.key)
-        return rendered
+        return rendered, unreachable
 
     async def _addresses(
         self, session: AsyncSession, account_ids: set[int]
-    ) -> dict[int, str | None]:
-        """The e-mail of each account that may get a DM here: it exists, is not marked
-        unreachable on this platform, and is not suspended (SPEC §1)."""
+    ) -> dict[int, tuple[str | None, frozenset[str]]]:
+        """The e-mail of each account that may get a DM (it exists and is not suspended,
+        SPEC §1), with the platforms where it is marked unreachable."""
         query = (
-            select(Account.id, Account.email, Membership.status, Recipient.unreachable_since)
+            select(Account.id, Account.email, Membership.status, Recipient.platform)
             .outerjoin(Membership, Membership.account_id == Account.id)
             .outerjoin(
                 Recipient,
-                and_(
-                    Recipient.account_id == Account.id,
-                    Recipient.platform == self.sender.platform,
-                ),
+                and_(Recipient.account_id == Account.id, Recipient.unreachable_since.is_not(None)),
             )
             .where(Account.id.in_(sorted(account_ids)))
         )
-        return {
-            account_id: email
-            for account_id, email, status, unreachable in (await session.execute(query)).all()
-            if unreachable is None and status != "suspended"
-        }
+        found: dict[int, tuple[str | None, frozenset[str]]] = {}
+        suspended: set[int] = set()
+        for account_id, email, status, platform in (await session.execute(query)).all():
+            if status == "suspended":
+                suspended.add(account_id)
+            _, marked = found.get(account_id, (email, frozenset()))
+            found[account_id] = (email, marked | {platform} if platform else marked)
+        return {a: v for a, v in found.items() if a not in suspended}
 
-    async def _send(self, row: OutboxMessage, message: Outgoing) -> Outcome:
+    async def _send(self, row: OutboxMessage, message: Outgoing, lane: Lane) -> Outcome:
         now = self.clock.now()
         try:
             subject = MAIL_ONLY.get(row.kind)
@@ -520,18 +493,17 @@ class Dispatcher:
                     return Outcome("failed", "e-mail only, and no SMTP server is configured")
                 await self.mailer.send(message.email, subject, message.text)
                 return SENT
-            await self.sender.send(within_limit(message), nonce=str(row.id))
+            await lane.sender.send(within_limit(message), nonce=str(row.id))
             if self.mailer is not None and message.account_id is None and message.email:
                 await self.mailer.send(message.email, INVITATION_SUBJECT, message.text)
         except SendError as exc:
             if exc.permanent:
-                log.info("message %s failed for good: %s", row.id, exc.reason)
+                log.info("message %s failed for good on %s: %s", row.id, lane.platform, exc.reason)
                 return Outcome("failed", exc.reason, permanent=True)
-            if exc.retry_after is not None:
-                self.paused_until = now + timedelta(seconds=exc.retry_after)
-                if self.pacer is not None:  # every dispatcher sharing the pacer holds off
-                    self.pacer.hold(self.paused_until)
-                return Outcome("pending", exc.reason, retry_at=self.paused_until, limited=True)
+            if exc.retry_after is not None:  # the one place a Retry-After is honoured
+                until = now + timedelta(seconds=exc.retry_after)
+                lane.throttle.hold(until)  # this platform only, for every dispatcher
+                return Outcome("pending", exc.reason, retry_at=until, limited=True)
             return self._retry(row, now, exc.reason)
         except Exception as exc:  # a bug or an outage in a sender: retry, then give up
             log.warning("message %s could not be sent", row.id, exc_info=True)
@@ -545,14 +517,14 @@ class Dispatcher:
         return Outcome("pending", reason, retry_at=now + wait)
 
     async def _mark_unreachable(
-        self, session: AsyncSession, account_id: int, reason: str, now: datetime
+        self, session: AsyncSession, account_id: int, platform: str, reason: str, now: datetime
     ) -> None:
-        existing = await session.get(Recipient, (account_id, self.sender.platform))
+        existing = await session.get(Recipient, (account_id, platform))
         if existing is None:
             session.add(
                 Recipient(
                     account_id=account_id,
-                    platform=self.sender.platform,
+                    platform=platform,
                     unreachable_since=now,
                     reason=reason[:200],
                 )

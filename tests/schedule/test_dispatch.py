@@ -37,7 +37,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.messages import Outgoing, Via
-from bot.schedule.dispatcher import Dispatcher, Pacer, SendError
+from bot.ports import Limits
+from bot.schedule.dispatcher import Dispatcher, SendError
+from bot.schedule.routing import Router, Throttle
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Account, Membership, OutboxMessage, Recipient, TrainingSession
 from tests.schedule import START, Recorder, Seeded, Sent, open_app, outbox, seed_club
@@ -419,7 +421,7 @@ class Paced(Recorder):
 
     def __init__(self, clock: FakeClock, rate: float) -> None:
         super().__init__(clock)
-        self.rate = rate
+        self.limits = Limits(per_second=rate)
 
 
 def busiest_second(times: Sequence[datetime]) -> int:
@@ -434,13 +436,13 @@ async def test_sends_are_paced_to_the_senders_rate(app: App, clock: FakeClock) -
     await notes(app, 60)
     platform = Paced(clock, rate=20)
     d = dispatcher(app, platform, sleep=Naps(clock))
-    assert d.pacer is not None
-    assert (d.pacer.limit, d.pacer.window) == (19, timedelta(seconds=1.01))
+    pacer = d.router.throttle("console")
+    assert (pacer.limit, pacer.window) == (19, timedelta(seconds=1.01))
     t0 = clock.now()
     assert len(await d.run_once(wait=True)) == 60
     times = [s.at for s in platform.sent]
     assert busiest_second(times) <= 20
-    assert times[-1] - t0 == 59 * d.pacer.interval  # evenly spaced, never idle
+    assert times[-1] - t0 == 59 * pacer.interval  # evenly spaced, never idle
     # the drain of the console and tests never waits: no pace there
     await notes(app, 5, prefix="more")
     before = clock.now()
@@ -449,7 +451,7 @@ async def test_sends_are_paced_to_the_senders_rate(app: App, clock: FakeClock) -
 
 
 def test_a_pacer_spaces_starts_evenly_under_the_limit() -> None:
-    pacer = Pacer.within(200)  # 198 starts in any 1.01 s
+    pacer = Throttle.under(Limits(200))  # 198 starts in any 1.01 s
     assert (pacer.limit, pacer.window) == (198, timedelta(seconds=1.01))
     step = pacer.interval
     assert step.total_seconds() == pytest.approx(1.01 / 198, abs=1e-6)  # whole microseconds
@@ -459,7 +461,7 @@ def test_a_pacer_spaces_starts_evenly_under_the_limit() -> None:
 
 
 def test_a_pacer_makes_up_for_a_stall_at_twice_the_pace_within_the_window() -> None:
-    pacer = Pacer(10, timedelta(seconds=1))  # one every 0.1 s; catch-up at 0.05 s
+    pacer = Throttle(10, timedelta(seconds=1))  # one every 0.1 s; catch-up at 0.05 s
     clock = FakeClock(START)
     starts: list[datetime] = []
 
@@ -480,7 +482,7 @@ def test_a_pacer_makes_up_for_a_stall_at_twice_the_pace_within_the_window() -> N
 
 
 def test_a_pacer_forgets_lost_time_beyond_catch_up_and_holds_for_retry_after() -> None:
-    pacer = Pacer(10, timedelta(seconds=1), catch_up=timedelta(seconds=0.1))
+    pacer = Throttle(10, timedelta(seconds=1), catch_up=timedelta(seconds=0.1))
     assert pacer.reserve(START) == 0.0
     later = START + timedelta(seconds=5)  # idle for 5 s: only 0.1 s is made up
     assert [pacer.reserve(later) for _ in range(3)] == [0.0, 0.05, 0.1]
@@ -488,25 +490,27 @@ def test_a_pacer_forgets_lost_time_beyond_catch_up_and_holds_for_retry_after() -
     assert pacer.reserve(later) == 2.0
     assert pacer.reserve(later) == pytest.approx(2.1)
     with pytest.raises(ValueError):
-        Pacer(0)
+        Throttle(-1)
 
 
-async def test_dispatchers_sharing_a_pacer_stay_within_the_limit_together(
+async def test_dispatchers_sharing_a_router_stay_within_the_limit_together(
     db_url: str, app: App, clock: FakeClock
 ) -> None:
-    """Three dispatchers (own engines) draw their send slots from one pacer: together the
-    slots keep within the limit, and no message goes before its slot. (The test's naps
+    """Three dispatchers (own engines) draw their send slots from one Router's throttle:
+    together the slots keep within the limit, and no message goes before its slot. (The test's naps
     move one shared fake clock, so a dispatcher may resume after another's nap moved the
     clock past its slot: when messages go is not deterministic here, which slots they
     were given is.)"""
     await notes(app, 90)
-    platform = Recorder(clock)
-    pacer = Pacer.within(30)  # 29 in any 1.01 s
+    platform = Paced(clock, rate=30)
+    shared = Router([platform])  # one process, one way out: one throttle per platform
+    pacer = shared.throttle("console")
+    assert (pacer.limit, pacer.window) == (29, timedelta(seconds=1.01))  # 29 in any 1.01 s
     slots: list[datetime] = []
     reserve = pacer.reserve
 
-    def spy(now: datetime) -> float:
-        wait = reserve(now)
+    def spy(now: datetime, **kw: Any) -> float:
+        wait = reserve(now, **kw)
         slots.append(now + timedelta(seconds=wait))
         return wait
 
@@ -515,9 +519,7 @@ async def test_dispatchers_sharing_a_pacer_stay_within_the_limit_together(
 
     try:
         ds = [
-            Dispatcher(
-                make_sessionmaker(e), clock, platform, batch=10, pacer=pacer, sleep=Naps(clock)
-            )
+            Dispatcher(make_sessionmaker(e), clock, shared, batch=10, sleep=Naps(clock))
             for e in engines
         ]
 

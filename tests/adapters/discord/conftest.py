@@ -11,12 +11,14 @@ from typing import Any
 import discord
 import pytest
 
-from adapters.discord import DiscordFrontEnd, Pacer, build_discord
+from adapters.discord import DiscordFrontEnd, build_discord
 from adapters.discord.views import PREFIX
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.core import Core
 from bot.messages import Outgoing
+from bot.ports import Sender
 from tests.adapters.discord.double import EPHEMERAL, TOKEN, DiscordDouble, Guild
 
 REFUSED = 0xE74C3C  # discord.Colour.red()
@@ -194,13 +196,15 @@ async def start_discord(double: DiscordDouble, clock: FakeClock) -> AsyncIterato
     api, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
     async def start(database_url: str, **options: Any) -> Discord:
-        app = await bootstrap(database_url, clock=clock, migrate=False)
         options.setdefault("guild_ready_timeout", 0.05)
-        if "pacer" not in options:
-            time = FakeTime()
-            options["pacer"] = Pacer(now=time, sleep=time.sleep)
-        front = build_discord(settings_for(double, database_url), app, **options)
-        app.scheduling.dispatcher.sender = front.sender  # as `coachbot run` does (Router)
+        fronts: list[DiscordFrontEnd] = []
+
+        def platforms(core: Core) -> list[Sender]:  # as `coachbot run` builds the Router
+            fronts.append(build_discord(settings_for(double, database_url), core, **options))
+            return [fronts[0].sender]
+
+        app = await bootstrap(database_url, clock=clock, migrate=False, senders=platforms)
+        front = fronts[0]
         task = asyncio.create_task(front.run())
         running.append((front, task, app))
         async with asyncio.timeout(WAIT):
@@ -215,18 +219,3 @@ async def start_discord(double: DiscordDouble, clock: FakeClock) -> AsyncIterato
         await app.close()
     # discord.py's endpoints are process-wide: leave them as they were
     discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = api, gateway
-
-
-class FakeTime:
-    """A monotonic clock for the DM pacer: sleeping moves it on, and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds

@@ -4,19 +4,19 @@ nonce, pacing, rate limits and refusals."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from adapters.discord import Pacer
 from adapters.discord.views import PREFIX
 from bot.clock import FakeClock
 from bot.core import APOLOGY
 from bot.importers import MAX_FILE_BYTES
 from bot.messages import ChannelRef, Outgoing, Via
+from bot.ports import Limits
 from storage.models import OutboxMessage, Recipient
-from tests.adapters.discord.conftest import Discord, FakeTime, Starter, mention, text_of
+from tests.adapters.discord.conftest import Discord, Starter, mention, text_of
 from tests.adapters.discord.double import DiscordDouble
 from tests.conftest import need_shared
 
@@ -181,14 +181,46 @@ async def test_a_long_rate_limit_pauses_the_outbox(
     assert "Good morning" in text_of(double.dms_to(club["dee"])[-1])
 
 
-async def test_dms_are_paced(
-    double: DiscordDouble, start_discord: Starter, sqlite_url: str
+async def test_item_03_dms_are_paced_by_the_router_to_discords_limits(
+    double: DiscordDouble, start_discord: Starter, sqlite_url: str, clock: FakeClock
 ) -> None:
-    time = FakeTime()
-    bot = await start_discord(sqlite_url, pacer=Pacer(4.0, now=time, sleep=time.sleep))
-    await club_with_dee(double, bot)
-    # Harriet's club: the welcome and plan DMs to Dee went out a quarter second apart
-    assert time.slept and all(abs(s - 0.25) < 1e-9 for s in time.slept)
+    """The DMs of `coachbot run` go through the Router's lane for Discord, paced to the
+    limits the sender declares; opening a DM channel counts as a request."""
+    bot = await start_discord(sqlite_url, limits=Limits(per_second=4.0))
+    club = await club_with_dee(double, bot)
+    dispatcher = bot.app.scheduling.dispatcher
+    lane = dispatcher.router.lanes["discord"]
+    assert lane.sender is bot.front.sender and dispatcher.router.platforms == ["discord"]
+    assert (lane.throttle.limit, lane.throttle.rate) == (3, 3 / 1.01)
+    dee_id = 2
+    assert lane.cost(Outgoing(Via.DM, "hi", account_id=dee_id)) == 1  # her DM is open
+    assert lane.cost(Outgoing(Via.DM, "hi", account_id=99)) == 2  # opening one counts
+    naps: list[float] = []
+
+    async def nap(seconds: float) -> None:
+        naps.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+
+    dispatcher.sleep = nap
+    before = len(double.dms_to(club["dee"]))
+    now = clock.now()
+    async with bot.app.core.sessions() as session, session.begin():
+        for n in range(6):  # six DMs due at once, sent by a waiting round (`coachbot run`'s)
+            session.add(
+                OutboxMessage(
+                    key=f"n{n}",
+                    kind="note",
+                    account_id=dee_id,
+                    text=f"note {n}",
+                    due_at=now,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                )
+            )
+    sent = await dispatcher.run_once(wait=True)
+    assert len(sent) == 6 and len(double.dms_to(club["dee"])) == before + 6
+    assert naps and sum(naps) >= 5 / lane.throttle.rate - 1e-6  # paced: 3 a second, not burst
 
 
 async def test_an_error_in_a_dm_is_answered_with_an_apology(

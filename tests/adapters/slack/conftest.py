@@ -19,7 +19,9 @@ from adapters.slack import SlackFrontEnd, build_slack
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.core import Core
 from bot.messages import Outgoing
+from bot.ports import Sender
 from tests.adapters.slack.double import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -292,11 +294,24 @@ async def double() -> AsyncIterator[SlackDouble]:
     await server.stop()
 
 
+async def open_slack(
+    url: str, settings: Settings, clock: FakeClock, *, port: int | None = 0
+) -> tuple[App, SlackFrontEnd]:
+    """The app with the Slack front end built inside `bootstrap(senders=...)`, as
+    `coachbot run` builds it: its sender is the Router's only way out."""
+    fronts: list[SlackFrontEnd] = []
+
+    def platforms(core: Core) -> list[Sender]:
+        fronts.append(build_slack(settings, core, port=port))
+        return [fronts[0].sender]
+
+    app = await bootstrap(url, clock=clock, migrate=False, senders=platforms)
+    return app, fronts[0]
+
+
 async def _club(url: str, double: SlackDouble, clock: FakeClock) -> AsyncIterator[SlackClub]:
-    app = await bootstrap(url, clock=clock, migrate=False)
-    front = build_slack(settings_for(double, url), app, port=0)
-    front.sender.sleep = front.bot.sleep = _no_wait
-    app.scheduling.dispatcher.sender = front.sender
+    app, front = await open_slack(url, settings_for(double, url), clock)
+    front.bot.sleep = _no_wait
     await front.start()
     club = SlackClub(double, front, app, clock)
     async with aiohttp.ClientSession() as http:
@@ -309,7 +324,7 @@ async def _club(url: str, double: SlackDouble, clock: FakeClock) -> AsyncIterato
 
 
 async def _no_wait(seconds: float) -> None:
-    """Pacing and Retry-After waits, recorded by the tests that care, never slept."""
+    """The listener's Retry-After wait, recorded by the tests that care, never slept."""
 
 
 @pytest.fixture

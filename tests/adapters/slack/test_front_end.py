@@ -11,7 +11,7 @@ import pytest
 from adapters.slack import SlackFrontEnd, SlackStartError, build_slack
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
-from tests.adapters.slack.conftest import WAIT, SlackClub, plain, settings_for
+from tests.adapters.slack.conftest import WAIT, SlackClub, open_slack, plain, settings_for
 from tests.adapters.slack.double import APP_TOKEN, TEAM, SlackDouble
 
 
@@ -19,12 +19,10 @@ from tests.adapters.slack.double import APP_TOKEN, TEAM, SlackDouble
 async def socket_front(
     sqlite_url: str, double: SlackDouble, clock: FakeClock
 ) -> AsyncIterator[SlackFrontEnd]:
-    app = await bootstrap(sqlite_url, clock=clock, migrate=False)
     settings = settings_for(
         double, sqlite_url, slack_app_token=APP_TOKEN, slack_signing_secret=None
     )
-    front = build_slack(settings, app)
-    app.scheduling.dispatcher.sender = front.sender
+    app, front = await open_slack(sqlite_url, settings, clock, port=None)
     try:
         yield front
     finally:
@@ -86,7 +84,9 @@ async def test_a_token_slack_refuses_stops_start_up_with_one_line(
     sqlite_url: str, double: SlackDouble, clock: FakeClock
 ) -> None:
     app = await bootstrap(sqlite_url, clock=clock, migrate=False)
-    front = build_slack(settings_for(double, sqlite_url, slack_bot_token="xoxb-wrong"), app, port=0)
+    front = build_slack(
+        settings_for(double, sqlite_url, slack_bot_token="xoxb-wrong"), app.core, port=0
+    )
     try:
         with pytest.raises(SlackStartError, match=r"COACHBOT_SLACK_BOT_TOKEN \(invalid_auth\)"):
             await front.start()
@@ -99,9 +99,9 @@ async def test_a_port_in_use_stops_start_up_naming_the_setting(
     sqlite_url: str, double: SlackDouble, clock: FakeClock
 ) -> None:
     app = await bootstrap(sqlite_url, clock=clock, migrate=False)
-    first = build_slack(settings_for(double, sqlite_url), app, port=0)
+    first = build_slack(settings_for(double, sqlite_url), app.core, port=0)
     await first.start()
-    second = build_slack(settings_for(double, sqlite_url), app, port=first.port)
+    second = build_slack(settings_for(double, sqlite_url), app.core, port=first.port)
     try:
         with pytest.raises(SlackStartError, match="COACHBOT_HTTP_HOST:HTTP_PORT"):
             await second.start()
@@ -115,7 +115,7 @@ async def test_run_serves_until_cancelled(
     sqlite_url: str, double: SlackDouble, clock: FakeClock
 ) -> None:
     app = await bootstrap(sqlite_url, clock=clock, migrate=False)
-    front = build_slack(settings_for(double, sqlite_url), app, port=0)
+    front = build_slack(settings_for(double, sqlite_url), app.core, port=0)
     serving = asyncio.create_task(front.run())
     async with asyncio.timeout(WAIT):
         await front.ready.wait()

@@ -17,7 +17,9 @@ from adapters.slack.sender import SlackSender
 from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
 from bot.commands.base import Caller
+from bot.core import Core
 from bot.messages import Action, ChannelRef, Outgoing, Via
+from bot.ports import Sender
 from bot.schedule.dispatcher import SendError
 from storage.models import OutboxMessage, Recipient
 from tests.adapters.slack.conftest import SlackClub
@@ -26,44 +28,30 @@ from tests.adapters.slack.double import BOT_TOKEN, TEAM, SlackDouble
 HC, AVA = "hc@lake.run", "ava@lake.run"
 
 
-class Waits:
-    """The sender's sleep and clock, for pacing: records waits, never sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 async def client(double: SlackDouble) -> AsyncIterator[AsyncWebClient]:
     yield AsyncWebClient(token=BOT_TOKEN, base_url=double.api_url)
 
 
-def sender_for(client: AsyncWebClient, app: App | None = None, waits: Waits | None = None) -> Any:
+def sender_for(client: AsyncWebClient, app: App | None = None) -> Any:
     async def identities(account_id: int) -> list[tuple[str, str, str]]:
         assert app is not None
         return await app.core.identities(account_id)
 
-    waits = waits or Waits()
-    return SlackSender(
-        client, Directory(client), identities, sleep=waits.sleep, now=lambda: waits.now
-    )
+    return SlackSender(client, Directory(client), identities)
 
 
 async def slack_app(url: str, clock: FakeClock, client: AsyncWebClient) -> App:
-    """bootstrap() with the SlackSender as the outbox's sender, as `coachbot run` wires it."""
-    holder: dict[str, App] = {}
+    """bootstrap() with the SlackSender as the Router's way out, as `coachbot run` wires it."""
 
-    async def identities(account_id: int) -> list[tuple[str, str, str]]:
-        return await holder["app"].core.identities(account_id)
+    def platforms(core: Core) -> list[Sender]:
+        return [SlackSender(client, Directory(client), core.identities)]
 
-    sender = SlackSender(client, Directory(client), identities, sleep=Waits().sleep)
-    holder["app"] = await bootstrap(url, clock=clock, migrate=False, sender=sender)
-    return holder["app"]
+    return await bootstrap(url, clock=clock, migrate=False, senders=platforms)
+
+
+def slack_sender(app: App) -> Any:
+    return app.scheduling.dispatcher.router.lanes["slack"].sender
 
 
 async def invitations(app: App) -> list[str]:
@@ -109,7 +97,7 @@ async def test_an_invitee_slack_cannot_find_fails_for_good(
         assert await app.scheduling.due_now() == []
         assert await invitations(app) == ["failed"]
         assert double.calls_to("chat.postMessage") == []
-        sender = app.scheduling.dispatcher.sender
+        sender = slack_sender(app)
         assert await sender.reaches_by_email(AVA) is False  # the Router then looks elsewhere
         double.add_user("UAVA", AVA, "ava")
         assert await sender.reaches_by_email(AVA) is False  # a miss is cached for a minute
@@ -187,19 +175,17 @@ async def test_a_permanent_failure_marks_the_athlete_unreachable_on_slack(
     assert [tuple(m) for m in marks] == [("slack", "account_inactive")]
 
 
-async def test_dm_channels_are_opened_once_and_posts_to_one_channel_are_paced(
-    double: SlackDouble, client: AsyncWebClient
-) -> None:
+async def test_dm_channels_are_opened_once(double: SlackDouble, client: AsyncWebClient) -> None:
+    """(Posts to one channel are spaced by the Router's throttle for Slack: see
+    tests/schedule/test_router.py.)"""
     double.add_user("UAVA", AVA, "ava")
     double.add_user("UBEN", "ben@lake.run", "ben")
-    waits = Waits()
-    sender = sender_for(client, waits=waits)
+    sender = sender_for(client)
     for text in ("one", "two"):
         await sender.send(Outgoing(Via.DM, text, email=AVA), nonce="1")
     await sender.send(Outgoing(Via.DM, "three", email="ben@lake.run"), nonce="2")
     assert [c.args["users"] for c in double.calls_to("conversations.open")] == ["UAVA", "UBEN"]
     assert [p["text"] for p in double.posts("DUAVA")] == ["one", "two"]
-    assert waits.slept == [1.0]  # the second post to ava's DM waited its turn; ben's did not
 
 
 async def test_a_dm_goes_to_the_identity_in_this_workspace(
@@ -213,7 +199,7 @@ async def test_a_dm_goes_to_the_identity_in_this_workspace(
         await app.core.handle(elsewhere, "/help")
         [(_, space, _)] = await app.core.identities(1)
         assert space == "T0OTHER"
-        sender = app.scheduling.dispatcher.sender
+        sender = slack_sender(app)
         await sender.send(Outgoing(Via.DM, "hello", account_id=1, email=AVA), nonce="1")
         assert [c.args["users"] for c in double.calls_to("conversations.open")] == ["UAVA"]
         here = Caller("slack", "UAVA", space_id=TEAM, email=AVA)

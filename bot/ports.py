@@ -1,0 +1,90 @@
+"""Every shape the core needs from the outside world, in one place (ARCHITECTURE §2).
+
+The core depends on these Protocols only; adapters implement them, tests pass fakes, and
+only the composition root (`bot/cli.py`, `bot/bootstrap.py`) puts real ones together.
+Standard library only: a port imports nothing it describes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.messages import Outgoing
+
+
+class SendError(Exception):
+    """A send that did not go through; `permanent` (blocked, gone) is never retried, and
+    `retry_after` (a 429) holds the platform that answered it for that many seconds."""
+
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a platform publishes about how fast one bot may send.
+
+    `per_second`: requests a second across the whole bot (what its global limit counts);
+    `per_recipient`: the seconds to leave between two messages to one conversation (a
+    per-channel limit); 0 for none. The dispatcher paces each platform under its own
+    limits (`bot.schedule.routing.Throttle`)."""
+
+    per_second: float
+    per_recipient: float = 0.0
+
+
+UNLIMITED = Limits(per_second=0.0)  # a sender with no published limit: never paced
+
+
+class Sender(Protocol):
+    """A platform's way of delivering one outbox message (the adapters implement it)."""
+
+    platform: str
+
+    async def send(self, message: Outgoing, *, nonce: str) -> None: ...
+
+
+class PlatformSender(Sender, Protocol):
+    """A chat platform's sender as the Router uses it: it declares its `limits`, says how
+    many requests one message costs under them, and whether it can find someone by
+    e-mail alone (an invitee with no chat identity yet)."""
+
+    limits: Limits
+
+    def cost(self, message: Outgoing) -> int:
+        """The requests `send(message)` makes that count against `limits.per_second`."""
+        ...
+
+    async def reaches_by_email(self, email: str) -> bool: ...
+
+
+class Mailer(Protocol):
+    """Sends e-mail (invitations to people who have no chat identity yet, `/verify`)."""
+
+    async def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class FrontEnd(Protocol):
+    """What `coachbot run` needs of a chat platform's adapter (adapters/slack, discord):
+    its sender, handed to `bootstrap(senders=...)`, and a life cycle."""
+
+    @property
+    def sender(self) -> PlatformSender: ...
+
+    async def run(self) -> None:
+        """Serve until cancelled."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class FrontEndStartError(RuntimeError):
+    """A chat front end cannot start (a token refused, a port taken); its message is one
+    line naming the setting, shown to whoever ran `coachbot run`."""
