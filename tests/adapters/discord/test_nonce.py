@@ -14,8 +14,18 @@ import aiohttp
 
 from bot.messages import Outgoing, Via
 from storage.models import Account, ChatIdentity
-from tests.adapters.discord.conftest import FakeTime, Starter, text_of
+from tests.adapters.discord.conftest import Starter, text_of
 from tests.adapters.discord.double import NONCE_WINDOW, DiscordDouble
+
+
+class FakeTime:
+    """The double's clock, moved by hand (seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 async def create(
