@@ -44,7 +44,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class Action:
+class Button:
     """A button offered with a message (check-in: done / skip)."""
 
     label: str
@@ -93,7 +93,7 @@ class Outgoing:
     email: str | None = None  # for DMs to people who have no account yet
     channel: ChannelRef | None = None
     tables: tuple[Table, ...] = ()
-    actions: tuple[Action, ...] = ()
+    actions: tuple[Button, ...] = ()
     kind: str = "reply"  # welcome, invitation, plan_assigned, comment, ...
     key: str | None = None  # idempotency key of an event message
     expires_at: datetime | None = None  # a DM not sent by then is dropped (a code's life)

@@ -70,7 +70,7 @@ Runner = Callable[[discord.Interaction[Any], str], Awaitable[None]]
 Suggester = Callable[[discord.Interaction[Any], str, str], Awaitable[list[str]]]
 
 
-def quote(text: str) -> str:
+def as_token(text: str) -> str:
     """One token of the grammar holding exactly `text`, whatever it contains."""
     escaped = "".join(f"\\{ch}" if ch in _QUOTES_TO_ESCAPE else ch for ch in text)
     return f'"{escaped}"'
@@ -101,7 +101,7 @@ def _token(spec: CommandSpec, param: Param, value: Any) -> str | None:
         elif param.kind in (Kind.CHOICE, Kind.ON_OFF) and _BARE.fullmatch(raw):
             text = raw
         else:
-            text = quote(raw)
+            text = as_token(raw)
     return text if param.positional else f"{param.spelling}:{text}"
 
 
@@ -173,7 +173,7 @@ NAME_HELP: dict[str, str] = {
 }
 
 
-def describe(spec: CommandSpec, param: Param) -> str:
+def option_description(spec: CommandSpec, param: Param) -> str:
     if param.help:
         return _short(param.help)
     if is_user_option(spec, param):
@@ -227,7 +227,7 @@ def _complete(
         found = await suggest(interaction, kind, last)
         choices = []
         for name in found:
-            shown = quote(name) if several and " " in name else name
+            shown = as_token(name) if several and " " in name else name
             value = f"{head} {shown}".strip()
             if 0 < len(value) <= DESCRIPTION_LIMIT:
                 choices.append(app_commands.Choice(name=value, value=value))
@@ -273,7 +273,9 @@ def _command(
     callback.__qualname__ = callback.__name__
     decorated: Any = callback
     if params:
-        decorated = app_commands.describe(**{p.name: describe(spec, p) for p in params})(decorated)
+        decorated = app_commands.describe(**{p.name: option_description(spec, p) for p in params})(
+            decorated
+        )
     choices = {p.name: c for p in params if (c := _choices(p)) is not None}
     if choices:
         decorated = app_commands.choices(**choices)(decorated)

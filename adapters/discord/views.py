@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.messages import Action
+from bot.messages import Button
 from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 PREFIX = "coachbot:act:"
@@ -59,7 +59,7 @@ class CheckIn(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE)
             await runner.run_action(interaction, self.command)
 
 
-def check_in_view(actions: Sequence[Action]) -> discord.ui.View:
+def check_in_view(actions: Sequence[Button]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in actions[:25]:  # five rows of five
         if TEMPLATE.fullmatch(PREFIX + action.command):

@@ -4,7 +4,7 @@ Prose goes into `plain_text` sections, which Slack shows literally (a name with 
 `*` is not turned into formatting, an address in `<...>` is not a link); tables go into
 preformatted rich-text blocks so their columns line up. The `text` fallback (shown in
 notifications and by clients without Block Kit) is the whole message with `&`, `<` and
-`>` escaped as Slack requires. Buttons carry the command they run (`Action.command`).
+`>` escaped as Slack requires. Buttons carry the command they run (`Button.command`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _sections(text: str) -> list[dict[str, Any]]:
     ]
 
 
-def _fields(pairs: list[str]) -> list[dict[str, Any]]:
+def _field_sections(pairs: list[str]) -> list[dict[str, Any]]:
     return [
         {
             "type": "section",
@@ -79,7 +79,7 @@ def _prose(text: str) -> list[dict[str, Any]]:
         if run >= 3:
             blocks += _sections("\n".join(plain))
             plain = []
-            blocks += _fields(lines[at : at + run])
+            blocks += _field_sections(lines[at : at + run])
             at += run
         else:
             plain.append(lines[at])

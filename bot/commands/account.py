@@ -18,7 +18,7 @@ NOTIFY_KINDS = ("daily", "digest", "leaderboard")
 
 
 @dataclass(frozen=True)
-class Settings:
+class OwnSettings:
     tz: str | None = None
     units: str | None = None
     reminder: time | None = None
@@ -46,7 +46,7 @@ class Settings:
         Param("switch", Kind.ON_OFF, positional=True),
     ),
 )
-async def settings(cmd: Settings, ctx: Ctx) -> None:
+async def settings(cmd: OwnSettings, ctx: Ctx) -> None:
     account = ctx.account
     if (cmd.notify is None) != (cmd.switch is None):
         raise Refusal("notify: takes a kind and on or off, e.g. notify:daily off.", show_usage=True)

@@ -49,7 +49,7 @@ _ATHLETE_M = aliased(Membership, name="athlete_m")  # built once: see storage.re
 _ATHLETE_A = aliased(Account, name="athlete_a")
 
 
-def period_of(text: str | None, today: date) -> tuple[date, date, str]:
+def activities_period(text: str | None, today: date) -> tuple[date, date, str]:
     """`week` (this Monday-Sunday), `month` (this calendar month), `DATE..DATE`, or the
     last four weeks by default."""
     if text is None:
@@ -119,7 +119,7 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         word = member_ref.value.lower()
         if word in ("week", "month") or ".." in word or ISO_DAY.match(word):
             member_ref, period_text = None, word
-    first, last, label = period_of(period_text, ctx.today)
+    first, last, label = activities_period(period_text, ctx.today)
     if member_ref is None:
         account, member = ctx.account, ctx.membership
     else:

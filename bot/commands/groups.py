@@ -233,9 +233,9 @@ async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
         await ctx.uow.repo.add(GroupMember(group_id=group.id, membership_id=member.id))
         added.append(account.display_name)
     await ctx.audit("group_add", None, f"{group.name}: {', '.join(added)}")
-    text = f"Added to {group.name}: {_names(added)}." if added else "Nobody new to add."
+    text = f"Added to {group.name}: {_few_names(added)}." if added else "Nobody new to add."
     if already:
-        text += f" Already in it: {_names(already)}."
+        text += f" Already in it: {_few_names(already)}."
     ctx.reply(text)
 
 
@@ -261,13 +261,13 @@ async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
         await ctx.uow.repo.delete(place)
         removed.append(account.display_name)
     await ctx.audit("group_remove", None, f"{group.name}: {', '.join(removed)}")
-    ctx.reply(f"Removed from {group.name}: {_names(removed)}.")
+    ctx.reply(f"Removed from {group.name}: {_few_names(removed)}.")
 
 
 NAMES_SHOWN = 20  # a reply names this many people, then counts the rest
 
 
-def _names(names: list[str]) -> str:
+def _few_names(names: list[str]) -> str:
     """`ann, ben, ... and 80 more`: the coach sees who, without a wall of names."""
     if len(names) <= NAMES_SHOWN:
         return ", ".join(names)

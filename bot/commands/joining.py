@@ -23,8 +23,7 @@ from bot.commands.common import public_id_of, resolve_member
 from bot.commands.plans import enroll, find_plan
 from bot.domain.schedule import next_monday, start_problem
 from bot.grammar import MemberRef, shown
-from bot.messages import Action as Button
-from bot.messages import Outgoing, Via
+from bot.messages import Button, Outgoing, Via
 from bot.policy import Action, permits
 from storage.models import (
     Account,

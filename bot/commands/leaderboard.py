@@ -93,7 +93,7 @@ class Period:
     label: str
 
 
-def period_of(word: str | None, today: date) -> Period:
+def leaderboard_period(word: str | None, today: date) -> Period:
     """`week` (default), `month`, or `DATE..DATE` / one date, as of the org's `today`."""
     key = (word or "week").strip().lower()
     if key == "week":
@@ -269,7 +269,7 @@ class ShowLeaderboard:
 async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     today = ctx.now.astimezone(ZoneInfo(org.timezone)).date()
-    period = period_of(cmd.period, today)
+    period = leaderboard_period(cmd.period, today)
     group, post_to = await target_group(ctx, cmd.group)
     units = ctx.account.units
     session = ctx.uow.session

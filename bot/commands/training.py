@@ -15,7 +15,7 @@ from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.plans import workout_line
 from bot.domain.schedule import monday_of, plan_end
 from bot.grammar import Token
-from bot.messages import Action as Button
+from bot.messages import Button
 from bot.policy import Action
 from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
 from bot.text import clean

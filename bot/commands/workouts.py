@@ -39,7 +39,7 @@ def check_targets(kind: str, distance_m: float | None, duration_s: int | None) -
         )
 
 
-def _fields(required_type: bool) -> tuple[Param, ...]:
+def _workout_params(required_type: bool) -> tuple[Param, ...]:
     return (
         Param("type", Kind.CHOICE, choices=TYPES, required=required_type),
         Param("kind", Kind.CHOICE, choices=KINDS),
@@ -60,7 +60,7 @@ async def find_workout(ctx: Ctx, name: str) -> Workout:
     return workout
 
 
-def describe(workout: Workout, units: str) -> str:
+def describe_workout(workout: Workout, units: str) -> str:
     target = []
     if workout.distance_m:
         target.append(fmt_distance(workout.distance_m, units))
@@ -91,7 +91,10 @@ class CreateWorkout:
     '[visibility:public|coaches] [desc:"..."]',
     summary="add a workout to the library",
     action=Action.CREATE_LIBRARY,
-    params=(Param("name", Kind.WORD, positional=True, required=True, max_len=100), *_fields(True)),
+    params=(
+        Param("name", Kind.WORD, positional=True, required=True, max_len=100),
+        *_workout_params(True),
+    ),
 )
 async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -115,7 +118,7 @@ async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
         )
     )
     await ctx.audit("workout_create", None, workout.name)
-    ctx.reply(f"Added to the library: {describe(workout, ctx.account.units)}.")
+    ctx.reply(f"Added to the library: {describe_workout(workout, ctx.account.units)}.")
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,9 @@ async def list_workouts(cmd: ListWorkouts, ctx: Ctx) -> None:
             )
         )
         return
-    ctx.reply("Workouts:\n" + "\n".join(f"- {describe(w, ctx.account.units)}" for w in rows))
+    ctx.reply(
+        "Workouts:\n" + "\n".join(f"- {describe_workout(w, ctx.account.units)}" for w in rows)
+    )
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ class ShowWorkout:
 )
 async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
-    text = describe(workout, ctx.account.units)
+    text = describe_workout(workout, ctx.account.units)
     if workout.description:
         text += f"\n{quote(workout.description)}"
     ctx.reply(text)
@@ -186,7 +191,7 @@ class EditWorkout:
     params=(
         Param("name", Kind.WORD, positional=True, required=True, max_len=100),
         Param("rename", Kind.WORD, max_len=100, key="name"),
-        *_fields(False),
+        *_workout_params(False),
     ),
 )
 async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
@@ -213,7 +218,7 @@ async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
         check_targets(workout.type, workout.distance_m, workout.duration_s)
     await ctx.uow.session.flush()
     await ctx.audit("workout_edit", None, workout.name)
-    ctx.reply(f"Updated: {describe(workout, ctx.account.units)}.")
+    ctx.reply(f"Updated: {describe_workout(workout, ctx.account.units)}.")
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def _time(value: object) -> dt.datetime | None:
+def _absolute_time(value: object) -> dt.datetime | None:
     """fitdecode gives datetimes for absolute times and bare ints for device-relative ones;
     the latter cannot be placed on the calendar, so they count as missing."""
     return as_utc(value) if isinstance(value, dt.datetime) else None
@@ -187,7 +187,7 @@ def _collect(data: bytes) -> _Collected:
             timer = _number(_value(frame, "total_timer_time"))
             found.sessions.append(
                 _Session(
-                    start=_time(_value(frame, "start_time")),
+                    start=_absolute_time(_value(frame, "start_time")),
                     sport=_value(frame, "sport"),
                     distance_m=_number(_value(frame, "total_distance")),
                     duration_s=(
@@ -196,7 +196,7 @@ def _collect(data: bytes) -> _Collected:
                 )
             )
         elif name == "record":
-            when = _time(_value(frame, "timestamp"))
+            when = _absolute_time(_value(frame, "timestamp"))
             if when is not None:
                 found.record_times.append(when)
             distance = _number(_value(frame, "distance"))

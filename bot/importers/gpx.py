@@ -52,7 +52,7 @@ def _float(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _time(text: str | None) -> dt.datetime | None:
+def _point_time(text: str | None) -> dt.datetime | None:
     """A point's time in UTC; unreadable times count as missing, as in gpxpy's parser."""
     if text is None:
         return None
@@ -74,7 +74,7 @@ def _point(element: Element) -> gpxpy.gpx.GPXTrackPoint:
         latitude,
         longitude,
         elevation=_float(_xml.child_text(element, "ele")),
-        time=_time(_xml.child_text(element, "time")),
+        time=_point_time(_xml.child_text(element, "time")),
     )
 
 

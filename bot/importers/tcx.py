@@ -39,7 +39,7 @@ def _refuse_non_activity(root: Element) -> ImportRefused:
     return ImportRefused("This TCX file holds no activity, so there is nothing to log.")
 
 
-def _time(text: str | None) -> dt.datetime | None:
+def _start_time(text: str | None) -> dt.datetime | None:
     if text is None or not text.strip():
         return None
     try:
@@ -79,7 +79,7 @@ def parse_tcx(root: Element) -> ParsedActivity:
     activity = activities[0]
     laps = _xml.children(activity, "Lap")
 
-    start = _time(laps[0].get("StartTime") if laps else None) or _time(
+    start = _start_time(laps[0].get("StartTime") if laps else None) or _start_time(
         _xml.child_text(activity, "Id")
     )
     if start is None:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Action
+from bot.messages import Button
 from storage.models import OutboxMessage
 
 
@@ -230,15 +230,15 @@ async def settle_many(
     )
 
 
-def encode_actions(actions: Sequence[Action]) -> str | None:
+def encode_actions(actions: Sequence[Button]) -> str | None:
     """Buttons kept with an event message until it is sent."""
     return json.dumps([[a.label, a.command] for a in actions]) if actions else None
 
 
-def decode_actions(raw: str | None) -> tuple[Action, ...]:
+def decode_actions(raw: str | None) -> tuple[Button, ...]:
     if not raw:
         return ()
-    return tuple(Action(str(label), str(command)) for label, command in json.loads(raw))
+    return tuple(Button(str(label), str(command)) for label, command in json.loads(raw))
 
 
 async def enqueue_many(

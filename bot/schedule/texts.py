@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Action, ChannelRef, Outgoing, Via
+from bot.messages import Button, ChannelRef, Outgoing, Via
 from bot.policy import Viewer, coached_filter, shows_workout_description
 from bot.render import fmt_distance, fmt_duration
 from storage.models import (
@@ -26,7 +26,7 @@ from storage.models import (
     Workout,
 )
 
-CHECK_IN = (Action("Done", "done"), Action("Skip", "skip"))
+CHECK_IN = (Button("Done", "done"), Button("Skip", "skip"))
 
 
 class _WorkoutLike(Protocol):

@@ -20,7 +20,7 @@ from bot.commands.leaderboard import (
     SHOWN,
     Period,
     countable,
-    period_of,
+    leaderboard_period,
     render,
     shared_with_group,
 )
@@ -572,13 +572,15 @@ async def test_bad_input_is_refused_with_the_usage(club: Club) -> None:
         ),
     ],
 )
-def test_period_of(word: str | None, today: date, start: date, end: date, label: str) -> None:
-    assert period_of(word, today) == Period(start, end, label)
+def test_leaderboard_period(
+    word: str | None, today: date, start: date, end: date, label: str
+) -> None:
+    assert leaderboard_period(word, today) == Period(start, end, label)
 
 
-def test_period_of_refuses_more_than_366_days() -> None:
+def test_leaderboard_period_refuses_more_than_366_days() -> None:
     with pytest.raises(GrammarError, match="at most 366 days"):
-        period_of("2026-01-06..2027-01-07", date(2027, 1, 7))
+        leaderboard_period("2026-01-06..2027-01-07", date(2027, 1, 7))
 
 
 def test_long_boards_are_cut_for_chat() -> None:

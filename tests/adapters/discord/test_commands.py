@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.discord.commands import (
+    as_token,
     build_commands,
     local_suggestions,
-    quote,
     suggestion_kind,
     to_text,
 )
@@ -161,7 +161,7 @@ def test_options_left_out_are_left_out() -> None:
 
 @given(st.text(min_size=1).filter(lambda s: s.strip() == s and s))
 def test_any_text_is_one_token_when_quoted(text: str) -> None:
-    assert grammar.tokenize(quote(text)) == [grammar.Token(None, text, True)]
+    assert grammar.tokenize(as_token(text)) == [grammar.Token(None, text, True)]
 
 
 @pytest.mark.parametrize(

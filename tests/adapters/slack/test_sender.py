@@ -18,7 +18,7 @@ from bot.bootstrap import App, bootstrap
 from bot.clock import FakeClock
 from bot.commands.base import Caller
 from bot.core import Core
-from bot.messages import Action, ChannelRef, Outgoing, Via
+from bot.messages import Button, ChannelRef, Outgoing, Via
 from bot.ports import Sender
 from bot.schedule.dispatcher import SendError
 from storage.models import OutboxMessage, Recipient
@@ -217,7 +217,7 @@ async def test_channel_posts_and_check_in_buttons(
     sender = sender_for(client)
     board = ChannelRef("slack", TEAM, "C0SQUAD", "#5k-squad")
     await sender.send(Outgoing(Via.CHANNEL, "Leaderboard", channel=board), nonce="1")
-    checks = (Action("Done", "done"), Action("Skip", "skip"))
+    checks = (Button("Done", "done"), Button("Skip", "skip"))
     await sender.send(Outgoing(Via.DM, "Today: easy 8k", email=AVA, actions=checks), nonce="2")
     [post] = double.posts("C0SQUAD")
     assert post["text"] == "Leaderboard"

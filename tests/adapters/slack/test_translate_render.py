@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import blocks_for, escape, payload
 from adapters.slack.identity import Directory
 from adapters.slack.translate import command_line, dm_line, origin_of, plain_text
-from bot.messages import Action, ChannelRef, Outgoing, Table, Via
+from bot.messages import Button, ChannelRef, Outgoing, Table, Via
 from bot.render import table_text
 from tests.adapters.slack.double import BOT_TOKEN, TEAM, SlackDouble
 
@@ -180,7 +180,7 @@ def test_long_text_is_split_within_slack_limits() -> None:
 
 
 def test_buttons_carry_their_command() -> None:
-    checks = (Action("Done", "done"), Action("Skip", "skip"))
+    checks = (Button("Done", "done"), Button("Skip", "skip"))
     blocks = blocks_for(Outgoing(Via.DM, "Today: easy 8k", actions=checks))
     buttons = blocks[-1]["elements"]
     assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons] == [
