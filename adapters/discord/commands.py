@@ -48,7 +48,7 @@ CHOICE_LIMIT = 25  # Discord: choices and autocomplete results
 _QUOTES_TO_ESCAPE = frozenset('\\"“”„')
 _BARE = re.compile(r"[\w-]+")
 
-# What an option of each kind takes, shown under the option in Discord.
+# What an option of each kind takes: the fallback for a parameter without a help text.
 KIND_HELP: dict[Kind, str] = {
     Kind.EMAIL: "an e-mail address, like ann@club.org",
     Kind.MEMBER: "a member: e-mail, @mention or display name",
@@ -147,42 +147,14 @@ def _short(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# Words for options whose kind says little (a WORD or TEXT); Param.help wins when set.
-NAME_HELP: dict[str, str] = {
-    "name": "the name",
-    "new_name": "the new name",
-    "rename": "a new name",
-    "what": 'what you did, like 8k easy 42:10 "felt strong"',
-    "reason": "why (optional)",
-    "code": "the code from your invitation, like ABCDE-FGH23",
-    "period": "week, month or DATE..DATE",
-    "topic": "a command, like add-member",
-    "group": "a group's name",
-    "plan": "a plan's name",
-    "workout": "a workout's name, or rest",
-    "day": "a weekday: mon…sun",
-    "label": "a label",
-    "level": "a level, like beginner",
-    "activity": "an activity id, like #K7QX2MR",
-    "desc": "a description of the workout",
-    "notes": "notes",
-    "text": "the text",
-    "goal": "your goal race",
-    "bio": "a few words about you",
-    "invitation": "an e-mail, a join code, or #ID from /invitations",
-}
-
-
-def option_description(spec: CommandSpec, param: Param) -> str:
+def option_description(param: Param) -> str:
+    """The option's description is the parameter's own help text, declared once with the
+    command (a test holds every one to Discord's 100 characters); the per-kind format
+    is only a fallback for a parameter that has none."""
     if param.help:
         return _short(param.help)
-    if is_user_option(spec, param):
-        return "the person on Discord: they get the invitation (the e-mail is your note)"
-    if is_newcomer_option(spec, param):
-        return f"{param.name}: an e-mail, or an @mention of the person"
     label = param.name.replace("_", " ")
     hint = KIND_HELP.get(param.kind) if param.kind is not Kind.CHOICE else None
-    hint = hint or NAME_HELP.get(param.name)
     return _short(f"{label}: {hint}" if hint else label)
 
 
@@ -273,7 +245,7 @@ def _command(
     callback.__qualname__ = callback.__name__
     decorated: Any = callback
     if params:
-        decorated = app_commands.describe(**{p.name: option_description(spec, p) for p in params})(
+        decorated = app_commands.describe(**{p.name: option_description(p) for p in params})(
             decorated
         )
     choices = {p.name: c for p in params if (c := _choices(p)) is not None}

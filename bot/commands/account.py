@@ -36,14 +36,19 @@ class OwnSettings:
     summary="your own settings",
     action=Action.OWN_SETTINGS,
     params=(
-        Param("tz", Kind.TIMEZONE),
-        Param("units", Kind.CHOICE, choices=("km", "mi")),
-        Param("reminder", Kind.TIME),
-        Param("name", Kind.WORD, max_len=80),
-        Param("goal", Kind.WORD, max_len=200),
-        Param("bio", Kind.WORD, max_len=2000, lines=True),
-        Param("notify", Kind.CHOICE, choices=NOTIFY_KINDS),
-        Param("switch", Kind.ON_OFF, positional=True),
+        Param("tz", Kind.TIMEZONE, help="your time zone, like Europe/Berlin"),
+        Param("units", Kind.CHOICE, help="km or mi, for distances and paces", choices=("km", "mi")),
+        Param("reminder", Kind.TIME, help="the time of your daily reminder, like 06:30"),
+        Param("name", Kind.WORD, help="your display name", max_len=80),
+        Param("goal", Kind.WORD, help="your goal, like sub-50 10k in May", max_len=200),
+        Param("bio", Kind.WORD, help="a few words about you", max_len=2000, lines=True),
+        Param(
+            "notify",
+            Kind.CHOICE,
+            help="a message to turn on or off: daily, digest or leaderboard",
+            choices=NOTIFY_KINDS,
+        ),
+        Param("switch", Kind.ON_OFF, help="on or off, for the notify: message", positional=True),
     ),
 )
 async def settings(cmd: OwnSettings, ctx: Ctx) -> None:
@@ -117,8 +122,16 @@ class PrivacyCmd:
     summary="who may see your activities, pace and profile",
     action=Action.OWN_SETTINGS,
     params=(
-        Param("setting", Kind.CHOICE, positional=True, choices=PRIVACY_FLAGS),
-        Param("switch", Kind.ON_OFF, positional=True),
+        Param(
+            "setting",
+            Kind.CHOICE,
+            help="the setting to change, like share_pace (leave out to see them all)",
+            positional=True,
+            choices=PRIVACY_FLAGS,
+        ),
+        Param(
+            "switch", Kind.ON_OFF, help="on to share, off to keep it to yourself", positional=True
+        ),
     ),
 )
 async def privacy(cmd: PrivacyCmd, ctx: Ctx) -> None:
@@ -147,7 +160,19 @@ class Audit:
     usage="/audit [MEMBER] [since:DATE]",
     summary="what coaches changed, newest first",
     action=Action.AUDIT,
-    params=(Param("member", Kind.MEMBER, positional=True), Param("since", Kind.DATE_BACKWARD)),
+    params=(
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="only changes about this member: e-mail, @mention or name",
+            positional=True,
+        ),
+        Param(
+            "since",
+            Kind.DATE_BACKWARD,
+            help="only changes since this date: 2027-01-04, yesterday, mon…sun",
+        ),
+    ),
 )
 async def audit(cmd: Audit, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -198,12 +223,26 @@ def allowed_specs(ctx: Ctx) -> list[CommandSpec]:
     return [spec for spec in REGISTRY.values() if permits(ctx.viewer, spec.action)]
 
 
+def command_help(spec: CommandSpec) -> str:
+    """`/help COMMAND`: the usage line, what the command does, then one line per
+    parameter with its help text (`group:` for a key:value option, the bare name for a
+    positional one or a flag)."""
+    lines = [spec.usage, f"    {spec.summary}"]
+    for param in spec.params:
+        keyed = not param.positional and param.kind is not Kind.FLAG
+        label = f"{param.spelling}:" if keyed else param.spelling
+        lines.append(f"    {label}  {param.help}")
+    return "\n".join(lines)
+
+
 @command(
     "help",
     usage="/help [COMMAND]",
     summary="the commands you can use",
     action=Action.HELP,
-    params=(Param("topic", Kind.WORD, positional=True, max_len=40),),
+    params=(
+        Param("topic", Kind.WORD, help="a command, like add-member", positional=True, max_len=40),
+    ),
 )
 async def help_(cmd: Help, ctx: Ctx) -> None:
     specs = allowed_specs(ctx)
@@ -212,7 +251,7 @@ async def help_(cmd: Help, ctx: Ctx) -> None:
         matches = [s for s in specs if s.root == topic or s.name == topic]
         if not matches:
             raise Refusal(f"No command /{topic} that you can use. Type /help for the list.")
-        ctx.reply("\n".join(f"{s.usage}\n    {s.summary}" for s in matches))
+        ctx.reply("\n".join(command_help(s) for s in matches))
         return
     listed = [s for s in sorted(specs, key=lambda s: s.name) if not s.dm_form]
     text = "Commands you can use:\n" + "\n".join(f"{s.usage} — {s.summary}" for s in listed)

@@ -108,8 +108,19 @@ class Activities:
     summary="activities you may see: date, type, distance, time, pace, notes",
     action=Action.VIEW_ACTIVITIES,
     params=(
-        Param("member", Kind.MEMBER, positional=True),
-        Param("period", Kind.WORD, positional=True, max_len=40),
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="whose activities: e-mail, @mention or name (default: yours)",
+            positional=True,
+        ),
+        Param(
+            "period",
+            Kind.WORD,
+            help="week, month, or dates like 2027-01-01..2027-01-31",
+            positional=True,
+            max_len=40,
+        ),
     ),
 )
 async def activities(cmd: Activities, ctx: Ctx) -> None:
@@ -218,14 +229,28 @@ class EditActivity:
     summary="correct one of your activities",
     action=Action.OWN_TRAINING,
     params=(
-        Param("activity", Kind.WORD, positional=True, required=True, max_len=20),
-        Param("distance", Kind.DISTANCE),
-        Param("duration", Kind.DURATION),
-        Param("type", Kind.CHOICE, choices=TYPES),
-        Param("date", Kind.DATE_BACKWARD),
-        Param("effort", Kind.INT, low=1, high=10),
-        Param("private", Kind.ON_OFF),
-        Param("notes", Kind.WORD, max_len=NOTES_MAX, lines=True),
+        Param(
+            "activity",
+            Kind.WORD,
+            help="the activity's #ID, like #K7QX2MR",
+            positional=True,
+            required=True,
+            max_len=20,
+        ),
+        Param("distance", Kind.DISTANCE, help="the right distance, like 10k, 800m, 6.2mi, half"),
+        Param("duration", Kind.DURATION, help="the right time, like 42:10, 1:02:03, 45m"),
+        Param(
+            "type",
+            Kind.CHOICE,
+            help="run, ride, swim, strength, walk, hike or other",
+            choices=TYPES,
+        ),
+        Param("date", Kind.DATE_BACKWARD, help="the right day: 2027-01-04, yesterday, mon…sun"),
+        Param(
+            "effort", Kind.INT, help="how hard it felt, 1 (easy) to 10 (all out)", low=1, high=10
+        ),
+        Param("private", Kind.ON_OFF, help="on: only you see it; off: shared as /privacy says"),
+        Param("notes", Kind.WORD, help="your notes on it", max_len=NOTES_MAX, lines=True),
     ),
 )
 async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
@@ -285,7 +310,16 @@ async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool
     usage="/activity delete #ID",
     summary="delete one of your activities",
     action=Action.OWN_TRAINING,
-    params=(Param("activity", Kind.WORD, positional=True, required=True, max_len=20),),
+    params=(
+        Param(
+            "activity",
+            Kind.WORD,
+            help="the activity's #ID, like #K7QX2MR",
+            positional=True,
+            required=True,
+            max_len=20,
+        ),
+    ),
 )
 async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
@@ -314,8 +348,23 @@ class CommentOn:
     summary="comment on an activity you can see",
     action=Action.COMMENT,
     params=(
-        Param("activity", Kind.WORD, positional=True, required=True, max_len=20),
-        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTES_MAX, lines=True),
+        Param(
+            "activity",
+            Kind.WORD,
+            help="the activity's #ID, like #K7QX2MR",
+            positional=True,
+            required=True,
+            max_len=20,
+        ),
+        Param(
+            "text",
+            Kind.TEXT,
+            help="your comment",
+            positional=True,
+            required=True,
+            max_len=NOTES_MAX,
+            lines=True,
+        ),
     ),
 )
 async def comment(cmd: CommentOn, ctx: Ctx) -> None:

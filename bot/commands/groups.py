@@ -34,7 +34,16 @@ class CreateGroup:
     usage="/group create NAME",
     summary="make a group",
     action=Action.MANAGE_GROUPS,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the new group's name, like 5k squad",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+    ),
 )
 async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -63,8 +72,22 @@ class RenameGroup:
     summary="rename a group",
     action=Action.MANAGE_GROUPS,
     params=(
-        Param("name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
-        Param("new_name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
+        Param(
+            "name",
+            Kind.WORD,
+            help="the group's current name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+        Param(
+            "new_name",
+            Kind.WORD,
+            help="the group's new name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
     ),
 )
 async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
@@ -90,7 +113,16 @@ class DeleteGroup:
     usage="/group delete NAME",
     summary="delete a group (its athletes stay in the org)",
     action=Action.MANAGE_GROUPS,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the group's name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+    ),
 )
 async def delete_group(cmd: DeleteGroup, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
@@ -132,7 +164,16 @@ class ShowGroup:
     usage="/group show NAME",
     summary="a group's athletes (athletes see their groupmates' names)",
     action=Action.VIEW_GROUPS,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the group's name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+    ),
 )
 async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -164,7 +205,16 @@ class LinkGroup:
     usage="/group link NAME (typed in the group's channel)",
     summary="post this group's leaderboard to the channel you type it in",
     action=Action.MANAGE_GROUPS,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the group's name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+    ),
 )
 async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
     channel = ctx.caller.channel
@@ -204,8 +254,16 @@ class GroupMembers:
 
 
 _members_params = (
-    Param("name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
-    Param("members", Kind.MEMBERS, positional=True, required=True),
+    Param(
+        "name", Kind.WORD, help="the group's name", positional=True, required=True, max_len=NAME_MAX
+    ),
+    Param(
+        "members",
+        Kind.MEMBERS,
+        help="one or more members (e-mail, @mention or name), separated by spaces",
+        positional=True,
+        required=True,
+    ),
 )
 
 

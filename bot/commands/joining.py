@@ -450,12 +450,30 @@ async def joins_at_once(ctx: Ctx, invitee: Invitee, account: Account) -> bool:
     summary="add an athlete to your organization, or invite them",
     action=Action.ADD_MEMBER,
     params=(
-        Param("person", Kind.MEMBER, positional=True, required=True),
-        Param("group", Kind.WORD),
-        Param("plan", Kind.WORD),
-        Param("start", Kind.DATE_FORWARD),
-        Param("coach", Kind.MEMBER),
-        Param("user", Kind.MEMBER),
+        Param(
+            "person",
+            Kind.MEMBER,
+            help="an e-mail, or an @mention of the person to add or invite",
+            positional=True,
+            required=True,
+        ),
+        Param("group", Kind.WORD, help="put them in this group"),
+        Param("plan", Kind.WORD, help="assign them this plan (start: says from when)"),
+        Param(
+            "start",
+            Kind.DATE_FORWARD,
+            help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun",
+        ),
+        Param(
+            "coach",
+            Kind.MEMBER,
+            help="the assistant coach whose roster they join: e-mail, @mention or name",
+        ),
+        Param(
+            "user",
+            Kind.MEMBER,
+            help="the chat user (@mention) who gets the invitation; the e-mail is your note",
+        ),
     ),
 )
 async def add_member(cmd: AddMember, ctx: Ctx) -> None:
@@ -545,8 +563,18 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     summary="add an assistant coach, or invite them",
     action=Action.MANAGE_COACHES,
     params=(
-        Param("person", Kind.MEMBER, positional=True, required=True),
-        Param("user", Kind.MEMBER),
+        Param(
+            "person",
+            Kind.MEMBER,
+            help="an e-mail, or an @mention of the coach to add or invite",
+            positional=True,
+            required=True,
+        ),
+        Param(
+            "user",
+            Kind.MEMBER,
+            help="the chat user (@mention) who gets the invitation; the e-mail is your note",
+        ),
     ),
 )
 async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
@@ -604,9 +632,19 @@ class InviteLink:
     summary="make a multi-use join code",
     action=Action.INVITE_LINK,
     params=(
-        Param("uses", Kind.INT, low=1, high=10_000),
-        Param("expires", Kind.DATE_FORWARD),
-        Param("group", Kind.WORD),
+        Param(
+            "uses",
+            Kind.INT,
+            help="how many people may join with it, 1-10000 (default: no limit)",
+            low=1,
+            high=10_000,
+        ),
+        Param(
+            "expires",
+            Kind.DATE_FORWARD,
+            help="the last day it works: 2027-01-04, today, tomorrow, mon…sun",
+        ),
+        Param("group", Kind.WORD, help="put everyone who joins with it in this group"),
     ),
 )
 async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
@@ -717,7 +755,16 @@ def code_fits(invitation: Invitation, caller: Caller, account: Account) -> bool:
     usage="/join CODE",
     summary="join an organization with an invitation code",
     action=Action.JOIN,
-    params=(Param("code", Kind.WORD, positional=True, required=True, max_len=40),),
+    params=(
+        Param(
+            "code",
+            Kind.WORD,
+            help="the code from your invitation, like ABCDE-FGH23",
+            positional=True,
+            required=True,
+            max_len=40,
+        ),
+    ),
 )
 async def join(cmd: Join, ctx: Ctx) -> None:
     repo = ctx.uow.repo
@@ -822,7 +869,16 @@ async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
     usage="/accept #ID",
     summary="accept an invitation to join a club",
     action=Action.JOIN,
-    params=(Param("invitation", Kind.WORD, positional=True, required=True, max_len=40),),
+    params=(
+        Param(
+            "invitation",
+            Kind.WORD,
+            help="the invitation's #ID from the message that invited you",
+            positional=True,
+            required=True,
+            max_len=40,
+        ),
+    ),
 )
 async def accept(cmd: Respond, ctx: Ctx) -> None:
     invitation = await _own_invitation(ctx, cmd.invitation)
@@ -836,7 +892,16 @@ async def accept(cmd: Respond, ctx: Ctx) -> None:
     usage="/decline #ID",
     summary="decline an invitation to join a club",
     action=Action.DECLINE_INVITATION,
-    params=(Param("invitation", Kind.WORD, positional=True, required=True, max_len=40),),
+    params=(
+        Param(
+            "invitation",
+            Kind.WORD,
+            help="the invitation's #ID from the message that invited you",
+            positional=True,
+            required=True,
+            max_len=40,
+        ),
+    ),
 )
 async def decline(cmd: Respond, ctx: Ctx) -> None:
     invitation = await _own_invitation(ctx, cmd.invitation)
@@ -903,7 +968,15 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
     usage="/invitations revoke EMAIL|@member|CODE|#ID",
     summary="revoke a pending invitation, or a join code (by the code or its #id in the list)",
     action=Action.REVOKE_INVITATION,
-    params=(Param("invitation", Kind.WORD, positional=True, required=True),),
+    params=(
+        Param(
+            "invitation",
+            Kind.WORD,
+            help="an e-mail, @mention, join code, or #ID from /invitations",
+            positional=True,
+            required=True,
+        ),
+    ),
 )
 async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     org, _ = ctx.require_org()

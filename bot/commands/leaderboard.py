@@ -261,9 +261,22 @@ class ShowLeaderboard:
     summary="a group's ranking for the week, month or dates (posted when typed in its channel)",
     action=Action.LEADERBOARD,
     params=(
-        Param("period", Kind.WORD, positional=True, max_len=40),
-        Param("group", Kind.WORD, max_len=GROUP_NAME_MAX),
-        Param("by", Kind.CHOICE, choices=METRICS),
+        Param(
+            "period",
+            Kind.WORD,
+            help="week, month, or dates like 2027-01-01..2027-01-31 (default: this week)",
+            positional=True,
+            max_len=40,
+        ),
+        Param(
+            "group",
+            Kind.WORD,
+            help="the group to rank (default: this channel's group, or your only one)",
+            max_len=GROUP_NAME_MAX,
+        ),
+        Param(
+            "by", Kind.CHOICE, help="rank by distance, time, runs or consistency", choices=METRICS
+        ),
     ),
 )
 async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:

@@ -69,8 +69,15 @@ SPACE_ADMIN = {
     summary="create your organization, or bind this workspace to it",
     action=Action.SETUP_ORG,
     params=(
-        Param("name", Kind.TEXT, positional=True, required=True, max_len=100),
-        Param("tz", Kind.TIMEZONE),
+        Param(
+            "name",
+            Kind.TEXT,
+            help="your club's name, like Lakeside Runners",
+            positional=True,
+            required=True,
+            max_len=100,
+        ),
+        Param("tz", Kind.TIMEZONE, help="the club's time zone, like Europe/Berlin"),
     ),
 )
 async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
@@ -156,7 +163,15 @@ class RemoveMember:
     usage="/remove-member MEMBER",
     summary="remove someone from the organization (their account and own data stay)",
     action=Action.REMOVE_MEMBER,
-    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+    params=(
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="the member: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+    ),
 )
 async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -182,7 +197,15 @@ class RemoveCoach:
     usage="/remove-coach MEMBER",
     summary="take the coach role from an assistant coach",
     action=Action.MANAGE_COACHES,
-    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+    params=(
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="the assistant coach: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+    ),
 )
 async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -224,7 +247,15 @@ class TransferHeadCoach:
     usage="/transfer-head-coach MEMBER",
     summary="hand the head coach role to an assistant coach",
     action=Action.TRANSFER_HEAD_COACH,
-    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+    params=(
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="the assistant coach who becomes head coach: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+    ),
 )
 async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -313,8 +344,20 @@ def _waiting_row(coach: Side, athlete: Side) -> InvitationAssignment:
     summary="put an athlete on an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
     params=(
-        Param("coach", Kind.MEMBER, positional=True, required=True),
-        Param("athlete", Kind.MEMBER, positional=True, required=True),
+        Param(
+            "coach",
+            Kind.MEMBER,
+            help="the assistant coach: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+        Param(
+            "athlete",
+            Kind.MEMBER,
+            help="the athlete: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
     ),
 )
 async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
@@ -364,8 +407,20 @@ class UnassignAthlete:
     summary="take an athlete off an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
     params=(
-        Param("coach", Kind.MEMBER, positional=True, required=True),
-        Param("athlete", Kind.MEMBER, positional=True, required=True),
+        Param(
+            "coach",
+            Kind.MEMBER,
+            help="the assistant coach: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+        Param(
+            "athlete",
+            Kind.MEMBER,
+            help="the athlete: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
     ),
 )
 async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
@@ -449,7 +504,14 @@ class Roster:
     usage="/roster [COACH]",
     summary="the athletes assigned to a coach",
     action=Action.VIEW_ROSTER,
-    params=(Param("coach", Kind.MEMBER, positional=True),),
+    params=(
+        Param(
+            "coach",
+            Kind.MEMBER,
+            help="whose roster: e-mail, @mention or name (default: yours)",
+            positional=True,
+        ),
+    ),
 )
 async def roster(cmd: Roster, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -495,7 +557,10 @@ MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or
     usage="/members [group:G] [label:L]",
     summary="everyone in the organization",
     action=Action.VIEW_MEMBERS,
-    params=(Param("group", Kind.WORD), Param("label", Kind.WORD, max_len=40)),
+    params=(
+        Param("group", Kind.WORD, help="only this group's members"),
+        Param("label", Kind.WORD, help="only members with this label", max_len=40),
+    ),
 )
 async def members(cmd: Members, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -550,10 +615,21 @@ class MemberFields:
     summary="see or set a member's org fields (status, level, labels)",
     action=Action.MEMBER_FIELDS,
     params=(
-        Param("member", Kind.MEMBER, positional=True, required=True),
-        Param("status", Kind.CHOICE, choices=("active", "inactive", "suspended")),
-        Param("level", Kind.WORD, max_len=40),
-        Param("labels", Kind.LIST),
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="the member: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+        Param(
+            "status",
+            Kind.CHOICE,
+            help="active, inactive or suspended",
+            choices=("active", "inactive", "suspended"),
+        ),
+        Param("level", Kind.WORD, help="their level, like beginner", max_len=40),
+        Param("labels", Kind.LIST, help="comma-separated labels, like u20,track"),
     ),
 )
 async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
@@ -606,7 +682,14 @@ class Profile:
     usage="/profile [MEMBER]",
     summary="your profile, or a member's as you may see it",
     action=Action.VIEW_PROFILE,
-    params=(Param("member", Kind.MEMBER, positional=True),),
+    params=(
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="whose profile: e-mail, @mention or name (default: yours)",
+            positional=True,
+        ),
+    ),
 )
 async def profile(cmd: Profile, ctx: Ctx) -> None:
     if cmd.member is None:

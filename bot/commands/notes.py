@@ -26,8 +26,22 @@ class WriteNote:
     summary="write a private coach note about an athlete",
     action=Action.WRITE_NOTES,
     params=(
-        Param("member", Kind.MEMBER, positional=True, required=True),
-        Param("text", Kind.TEXT, positional=True, required=True, max_len=NOTE_MAX, lines=True),
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="the athlete: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+        Param(
+            "text",
+            Kind.TEXT,
+            help="the note; athletes never see it",
+            positional=True,
+            required=True,
+            max_len=NOTE_MAX,
+            lines=True,
+        ),
     ),
 )
 async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
@@ -65,7 +79,15 @@ class ReadNotes:
     usage="/notes MEMBER",
     summary="coach notes about an athlete that you may read",
     action=Action.READ_NOTES,
-    params=(Param("member", Kind.MEMBER, positional=True, required=True),),
+    params=(
+        Param(
+            "member",
+            Kind.MEMBER,
+            help="the athlete: e-mail, @mention or name",
+            positional=True,
+            required=True,
+        ),
+    ),
 )
 async def read_notes(cmd: ReadNotes, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)

@@ -91,8 +91,17 @@ class CreatePlan:
     summary="make a plan template of 1-52 weeks",
     action=Action.CREATE_LIBRARY,
     params=(
-        Param("name", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
-        Param("weeks", Kind.INT, required=True, low=1, high=52),
+        Param(
+            "name",
+            Kind.WORD,
+            help="the new plan's name, like Spring 10k",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+        Param(
+            "weeks", Kind.INT, help="how many weeks it lasts, 1-52", required=True, low=1, high=52
+        ),
     ),
 )
 async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
@@ -130,10 +139,29 @@ class SetPlanDay:
     summary="put a library workout (or rest) on one day of a plan",
     action=Action.CREATE_LIBRARY,
     params=(
-        Param("plan", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
-        Param("week", Kind.INT, required=True, low=1, high=52),
-        Param("day", Kind.WORD, required=True, max_len=12),
-        Param("workout", Kind.WORD, required=True, max_len=NAME_MAX),
+        Param(
+            "plan",
+            Kind.WORD,
+            help="the plan's name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+        Param("week", Kind.INT, help="the week of the plan, 1-52", required=True, low=1, high=52),
+        Param(
+            "day",
+            Kind.WORD,
+            help="the weekday: mon, tue, wed, thu, fri, sat or sun",
+            required=True,
+            max_len=12,
+        ),
+        Param(
+            "workout",
+            Kind.WORD,
+            help="a workout's name from /workout list, or rest",
+            required=True,
+            max_len=NAME_MAX,
+        ),
     ),
 )
 async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
@@ -172,7 +200,16 @@ class ShowPlan:
     usage="/plan show PLAN",
     summary="a plan week by week (athletes: the plan assigned to you)",
     action=Action.VIEW_LIBRARY,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the plan's name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+    ),
 )
 async def show_plan(cmd: ShowPlan, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.name)
@@ -218,7 +255,16 @@ class DeletePlan:
     usage="/plan delete PLAN",
     summary="delete a plan template nobody follows",
     action=Action.CREATE_LIBRARY,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=NAME_MAX),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the plan's name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+    ),
 )
 async def delete_plan(cmd: DeletePlan, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.name)
@@ -400,10 +446,31 @@ class AssignPlan:
     summary="assign a plan to an athlete or to a group's current athletes",
     action=Action.ASSIGN_PLAN,
     params=(
-        Param("plan", Kind.WORD, positional=True, required=True, max_len=NAME_MAX),
-        Param("athlete", Kind.MEMBER, positional=True),
-        Param("group", Kind.WORD, max_len=80),
-        Param("start", Kind.DATE_FORWARD),
+        Param(
+            "plan",
+            Kind.WORD,
+            help="the plan's name",
+            positional=True,
+            required=True,
+            max_len=NAME_MAX,
+        ),
+        Param(
+            "athlete",
+            Kind.MEMBER,
+            help="the athlete: e-mail, @mention or name (or give group: instead)",
+            positional=True,
+        ),
+        Param(
+            "group",
+            Kind.WORD,
+            help="assign it to this group's current athletes instead",
+            max_len=80,
+        ),
+        Param(
+            "start",
+            Kind.DATE_FORWARD,
+            help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun",
+        ),
     ),
 )
 async def assign_plan(cmd: AssignPlan, ctx: Ctx) -> None:

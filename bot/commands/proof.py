@@ -216,7 +216,16 @@ class Verify:
     usage="/verify EMAIL · /verify CODE",
     summary="prove an e-mail with a code sent to it (§5a)",
     action=Action.IDENTITY,
-    params=(Param("email_or_code", Kind.WORD, positional=True, required=True, max_len=320),),
+    params=(
+        Param(
+            "email_or_code",
+            Kind.WORD,
+            help="your e-mail address, or the code we e-mailed to it",
+            positional=True,
+            required=True,
+            max_len=320,
+        ),
+    ),
 )
 async def verify(cmd: Verify, ctx: Ctx) -> None:
     if ctx.caller.platform == "console":
@@ -348,7 +357,15 @@ class Link:
     usage="/link · /link CODE",
     summary="join another of your chat identities to this account (§5a)",
     action=Action.IDENTITY,
-    params=(Param("code", Kind.WORD, positional=True, max_len=40),),
+    params=(
+        Param(
+            "code",
+            Kind.WORD,
+            help="leave out to get a code; on your other chat, type that code",
+            positional=True,
+            max_len=40,
+        ),
+    ),
 )
 async def link(cmd: Link, ctx: Ctx) -> None:
     if cmd.code is None:
@@ -445,7 +462,16 @@ class RemoveIdentity:
     usage="/identities remove ID",
     summary="detach one of your chat identities (never the last)",
     action=Action.IDENTITY,
-    params=(Param("id", Kind.WORD, positional=True, required=True, max_len=20),),
+    params=(
+        Param(
+            "id",
+            Kind.WORD,
+            help="the identity's ID as /identities lists it",
+            positional=True,
+            required=True,
+            max_len=20,
+        ),
+    ),
 )
 async def remove_identity(cmd: RemoveIdentity, ctx: Ctx) -> None:
     repo = ctx.uow.repo

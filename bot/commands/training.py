@@ -266,12 +266,22 @@ class Log:
 
 LOG_PARAMS = (
     Param(
-        "what", Kind.WORDS, positional=True, max_len=50_000, lines=True
+        "what",
+        Kind.WORDS,
+        help='what you did, like 8k easy 42:10 "felt strong"',
+        positional=True,
+        max_len=50_000,
+        lines=True,
     ),  # notes checked in record()
-    Param("type", Kind.CHOICE, choices=TYPES),
-    Param("date", Kind.DATE_BACKWARD),
-    Param("effort", Kind.INT, low=1, high=10),
-    Param("private", Kind.FLAG),
+    Param(
+        "type",
+        Kind.CHOICE,
+        help="run, ride, swim, strength, walk, hike or other",
+        choices=TYPES,
+    ),
+    Param("date", Kind.DATE_BACKWARD, help="the day, if not today: 2027-01-04, yesterday, mon…sun"),
+    Param("effort", Kind.INT, help="how hard it felt, 1 (easy) to 10 (all out)", low=1, high=10),
+    Param("private", Kind.FLAG, help="only you see it"),
 )
 
 
@@ -337,7 +347,15 @@ async def _skip(reason: str | None, ctx: Ctx) -> None:
     usage="/skip [reason]",
     summary="skip today's session",
     action=Action.OWN_TRAINING,
-    params=(Param("reason", Kind.TEXT, positional=True, max_len=SKIP_REASON_MAX),),
+    params=(
+        Param(
+            "reason",
+            Kind.TEXT,
+            help="why you skip (optional)",
+            positional=True,
+            max_len=SKIP_REASON_MAX,
+        ),
+    ),
 )
 async def skip(cmd: Skip, ctx: Ctx) -> None:
     await _skip(cmd.reason, ctx)
@@ -379,7 +397,16 @@ class Say:
     usage="done | skip [reason] | 8k easy 42:10",
     summary="check in by plain words in a direct message",
     action=Action.OWN_TRAINING,
-    params=(Param("words", Kind.WORDS, positional=True, max_len=50_000, lines=True),),
+    params=(
+        Param(
+            "words",
+            Kind.WORDS,
+            help="done, skip [reason], or what you did, like 8k easy 42:10",
+            positional=True,
+            max_len=50_000,
+            lines=True,
+        ),
+    ),
     dm_form=True,
 )
 async def say(cmd: Say, ctx: Ctx) -> None:

@@ -41,12 +41,36 @@ def check_targets(kind: str, distance_m: float | None, duration_s: int | None) -
 
 def _workout_params(required_type: bool) -> tuple[Param, ...]:
     return (
-        Param("type", Kind.CHOICE, choices=TYPES, required=required_type),
-        Param("kind", Kind.CHOICE, choices=KINDS),
-        Param("distance", Kind.DISTANCE),
-        Param("duration", Kind.DURATION),
-        Param("visibility", Kind.CHOICE, choices=VISIBILITIES),
-        Param("desc", Kind.WORD, max_len=2000, lines=True),
+        Param(
+            "type",
+            Kind.CHOICE,
+            help="run, ride, swim, strength, walk, hike or other",
+            choices=TYPES,
+            required=required_type,
+        ),
+        Param(
+            "kind",
+            Kind.CHOICE,
+            help="easy, tempo, interval, long, recovery, race or other",
+            choices=KINDS,
+        ),
+        Param(
+            "distance", Kind.DISTANCE, help="the distance, like 10k, 800m, 6.2mi, half, marathon"
+        ),
+        Param("duration", Kind.DURATION, help="the duration, like 45m, 1h30m, 42:10"),
+        Param(
+            "visibility",
+            Kind.CHOICE,
+            help="public (athletes see it) or coaches (coaches only)",
+            choices=VISIBILITIES,
+        ),
+        Param(
+            "desc",
+            Kind.WORD,
+            help="a description, like 6x800m at 5k pace, 2 min jog between",
+            max_len=2000,
+            lines=True,
+        ),
     )
 
 
@@ -92,7 +116,14 @@ class CreateWorkout:
     summary="add a workout to the library",
     action=Action.CREATE_LIBRARY,
     params=(
-        Param("name", Kind.WORD, positional=True, required=True, max_len=100),
+        Param(
+            "name",
+            Kind.WORD,
+            help="the new workout's name, like Tempo 5k",
+            positional=True,
+            required=True,
+            max_len=100,
+        ),
         *_workout_params(True),
     ),
 )
@@ -160,7 +191,16 @@ class ShowWorkout:
     usage="/workout show NAME",
     summary="one workout in full",
     action=Action.VIEW_LIBRARY,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=100),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the workout's name",
+            positional=True,
+            required=True,
+            max_len=100,
+        ),
+    ),
 )
 async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
@@ -189,8 +229,15 @@ class EditWorkout:
     summary="change a workout",
     action=Action.CREATE_LIBRARY,
     params=(
-        Param("name", Kind.WORD, positional=True, required=True, max_len=100),
-        Param("rename", Kind.WORD, max_len=100, key="name"),
+        Param(
+            "name",
+            Kind.WORD,
+            help="the workout's current name",
+            positional=True,
+            required=True,
+            max_len=100,
+        ),
+        Param("rename", Kind.WORD, help="a new name for the workout", max_len=100, key="name"),
         *_workout_params(False),
     ),
 )
@@ -231,7 +278,16 @@ class DeleteWorkout:
     usage="/workout delete NAME",
     summary="remove a workout from the library",
     action=Action.CREATE_LIBRARY,
-    params=(Param("name", Kind.TEXT, positional=True, required=True, max_len=100),),
+    params=(
+        Param(
+            "name",
+            Kind.TEXT,
+            help="the workout's name",
+            positional=True,
+            required=True,
+            max_len=100,
+        ),
+    ),
 )
 async def delete_workout(cmd: DeleteWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)

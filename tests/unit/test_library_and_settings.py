@@ -350,6 +350,29 @@ async def test_help_follows_the_role(lake: Club) -> None:
     assert not has(head, "/join")
 
 
+async def test_item_04_help_for_one_command_lists_its_parameters(lake: Club) -> None:
+    """Issue 12 item 4: after the usage line and summary, one line per parameter with
+    its help text — positionals and flags by name, options as `key:`."""
+    lines = (await lake.ok(HC, "/help add-member")).text.splitlines()
+    assert lines == [
+        "/add-member EMAIL|@member [group:G] [plan:P start:DATE] [coach:C] [user:@mention]",
+        "    add an athlete to your organization, or invite them",
+        "    person  an e-mail, or an @mention of the person to add or invite",
+        "    group:  put them in this group",
+        "    plan:  assign them this plan (start: says from when)",
+        "    start:  the plan's first day: 2027-01-04, today, tomorrow, mon…sun",
+        "    coach:  the assistant coach whose roster they join: e-mail, @mention or name",
+        "    user:  the chat user (@mention) who gets the invitation; the e-mail is your note",
+    ]
+    log = (await lake.ok(AVA, "/help log")).text.splitlines()
+    assert "    private  only you see it" in log  # a bare-word flag, not `private:`
+    # a family: each subcommand with its own parameters, nothing without a help text
+    family = (await lake.ok(HC, "/help workout")).text.splitlines()
+    assert "    name:  a new name for the workout" in family  # the key, not field `rename`
+    assert "    distance:  the distance, like 10k, 800m, 6.2mi, half, marathon" in family
+    assert all(line.strip() and not line.endswith(" ") for line in family)
+
+
 async def test_help_for_one_command(lake: Club) -> None:
     said = await lake.ok(HC, "/help add-member")
     assert said.text.splitlines()[0] == (
