@@ -102,6 +102,17 @@ class Activities:
     period: str | None = None
 
 
+# an activity named by the #ID lists show (/activity edit|delete, /comment, /comments)
+ACTIVITY_ID = Param(
+    "activity",
+    Kind.WORD,
+    help="the activity's #ID, like #K7QX2MR",
+    positional=True,
+    required=True,
+    max_len=20,
+)
+
+
 @command(
     "activities",
     usage="/activities [MEMBER] [week|month|DATE..DATE]",
@@ -229,14 +240,7 @@ class EditActivity:
     summary="correct one of your activities",
     action=Action.OWN_TRAINING,
     params=(
-        Param(
-            "activity",
-            Kind.WORD,
-            help="the activity's #ID, like #K7QX2MR",
-            positional=True,
-            required=True,
-            max_len=20,
-        ),
+        ACTIVITY_ID,
         Param("distance", Kind.DISTANCE, help="the right distance, like 10k, 800m, 6.2mi, half"),
         Param("duration", Kind.DURATION, help="the right time, like 42:10, 1:02:03, 45m"),
         Param(
@@ -310,16 +314,7 @@ async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool
     usage="/activity delete #ID",
     summary="delete one of your activities",
     action=Action.OWN_TRAINING,
-    params=(
-        Param(
-            "activity",
-            Kind.WORD,
-            help="the activity's #ID, like #K7QX2MR",
-            positional=True,
-            required=True,
-            max_len=20,
-        ),
-    ),
+    params=(ACTIVITY_ID,),
 )
 async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
@@ -348,14 +343,7 @@ class CommentOn:
     summary="comment on an activity you can see",
     action=Action.COMMENT,
     params=(
-        Param(
-            "activity",
-            Kind.WORD,
-            help="the activity's #ID, like #K7QX2MR",
-            positional=True,
-            required=True,
-            max_len=20,
-        ),
+        ACTIVITY_ID,
         Param(
             "text",
             Kind.TEXT,

@@ -12,6 +12,10 @@ from bot.text import clean, keyed
 from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel, GroupMember
 
 NAME_MAX = GROUP_NAME_MAX
+# the group a command names, as /group delete, show and link take it
+GROUP_NAME = Param(
+    "name", Kind.TEXT, help="the group's name", positional=True, required=True, max_len=NAME_MAX
+)
 GROUP_KEY = GROUP_NAME_MAX * KEY_WIDTH
 
 
@@ -113,16 +117,7 @@ class DeleteGroup:
     usage="/group delete NAME",
     summary="delete a group (its athletes stay in the org)",
     action=Action.MANAGE_GROUPS,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the group's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
+    params=(GROUP_NAME,),
 )
 async def delete_group(cmd: DeleteGroup, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
@@ -164,16 +159,7 @@ class ShowGroup:
     usage="/group show NAME",
     summary="a group's athletes (athletes see their groupmates' names)",
     action=Action.VIEW_GROUPS,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the group's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
+    params=(GROUP_NAME,),
 )
 async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -205,16 +191,7 @@ class LinkGroup:
     usage="/group link NAME (typed in the group's channel)",
     summary="post this group's leaderboard to the channel you type it in",
     action=Action.MANAGE_GROUPS,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the group's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
+    params=(GROUP_NAME,),
 )
 async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
     channel = ctx.caller.channel

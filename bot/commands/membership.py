@@ -338,27 +338,31 @@ def _waiting_row(coach: Side, athlete: Side) -> InvitationAssignment:
     return InvitationAssignment(invitation_id=athlete.id, coach_membership_id=coach[0].id)
 
 
+# /assign-athlete and /unassign-athlete name the same pair
+ROSTER_PAIR = (
+    Param(
+        "coach",
+        Kind.MEMBER,
+        help="the assistant coach: e-mail, @mention or name",
+        positional=True,
+        required=True,
+    ),
+    Param(
+        "athlete",
+        Kind.MEMBER,
+        help="the athlete: e-mail, @mention or name",
+        positional=True,
+        required=True,
+    ),
+)
+
+
 @command(
     "assign-athlete",
     usage="/assign-athlete COACH ATHLETE",
     summary="put an athlete on an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=(
-        Param(
-            "coach",
-            Kind.MEMBER,
-            help="the assistant coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "athlete",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
+    params=ROSTER_PAIR,
 )
 async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -406,22 +410,7 @@ class UnassignAthlete:
     usage="/unassign-athlete COACH ATHLETE",
     summary="take an athlete off an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=(
-        Param(
-            "coach",
-            Kind.MEMBER,
-            help="the assistant coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "athlete",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
+    params=ROSTER_PAIR,
 )
 async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
     coach, athlete = await _coach_and_athlete(ctx, cmd.coach, cmd.athlete)
