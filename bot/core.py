@@ -16,7 +16,6 @@ from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import grammar
@@ -38,6 +37,7 @@ from bot.identity import Identified, meet, recheck_slack, slack_needs_check
 from bot.importers.pool import ParsePool, shared_pool
 from bot.messages import ChannelRef, Outgoing, Via, bounded, within_limit
 from bot.policy import Action, Viewer, permits
+from bot.ports import Conflict, StoreUnavailable
 from bot.schedule.outbox import encode_actions, enqueue_many
 from storage.models import DISPLAY_NAME_MAX, Account, GroupChannel, Membership, Org
 from storage.unit_of_work import UnitOfWork
@@ -81,8 +81,8 @@ OWN_CONFLICTS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def conflict_message(exc: IntegrityError, command: str | None = None) -> str:
-    text = str(exc.orig)
+def conflict_message(exc: Conflict, command: str | None = None) -> str:
+    text = exc.detail
     own = OWN_CONFLICTS.get(command or "")
     if own is not None and any(fragment in text for fragment in own[0]):
         return own[1]
@@ -241,7 +241,7 @@ class Core:
                     ProcessedEvent(platform=platform, event_id=event_id, at=self.clock.now())
                 )
                 await uow.commit()
-            except IntegrityError:
+            except Conflict:
                 return False
         return True
 
@@ -298,7 +298,7 @@ class Core:
         or identity and it simply looks again, finding the winner's account."""
         try:
             return await self._identify_once(caller)
-        except IntegrityError:
+        except Conflict:
             return await self._identify_once(caller)
 
     async def _identify_once(self, caller: Caller) -> Identified:
@@ -442,12 +442,12 @@ class Core:
             if spec is not None and (isinstance(exc, GrammarError) or exc.show_usage):
                 message = f"{message}\nUsage: {spec.usage}"
             return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
-        except IntegrityError as exc:
+        except Conflict as exc:
             await uow.rollback()
-            log.info("constraint refused a command: %s", exc.orig)
+            log.info("constraint refused a command: %s", exc.detail)
             message = conflict_message(exc, spec.name if spec else None)
             return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
-        except OperationalError:
+        except StoreUnavailable:
             await uow.rollback()
             log.exception("database busy")
             return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id, email=email)]

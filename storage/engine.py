@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy import event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+from bot.ports import Conflict, StoreUnavailable
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -29,8 +31,12 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
         )
         _tune_sqlite(engine)
-        return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(
+            url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        )
+    translate_errors(engine)
+    return engine
 
 
 def make_sqlite_reader(url: Any) -> AsyncEngine:
@@ -41,6 +47,7 @@ def make_sqlite_reader(url: Any) -> AsyncEngine:
         url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
     )
     _tune_sqlite(engine, read_only=True)
+    translate_errors(engine)
     return engine
 
 
@@ -69,3 +76,18 @@ def _tune_sqlite(engine: AsyncEngine, *, read_only: bool = False) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def translate_errors(engine: AsyncEngine) -> None:
+    """Raise the core's own exceptions instead of the driver's (ARCHITECTURE: the core
+    imports no SQLAlchemy): a broken constraint becomes `Conflict`, a store that cannot
+    run the statement `StoreUnavailable`. Every statement of the project passes here, so
+    no caller needs to know which driver is underneath."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _translate(context: ExceptionContext) -> None:
+        error = context.sqlalchemy_exception
+        if isinstance(error, exc.IntegrityError):
+            raise Conflict(str(error.orig)) from error
+        if isinstance(error, exc.OperationalError):
+            raise StoreUnavailable(str(error.orig)) from error

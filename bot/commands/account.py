@@ -10,9 +10,10 @@ from bot.commands.base import REGISTRY, CommandSpec, Ctx, Kind, Param, Refusal, 
 from bot.commands.common import resolve_member
 from bot.grammar import MemberRef
 from bot.messages import TEXT_LIMIT
-from bot.policy import PRIVACY_FLAGS, Action, audit_filter, permits
+from bot.policy import PRIVACY_FLAGS, Action, permits
 from bot.schedule.planner import settings_changed
 from storage.models import AuditEntry
+from storage.visibility import audit_filter
 
 NOTIFY_KINDS = ("daily", "digest", "leaderboard")
 

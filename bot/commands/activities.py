@@ -26,20 +26,11 @@ from bot.domain.schedule import monday_of
 from bot.grammar import MemberRef
 from bot.importers import ImportRefused, ParsedActivity
 from bot.importers.pool import ParsePool
-from bot.policy import (
-    Action,
-    Privacy,
-    Resource,
-    Subject,
-    Target,
-    activity_filter,
-    can_see,
-    can_see_activity,
-    comment_filter,
-)
+from bot.policy import Action, Privacy, Resource, Subject, Target, can_see, can_see_activity
 from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
 from bot.text import free_text
 from storage.models import Account, Activity, Comment, Membership
+from storage.visibility import activity_filter, comment_filter
 
 LIST_LIMIT = 40  # lines of /activities: about what a reply of 4,000 characters holds
 ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")

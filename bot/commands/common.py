@@ -6,21 +6,11 @@ from typing import Protocol
 
 from bot.commands.base import Ctx, Refusal
 from bot.grammar import MemberRef, shown
-from bot.policy import (
-    Action,
-    Privacy,
-    Resource,
-    Subject,
-    Target,
-    Viewer,
-    can_see,
-    decide,
-    permits,
-    visible_filter,
-)
+from bot.policy import Action, Privacy, Resource, Subject, Target, Viewer, can_see, decide, permits
 from storage.models import Account, Membership, Org
 from storage.repositories import Member
 from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
+from storage.visibility import visible_filter
 
 NO_EMAIL = "— (none proven)"
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member, sees_emails, who
 from bot.grammar import MemberRef, shown
-from bot.policy import Action, Thing, permits, sees_everyone, thing_filter
+from bot.policy import Action, Thing, permits, sees_everyone
 from bot.text import clean, keyed
 from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel, GroupMember
+from storage.visibility import thing_filter
 
 NAME_MAX = GROUP_NAME_MAX
 # the group a command names, as /group delete, show and link take it

@@ -30,11 +30,8 @@ from bot.policy import (
     Viewer,
     can_see,
     grant_for,
-    per_viewer_shape,
     permits,
     sees_everyone,
-    viewer_params,
-    visible_filter,
 )
 from bot.text import free_text
 from storage.models import (
@@ -47,6 +44,7 @@ from storage.models import (
     OrgSpace,
 )
 from storage.repositories import MEMBER_LINE, members_params, members_query
+from storage.visibility import per_viewer_shape, viewer_params, visible_filter
 
 # -- /setup-org ------------------------------------------------------------------------
 

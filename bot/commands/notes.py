@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import require, resolve_member, target_of
 from bot.grammar import MemberRef
-from bot.policy import Action, Resource, visible_filter
+from bot.policy import Action, Resource
 from bot.text import free_text
 from storage.models import CoachNote
+from storage.visibility import visible_filter
 
 NOTE_MAX = 2000
 

@@ -36,7 +36,7 @@ from bot.domain.schedule import (
 )
 from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
-from bot.policy import OUT_OF_SCOPE, Action, Target, Thing, decide, permits, thing_filter
+from bot.policy import OUT_OF_SCOPE, Action, Target, Thing, decide, permits
 from bot.render import fmt_distance, fmt_duration
 from bot.text import keyed
 from storage.models import (
@@ -51,6 +51,7 @@ from storage.models import (
     Workout,
 )
 from storage.unit_of_work import UnitOfWork
+from storage.visibility import thing_filter
 
 
 async def find_plan(ctx: Ctx, name: str) -> Plan:

@@ -1,5 +1,5 @@
 """Name suggestions for autocomplete, filtered by the same policy clauses the commands
-use to find things (`policy.thing_filter`), so autocomplete never offers what a command
+use to find things (`visibility.thing_filter`), so autocomplete never offers what a command
 would refuse."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
-from bot.policy import Action, Resource, Thing, Viewer, permits, thing_filter, visible_filter
+from bot.policy import Action, Resource, Thing, Viewer, permits
 from storage.models import Account, Group, Membership, Plan, Workout
 from storage.unit_of_work import UnitOfWork
+from storage.visibility import thing_filter, visible_filter
 
 
 def _starts(column: Any, prefix: str) -> ColumnElement[bool]:

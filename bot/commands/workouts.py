@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.grammar import shown
-from bot.policy import Action, Thing, permits, thing_filter
+from bot.policy import Action, Thing, permits
 from bot.render import fmt_distance, fmt_duration
 from bot.text import keyed, quote
 from storage.models import KEY_WIDTH, NAME_MAX, Workout
+from storage.visibility import thing_filter
 
 KEY = NAME_MAX * KEY_WIDTH
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Button, ChannelRef, Outgoing, Via
-from bot.policy import Viewer, coached_filter, shows_workout_description
+from bot.policy import Viewer, shows_workout_description
 from bot.render import fmt_distance, fmt_duration
 from storage.models import (
     Account,
@@ -25,6 +25,7 @@ from storage.models import (
     TrainingSession,
     Workout,
 )
+from storage.visibility import coached_filter
 
 CHECK_IN = (Button("Done", "done"), Button("Skip", "skip"))
 

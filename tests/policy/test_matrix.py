@@ -52,7 +52,7 @@ from bot.policy import (
     relations,
     scope_of,
 )
-from storage.engine import make_engine, make_sessionmaker
+from storage.engine import make_engine, make_sessionmaker, translate_errors
 from storage.migrate import upgrade
 from storage.models import (
     Account,
@@ -880,6 +880,7 @@ async def schema_engine(url: str, schema: str) -> AsyncEngine:
         await conn.execute(text(f"CREATE SCHEMA {schema}"))
     await admin.dispose()
     engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    translate_errors(engine)
     await upgrade(engine)
     return engine
 

@@ -31,13 +31,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, insert, text, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.messages import Outgoing, Via
-from bot.ports import Limits
+from bot.ports import Limits, StoreUnavailable
 from bot.schedule.dispatcher import Dispatcher, SendError
 from bot.schedule.routing import Router, Throttle
 from storage.engine import make_engine, make_sessionmaker
@@ -243,7 +242,7 @@ async def test_sqlite_renders_without_the_write_lock_and_cannot_write(
             seen.append("a writer went ahead")
         finally:
             other.close()
-        with pytest.raises(OperationalError, match="readonly"):
+        with pytest.raises(StoreUnavailable, match="readonly"):
             await session.execute(text("DELETE FROM recipients"))
         return {row.id: Outgoing(Via.DM, "probed", email="p@club.run") for row in rows}
 

@@ -27,7 +27,7 @@ from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.schedule.localtime import due_instant, end_of_day
 from bot.schedule.planner import REMEMBER, Planner
-from storage.engine import make_engine, make_sessionmaker
+from storage.engine import make_engine, make_sessionmaker, translate_errors
 from storage.migrate import upgrade
 from storage.models import Account, Membership
 from tests.conftest import need_postgres
@@ -199,6 +199,7 @@ async def empty(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         await conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    translate_errors(engine)
     try:
         yield engine
     finally:

@@ -1,0 +1,41 @@
+"""Queries the core asks for, by intent, one module per aggregate (ARCHITECTURE:
+every SQL statement of the project lives in `storage/`). No policy decisions here: list
+queries that depend on who is asking take their WHERE clause from `storage.visibility`,
+compiled from `bot.policy`'s table.
+
+`Repository` gathers the aggregates behind the one `uow.repo` a command uses, so a
+handler never needs to know which module holds a query."""
+
+from __future__ import annotations
+
+from storage.repositories.accounts import AccountQueries
+from storage.repositories.activities import ActivityQueries
+from storage.repositories.audit import AuditQueries
+from storage.repositories.base import RepositoryBase
+from storage.repositories.groups import GroupQueries
+from storage.repositories.invitations import InvitationQueries
+from storage.repositories.members import (
+    MEMBER_LINE,
+    Member,
+    MemberQueries,
+    members_params,
+    members_query,
+)
+from storage.repositories.plans import PlanQueries
+from storage.repositories.proof import ProofQueries
+
+__all__ = ["MEMBER_LINE", "Member", "Repository", "members_params", "members_query"]
+
+
+class Repository(
+    AccountQueries,
+    MemberQueries,
+    GroupQueries,
+    InvitationQueries,
+    PlanQueries,
+    ActivityQueries,
+    AuditQueries,
+    ProofQueries,
+    RepositoryBase,
+):
+    """Every aggregate's queries on one open session."""
