@@ -12,8 +12,6 @@ from bot.grammar import MemberRef
 from bot.messages import TEXT_LIMIT
 from bot.policy import PRIVACY_FLAGS, Action, permits
 from bot.schedule.planner import settings_changed
-from storage.models import AuditEntry
-from storage.visibility import audit_filter
 
 NOTIFY_KINDS = ("daily", "digest", "leaderboard")
 
@@ -57,29 +55,31 @@ async def settings(cmd: OwnSettings, ctx: Ctx) -> None:
     if (cmd.notify is None) != (cmd.switch is None):
         raise Refusal("notify: takes a kind and on or off, e.g. notify:daily off.", show_usage=True)
     changed = []
+    columns: dict[str, object] = {}
     before = _daily_settings(ctx)
     if cmd.tz is not None:
-        account.timezone = cmd.tz
+        columns["timezone"] = cmd.tz
         changed.append(f"time zone {cmd.tz}")
     if cmd.units is not None:
-        account.units = cmd.units
+        columns["units"] = cmd.units
         changed.append(f"units {cmd.units}")
     if cmd.reminder is not None:
-        account.reminder_time = cmd.reminder.strftime("%H:%M")
-        changed.append(f"reminder {account.reminder_time}")
+        columns["reminder_time"] = reminder = cmd.reminder.strftime("%H:%M")
+        changed.append(f"reminder {reminder}")
     if cmd.name is not None:
-        account.display_name, account.display_name_set = cmd.name, True
+        columns["display_name"], columns["display_name_set"] = cmd.name, True
         changed.append(f"name {cmd.name}")
     if cmd.goal is not None:
-        account.goal = cmd.goal
+        columns["goal"] = cmd.goal
         changed.append("goal race")
     if cmd.bio is not None:
-        account.bio = cmd.bio
+        columns["bio"] = cmd.bio
         changed.append("bio")
     if cmd.notify is not None:
-        setattr(account, f"notify_{cmd.notify}", bool(cmd.switch))
+        columns[f"notify_{cmd.notify}"] = bool(cmd.switch)
         changed.append(f"{cmd.notify} messages {'on' if cmd.switch else 'off'}")
     if changed:
+        await ctx.uow.repo.save_own_settings(account, columns)
         after = _daily_settings(ctx)
         if before is not None and after is not None:
             await settings_changed(
@@ -90,7 +90,6 @@ async def settings(cmd: OwnSettings, ctx: Ctx) -> None:
                 ctx.now,
                 daily_on=cmd.notify == "daily" and bool(cmd.switch),
             )
-        await ctx.uow.session.flush()
         ctx.reply("Saved: " + ", ".join(changed) + ".")
         return
     zone = account.timezone or f"{ctx.zone.key} (your club's)"
@@ -140,8 +139,7 @@ async def privacy(cmd: PrivacyCmd, ctx: Ctx) -> None:
     if cmd.setting is not None:
         if cmd.switch is None:
             raise Refusal(f"Say on or off: /privacy {cmd.setting} off.", show_usage=True)
-        setattr(account, cmd.setting, cmd.switch)
-        await ctx.uow.session.flush()
+        await ctx.uow.repo.save_own_settings(account, {cmd.setting: cmd.switch})
         ctx.reply(f"{cmd.setting} is now {'on' if cmd.switch else 'off'}.")
         return
     lines = [f"- {flag}: {'on' if getattr(account, flag) else 'off'}" for flag in PRIVACY_FLAGS]
@@ -193,12 +191,7 @@ async def audit(cmd: Audit, ctx: Ctx) -> None:
             target_id = former.id
 
     since = datetime.combine(cmd.since, time(0), ZoneInfo(org.timezone)) if cmd.since else None
-    rows = await ctx.uow.repo.audit_entries(
-        org.id,
-        target_id=target_id,
-        since=since,
-        where=audit_filter(ctx.viewer, entry=AuditEntry),
-    )
+    rows = await ctx.uow.repo.audit_entries(ctx.viewer, org.id, target_id=target_id, since=since)
     if not rows:
         ctx.reply("Nothing in the audit log for that.")
         return

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member, sees_emails, who
 from bot.grammar import MemberRef, shown
-from bot.policy import Action, Thing, permits, sees_everyone
+from bot.policy import Action, permits, sees_everyone
 from bot.text import clean, keyed
-from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel, GroupMember
-from storage.visibility import thing_filter
+from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel
 
 NAME_MAX = GROUP_NAME_MAX
 # the group a command names, as /group delete, show and link take it
@@ -23,7 +22,7 @@ GROUP_KEY = GROUP_NAME_MAX * KEY_WIDTH
 async def find_group(ctx: Ctx, name: str) -> Group:
     """A group by name; athletes only "find" the groups they belong to (SPEC §2)."""
     org, _ = ctx.require_org()
-    group = await ctx.uow.repo.group_by_name(org.id, name, thing_filter(Thing.GROUP, ctx.viewer))
+    group = await ctx.uow.repo.visible_group(ctx.viewer, org.id, name)
     if group is None:
         raise Refusal(f"No group named {shown(name)}. See /group list.")
     return group
@@ -54,9 +53,7 @@ async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     if await ctx.uow.repo.group_by_name(org.id, cmd.name):
         raise Refusal(f"There is already a group named {shown(cmd.name)}.")
-    await ctx.uow.repo.add(
-        Group(org_id=org.id, name=cmd.name, name_key=keyed(cmd.name, GROUP_KEY), created_at=ctx.now)
-    )
+    await ctx.uow.repo.create_group(org.id, cmd.name, keyed(cmd.name, GROUP_KEY), ctx.now)
     await ctx.audit("group_create", None, cmd.name)
     name = f'"{cmd.name}"' if " " in cmd.name else cmd.name
     ctx.reply(
@@ -102,8 +99,7 @@ async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
     if clash is not None and clash.id != group.id:
         raise Refusal(f"There is already a group named {shown(cmd.new_name)}.")
     old = group.name
-    group.name, group.name_key = cmd.new_name, keyed(cmd.new_name, GROUP_KEY)
-    await ctx.uow.session.flush()
+    await ctx.uow.repo.rename_group(group, cmd.new_name, keyed(cmd.new_name, GROUP_KEY))
     await ctx.audit("group_rename", None, f"{old} -> {cmd.new_name}")
     ctx.reply(f"Group {old} is now called {cmd.new_name}.")
 
@@ -122,7 +118,7 @@ class DeleteGroup:
 )
 async def delete_group(cmd: DeleteGroup, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
-    await ctx.uow.repo.delete(group)
+    await ctx.uow.repo.delete_group(group)
     await ctx.audit("group_delete", None, group.name)
     ctx.reply(f"Group {group.name} is deleted; its athletes stay in the organization.")
 
@@ -140,7 +136,7 @@ class ListGroups:
 )
 async def list_groups(cmd: ListGroups, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    groups = await ctx.uow.repo.groups(org.id, thing_filter(Thing.GROUP, ctx.viewer))
+    groups = await ctx.uow.repo.visible_groups(ctx.viewer, org.id)
     if not groups:
         every = sees_everyone(ctx.viewer, Action.VIEW_GROUPS)
         ctx.reply("No groups yet." if every else "You are in no group yet.")
@@ -206,17 +202,8 @@ async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
     taken = await repo.group_for_channel(channel.platform, channel.space_id, channel.channel_id)
     if taken is not None and taken.id != group.id:
         raise Refusal(f"This channel is already linked to group {taken.name}.")
-    for old in await repo.group_channels(group.id):
-        if old.platform == channel.platform:
-            await repo.delete(old)
-    await repo.add(
-        GroupChannel(
-            group_id=group.id,
-            platform=channel.platform,
-            space_id=channel.space_id,
-            channel_id=channel.channel_id,
-            linked_at=ctx.now,
-        )
+    await repo.link_channel(
+        group.id, channel.platform, channel.space_id, channel.channel_id, ctx.now
     )
     await ctx.audit("group_link", None, f"{group.name} -> {channel.name or channel.channel_id}")
     ctx.reply(
@@ -266,7 +253,7 @@ async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
         if await ctx.uow.repo.in_group(group.id, member.id):
             already.append(account.display_name)
             continue
-        await ctx.uow.repo.add(GroupMember(group_id=group.id, membership_id=member.id))
+        await ctx.uow.repo.join_group(group.id, member.id)
         added.append(account.display_name)
     await ctx.audit("group_add", None, f"{group.name}: {', '.join(added)}")
     text = f"Added to {group.name}: {_few_names(added)}." if added else "Nobody new to add."
@@ -291,10 +278,8 @@ async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
         if member.id in seen:
             continue
         seen.add(member.id)
-        place = await ctx.uow.repo.in_group(group.id, member.id)
-        if place is None:
+        if not await ctx.uow.repo.leave_group(group.id, member.id):
             raise Refusal(f"{account.display_name} is not in {group.name}.")
-        await ctx.uow.repo.delete(place)
         removed.append(account.display_name)
     await ctx.audit("group_remove", None, f"{group.name}: {', '.join(removed)}")
     ctx.reply(f"Removed from {group.name}: {_few_names(removed)}.")

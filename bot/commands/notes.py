@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import require, resolve_member, target_of
 from bot.grammar import MemberRef
-from bot.policy import Action, Resource
+from bot.policy import Action
 from bot.text import free_text
-from storage.models import CoachNote
-from storage.visibility import visible_filter
 
 NOTE_MAX = 2000
 
@@ -54,15 +52,7 @@ async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
     if not member.is_athlete:
         raise Refusal(f"{account.display_name} is not an athlete.")
     require(ctx, Action.WRITE_NOTES, target)
-    await ctx.uow.repo.add(
-        CoachNote(
-            org_id=org.id,
-            author_account_id=ctx.account.id,
-            athlete_membership_id=member.id,
-            text=cmd.text,
-            created_at=ctx.now,
-        )
-    )
+    await ctx.uow.repo.write_note(org.id, ctx.account.id, member.id, cmd.text, ctx.now)
     await ctx.audit("note", account.id)
     ctx.reply(
         f"Note about {account.display_name} saved. Coaches only: "
@@ -92,10 +82,7 @@ class ReadNotes:
 )
 async def read_notes(cmd: ReadNotes, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)
-    rows = await ctx.uow.repo.notes_about(
-        member.id,
-        visible_filter(Resource.NOTES, ctx.viewer, author_column=CoachNote.author_account_id),
-    )
+    rows = await ctx.uow.repo.notes_about(member.id, ctx.viewer)
     if not rows:
         # the same words whether there are hidden notes or none at all
         ctx.reply(f"No notes about {account.display_name} that you can read.")

@@ -7,11 +7,10 @@ from datetime import timedelta
 
 from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.grammar import shown
-from bot.policy import Action, Thing, permits
+from bot.policy import Action, permits
 from bot.render import fmt_distance, fmt_duration
 from bot.text import keyed, quote
 from storage.models import KEY_WIDTH, NAME_MAX, Workout
-from storage.visibility import thing_filter
 
 KEY = NAME_MAX * KEY_WIDTH
 
@@ -78,8 +77,7 @@ def _workout_params(required_type: bool) -> tuple[Param, ...]:
 async def find_workout(ctx: Ctx, name: str) -> Workout:
     """A workout by name; a coaches-only one is "not found" for athletes (SPEC §2)."""
     org, _ = ctx.require_org()
-    visible = thing_filter(Thing.WORKOUT, ctx.viewer)
-    workout = await ctx.uow.repo.workout_by_name(org.id, name, visible)
+    workout = await ctx.uow.repo.visible_workout(ctx.viewer, org.id, name)
     if workout is None:
         raise Refusal(f"No workout named {shown(name)} in your library. See /workout list.")
     return workout
@@ -134,21 +132,17 @@ async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
         raise Refusal(f"There is already a workout named {shown(cmd.name)}; pick another name.")
     seconds = int(cmd.duration.total_seconds()) if cmd.duration else None
     check_targets(cmd.type, cmd.distance, seconds)
-    workout = await ctx.uow.repo.add(
-        Workout(
-            org_id=org.id,
-            name=cmd.name,
-            name_key=keyed(cmd.name, KEY),
-            type=cmd.type,
-            kind=cmd.kind or "other",
-            distance_m=cmd.distance,
-            duration_s=seconds,
-            description=cmd.desc,
-            visibility=cmd.visibility or "public",
-            author_account_id=ctx.account.id,
-            created_at=ctx.now,
-        )
-    )
+    fields = {
+        "name": cmd.name,
+        "name_key": keyed(cmd.name, KEY),
+        "type": cmd.type,
+        "kind": cmd.kind or "other",
+        "distance_m": cmd.distance,
+        "duration_s": seconds,
+        "description": cmd.desc,
+        "visibility": cmd.visibility or "public",
+    }
+    workout = await ctx.uow.repo.create_workout(org.id, ctx.account.id, ctx.now, fields)
     await ctx.audit("workout_create", None, workout.name)
     ctx.reply(f"Added to the library: {describe_workout(workout, ctx.account.units)}.")
 
@@ -166,7 +160,7 @@ class ListWorkouts:
 )
 async def list_workouts(cmd: ListWorkouts, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    rows = await ctx.uow.repo.workouts(org.id, visible=thing_filter(Thing.WORKOUT, ctx.viewer))
+    rows = await ctx.uow.repo.library(ctx.viewer, org.id)
     if not rows:
         ctx.reply(
             "The workout library is empty."
@@ -245,26 +239,31 @@ class EditWorkout:
 async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     workout = await find_workout(ctx, cmd.name)
+    changes: dict[str, object] = {}
     if cmd.rename and cmd.rename != workout.name:
         clash = await ctx.uow.repo.workout_by_name(org.id, cmd.rename)
         if clash is not None and clash.id != workout.id:
             raise Refusal(f"There is already a workout named {shown(cmd.rename)}.")
-        workout.name, workout.name_key = cmd.rename, keyed(cmd.rename, KEY)
-    for field in ("type", "kind", "visibility"):
-        value = getattr(cmd, field)
-        if value is not None:
-            setattr(workout, field, value)
-    if cmd.distance is not None:
-        workout.distance_m = cmd.distance
-    if cmd.duration is not None:
-        workout.duration_s = int(cmd.duration.total_seconds())
-    if cmd.desc is not None:
-        workout.description = cmd.desc
+        changes["name"], changes["name_key"] = cmd.rename, keyed(cmd.rename, KEY)
+    seconds = int(cmd.duration.total_seconds()) if cmd.duration is not None else None
+    given = {
+        "type": cmd.type,
+        "kind": cmd.kind,
+        "visibility": cmd.visibility,
+        "distance_m": cmd.distance,
+        "duration_s": seconds,
+        "description": cmd.desc,
+    }
+    changes |= {column: value for column, value in given.items() if value is not None}
     if cmd == EditWorkout(name=cmd.name):
         raise Refusal("Say what to change, e.g. /workout edit NAME distance:10k.", show_usage=True)
-    if cmd.type is not None or cmd.distance is not None or cmd.duration is not None:
-        check_targets(workout.type, workout.distance_m, workout.duration_s)
-    await ctx.uow.session.flush()
+    if cmd.type is not None or cmd.distance is not None or seconds is not None:
+        check_targets(
+            cmd.type or workout.type,
+            workout.distance_m if cmd.distance is None else cmd.distance,
+            workout.duration_s if seconds is None else seconds,
+        )
+    await ctx.uow.repo.edit_workout(workout, changes)
     await ctx.audit("workout_edit", None, workout.name)
     ctx.reply(f"Updated: {describe_workout(workout, ctx.account.units)}.")
 
@@ -298,6 +297,6 @@ async def delete_workout(cmd: DeleteWorkout, ctx: Ctx) -> None:
             f"{workout.name} is used by {', '.join(using)}; take it out of "
             f"{'that plan' if len(using) == 1 else 'those plans'} first (/plan set ... rest)."
         )
-    await ctx.uow.repo.delete(workout)
+    await ctx.uow.repo.delete_workout(workout)
     await ctx.audit("workout_delete", None, workout.name)
     ctx.reply(f"{workout.name} is deleted from the library.")

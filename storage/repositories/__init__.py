@@ -14,25 +14,23 @@ from storage.repositories.audit import AuditQueries
 from storage.repositories.base import RepositoryBase
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
-from storage.repositories.members import (
-    MEMBER_LINE,
-    Member,
-    MemberQueries,
-    members_params,
-    members_query,
-)
+from storage.repositories.members import Member, MemberQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
+from storage.repositories.rosters import RosterQueries
+from storage.repositories.workouts import WorkoutQueries
 
-__all__ = ["MEMBER_LINE", "Member", "Repository", "members_params", "members_query"]
+__all__ = ["Member", "Repository"]
 
 
 class Repository(
     AccountQueries,
     MemberQueries,
+    RosterQueries,
     GroupQueries,
     InvitationQueries,
     PlanQueries,
+    WorkoutQueries,
     ActivityQueries,
     AuditQueries,
     ProofQueries,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -130,6 +131,35 @@ class AccountQueries(RepositoryBase):
             .where(OrgSpace.platform == platform, OrgSpace.space_id == space_id)
         )
         return (await self.s.scalars(query)).first()
+
+    async def found_org(
+        self, name: str, timezone: str, head_coach_id: int, at: datetime
+    ) -> tuple[Org, Membership]:
+        """A new club and its first member, who heads it (and coaches, not runs, in it)."""
+        org: Org = await self.add(Org(name=name, timezone=timezone, created_at=at))
+        head: Membership = await self.add(
+            Membership(
+                org_id=org.id,
+                account_id=head_coach_id,
+                is_head_coach=True,
+                is_coach=True,
+                is_athlete=False,
+                status="active",
+                labels=[],
+                joined_at=at,
+            )
+        )
+        return org, head
+
+    async def bind_space(self, org_id: int, platform: str, space_id: str) -> None:
+        """A Slack workspace or Discord server serves this org from now on."""
+        await self.add(OrgSpace(org_id=org_id, platform=platform, space_id=space_id))
+
+    async def save_own_settings(self, account: Account, changes: Mapping[str, object]) -> None:
+        """A person's own settings and privacy flags, by column name."""
+        for column, value in changes.items():
+            setattr(account, column, value)
+        await self.s.flush()
 
     async def unbind_space(self, org_id: int, platform: str, space_id: str) -> bool:
         result = await self.s.execute(

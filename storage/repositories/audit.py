@@ -5,24 +5,47 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    ColumnElement,
+    Select,
+    bindparam,
     exists,
     insert,
     select,
 )
 from sqlalchemy.orm import aliased
 
+from bot.policy import Viewer
 from storage.models import (
     Account,
     AuditEntry,
 )
 from storage.repositories.base import RepositoryBase
+from storage.visibility import audit_filter, per_viewer_shape, viewer_params
 
 _ACTOR = aliased(Account, name="actor")
 
 _TARGET = aliased(Account, name="target")
 
 _AUDIT_INSERT = insert(AuditEntry)
+
+
+@per_viewer_shape
+def _audit_query(
+    viewer: Viewer, about_one: bool, since: bool, limit: int
+) -> Select[AuditEntry, Account, Account]:
+    """Entries of org `org` the policy lets the viewer read (about account `target` when
+    `about_one`, from `since` when `since`), newest first."""
+    actor, target = _ACTOR, _TARGET
+    query = (
+        select(AuditEntry, actor, target)
+        .outerjoin(actor, actor.id == AuditEntry.actor_account_id)
+        .outerjoin(target, target.id == AuditEntry.target_account_id)
+        .where(AuditEntry.org_id == bindparam("org"), audit_filter(viewer, entry=AuditEntry))
+    )
+    if about_one:
+        query = query.where(AuditEntry.target_account_id == bindparam("target"))
+    if since:
+        query = query.where(AuditEntry.at >= bindparam("since"))
+    return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
 
 
 class AuditQueries(RepositoryBase):
@@ -56,24 +79,15 @@ class AuditQueries(RepositoryBase):
 
     async def audit_entries(
         self,
+        viewer: Viewer,
         org_id: int,
         *,
         target_id: int | None,
         since: datetime | None,
-        where: ColumnElement[bool],
         limit: int = 50,
     ) -> list[tuple[AuditEntry, Account | None, Account | None]]:
-        """The org's log, newest first, passing `where` (the policy's audit filter)."""
-        actor, target = _ACTOR, _TARGET
-        query = (
-            select(AuditEntry, actor, target)
-            .outerjoin(actor, actor.id == AuditEntry.actor_account_id)
-            .outerjoin(target, target.id == AuditEntry.target_account_id)
-            .where(AuditEntry.org_id == org_id, where)
-        )
-        if target_id is not None:
-            query = query.where(AuditEntry.target_account_id == target_id)
-        if since is not None:
-            query = query.where(AuditEntry.at >= since)
-        query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
-        return [(e, a, t) for e, a, t in (await self.s.execute(query)).all()]
+        """The org's log as the viewer may read it, newest first: about one account when
+        `target_id`, from `since` when given."""
+        query = _audit_query(viewer, target_id is not None, since is not None, limit)
+        params = {**viewer_params(viewer), "org": org_id, "target": target_id, "since": since}
+        return [(e, a, t) for e, a, t in (await self.s.execute(query, params)).all()]
