@@ -21,6 +21,7 @@ from storage.repositories.members import (
     members_params,
     members_query,
 )
+from storage.repositories.outbox import OutboxQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 
@@ -36,6 +37,7 @@ class Repository(
     ActivityQueries,
     AuditQueries,
     ProofQueries,
+    OutboxQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""
