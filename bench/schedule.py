@@ -71,6 +71,8 @@ from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.planner import Planner
 from bot.schedule.routing import Router
 from storage.engine import make_engine, make_sessionmaker
+from storage.outbox import OutboxStore
+from storage.planning import PlanningStore
 
 DATA_VERSION = 2  # bump when the additions below change
 ATHLETES = commands.ORGS * commands.ATHLETES
@@ -337,7 +339,7 @@ async def bench_planner(url: str) -> Planned:
     engine = make_engine(url)
     try:
         await reset(engine)
-        planner = Planner(make_sessionmaker(engine), FakeClock(BENCH_AT))
+        planner = Planner(PlanningStore(make_sessionmaker(engine)), FakeClock(BENCH_AT))
         async with engine.connect() as conn:  # open the pool before measuring
             await conn.exec_driver_sql("SELECT 1")
         rss_before = rss_mib()
@@ -355,7 +357,7 @@ async def bench_planner(url: str) -> Planned:
             started = time.perf_counter()
             again = await planner.plan()
             second = time.perf_counter() - started
-        fresh_planner = Planner(make_sessionmaker(engine), FakeClock(BENCH_AT))
+        fresh_planner = Planner(PlanningStore(make_sessionmaker(engine)), FakeClock(BENCH_AT))
         with counting(engine) as fresh_statements:
             started = time.perf_counter()
             fresh_again = await fresh_planner.plan()
@@ -545,9 +547,11 @@ async def serve_until(
         async with aiohttp.ClientSession() as http:
             clock = ShiftedClock(BENCH_AT, origin)
             router = Router([HttpSender(http, base, rate)])  # one process, one way out
-            workers = [TimedDispatcher(make_sessionmaker(e), clock, router) for e in engines]
+            workers = [
+                TimedDispatcher(OutboxStore(make_sessionmaker(e)), clock, router) for e in engines
+            ]
             for w in workers:  # SQLite renders through a reader engine of its own
-                reader = w.readers.kw.get("bind")
+                reader = w.store.readers.kw.get("bind")
                 if reader is not None and reader not in engines:
                     counted.append(taps.enter_context(counting(reader)))
             tasks = [asyncio.create_task(w.serve(idle=args.idle)) for w in workers]

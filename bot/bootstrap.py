@@ -20,6 +20,8 @@ from bot.schedule.routing import Router
 from bot.schedule.service import Scheduling
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
+from storage.outbox import OutboxStore
+from storage.planning import PlanningStore
 
 # the platform senders, or what builds them from the core (a front end needs the core to
 # answer commands, and its sender is the way out of the same process)
@@ -97,6 +99,6 @@ async def bootstrap(
     except BaseException:
         await engine.dispose()
         raise
-    dispatcher = Dispatcher(sessions, clock, router, mailer=mailer)
-    scheduling = Scheduling(Planner(sessions, clock), dispatcher)
+    dispatcher = Dispatcher(OutboxStore(sessions), clock, router, mailer=mailer)
+    scheduling = Scheduling(Planner(PlanningStore(sessions), clock), dispatcher)
     return App(core=core, engine=engine, scheduling=scheduling)

@@ -38,7 +38,7 @@ from bot.importers.pool import ParsePool, shared_pool
 from bot.messages import ChannelRef, Outgoing, Via, bounded, within_limit
 from bot.policy import Action, Viewer, permits
 from bot.ports import Conflict, StoreUnavailable
-from bot.schedule.outbox import encode_actions, enqueue_many
+from bot.schedule.outbox import encode_actions
 from storage.models import DISPLAY_NAME_MAX, Account, GroupChannel, Membership, Org
 from storage.unit_of_work import UnitOfWork
 
@@ -221,7 +221,7 @@ class Core:
             for message in messages
             if message.via is Via.DM
         ]
-        await enqueue_many(uow.session, rows, self.clock.now())
+        await uow.repo.queue_messages(rows, self.clock.now())
         return [m for m in messages if m.via is not Via.DM]
 
     def _notify(self, queued: bool) -> None:

@@ -24,7 +24,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
 
+from bot.policy import Resource
 from storage.models import Account, Activity, Group, GroupMember, Membership, TrainingSession
+from storage.visibility import groupmate_filter
 
 METRICS = ("distance", "time", "runs")
 
@@ -200,6 +202,24 @@ async def group_attendance(
         Attendance(int(aid), name, int(done), int(due))
         for aid, name, done, due in (await session.execute(query)).all()
     ]
+
+
+async def shared_totals(
+    session: AsyncSession, group_id: int, start: date, end: date, *, by: str
+) -> list[Totals]:
+    """A group's totals as its every member may see them (SPEC §2 note 3): athletes who
+    share their activities with the group, their activities that are not private, and a
+    time only where the group may see their pace."""
+    return await group_totals(
+        session,
+        group_id,
+        start,
+        end,
+        athletes=groupmate_filter(Resource.ACTIVITIES, Account),
+        countable=Activity.private.is_(False),  # a private activity is its athlete's alone
+        by=by,
+        shows_time=groupmate_filter(Resource.PACE, Account),
+    )
 
 
 # -- query plans (for the plan test and the benchmark) ---------------------------------

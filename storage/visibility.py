@@ -255,3 +255,13 @@ def coached_filter(viewer: Viewer, *, member: Any, account: Any) -> ColumnElemen
     ]
     found = [c for c in clauses if c is not _FALSE]
     return or_(*found) if found else false()
+
+
+def groupmate_filter(resource: Resource, account: Any) -> ColumnElement[bool]:
+    """The group-level rule (SPEC §2 note 3) for `resource`: what every member of a group
+    may see of an athlete of it (leaderboards, channel posts) — the groupmate cell of the
+    table, the athlete's sharing flags it needs, over `account`."""
+    grant = VISIBILITY[resource].get(Relation.GROUPMATE)
+    if grant is None or grant.level is Level.NONE:
+        return false()
+    return and_(true(), *(getattr(account, flag).is_(True) for flag in grant.needs))

@@ -83,7 +83,7 @@ async def settings(cmd: OwnSettings, ctx: Ctx) -> None:
         after = _daily_settings(ctx)
         if before is not None and after is not None:
             await settings_changed(
-                ctx.uow.session,
+                ctx.uow.repo,
                 account,
                 before,
                 after,

@@ -15,6 +15,7 @@ from storage.repositories.base import RepositoryBase
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
 from storage.repositories.members import Member, MemberQueries
+from storage.repositories.outbox import OutboxQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 from storage.repositories.rosters import RosterQueries
@@ -34,6 +35,7 @@ class Repository(
     ActivityQueries,
     AuditQueries,
     ProofQueries,
+    OutboxQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

@@ -30,6 +30,7 @@ from bot.schedule.planner import REMEMBER, Planner
 from storage.engine import make_engine, make_sessionmaker, translate_errors
 from storage.migrate import upgrade
 from storage.models import Account, Membership
+from storage.planning import PlanningStore
 from tests.conftest import need_postgres
 from tests.schedule import HEAD, Recorder, outbox, say, seed_club, z
 
@@ -103,7 +104,7 @@ async def test_one_insert_plans_every_due_moment_for_its_athletes(
         await set_account(app, seeded.accounts[email], timezone=zone, reminder_time=reminder)
     await set_account(app, seeded.accounts[HEAD], notify_digest=False)
     now = z(instant)
-    planner = Planner(app.core.sessions, FakeClock(now))
+    planner = Planner(PlanningStore(app.core.sessions), FakeClock(now))
     with inserts(app) as sent:
         await planner.plan()
     assert len(sent) <= 1  # daily DMs only (digests are off), however many moments
@@ -127,7 +128,7 @@ async def test_the_next_tick_sends_no_insert_until_the_memory_lapses(
 ) -> None:
     await seed_club(app, clock.now(), zone=BERLIN, athletes=[ANN, BO], plan_start=date(2027, 1, 4))
     clock.set(z("2027-01-05 06:30"))
-    planner = Planner(app.core.sessions, clock)
+    planner = Planner(PlanningStore(app.core.sessions), clock)
     assert await planner.plan() == 3  # two daily DMs, the head coach's digest
     clock.advance(timedelta(seconds=30))
     with inserts(app) as sent:
@@ -230,5 +231,5 @@ async def test_migration_0002_adds_the_column_to_a_database_in_use(empty: AsyncE
         kept = (await conn.execute(text("SELECT email, daily_settings_from FROM accounts"))).all()
     assert columns["daily_settings_from"]["nullable"]
     assert [tuple(row) for row in kept] == [("kept@club.run", None)]
-    planner = Planner(make_sessionmaker(empty), FakeClock(z("2027-01-05 12:00")))
+    planner = Planner(PlanningStore(make_sessionmaker(empty)), FakeClock(z("2027-01-05 12:00")))
     assert await planner.plan() == 0  # the planner runs on the upgraded schema

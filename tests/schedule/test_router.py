@@ -21,6 +21,7 @@ from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.routing import Router
 from storage.engine import make_sessionmaker
 from storage.models import OutboxMessage, Recipient
+from storage.outbox import OutboxStore
 from tests.schedule import Recorder, outbox, seed_club
 from tests.schedule.test_dispatch import Naps, busiest_second, notes
 
@@ -50,7 +51,7 @@ def two_platforms(clock: FakeClock) -> tuple[Platform, Platform]:
 
 
 def dispatch(app: App, router: Router, clock: FakeClock) -> Dispatcher:
-    return Dispatcher(make_sessionmaker(app.engine), clock, router, sleep=Naps(clock))
+    return Dispatcher(OutboxStore(make_sessionmaker(app.engine)), clock, router, sleep=Naps(clock))
 
 
 async def test_item_03_the_router_paces_each_platform_to_its_own_limits(

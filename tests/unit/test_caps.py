@@ -13,6 +13,7 @@ from bot.commands.base import LIST_MAX, MEMBERS_MAX
 from bot.messages import TEXT_LIMIT, Outgoing, Via, bounded, within_limit
 from bot.schedule.dispatcher import Dispatcher
 from storage.models import AuditEntry, GroupMember, Membership, OutboxMessage
+from storage.outbox import OutboxStore
 from tests.conftest import Club
 from tests.schedule import Recorder
 from tests.unit.test_training import AVA, BEN, HC, count, seed_athletes, seed_group, seed_lake
@@ -132,7 +133,7 @@ async def test_item_04_the_dispatcher_sends_nothing_over_the_ceiling(club: Club)
             ],
         )
     platform = Recorder(club.clock)
-    await Dispatcher(club.core.sessions, club.clock, platform).drain()
+    await Dispatcher(OutboxStore(club.core.sessions), club.clock, platform).drain()
     [sent] = platform.sent
     assert len(sent.message.text) <= TEXT_LIMIT
     assert sent.message.text.endswith("not shown (a reply holds at most 4,000 characters).")
