@@ -9,7 +9,7 @@ from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.util.typing import TupleAny, Unpack
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import (
     NO_EMAIL,
     lock_org,
@@ -53,8 +53,16 @@ from storage.repositories import MEMBER_LINE, members_params, members_query
 
 @dataclass(frozen=True)
 class SetupOrg:
-    name: str
-    tz: str | None = None
+    name: str = arg(
+        Kind.TEXT,
+        help="your club's name, like Lakeside Runners",
+        positional=True,
+        required=True,
+        max_len=100,
+    )
+    tz: str | None = arg(
+        Kind.TIMEZONE, help="the club's time zone, like Europe/Berlin", suggest=Suggest.TIMEZONE
+    )
 
 
 SPACE_ADMIN = {
@@ -68,17 +76,6 @@ SPACE_ADMIN = {
     usage="/setup-org NAME [tz:ZONE]",
     summary="create your organization, or bind this workspace to it",
     action=Action.SETUP_ORG,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="your club's name, like Lakeside Runners",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-        Param("tz", Kind.TIMEZONE, help="the club's time zone, like Europe/Berlin"),
-    ),
 )
 async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
     repo = ctx.uow.repo
@@ -155,7 +152,7 @@ async def unbind(cmd: Unbind, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveMember:
-    member: MemberRef
+    member: MemberRef = member_arg("the member: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -163,15 +160,6 @@ class RemoveMember:
     usage="/remove-member MEMBER",
     summary="remove someone from the organization (their account and own data stay)",
     action=Action.REMOVE_MEMBER,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the member: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -189,7 +177,7 @@ async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveCoach:
-    member: MemberRef
+    member: MemberRef = member_arg("the assistant coach: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -197,15 +185,6 @@ class RemoveCoach:
     usage="/remove-coach MEMBER",
     summary="take the coach role from an assistant coach",
     action=Action.MANAGE_COACHES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the assistant coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -239,7 +218,9 @@ async def _clear_roster(ctx: Ctx, coach: Membership) -> None:
 
 @dataclass(frozen=True)
 class TransferHeadCoach:
-    member: MemberRef
+    member: MemberRef = member_arg(
+        "the assistant coach who becomes head coach: e-mail, @mention or name", required=True
+    )
 
 
 @command(
@@ -247,15 +228,6 @@ class TransferHeadCoach:
     usage="/transfer-head-coach MEMBER",
     summary="hand the head coach role to an assistant coach",
     action=Action.TRANSFER_HEAD_COACH,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the assistant coach who becomes head coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -282,10 +254,20 @@ async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
 # -- rosters ---------------------------------------------------------------------------
 
 
+def roster_coach() -> MemberRef:
+    """The coach of the pair /assign-athlete and /unassign-athlete name."""
+    return member_arg("the assistant coach: e-mail, @mention or name", required=True)
+
+
+def roster_athlete() -> MemberRef:
+    """The athlete of the pair /assign-athlete and /unassign-athlete name."""
+    return member_arg("the athlete: e-mail, @mention or name", required=True)
+
+
 @dataclass(frozen=True)
 class AssignAthlete:
-    coach: MemberRef
-    athlete: MemberRef
+    coach: MemberRef = roster_coach()
+    athlete: MemberRef = roster_athlete()
 
 
 Side = tuple[Membership, Account] | Invitation
@@ -338,31 +320,11 @@ def _waiting_row(coach: Side, athlete: Side) -> InvitationAssignment:
     return InvitationAssignment(invitation_id=athlete.id, coach_membership_id=coach[0].id)
 
 
-# /assign-athlete and /unassign-athlete name the same pair
-ROSTER_PAIR = (
-    Param(
-        "coach",
-        Kind.MEMBER,
-        help="the assistant coach: e-mail, @mention or name",
-        positional=True,
-        required=True,
-    ),
-    Param(
-        "athlete",
-        Kind.MEMBER,
-        help="the athlete: e-mail, @mention or name",
-        positional=True,
-        required=True,
-    ),
-)
-
-
 @command(
     "assign-athlete",
     usage="/assign-athlete COACH ATHLETE",
     summary="put an athlete on an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=ROSTER_PAIR,
 )
 async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -401,8 +363,8 @@ async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class UnassignAthlete:
-    coach: MemberRef
-    athlete: MemberRef
+    coach: MemberRef = roster_coach()
+    athlete: MemberRef = roster_athlete()
 
 
 @command(
@@ -410,7 +372,6 @@ class UnassignAthlete:
     usage="/unassign-athlete COACH ATHLETE",
     summary="take an athlete off an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=ROSTER_PAIR,
 )
 async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
     coach, athlete = await _coach_and_athlete(ctx, cmd.coach, cmd.athlete)
@@ -485,7 +446,7 @@ def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str | Non
 
 @dataclass(frozen=True)
 class Roster:
-    coach: MemberRef | None = None
+    coach: MemberRef | None = member_arg("whose roster: e-mail, @mention or name (default: yours)")
 
 
 @command(
@@ -493,14 +454,6 @@ class Roster:
     usage="/roster [COACH]",
     summary="the athletes assigned to a coach",
     action=Action.VIEW_ROSTER,
-    params=(
-        Param(
-            "coach",
-            Kind.MEMBER,
-            help="whose roster: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-    ),
 )
 async def roster(cmd: Roster, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -534,8 +487,8 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Members:
-    group: str | None = None
-    label: str | None = None
+    group: str | None = arg(Kind.WORD, help="only this group's members", suggest=Suggest.GROUP)
+    label: str | None = arg(Kind.WORD, help="only members with this label", max_len=40)
 
 
 MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or label:
@@ -546,10 +499,6 @@ MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or
     usage="/members [group:G] [label:L]",
     summary="everyone in the organization",
     action=Action.VIEW_MEMBERS,
-    params=(
-        Param("group", Kind.WORD, help="only this group's members"),
-        Param("label", Kind.WORD, help="only members with this label", max_len=40),
-    ),
 )
 async def members(cmd: Members, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -592,10 +541,14 @@ def _member_list_query(
 
 @dataclass(frozen=True)
 class MemberFields:
-    member: MemberRef
-    status: str | None = None
-    level: str | None = None
-    labels: tuple[str, ...] | None = None
+    member: MemberRef = member_arg("the member: e-mail, @mention or name", required=True)
+    status: str | None = arg(
+        Kind.CHOICE,
+        help="active, inactive or suspended",
+        choices=("active", "inactive", "suspended"),
+    )
+    level: str | None = arg(Kind.WORD, help="their level, like beginner", max_len=40)
+    labels: tuple[str, ...] | None = arg(Kind.LIST, help="comma-separated labels, like u20,track")
 
 
 @command(
@@ -603,23 +556,6 @@ class MemberFields:
     usage="/member MEMBER [status:active|inactive|suspended] [level:L] [labels:a,b]",
     summary="see or set a member's org fields (status, level, labels)",
     action=Action.MEMBER_FIELDS,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the member: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "status",
-            Kind.CHOICE,
-            help="active, inactive or suspended",
-            choices=("active", "inactive", "suspended"),
-        ),
-        Param("level", Kind.WORD, help="their level, like beginner", max_len=40),
-        Param("labels", Kind.LIST, help="comma-separated labels, like u20,track"),
-    ),
 )
 async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)
@@ -663,7 +599,9 @@ def _coaches_query(viewer: Viewer) -> Select[str]:
 
 @dataclass(frozen=True)
 class Profile:
-    member: MemberRef | None = None
+    member: MemberRef | None = member_arg(
+        "whose profile: e-mail, @mention or name (default: yours)"
+    )
 
 
 @command(
@@ -671,14 +609,6 @@ class Profile:
     usage="/profile [MEMBER]",
     summary="your profile, or a member's as you may see it",
     action=Action.VIEW_PROFILE,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="whose profile: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-    ),
 )
 async def profile(cmd: Profile, ctx: Ctx) -> None:
     if cmd.member is None:
