@@ -10,8 +10,9 @@ client calling the same core command.
    linked to their Discord user.
 2. **Clients** (one child process each, as in production — nothing else in their event
    loops): the real front end (`adapters.discord.build_discord`: command tree, deferral,
-   text grammar, embeds), and a bare `discord.Client` whose `on_interaction` defers,
-   calls `Core.handle` with the same line and sends the reply's text as one follow-up.
+   typed options run by `Core.handle_command`, embeds), and a bare `discord.Client`
+   whose `on_interaction` defers, calls `Core.handle` with the command's line and sends
+   the reply's text as one follow-up.
    Both log in to the double (with different tokens), on the same database.
 3. **Load** (this process): `--concurrency` INTERACTION_CREATE events at once on one
    client's gateway session, from random athletes, with commands that take no options

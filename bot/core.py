@@ -11,8 +11,9 @@ answered with an apology, never a stack trace.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -163,12 +164,23 @@ class Core:
         """One line typed to the bot."""
         return [within_limit(m) for m in await self._guarded(caller, text, None)]
 
+    async def handle_command(
+        self, caller: Caller, spec: CommandSpec, options: Mapping[str, Any]
+    ) -> list[Outgoing]:
+        """A command whose arguments a platform collected already typed (Discord options,
+        by parameter name): the same pipeline as a typed line, never turned into text.
+        The command is built inside it (`CommandSpec.build`), where the caller's today is
+        known, so each value is converted and refused as the same word typed would be."""
+        prepared = (spec, partial(spec.build, dict(options)))  # made from the caller's today
+        return [within_limit(m) for m in await self._guarded(caller, "", prepared)]
+
     async def handle_file(self, caller: Caller, filename: str, data: bytes) -> list[Outgoing]:
         """A file sent to the bot in a DM: logged as an activity when it is one."""
         from bot.commands.activities import UPLOAD, read_upload
 
         upload = await read_upload(filename, data, self.clock.now(), self.parse_pool)
-        return [within_limit(m) for m in await self._guarded(caller, "", (UPLOAD, upload))]
+        prepared = (UPLOAD, lambda _today: upload)
+        return [within_limit(m) for m in await self._guarded(caller, "", prepared)]
 
     async def _guarded(
         self, caller: Caller, text: str, prepared: tuple[CommandSpec, Any] | None
@@ -427,7 +439,7 @@ class Core:
             await self._check_space(ctx, spec)
             if not permits(ctx.viewer, spec.action):
                 raise Refusal(self._not_allowed(ctx, spec))
-            command = prepared[1] if prepared else spec.parse(tokens, ctx.today)
+            command = prepared[1](ctx.today) if prepared else spec.parse(tokens, ctx.today)
             await spec.handler(command, ctx)
             answers = await self._enqueue(uow, ctx.out)
             await uow.commit()

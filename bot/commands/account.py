@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.commands.base import REGISTRY, CommandSpec, Ctx, Kind, Param, Refusal, command
+from bot.commands.base import (
+    REGISTRY,
+    CommandSpec,
+    Ctx,
+    Kind,
+    Refusal,
+    Suggest,
+    arg,
+    command,
+    member_arg,
+)
 from bot.commands.common import resolve_member
 from bot.grammar import MemberRef
 from bot.messages import TEXT_LIMIT
@@ -18,14 +28,24 @@ NOTIFY_KINDS = ("daily", "digest", "leaderboard")
 
 @dataclass(frozen=True)
 class OwnSettings:
-    tz: str | None = None
-    units: str | None = None
-    reminder: time | None = None
-    name: str | None = None
-    goal: str | None = None
-    bio: str | None = None
-    notify: str | None = None
-    switch: bool | None = None
+    tz: str | None = arg(
+        Kind.TIMEZONE, help="your time zone, like Europe/Berlin", suggest=Suggest.TIMEZONE
+    )
+    units: str | None = arg(
+        Kind.CHOICE, help="km or mi, for distances and paces", choices=("km", "mi")
+    )
+    reminder: time | None = arg(Kind.TIME, help="the time of your daily reminder, like 06:30")
+    name: str | None = arg(Kind.WORD, help="your display name", max_len=80)
+    goal: str | None = arg(Kind.WORD, help="your goal, like sub-50 10k in May", max_len=200)
+    bio: str | None = arg(Kind.WORD, help="a few words about you", max_len=2000, lines=True)
+    notify: str | None = arg(
+        Kind.CHOICE,
+        help="a message to turn on or off: daily, digest or leaderboard",
+        choices=NOTIFY_KINDS,
+    )
+    switch: bool | None = arg(
+        Kind.ON_OFF, help="on or off, for the notify: message", positional=True
+    )
 
 
 @command(
@@ -34,21 +54,6 @@ class OwnSettings:
     '[bio:"..."] [notify:daily|digest|leaderboard on|off]',
     summary="your own settings",
     action=Action.OWN_SETTINGS,
-    params=(
-        Param("tz", Kind.TIMEZONE, help="your time zone, like Europe/Berlin"),
-        Param("units", Kind.CHOICE, help="km or mi, for distances and paces", choices=("km", "mi")),
-        Param("reminder", Kind.TIME, help="the time of your daily reminder, like 06:30"),
-        Param("name", Kind.WORD, help="your display name", max_len=80),
-        Param("goal", Kind.WORD, help="your goal, like sub-50 10k in May", max_len=200),
-        Param("bio", Kind.WORD, help="a few words about you", max_len=2000, lines=True),
-        Param(
-            "notify",
-            Kind.CHOICE,
-            help="a message to turn on or off: daily, digest or leaderboard",
-            choices=NOTIFY_KINDS,
-        ),
-        Param("switch", Kind.ON_OFF, help="on or off, for the notify: message", positional=True),
-    ),
 )
 async def settings(cmd: OwnSettings, ctx: Ctx) -> None:
     account = ctx.account
@@ -112,8 +117,15 @@ def _daily_settings(ctx: Ctx) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class PrivacyCmd:
-    setting: str | None = None
-    switch: bool | None = None
+    setting: str | None = arg(
+        Kind.CHOICE,
+        help="the setting to change, like share_pace (leave out to see them all)",
+        positional=True,
+        choices=PRIVACY_FLAGS,
+    )
+    switch: bool | None = arg(
+        Kind.ON_OFF, help="on to share, off to keep it to yourself", positional=True
+    )
 
 
 @command(
@@ -121,18 +133,6 @@ class PrivacyCmd:
     usage="/privacy [SETTING on|off]",
     summary="who may see your activities, pace and profile",
     action=Action.OWN_SETTINGS,
-    params=(
-        Param(
-            "setting",
-            Kind.CHOICE,
-            help="the setting to change, like share_pace (leave out to see them all)",
-            positional=True,
-            choices=PRIVACY_FLAGS,
-        ),
-        Param(
-            "switch", Kind.ON_OFF, help="on to share, off to keep it to yourself", positional=True
-        ),
-    ),
 )
 async def privacy(cmd: PrivacyCmd, ctx: Ctx) -> None:
     account = ctx.account
@@ -150,8 +150,12 @@ async def privacy(cmd: PrivacyCmd, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Audit:
-    member: MemberRef | None = None
-    since: date | None = None
+    member: MemberRef | None = member_arg(
+        "only changes about this member: e-mail, @mention or name"
+    )
+    since: date | None = arg(
+        Kind.DATE_BACKWARD, help="only changes since this date: 2027-01-04, yesterday, mon…sun"
+    )
 
 
 @command(
@@ -159,19 +163,6 @@ class Audit:
     usage="/audit [MEMBER] [since:DATE]",
     summary="what coaches changed, newest first",
     action=Action.AUDIT,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="only changes about this member: e-mail, @mention or name",
-            positional=True,
-        ),
-        Param(
-            "since",
-            Kind.DATE_BACKWARD,
-            help="only changes since this date: 2027-01-04, yesterday, mon…sun",
-        ),
-    ),
 )
 async def audit(cmd: Audit, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -209,7 +200,13 @@ async def audit(cmd: Audit, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Help:
-    topic: str | None = None
+    topic: str | None = arg(
+        Kind.WORD,
+        help="a command, like add-member",
+        positional=True,
+        max_len=40,
+        suggest=Suggest.COMMAND,
+    )
 
 
 def allowed_specs(ctx: Ctx) -> list[CommandSpec]:
@@ -234,9 +231,6 @@ def command_help(spec: CommandSpec) -> str:
     usage="/help [COMMAND]",
     summary="the commands you can use",
     action=Action.HELP,
-    params=(
-        Param("topic", Kind.WORD, help="a command, like add-member", positional=True, max_len=40),
-    ),
 )
 async def help_(cmd: Help, ctx: Ctx) -> None:
     specs = allowed_specs(ctx)

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from bot import grammar
-from bot.commands.base import CommandSpec, Ctx, Kind, Param, Refusal, command
+from bot.commands.base import CommandSpec, Ctx, Kind, Refusal, arg, command, member_arg
 from bot.commands.common import public_id_of, require, resolve_member, subject_of
 from bot.commands.training import (
     NOTES_MAX,
-    TYPES,
+    activity_type_arg,
     check_measures,
+    effort_arg,
     logged_text,
     match_session,
     record,
@@ -89,19 +90,26 @@ async def visible_activity(ctx: Ctx, ref: str) -> tuple[Activity, Subject]:
 
 @dataclass(frozen=True)
 class Activities:
-    member: MemberRef | None = None
-    period: str | None = None
+    member: MemberRef | None = member_arg(
+        "whose activities: e-mail, @mention or name (default: yours)"
+    )
+    period: str | None = arg(
+        Kind.WORD,
+        help="week, month, or dates like 2027-01-01..2027-01-31",
+        positional=True,
+        max_len=40,
+    )
 
 
-# an activity named by the #ID lists show (/activity edit|delete, /comment, /comments)
-ACTIVITY_ID = Param(
-    "activity",
-    Kind.WORD,
-    help="the activity's #ID, like #K7QX2MR",
-    positional=True,
-    required=True,
-    max_len=20,
-)
+def activity_id() -> str:
+    """An activity named by the #ID lists show (/activity edit|delete, /comment)."""
+    return arg(
+        Kind.WORD,
+        help="the activity's #ID, like #K7QX2MR",
+        positional=True,
+        required=True,
+        max_len=20,
+    )
 
 
 @command(
@@ -109,21 +117,6 @@ ACTIVITY_ID = Param(
     usage="/activities [MEMBER] [week|month|DATE..DATE]",
     summary="activities you may see: date, type, distance, time, pace, notes",
     action=Action.VIEW_ACTIVITIES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="whose activities: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-        Param(
-            "period",
-            Kind.WORD,
-            help="week, month, or dates like 2027-01-01..2027-01-31",
-            positional=True,
-            max_len=40,
-        ),
-    ),
 )
 async def activities(cmd: Activities, ctx: Ctx) -> None:
     member_ref, period_text = cmd.member, cmd.period
@@ -214,14 +207,20 @@ async def own_activity(ctx: Ctx, ref: str) -> Activity:
 
 @dataclass(frozen=True)
 class EditActivity:
-    activity: str
-    distance: float | None = None
-    duration: timedelta | None = None
-    type: str | None = None
-    date: date | None = None
-    effort: int | None = None
-    private: bool | None = None
-    notes: str | None = None
+    activity: str = activity_id()
+    distance: float | None = arg(
+        Kind.DISTANCE, help="the right distance, like 10k, 800m, 6.2mi, half"
+    )
+    duration: timedelta | None = arg(Kind.DURATION, help="the right time, like 42:10, 1:02:03, 45m")
+    type: str | None = activity_type_arg()
+    date: date | None = arg(
+        Kind.DATE_BACKWARD, help="the right day: 2027-01-04, yesterday, mon…sun"
+    )
+    effort: int | None = effort_arg()
+    private: bool | None = arg(
+        Kind.ON_OFF, help="on: only you see it; off: shared as /privacy says"
+    )
+    notes: str | None = arg(Kind.WORD, help="your notes on it", max_len=NOTES_MAX, lines=True)
 
 
 @command(
@@ -230,23 +229,6 @@ class EditActivity:
     '[private:on|off] [notes:"..."]',
     summary="correct one of your activities",
     action=Action.OWN_TRAINING,
-    params=(
-        ACTIVITY_ID,
-        Param("distance", Kind.DISTANCE, help="the right distance, like 10k, 800m, 6.2mi, half"),
-        Param("duration", Kind.DURATION, help="the right time, like 42:10, 1:02:03, 45m"),
-        Param(
-            "type",
-            Kind.CHOICE,
-            help="run, ride, swim, strength, walk, hike or other",
-            choices=TYPES,
-        ),
-        Param("date", Kind.DATE_BACKWARD, help="the right day: 2027-01-04, yesterday, mon…sun"),
-        Param(
-            "effort", Kind.INT, help="how hard it felt, 1 (easy) to 10 (all out)", low=1, high=10
-        ),
-        Param("private", Kind.ON_OFF, help="on: only you see it; off: shared as /privacy says"),
-        Param("notes", Kind.WORD, help="your notes on it", max_len=NOTES_MAX, lines=True),
-    ),
 )
 async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
@@ -288,7 +270,7 @@ async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class DeleteActivity:
-    activity: str
+    activity: str = activity_id()
 
 
 async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool) -> Upload:
@@ -305,7 +287,6 @@ async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool
     usage="/activity delete #ID",
     summary="delete one of your activities",
     action=Action.OWN_TRAINING,
-    params=(ACTIVITY_ID,),
 )
 async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
@@ -324,8 +305,15 @@ async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class CommentOn:
-    activity: str
-    text: str
+    activity: str = activity_id()
+    text: str = arg(
+        Kind.TEXT,
+        help="your comment",
+        positional=True,
+        required=True,
+        max_len=NOTES_MAX,
+        lines=True,
+    )
 
 
 @command(
@@ -333,18 +321,6 @@ class CommentOn:
     usage='/comment #ACTIVITY "TEXT"',
     summary="comment on an activity you can see",
     action=Action.COMMENT,
-    params=(
-        ACTIVITY_ID,
-        Param(
-            "text",
-            Kind.TEXT,
-            help="your comment",
-            positional=True,
-            required=True,
-            max_len=NOTES_MAX,
-            lines=True,
-        ),
-    ),
 )
 async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     activity, subject = await visible_activity(ctx, cmd.activity)
@@ -415,7 +391,6 @@ UPLOAD = CommandSpec(
     usage="send a GPX, FIT or TCX file to the bot in a direct message",
     summary="log an activity from a watch or app file",
     action=Action.OWN_TRAINING,
-    params=(),
     command_type=Upload,
     handler=upload,
 )

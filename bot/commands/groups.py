@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.commands.common import resolve_member, sees_emails, who
 from bot.grammar import MemberRef, shown
 from bot.policy import Action, permits, sees_everyone
@@ -12,10 +12,6 @@ from bot.text import clean, keyed
 from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel
 
 NAME_MAX = GROUP_NAME_MAX
-# the group a command names, as /group delete, show and link take it
-GROUP_NAME = Param(
-    "name", Kind.TEXT, help="the group's name", positional=True, required=True, max_len=NAME_MAX
-)
 GROUP_KEY = GROUP_NAME_MAX * KEY_WIDTH
 
 
@@ -28,9 +24,23 @@ async def find_group(ctx: Ctx, name: str) -> Group:
     return group
 
 
+def group_name(kind: Kind = Kind.TEXT, help: str = "the group's name") -> str:
+    """The group a command names: the rest of the line (/group delete, show, link), or
+    one word when more follows it (/group rename, add, remove)."""
+    return arg(
+        kind, help=help, positional=True, required=True, max_len=NAME_MAX, suggest=Suggest.GROUP
+    )
+
+
 @dataclass(frozen=True)
 class CreateGroup:
-    name: str
+    name: str = arg(
+        Kind.TEXT,
+        help="the new group's name, like 5k squad",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+    )
 
 
 @command(
@@ -38,16 +48,6 @@ class CreateGroup:
     usage="/group create NAME",
     summary="make a group",
     action=Action.MANAGE_GROUPS,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the new group's name, like 5k squad",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -64,8 +64,14 @@ async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RenameGroup:
-    name: str
-    new_name: str
+    name: str = group_name(Kind.WORD, "the group's current name")
+    new_name: str = arg(
+        Kind.WORD,
+        help="the group's new name",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+    )
 
 
 @command(
@@ -73,24 +79,6 @@ class RenameGroup:
     usage="/group rename NAME NEW-NAME",
     summary="rename a group",
     action=Action.MANAGE_GROUPS,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the group's current name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param(
-            "new_name",
-            Kind.WORD,
-            help="the group's new name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -106,7 +94,7 @@ async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class DeleteGroup:
-    name: str
+    name: str = group_name()
 
 
 @command(
@@ -114,7 +102,6 @@ class DeleteGroup:
     usage="/group delete NAME",
     summary="delete a group (its athletes stay in the org)",
     action=Action.MANAGE_GROUPS,
-    params=(GROUP_NAME,),
 )
 async def delete_group(cmd: DeleteGroup, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
@@ -148,7 +135,7 @@ async def list_groups(cmd: ListGroups, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ShowGroup:
-    name: str
+    name: str = group_name()
 
 
 @command(
@@ -156,7 +143,6 @@ class ShowGroup:
     usage="/group show NAME",
     summary="a group's athletes (athletes see their groupmates' names)",
     action=Action.VIEW_GROUPS,
-    params=(GROUP_NAME,),
 )
 async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -180,7 +166,7 @@ async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class LinkGroup:
-    name: str
+    name: str = group_name()
 
 
 @command(
@@ -188,7 +174,6 @@ class LinkGroup:
     usage="/group link NAME (typed in the group's channel)",
     summary="post this group's leaderboard to the channel you type it in",
     action=Action.MANAGE_GROUPS,
-    params=(GROUP_NAME,),
 )
 async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
     channel = ctx.caller.channel
@@ -214,22 +199,14 @@ async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class GroupMembers:
-    name: str
-    members: tuple[MemberRef, ...]
-
-
-_members_params = (
-    Param(
-        "name", Kind.WORD, help="the group's name", positional=True, required=True, max_len=NAME_MAX
-    ),
-    Param(
-        "members",
+    name: str = group_name(Kind.WORD)
+    members: tuple[MemberRef, ...] = arg(
         Kind.MEMBERS,
         help="one or more members (e-mail, @mention or name), separated by spaces",
         positional=True,
         required=True,
-    ),
-)
+        suggest=Suggest.MEMBER,
+    )
 
 
 @command(
@@ -237,7 +214,6 @@ _members_params = (
     usage="/group add NAME MEMBER [MEMBER...]",
     summary="put athletes in a group",
     action=Action.MANAGE_GROUPS,
-    params=_members_params,
 )
 async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
@@ -267,7 +243,6 @@ async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
     usage="/group remove NAME MEMBER [MEMBER...]",
     summary="take athletes out of a group",
     action=Action.MANAGE_GROUPS,
-    params=_members_params,
 )
 async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)

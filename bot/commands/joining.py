@@ -13,14 +13,16 @@ from bot.commands.base import (
     Caller,
     Ctx,
     Kind,
-    Param,
     Refusal,
+    Suggest,
+    arg,
     command,
     identity_space,
+    member_arg,
     mention_of,
 )
 from bot.commands.common import public_id_of, resolve_member
-from bot.commands.plans import enroll, find_plan
+from bot.commands.plans import enroll, find_plan, plan_start
 from bot.domain.schedule import next_monday, start_problem
 from bot.grammar import MemberRef, shown
 from bot.messages import Button, Outgoing, Via
@@ -228,20 +230,44 @@ def invitation_ref(invitation: Invitation) -> str:
 # -- /add-member and /add-coach --------------------------------------------------------
 
 
+def invited_user() -> MemberRef | None:
+    """`user:@mention`: the chat user an invitation is addressed to (/add-member,
+    /add-coach), a platform user picked as such, never a member looked up."""
+    return arg(
+        Kind.MEMBER,
+        help="the chat user (@mention) who gets the invitation; the e-mail is your note",
+        user=True,
+    )
+
+
 @dataclass(frozen=True)
 class AddMember:
-    person: MemberRef
-    group: str | None = None
-    plan: str | None = None
-    start: date | None = None
-    coach: MemberRef | None = None
-    user: MemberRef | None = None
+    person: MemberRef = arg(  # someone new: no member is suggested
+        Kind.MEMBER,
+        help="an e-mail, or an @mention of the person to add or invite",
+        positional=True,
+        required=True,
+    )
+    group: str | None = arg(Kind.WORD, help="put them in this group", suggest=Suggest.GROUP)
+    plan: str | None = arg(
+        Kind.WORD, help="assign them this plan (start: says from when)", suggest=Suggest.PLAN
+    )
+    start: date | None = plan_start()
+    coach: MemberRef | None = member_arg(
+        "the assistant coach whose roster they join: e-mail, @mention or name", positional=False
+    )
+    user: MemberRef | None = invited_user()
 
 
 @dataclass(frozen=True)
 class AddCoach:
-    person: MemberRef
-    user: MemberRef | None = None
+    person: MemberRef = arg(
+        Kind.MEMBER,
+        help="an e-mail, or an @mention of the coach to add or invite",
+        positional=True,
+        required=True,
+    )
+    user: MemberRef | None = invited_user()
 
 
 @dataclass(frozen=True)
@@ -449,32 +475,6 @@ async def joins_at_once(ctx: Ctx, invitee: Invitee, account: Account) -> bool:
     usage="/add-member EMAIL|@member [group:G] [plan:P start:DATE] [coach:C] [user:@mention]",
     summary="add an athlete to your organization, or invite them",
     action=Action.ADD_MEMBER,
-    params=(
-        Param(
-            "person",
-            Kind.MEMBER,
-            help="an e-mail, or an @mention of the person to add or invite",
-            positional=True,
-            required=True,
-        ),
-        Param("group", Kind.WORD, help="put them in this group"),
-        Param("plan", Kind.WORD, help="assign them this plan (start: says from when)"),
-        Param(
-            "start",
-            Kind.DATE_FORWARD,
-            help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun",
-        ),
-        Param(
-            "coach",
-            Kind.MEMBER,
-            help="the assistant coach whose roster they join: e-mail, @mention or name",
-        ),
-        Param(
-            "user",
-            Kind.MEMBER,
-            help="the chat user (@mention) who gets the invitation; the e-mail is your note",
-        ),
-    ),
 )
 async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -562,20 +562,6 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     usage="/add-coach EMAIL|@member [user:@mention]",
     summary="add an assistant coach, or invite them",
     action=Action.MANAGE_COACHES,
-    params=(
-        Param(
-            "person",
-            Kind.MEMBER,
-            help="an e-mail, or an @mention of the coach to add or invite",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "user",
-            Kind.MEMBER,
-            help="the chat user (@mention) who gets the invitation; the e-mail is your note",
-        ),
-    ),
 )
 async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -621,9 +607,18 @@ async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class InviteLink:
-    uses: int | None = None
-    expires: date | None = None
-    group: str | None = None
+    uses: int | None = arg(
+        Kind.INT,
+        help="how many people may join with it, 1-10000 (default: no limit)",
+        low=1,
+        high=10_000,
+    )
+    expires: date | None = arg(
+        Kind.DATE_FORWARD, help="the last day it works: 2027-01-04, today, tomorrow, mon…sun"
+    )
+    group: str | None = arg(
+        Kind.WORD, help="put everyone who joins with it in this group", suggest=Suggest.GROUP
+    )
 
 
 @command(
@@ -631,21 +626,6 @@ class InviteLink:
     usage="/invite-link [uses:N] [expires:DATE] [group:G]",
     summary="make a multi-use join code",
     action=Action.INVITE_LINK,
-    params=(
-        Param(
-            "uses",
-            Kind.INT,
-            help="how many people may join with it, 1-10000 (default: no limit)",
-            low=1,
-            high=10_000,
-        ),
-        Param(
-            "expires",
-            Kind.DATE_FORWARD,
-            help="the last day it works: 2027-01-04, today, tomorrow, mon…sun",
-        ),
-        Param("group", Kind.WORD, help="put everyone who joins with it in this group"),
-    ),
 )
 async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -697,7 +677,13 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Join:
-    code: str
+    code: str = arg(
+        Kind.WORD,
+        help="the code from your invitation, like ABCDE-FGH23",
+        positional=True,
+        required=True,
+        max_len=40,
+    )
 
 
 def _identity_key(caller: Caller) -> str:
@@ -755,16 +741,6 @@ def code_fits(invitation: Invitation, caller: Caller, account: Account) -> bool:
     usage="/join CODE",
     summary="join an organization with an invitation code",
     action=Action.JOIN,
-    params=(
-        Param(
-            "code",
-            Kind.WORD,
-            help="the code from your invitation, like ABCDE-FGH23",
-            positional=True,
-            required=True,
-            max_len=40,
-        ),
-    ),
 )
 async def join(cmd: Join, ctx: Ctx) -> None:
     repo = ctx.uow.repo
@@ -845,7 +821,13 @@ async def offer_invitations(
 
 @dataclass(frozen=True)
 class Respond:
-    invitation: str
+    invitation: str = arg(
+        Kind.WORD,
+        help="the invitation's #ID from the message that invited you",
+        positional=True,
+        required=True,
+        max_len=40,
+    )
 
 
 async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
@@ -869,16 +851,6 @@ async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
     usage="/accept #ID",
     summary="accept an invitation to join a club",
     action=Action.JOIN,
-    params=(
-        Param(
-            "invitation",
-            Kind.WORD,
-            help="the invitation's #ID from the message that invited you",
-            positional=True,
-            required=True,
-            max_len=40,
-        ),
-    ),
 )
 async def accept(cmd: Respond, ctx: Ctx) -> None:
     invitation = await _own_invitation(ctx, cmd.invitation)
@@ -892,16 +864,6 @@ async def accept(cmd: Respond, ctx: Ctx) -> None:
     usage="/decline #ID",
     summary="decline an invitation to join a club",
     action=Action.DECLINE_INVITATION,
-    params=(
-        Param(
-            "invitation",
-            Kind.WORD,
-            help="the invitation's #ID from the message that invited you",
-            positional=True,
-            required=True,
-            max_len=40,
-        ),
-    ),
 )
 async def decline(cmd: Respond, ctx: Ctx) -> None:
     invitation = await _own_invitation(ctx, cmd.invitation)
@@ -932,7 +894,12 @@ class Invitations:
 
 @dataclass(frozen=True)
 class RevokeInvitation:
-    invitation: str
+    invitation: str = arg(
+        Kind.WORD,
+        help="an e-mail, @mention, join code, or #ID from /invitations",
+        positional=True,
+        required=True,
+    )
 
 
 @command(
@@ -968,15 +935,6 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
     usage="/invitations revoke EMAIL|@member|CODE|#ID",
     summary="revoke a pending invitation, or a join code (by the code or its #id in the list)",
     action=Action.REVOKE_INVITATION,
-    params=(
-        Param(
-            "invitation",
-            Kind.WORD,
-            help="an e-mail, @mention, join code, or #ID from /invitations",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     org, _ = ctx.require_org()

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, false, true
 
 from bot import grammar
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.grammar import GrammarError, shown
 from bot.messages import ChannelRef, Table
 from bot.policy import VISIBILITY, Action, Level, Relation, Resource, Target, decide, sees_everyone
@@ -250,9 +250,24 @@ def render(group: Group, period: Period, by: str, table: Table, units: str) -> t
 
 @dataclass(frozen=True)
 class ShowLeaderboard:
-    period: str | None = None
-    group: str | None = None
-    by: str = "distance"
+    period: str | None = arg(
+        Kind.WORD,
+        help="week, month, or dates like 2027-01-01..2027-01-31 (default: this week)",
+        positional=True,
+        max_len=40,
+    )
+    group: str | None = arg(
+        Kind.WORD,
+        help="the group to rank (default: this channel's group, or your only one)",
+        max_len=GROUP_NAME_MAX,
+        suggest=Suggest.GROUP,
+    )
+    by: str = arg(
+        Kind.CHOICE,
+        help="rank by distance, time, runs or consistency",
+        choices=METRICS,
+        default="distance",
+    )
 
 
 @command(
@@ -260,24 +275,6 @@ class ShowLeaderboard:
     usage="/leaderboard [group:G] [week|month|DATE..DATE] [by:distance|time|runs|consistency]",
     summary="a group's ranking for the week, month or dates (posted when typed in its channel)",
     action=Action.LEADERBOARD,
-    params=(
-        Param(
-            "period",
-            Kind.WORD,
-            help="week, month, or dates like 2027-01-01..2027-01-31 (default: this week)",
-            positional=True,
-            max_len=40,
-        ),
-        Param(
-            "group",
-            Kind.WORD,
-            help="the group to rank (default: this channel's group, or your only one)",
-            max_len=GROUP_NAME_MAX,
-        ),
-        Param(
-            "by", Kind.CHOICE, help="rank by distance, time, runs or consistency", choices=METRICS
-        ),
-    ),
 )
 async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
     org, _ = ctx.require_org()

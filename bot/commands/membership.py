@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import (
     NO_EMAIL,
     lock_org,
@@ -35,8 +35,16 @@ from storage.models import Account, Invitation, Membership
 
 @dataclass(frozen=True)
 class SetupOrg:
-    name: str
-    tz: str | None = None
+    name: str = arg(
+        Kind.TEXT,
+        help="your club's name, like Lakeside Runners",
+        positional=True,
+        required=True,
+        max_len=100,
+    )
+    tz: str | None = arg(
+        Kind.TIMEZONE, help="the club's time zone, like Europe/Berlin", suggest=Suggest.TIMEZONE
+    )
 
 
 SPACE_ADMIN = {
@@ -50,17 +58,6 @@ SPACE_ADMIN = {
     usage="/setup-org NAME [tz:ZONE]",
     summary="create your organization, or bind this workspace to it",
     action=Action.SETUP_ORG,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="your club's name, like Lakeside Runners",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-        Param("tz", Kind.TIMEZONE, help="the club's time zone, like Europe/Berlin"),
-    ),
 )
 async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
     repo = ctx.uow.repo
@@ -123,7 +120,7 @@ async def unbind(cmd: Unbind, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveMember:
-    member: MemberRef
+    member: MemberRef = member_arg("the member: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -131,15 +128,6 @@ class RemoveMember:
     usage="/remove-member MEMBER",
     summary="remove someone from the organization (their account and own data stay)",
     action=Action.REMOVE_MEMBER,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the member: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -157,7 +145,7 @@ async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveCoach:
-    member: MemberRef
+    member: MemberRef = member_arg("the assistant coach: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -165,15 +153,6 @@ class RemoveCoach:
     usage="/remove-coach MEMBER",
     summary="take the coach role from an assistant coach",
     action=Action.MANAGE_COACHES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the assistant coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -195,7 +174,9 @@ async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class TransferHeadCoach:
-    member: MemberRef
+    member: MemberRef = member_arg(
+        "the assistant coach who becomes head coach: e-mail, @mention or name", required=True
+    )
 
 
 @command(
@@ -203,15 +184,6 @@ class TransferHeadCoach:
     usage="/transfer-head-coach MEMBER",
     summary="hand the head coach role to an assistant coach",
     action=Action.TRANSFER_HEAD_COACH,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the assistant coach who becomes head coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -231,10 +203,20 @@ async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
 # -- rosters ---------------------------------------------------------------------------
 
 
+def roster_coach() -> MemberRef:
+    """The coach of the pair /assign-athlete and /unassign-athlete name."""
+    return member_arg("the assistant coach: e-mail, @mention or name", required=True)
+
+
+def roster_athlete() -> MemberRef:
+    """The athlete of the pair /assign-athlete and /unassign-athlete name."""
+    return member_arg("the athlete: e-mail, @mention or name", required=True)
+
+
 @dataclass(frozen=True)
 class AssignAthlete:
-    coach: MemberRef
-    athlete: MemberRef
+    coach: MemberRef = roster_coach()
+    athlete: MemberRef = roster_athlete()
 
 
 Side = tuple[Membership, Account] | Invitation
@@ -289,31 +271,11 @@ def _waiting_place(coach: Side, athlete: Side) -> tuple[int, int | None, int | N
     return athlete.id, coach[0].id, None
 
 
-# /assign-athlete and /unassign-athlete name the same pair
-ROSTER_PAIR = (
-    Param(
-        "coach",
-        Kind.MEMBER,
-        help="the assistant coach: e-mail, @mention or name",
-        positional=True,
-        required=True,
-    ),
-    Param(
-        "athlete",
-        Kind.MEMBER,
-        help="the athlete: e-mail, @mention or name",
-        positional=True,
-        required=True,
-    ),
-)
-
-
 @command(
     "assign-athlete",
     usage="/assign-athlete COACH ATHLETE",
     summary="put an athlete on an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=ROSTER_PAIR,
 )
 async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -338,8 +300,8 @@ async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class UnassignAthlete:
-    coach: MemberRef
-    athlete: MemberRef
+    coach: MemberRef = roster_coach()
+    athlete: MemberRef = roster_athlete()
 
 
 @command(
@@ -347,7 +309,6 @@ class UnassignAthlete:
     usage="/unassign-athlete COACH ATHLETE",
     summary="take an athlete off an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=ROSTER_PAIR,
 )
 async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
     coach, athlete = await _coach_and_athlete(ctx, cmd.coach, cmd.athlete)
@@ -366,7 +327,7 @@ async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Roster:
-    coach: MemberRef | None = None
+    coach: MemberRef | None = member_arg("whose roster: e-mail, @mention or name (default: yours)")
 
 
 @command(
@@ -374,14 +335,6 @@ class Roster:
     usage="/roster [COACH]",
     summary="the athletes assigned to a coach",
     action=Action.VIEW_ROSTER,
-    params=(
-        Param(
-            "coach",
-            Kind.MEMBER,
-            help="whose roster: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-    ),
 )
 async def roster(cmd: Roster, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -413,8 +366,8 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Members:
-    group: str | None = None
-    label: str | None = None
+    group: str | None = arg(Kind.WORD, help="only this group's members", suggest=Suggest.GROUP)
+    label: str | None = arg(Kind.WORD, help="only members with this label", max_len=40)
 
 
 MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or label:
@@ -425,10 +378,6 @@ MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or
     usage="/members [group:G] [label:L]",
     summary="everyone in the organization",
     action=Action.VIEW_MEMBERS,
-    params=(
-        Param("group", Kind.WORD, help="only this group's members"),
-        Param("label", Kind.WORD, help="only members with this label", max_len=40),
-    ),
 )
 async def members(cmd: Members, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -461,10 +410,14 @@ async def members(cmd: Members, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class MemberFields:
-    member: MemberRef
-    status: str | None = None
-    level: str | None = None
-    labels: tuple[str, ...] | None = None
+    member: MemberRef = member_arg("the member: e-mail, @mention or name", required=True)
+    status: str | None = arg(
+        Kind.CHOICE,
+        help="active, inactive or suspended",
+        choices=("active", "inactive", "suspended"),
+    )
+    level: str | None = arg(Kind.WORD, help="their level, like beginner", max_len=40)
+    labels: tuple[str, ...] | None = arg(Kind.LIST, help="comma-separated labels, like u20,track")
 
 
 @command(
@@ -472,23 +425,6 @@ class MemberFields:
     usage="/member MEMBER [status:active|inactive|suspended] [level:L] [labels:a,b]",
     summary="see or set a member's org fields (status, level, labels)",
     action=Action.MEMBER_FIELDS,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the member: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "status",
-            Kind.CHOICE,
-            help="active, inactive or suspended",
-            choices=("active", "inactive", "suspended"),
-        ),
-        Param("level", Kind.WORD, help="their level, like beginner", max_len=40),
-        Param("labels", Kind.LIST, help="comma-separated labels, like u20,track"),
-    ),
 )
 async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)
@@ -520,7 +456,9 @@ async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Profile:
-    member: MemberRef | None = None
+    member: MemberRef | None = member_arg(
+        "whose profile: e-mail, @mention or name (default: yours)"
+    )
 
 
 @command(
@@ -528,14 +466,6 @@ class Profile:
     usage="/profile [MEMBER]",
     summary="your profile, or a member's as you may see it",
     action=Action.VIEW_PROFILE,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="whose profile: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-    ),
 )
 async def profile(cmd: Profile, ctx: Ctx) -> None:
     if cmd.member is None:

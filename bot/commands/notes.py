@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, arg, command, member_arg
 from bot.commands.common import require, resolve_member, target_of
 from bot.grammar import MemberRef
 from bot.policy import Action
@@ -15,8 +15,15 @@ NOTE_MAX = 2000
 
 @dataclass(frozen=True)
 class WriteNote:
-    member: MemberRef
-    text: str
+    member: MemberRef = member_arg("the athlete: e-mail, @mention or name", required=True)
+    text: str = arg(
+        Kind.TEXT,
+        help="the note; athletes never see it",
+        positional=True,
+        required=True,
+        max_len=NOTE_MAX,
+        lines=True,
+    )
 
 
 @command(
@@ -24,24 +31,6 @@ class WriteNote:
     usage='/note MEMBER "TEXT"',
     summary="write a private coach note about an athlete",
     action=Action.WRITE_NOTES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "text",
-            Kind.TEXT,
-            help="the note; athletes never see it",
-            positional=True,
-            required=True,
-            max_len=NOTE_MAX,
-            lines=True,
-        ),
-    ),
 )
 async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -62,7 +51,7 @@ async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ReadNotes:
-    member: MemberRef
+    member: MemberRef = member_arg("the athlete: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -70,15 +59,6 @@ class ReadNotes:
     usage="/notes MEMBER",
     summary="coach notes about an athlete that you may read",
     action=Action.READ_NOTES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def read_notes(cmd: ReadNotes, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import resolve_member
 from bot.commands.groups import find_group
 from bot.commands.workouts import find_workout
@@ -80,10 +80,34 @@ def workout_line(workout: Workout | None, units: str) -> str:
 # -- templates -------------------------------------------------------------------------
 
 
+def plan_name(kind: Kind = Kind.TEXT) -> str:
+    """The plan a command names: the rest of the line (/plan show, delete), or one word
+    when more follows it (/plan set, /assign-plan)."""
+    return arg(
+        kind,
+        help="the plan's name",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+        suggest=Suggest.PLAN,
+    )
+
+
+def plan_start() -> date | None:
+    """The first day of a plan being assigned (/assign-plan, /add-member)."""
+    return arg(Kind.DATE_FORWARD, help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun")
+
+
 @dataclass(frozen=True)
 class CreatePlan:
-    name: str
-    weeks: int
+    name: str = arg(
+        Kind.WORD,
+        help="the new plan's name, like Spring 10k",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+    )
+    weeks: int = arg(Kind.INT, help="how many weeks it lasts, 1-52", required=True, low=1, high=52)
 
 
 @command(
@@ -91,19 +115,6 @@ class CreatePlan:
     usage="/plan create NAME weeks:N",
     summary="make a plan template of 1-52 weeks",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the new plan's name, like Spring 10k",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param(
-            "weeks", Kind.INT, help="how many weeks it lasts, 1-52", required=True, low=1, high=52
-        ),
-    ),
 )
 async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -128,10 +139,21 @@ async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class SetPlanDay:
-    plan: str
-    week: int
-    day: str
-    workout: str
+    plan: str = plan_name(Kind.WORD)
+    week: int = arg(Kind.INT, help="the week of the plan, 1-52", required=True, low=1, high=52)
+    day: str = arg(
+        Kind.WORD,
+        help="the weekday: mon, tue, wed, thu, fri, sat or sun",
+        required=True,
+        max_len=12,
+    )
+    workout: str = arg(
+        Kind.WORD,
+        help="a workout's name from /workout list, or rest",
+        required=True,
+        max_len=NAME_MAX,
+        suggest=Suggest.WORKOUT,
+    )
 
 
 @command(
@@ -139,31 +161,6 @@ class SetPlanDay:
     usage="/plan set PLAN week:W day:DAY workout:W|rest",
     summary="put a library workout (or rest) on one day of a plan",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "plan",
-            Kind.WORD,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param("week", Kind.INT, help="the week of the plan, 1-52", required=True, low=1, high=52),
-        Param(
-            "day",
-            Kind.WORD,
-            help="the weekday: mon, tue, wed, thu, fri, sat or sun",
-            required=True,
-            max_len=12,
-        ),
-        Param(
-            "workout",
-            Kind.WORD,
-            help="a workout's name from /workout list, or rest",
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.plan)
@@ -193,7 +190,7 @@ async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ShowPlan:
-    name: str
+    name: str = plan_name()
 
 
 @command(
@@ -201,16 +198,6 @@ class ShowPlan:
     usage="/plan show PLAN",
     summary="a plan week by week (athletes: the plan assigned to you)",
     action=Action.VIEW_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def show_plan(cmd: ShowPlan, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.name)
@@ -248,7 +235,7 @@ async def list_plans(cmd: ListPlans, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class DeletePlan:
-    name: str
+    name: str = plan_name()
 
 
 @command(
@@ -256,16 +243,6 @@ class DeletePlan:
     usage="/plan delete PLAN",
     summary="delete a plan template nobody follows",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def delete_plan(cmd: DeletePlan, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.name)
@@ -435,10 +412,17 @@ async def enroll(
 
 @dataclass(frozen=True)
 class AssignPlan:
-    plan: str
-    athlete: MemberRef | None = None
-    group: str | None = None
-    start: date | None = None
+    plan: str = plan_name(Kind.WORD)
+    athlete: MemberRef | None = member_arg(
+        "the athlete: e-mail, @mention or name (or give group: instead)"
+    )
+    group: str | None = arg(
+        Kind.WORD,
+        help="assign it to this group's current athletes instead",
+        max_len=80,
+        suggest=Suggest.GROUP,
+    )
+    start: date | None = plan_start()
 
 
 @command(
@@ -446,33 +430,6 @@ class AssignPlan:
     usage="/assign-plan PLAN (ATHLETE|group:G) [start:DATE]",
     summary="assign a plan to an athlete or to a group's current athletes",
     action=Action.ASSIGN_PLAN,
-    params=(
-        Param(
-            "plan",
-            Kind.WORD,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param(
-            "athlete",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name (or give group: instead)",
-            positional=True,
-        ),
-        Param(
-            "group",
-            Kind.WORD,
-            help="assign it to this group's current athletes instead",
-            max_len=80,
-        ),
-        Param(
-            "start",
-            Kind.DATE_FORWARD,
-            help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun",
-        ),
-    ),
 )
 async def assign_plan(cmd: AssignPlan, ctx: Ctx) -> None:
     org, me = ctx.require_org()

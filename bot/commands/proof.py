@@ -31,8 +31,8 @@ from bot.commands.base import (
     Caller,
     Ctx,
     Kind,
-    Param,
     Refusal,
+    arg,
     command,
     identity_space,
     mention_of,
@@ -208,7 +208,13 @@ def _refuse_merge(holdings: list[str], *, email: str | None = None) -> Refusal:
 
 @dataclass(frozen=True)
 class Verify:
-    email_or_code: str
+    email_or_code: str = arg(
+        Kind.WORD,
+        help="your e-mail address, or the code we e-mailed to it",
+        positional=True,
+        required=True,
+        max_len=320,
+    )
 
 
 @command(
@@ -216,16 +222,6 @@ class Verify:
     usage="/verify EMAIL · /verify CODE",
     summary="prove an e-mail with a code sent to it (§5a)",
     action=Action.IDENTITY,
-    params=(
-        Param(
-            "email_or_code",
-            Kind.WORD,
-            help="your e-mail address, or the code we e-mailed to it",
-            positional=True,
-            required=True,
-            max_len=320,
-        ),
-    ),
 )
 async def verify(cmd: Verify, ctx: Ctx) -> None:
     if ctx.caller.platform == "console":
@@ -349,7 +345,12 @@ async def _check_code(ctx: Ctx, code: str) -> None:
 
 @dataclass(frozen=True)
 class Link:
-    code: str | None = None
+    code: str | None = arg(
+        Kind.WORD,
+        help="leave out to get a code; on your other chat, type that code",
+        positional=True,
+        max_len=40,
+    )
 
 
 @command(
@@ -357,15 +358,6 @@ class Link:
     usage="/link · /link CODE",
     summary="join another of your chat identities to this account (§5a)",
     action=Action.IDENTITY,
-    params=(
-        Param(
-            "code",
-            Kind.WORD,
-            help="leave out to get a code; on your other chat, type that code",
-            positional=True,
-            max_len=40,
-        ),
-    ),
 )
 async def link(cmd: Link, ctx: Ctx) -> None:
     if cmd.code is None:
@@ -454,7 +446,13 @@ async def identities(cmd: Identities, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveIdentity:
-    id: str
+    id: str = arg(
+        Kind.WORD,
+        help="the identity's ID as /identities lists it",
+        positional=True,
+        required=True,
+        max_len=20,
+    )
 
 
 @command(
@@ -462,16 +460,6 @@ class RemoveIdentity:
     usage="/identities remove ID",
     summary="detach one of your chat identities (never the last)",
     action=Action.IDENTITY,
-    params=(
-        Param(
-            "id",
-            Kind.WORD,
-            help="the identity's ID as /identities lists it",
-            positional=True,
-            required=True,
-            max_len=20,
-        ),
-    ),
 )
 async def remove_identity(cmd: RemoveIdentity, ctx: Ctx) -> None:
     repo = ctx.uow.repo

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.grammar import shown
 from bot.policy import Action, permits
 from bot.render import fmt_distance, fmt_duration
@@ -39,38 +39,53 @@ def check_targets(kind: str, distance_m: float | None, duration_s: int | None) -
         )
 
 
-def _workout_params(required_type: bool) -> tuple[Param, ...]:
-    return (
-        Param(
-            "type",
-            Kind.CHOICE,
-            help="run, ride, swim, strength, walk, hike or other",
-            choices=TYPES,
-            required=required_type,
-        ),
-        Param(
-            "kind",
-            Kind.CHOICE,
-            help="easy, tempo, interval, long, recovery, race or other",
-            choices=KINDS,
-        ),
-        Param(
-            "distance", Kind.DISTANCE, help="the distance, like 10k, 800m, 6.2mi, half, marathon"
-        ),
-        Param("duration", Kind.DURATION, help="the duration, like 45m, 1h30m, 42:10"),
-        Param(
-            "visibility",
-            Kind.CHOICE,
-            help="public (athletes see it) or coaches (coaches only)",
-            choices=VISIBILITIES,
-        ),
-        Param(
-            "desc",
-            Kind.WORD,
-            help="a description, like 6x800m at 5k pace, 2 min jog between",
-            max_len=2000,
-            lines=True,
-        ),
+# A workout's fields, as /workout create and /workout edit both take them.
+
+
+def workout_type(required: bool) -> str:
+    return arg(
+        Kind.CHOICE,
+        help="run, ride, swim, strength, walk, hike or other",
+        choices=TYPES,
+        required=required,
+    )
+
+
+def workout_kind() -> str | None:
+    return arg(
+        Kind.CHOICE, help="easy, tempo, interval, long, recovery, race or other", choices=KINDS
+    )
+
+
+def workout_distance() -> float | None:
+    return arg(Kind.DISTANCE, help="the distance, like 10k, 800m, 6.2mi, half, marathon")
+
+
+def workout_duration() -> timedelta | None:
+    return arg(Kind.DURATION, help="the duration, like 45m, 1h30m, 42:10")
+
+
+def workout_visibility() -> str | None:
+    return arg(
+        Kind.CHOICE,
+        help="public (athletes see it) or coaches (coaches only)",
+        choices=VISIBILITIES,
+    )
+
+
+def workout_desc() -> str | None:
+    return arg(
+        Kind.WORD,
+        help="a description, like 6x800m at 5k pace, 2 min jog between",
+        max_len=2000,
+        lines=True,
+    )
+
+
+def workout_name(kind: Kind = Kind.TEXT, help: str = "the workout's name") -> str:
+    """The library workout a command names (/workout show, edit, delete)."""
+    return arg(
+        kind, help=help, positional=True, required=True, max_len=100, suggest=Suggest.WORKOUT
     )
 
 
@@ -99,13 +114,19 @@ def describe_workout(workout: Workout, units: str) -> str:
 
 @dataclass(frozen=True)
 class CreateWorkout:
-    name: str
-    type: str
-    kind: str | None = None
-    distance: float | None = None
-    duration: timedelta | None = None
-    visibility: str | None = None
-    desc: str | None = None
+    name: str = arg(
+        Kind.WORD,
+        help="the new workout's name, like Tempo 5k",
+        positional=True,
+        required=True,
+        max_len=100,
+    )
+    type: str = workout_type(required=True)
+    kind: str | None = workout_kind()
+    distance: float | None = workout_distance()
+    duration: timedelta | None = workout_duration()
+    visibility: str | None = workout_visibility()
+    desc: str | None = workout_desc()
 
 
 @command(
@@ -114,17 +135,6 @@ class CreateWorkout:
     '[visibility:public|coaches] [desc:"..."]',
     summary="add a workout to the library",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the new workout's name, like Tempo 5k",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-        *_workout_params(True),
-    ),
 )
 async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -178,7 +188,7 @@ async def list_workouts(cmd: ListWorkouts, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ShowWorkout:
-    name: str
+    name: str = workout_name()
 
 
 @command(
@@ -186,16 +196,6 @@ class ShowWorkout:
     usage="/workout show NAME",
     summary="one workout in full",
     action=Action.VIEW_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the workout's name",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-    ),
 )
 async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
@@ -207,14 +207,14 @@ async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class EditWorkout:
-    name: str
-    rename: str | None = None
-    type: str | None = None
-    kind: str | None = None
-    distance: float | None = None
-    duration: timedelta | None = None
-    visibility: str | None = None
-    desc: str | None = None
+    name: str = workout_name(Kind.WORD, "the workout's current name")
+    rename: str | None = arg(Kind.WORD, help="a new name for the workout", max_len=100, key="name")
+    type: str | None = workout_type(required=False)
+    kind: str | None = workout_kind()
+    distance: float | None = workout_distance()
+    duration: timedelta | None = workout_duration()
+    visibility: str | None = workout_visibility()
+    desc: str | None = workout_desc()
 
 
 @command(
@@ -223,18 +223,6 @@ class EditWorkout:
     '[visibility:V] [desc:"..."]',
     summary="change a workout",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the workout's current name",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-        Param("rename", Kind.WORD, help="a new name for the workout", max_len=100, key="name"),
-        *_workout_params(False),
-    ),
 )
 async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -270,7 +258,7 @@ async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class DeleteWorkout:
-    name: str
+    name: str = workout_name()
 
 
 @command(
@@ -278,16 +266,6 @@ class DeleteWorkout:
     usage="/workout delete NAME",
     summary="remove a workout from the library",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the workout's name",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-    ),
 )
 async def delete_workout(cmd: DeleteWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
