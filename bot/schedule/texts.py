@@ -258,16 +258,9 @@ async def weekly_leaderboard(session: AsyncSession, row: OutboxMessage) -> Outgo
     Built with the same query and the same group-level rule as `/leaderboard` (display
     names and totals of athletes who share with the group; nothing private), so it holds
     only what every member of the channel may see."""
-    from bot.commands.leaderboard import (
-        Period,
-        countable,
-        pace_shared_with_group,
-        render,
-        shared_with_group,
-        totals_table,
-    )
-    from storage.leaderboard import group_totals
+    from bot.commands.leaderboard import Period, render, totals_table
     from storage.models import Group, GroupChannel
+    from storage.repositories import Repository
 
     if row.group_channel_id is None or row.local_date is None:
         return None
@@ -277,15 +270,8 @@ async def weekly_leaderboard(session: AsyncSession, row: OutboxMessage) -> Outgo
         return None
     start = row.local_date - timedelta(days=7)
     period = Period(start, start + timedelta(days=6), f"week of {start:%a %d %b %Y}")
-    totals = await group_totals(
-        session,
-        group.id,
-        period.start,
-        period.end,
-        athletes=shared_with_group(),
-        countable=countable(),
-        by="distance",
-        shows_time=pace_shared_with_group(),
+    totals = await Repository(session).leaderboard_totals(
+        group.id, period.start, period.end, by="distance"
     )
     text, table = render(group, period, "distance", totals_table(totals, "distance", "km"), "km")
     name = f"#{link.channel_id}" if link.platform == "console" else link.channel_id

@@ -14,6 +14,7 @@ from storage.repositories.audit import AuditQueries
 from storage.repositories.base import RepositoryBase
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
+from storage.repositories.leaderboard import LeaderboardQueries
 from storage.repositories.members import (
     MEMBER_LINE,
     Member,
@@ -34,6 +35,7 @@ class Repository(
     InvitationQueries,
     PlanQueries,
     ActivityQueries,
+    LeaderboardQueries,
     AuditQueries,
     ProofQueries,
     RepositoryBase,
