@@ -16,7 +16,6 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.policy import Viewer
-from storage.leaderboard import Totals, shared_totals
 from storage.models import (
     Account,
     Activity,
@@ -29,6 +28,7 @@ from storage.models import (
     TrainingSession,
     Workout,
 )
+from storage.repositories.leaderboard import Totals, board_totals_query, read_totals
 from storage.visibility import coached_filter
 
 
@@ -154,7 +154,7 @@ class OutboxReads:
 
     async def group_distance_totals(self, group_id: int, start: date, end: date) -> list[Totals]:
         """The group's distance board for [start, end], as every member may see it."""
-        return await shared_totals(self.s, group_id, start, end, by="distance")
+        return await read_totals(self.s, board_totals_query(group_id, start, end, "distance"))
 
     async def dm_addresses(
         self, account_ids: Iterable[int]

@@ -7,9 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
-
 from bot import grammar
 from bot.commands.base import CommandSpec, Ctx, Kind, Refusal, arg, command, member_arg
 from bot.commands.common import public_id_of, require, resolve_member, subject_of
@@ -21,7 +18,6 @@ from bot.commands.training import (
     logged_text,
     match_session,
     record,
-    session_for_activity,
 )
 from bot.domain.schedule import monday_of
 from bot.grammar import MemberRef
@@ -30,15 +26,10 @@ from bot.importers.pool import ParsePool
 from bot.policy import Action, Privacy, Resource, Subject, Target, can_see, can_see_activity
 from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
 from bot.text import free_text
-from storage.models import Account, Activity, Comment, Membership
-from storage.visibility import activity_filter, comment_filter
+from storage.models import Activity
 
 LIST_LIMIT = 40  # lines of /activities: about what a reply of 4,000 characters holds
 ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-
-
-_ATHLETE_M = aliased(Membership, name="athlete_m")  # built once: see storage.repositories
-_ATHLETE_A = aliased(Account, name="athlete_a")
 
 
 def activities_period(text: str | None, today: date) -> tuple[date, date, str]:
@@ -135,21 +126,9 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         if member is not None
         else Subject(account.id, None, None, privacy=Privacy.of(account))
     )
-    athlete_m, athlete_a = _ATHLETE_M, _ATHLETE_A
-    query = (
-        select(Activity)
-        .join(athlete_a, athlete_a.id == Activity.account_id)
-        .outerjoin(athlete_m, athlete_m.account_id == Activity.account_id)
-        .where(
-            Activity.account_id == account.id,
-            Activity.day >= first,
-            Activity.day <= last,
-            activity_filter(ctx.viewer, activity=Activity, member=athlete_m, account=athlete_a),
-        )
-        .order_by(Activity.day.desc(), Activity.started_at.desc())
-        .limit(LIST_LIMIT + 1)
+    rows = await ctx.uow.repo.visible_activities(
+        ctx.viewer, account.id, first, last, limit=LIST_LIMIT + 1
     )
-    rows = list((await ctx.uow.session.scalars(query)).all())
     mine = account.id == ctx.account.id
     whose = "Your" if mine else f"{account.display_name}'s"
     if not rows:
@@ -162,10 +141,7 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         return
     # hidden pace stays hidden: no duration either, or distance / time gives it away
     show_pace = can_see(Resource.PACE, ctx.viewer, subject)
-    comments = await ctx.uow.repo.comments_on(
-        [a.id for a in rows[:LIST_LIMIT]],
-        comment_filter(ctx.viewer, comment=Comment, activity=Activity),
-    )
+    comments = await ctx.uow.repo.comments_on(ctx.viewer, [a.id for a in rows[:LIST_LIMIT]])
     units = ctx.account.units
     lines = [f"{whose} activities, {label}:"]
 
@@ -247,24 +223,18 @@ async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     if cmd.date is not None and cmd.date > ctx.today:
         raise Refusal(f"{cmd.date.isoformat()} is after your today; log what you have done.")
     moved = (cmd.date is not None and cmd.date != activity.day) or kind != activity.type
-    activity.type, activity.distance_m = kind, distance
-    activity.duration_s = duration.total_seconds() if duration else None
-    if cmd.date is not None:
-        activity.day = cmd.date
+    given = {"day": cmd.date, "effort": cmd.effort, "private": cmd.private, "notes": cmd.notes}
+    await ctx.uow.repo.amend_activity(
+        activity,
+        type=kind,
+        distance_m=distance,
+        duration_s=duration.total_seconds() if duration else None,
+        **{name: value for name, value in given.items() if value is not None},
+    )
     completed = None
     if moved:  # release the session it completed, and complete the one it now matches
-        session = await session_for_activity(ctx, activity.id)
-        if session is not None:
-            session.status, session.activity_id = "scheduled", None
-            await ctx.uow.session.flush()
+        await ctx.uow.repo.reopen_session_of(activity.id)
         completed = await match_session(ctx, activity)
-    if cmd.effort is not None:
-        activity.effort = cmd.effort
-    if cmd.private is not None:
-        activity.private = cmd.private
-    if cmd.notes is not None:
-        activity.notes = cmd.notes
-    await ctx.uow.session.flush()
     ctx.reply(logged_text(ctx, activity, completed).replace("Logged", "Updated", 1))
 
 
@@ -290,13 +260,10 @@ async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool
 )
 async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
-    session = await session_for_activity(ctx, activity.id)
-    if session is not None and session.status == "completed":
-        session.status, session.activity_id = "scheduled", None
-    await ctx.uow.repo.delete(activity)
+    reopened = await ctx.uow.repo.remove_activity(activity)
     ctx.reply(
         f"Activity #{activity.public_id} is deleted."
-        + (" Its session is open again." if session is not None else "")
+        + (" Its session is open again." if reopened else "")
     )
 
 
@@ -327,14 +294,12 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     own = activity.account_id == ctx.account.id
     target = Target(account_id=activity.account_id, own=own, on_roster=subject.assigned_to_viewer)
     require(ctx, Action.COMMENT, target)
-    saved = await ctx.uow.repo.add(
-        Comment(
-            activity_id=activity.id,
-            org_id=ctx.org.id if ctx.org is not None else None,  # comments stay in their org
-            author_account_id=ctx.account.id,
-            text=cmd.text,
-            created_at=ctx.now,
-        )
+    comment_id = await ctx.uow.repo.add_comment(
+        activity.id,
+        ctx.org.id if ctx.org is not None else None,  # comments stay in their org
+        ctx.account.id,
+        cmd.text,
+        ctx.now,
     )
     if not own:
         ctx.dm(
@@ -342,7 +307,7 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
             f"{fmt_day(activity.day, ctx.today)} (#{activity.public_id}): {free_text(cmd.text)}",
             account_id=activity.account_id,
             kind="comment",
-            key=f"comment:{saved.id}",
+            key=f"comment:{comment_id}",
         )
     ctx.reply(f"Comment added to #{activity.public_id}.")
 

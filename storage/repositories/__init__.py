@@ -14,6 +14,7 @@ from storage.repositories.audit import AuditQueries
 from storage.repositories.base import RepositoryBase
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
+from storage.repositories.leaderboard import LeaderboardQueries
 from storage.repositories.members import Member, MemberQueries
 from storage.repositories.outbox import OutboxQueries
 from storage.repositories.plans import PlanQueries
@@ -33,6 +34,7 @@ class Repository(
     PlanQueries,
     WorkoutQueries,
     ActivityQueries,
+    LeaderboardQueries,
     AuditQueries,
     ProofQueries,
     OutboxQueries,

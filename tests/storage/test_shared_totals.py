@@ -1,5 +1,5 @@
 """The group-level rule as storage applies it (SPEC §2 note 3), on both stores: what a
-group's Monday post ranks (`storage.leaderboard.shared_totals`), compiled from the
+group's Monday post ranks (`storage.repositories.leaderboard.board_totals_query`), compiled from the
 policy table's groupmate cells (`storage.visibility.groupmate_filter`)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from bot.bootstrap import App
 from bot.policy import VISIBILITY, Grant, Level, Relation, Resource
-from storage.leaderboard import shared_totals
 from storage.models import Account, Activity, Group, GroupMember, Membership, Org
+from storage.repositories.leaderboard import board_totals_query, read_totals
 from storage.visibility import groupmate_filter
 
 MONDAY = date(2027, 1, 4)
@@ -89,7 +89,7 @@ async def test_a_groups_totals_hold_only_what_every_member_may_see(app: App) -> 
             for who, day, km, minutes, private in runs
         )
         await s.flush()
-        board = await shared_totals(s, squad.id, MONDAY, SUNDAY, by="distance")
+        board = await read_totals(s, board_totals_query(squad.id, MONDAY, SUNDAY, "distance"))
     assert [(t.name, t.distance_m, t.duration_s, t.activities, t.time_shown) for t in board] == [
         ("ava", 10_000.0, 3000.0, 1, True),
         ("cy", 8000.0, 2400.0, 1, False),

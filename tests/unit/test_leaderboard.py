@@ -16,14 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import bot.commands.leaderboard  # noqa: F401  (registers /leaderboard before the core loads)
 from bot.bootstrap import App
-from bot.commands.leaderboard import (
-    SHOWN,
-    Period,
-    countable,
-    leaderboard_period,
-    render,
-    shared_with_group,
-)
+from bot.commands.leaderboard import SHOWN, Period, leaderboard_period, render
 from bot.grammar import GrammarError
 from bot.messages import Outgoing, Table, Via
 from bot.policy import (
@@ -39,7 +32,6 @@ from bot.policy import (
     can_see_activity,
     relations,
 )
-from storage.leaderboard import group_attendance, group_totals
 from storage.models import (
     Account,
     Activity,
@@ -51,6 +43,14 @@ from storage.models import (
     Plan,
     PlanAssignment,
     TrainingSession,
+)
+from storage.repositories.leaderboard import (
+    attendance_query,
+    countable,
+    read_attendance,
+    read_totals,
+    shared_with_group,
+    totals_query,
 )
 from tests.conftest import Club
 
@@ -764,8 +764,7 @@ async def test_sql_agrees_with_the_single_item_check(app: App, world: list[Athle
             attendance[account_id] = (due.count("completed"), len(due))
 
         for by in ("distance", "time", "runs"):
-            rows = await group_totals(
-                s,
+            query = totals_query(
                 group_id,
                 PERIOD.start,
                 PERIOD.end,
@@ -773,6 +772,7 @@ async def test_sql_agrees_with_the_single_item_check(app: App, world: list[Athle
                 countable=countable(),
                 by=by,
             )
+            rows = await read_totals(s, query)
             got = {r.account_id: (r.distance_m, r.duration_s, r.activities) for r in rows}
             assert got.keys() == expected.keys()
             for account_id, (dist, dur, count) in expected.items():
@@ -780,9 +780,10 @@ async def test_sql_agrees_with_the_single_item_check(app: App, world: list[Athle
             metric = {"distance": 0, "time": 1, "runs": 2}[by]
             values = [got[r.account_id][metric] for r in rows]
             assert values == sorted(values, reverse=True)
-        found = await group_attendance(
-            s, group_id, PERIOD.start, PERIOD.end, TODAY, athletes=shared_with_group()
+        query = attendance_query(
+            group_id, PERIOD.start, PERIOD.end, TODAY, athletes=shared_with_group()
         )
+        found = await read_attendance(s, query)
         assert {r.account_id: (r.completed, r.due) for r in found} == attendance
         await s.rollback()
 
