@@ -24,6 +24,7 @@ from storage.repositories.members import (
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 from storage.repositories.suggestions import SuggestionQueries
+from storage.repositories.training import TrainingQueries
 
 __all__ = ["MEMBER_LINE", "Member", "Repository", "members_params", "members_query"]
 
@@ -34,6 +35,7 @@ class Repository(
     GroupQueries,
     InvitationQueries,
     PlanQueries,
+    TrainingQueries,
     ActivityQueries,
     AuditQueries,
     ProofQueries,
