@@ -5,20 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-from sqlalchemy import (
-    Date,
-    Integer,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    select,
-    true,
-    union_all,
-)
-from sqlalchemy.orm import aliased
+from typing import TYPE_CHECKING
 
 from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import resolve_member
@@ -36,28 +23,20 @@ from bot.domain.schedule import (
 )
 from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
-from bot.policy import OUT_OF_SCOPE, Action, Target, Thing, decide, permits
+from bot.policy import OUT_OF_SCOPE, Action, Target, decide, permits
 from bot.render import fmt_distance, fmt_duration
 from bot.text import keyed
-from storage.models import (
-    KEY_WIDTH,
-    NAME_MAX,
-    Account,
-    Membership,
-    Plan,
-    PlanAssignment,
-    PlanDay,
-    TrainingSession,
-    Workout,
-)
-from storage.unit_of_work import UnitOfWork
-from storage.visibility import thing_filter
+from storage.models import KEY_WIDTH, NAME_MAX, Plan
+
+if TYPE_CHECKING:
+    from storage.models import Account, Membership, Workout
+    from storage.unit_of_work import UnitOfWork
 
 
 async def find_plan(ctx: Ctx, name: str) -> Plan:
     """Coaches find any template; an athlete only the plan assigned to them (SPEC §2)."""
     org, _ = ctx.require_org()
-    plan = await ctx.uow.repo.plan_by_name(org.id, name, thing_filter(Thing.PLAN, ctx.viewer))
+    plan = await ctx.uow.repo.plan_by_name(org.id, name, ctx.viewer)
     if plan is None:
         where = "/plan list" if permits(ctx.viewer, Action.CREATE_LIBRARY) else "/my-plan"
         raise Refusal(f"No plan named {shown(name)}. See {where}.")
@@ -169,21 +148,13 @@ async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
     weekday = parse_weekday(cmd.day)
     if weekday is None:
         raise Refusal(f"{shown(cmd.day)} is not a day: use mon, tue, wed, thu, fri, sat or sun.")
-    existing = await ctx.uow.session.get(PlanDay, (plan.id, cmd.week, weekday))
     where = f"week {cmd.week} {WEEKDAY_NAMES[weekday]}"
     if cmd.workout.strip().lower() == "rest":
-        if existing is not None:
-            await ctx.uow.repo.delete(existing)
+        await ctx.uow.repo.put_plan_day(plan.id, cmd.week, weekday, None)
         ctx.reply(f"{plan.name}, {where}: rest.")
         return
     workout = await find_workout(ctx, cmd.workout)
-    if existing is None:
-        await ctx.uow.repo.add(
-            PlanDay(plan_id=plan.id, week=cmd.week, weekday=weekday, workout_id=workout.id)
-        )
-    else:
-        existing.workout_id = workout.id
-        await ctx.uow.session.flush()
+    await ctx.uow.repo.put_plan_day(plan.id, cmd.week, weekday, workout.id)
     await ctx.audit("plan_set", None, f"{plan.name} {where}: {workout.name}")
     ctx.reply(f"{plan.name}, {where}: {workout_line(workout, ctx.account.units)}.")
 
@@ -246,17 +217,14 @@ class DeletePlan:
 )
 async def delete_plan(cmd: DeletePlan, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.name)
-    followers = await ctx.uow.session.scalar(
-        select(func.count()).where(PlanAssignment.plan_id == plan.id)
-    )
+    followers = await ctx.uow.repo.times_assigned(plan.id)
     if followers:
         times = "once" if followers == 1 else f"{followers} times"
         raise Refusal(
             f"{plan.name} has been assigned {times}; it stays so those schedules keep their "
             "history."
         )
-    await ctx.uow.session.execute(delete(PlanDay).where(PlanDay.plan_id == plan.id))
-    await ctx.uow.repo.delete(plan)
+    await ctx.uow.repo.delete_plan(plan)
     await ctx.audit("plan_delete", None, plan.name)
     ctx.reply(f"Plan {plan.name} is deleted.")
 
@@ -279,111 +247,25 @@ async def enroll(
     *,
     by_account_id: int,
     now: datetime,
-    units_of: dict[int, str] | None = None,
 ) -> tuple[Enrolled, list[Outgoing]]:
-    """Assign a plan to athletes in bulk: one statement per table, whatever the count.
-
-    A new assignment replaces each athlete's sessions from its start date (SPEC §1).
-    """
-    session = uow.session
+    """Assign a plan to athletes in bulk (a group of 500 is one statement per table) and
+    write each the DM that shows their first week. Shared by /assign-plan and by joining
+    with an invitation that carries a plan. A new assignment replaces each athlete's
+    sessions still to come from its start date (SPEC §1)."""
     ids = [m.id for m, _ in athletes]
     days = await uow.repo.plan_days(plan.id)
     planned = [PlannedDay(d.week, d.weekday, d.workout_id) for d, _ in days]
     schedule = list(sessions_for(start, plan.weeks, planned))
-    replaced_rows = (
-        await session.execute(
-            select(TrainingSession.membership_id, func.count())
-            .where(
-                TrainingSession.membership_id.in_(ids),
-                TrainingSession.day >= start,
-                TrainingSession.status == "scheduled",
-            )
-            .group_by(TrainingSession.membership_id)
-        )
-    ).all()
-    # completed and skipped sessions are history: they stay (the insert below skips
-    # their days); only what was still to come is replaced
-    await session.execute(
-        delete(TrainingSession).where(
-            TrainingSession.membership_id.in_(ids),
-            TrainingSession.day >= start,
-            TrainingSession.status == "scheduled",
-        )
-    )
-    await session.execute(
-        insert(PlanAssignment),
-        [
-            {
-                "org_id": plan.org_id,
-                "plan_id": plan.id,
-                "membership_id": mid,
-                "start_date": start,
-                "end_date": plan_end(start, plan.weeks),
-                "assigned_by_account_id": by_account_id,
-                "created_at": now,
-            }
-            for mid in ids
-        ],
-    )
-    # one SELECT for the new ids (RETURNING with executemany is row by row on SQLite)
-    new_ids: dict[int, int] = {
-        mid: aid
-        for mid, aid in (
-            await session.execute(
-                select(PlanAssignment.membership_id, PlanAssignment.id)
-                .where(
-                    PlanAssignment.plan_id == plan.id,
-                    PlanAssignment.created_at == now,
-                    PlanAssignment.membership_id.in_(ids),
-                )
-                .order_by(PlanAssignment.id)
-            )
-        ).all()
-    }
-    assignment_ids = [new_ids[mid] for mid in ids]
-    if schedule:
-        # the schedule is (plan days) x (athletes), built by the database from the new
-        # assignments in one INSERT ... SELECT: 40,000 sessions are one statement and
-        # no rows travel from Python
-        # a UNION ALL of one-row SELECTs (at most 364): SQLite cannot name VALUES columns
-        planned_days = union_all(
-            *(
-                select(
-                    literal(day, Date()).label("day"), literal(wid, Integer()).label("workout_id")
-                )
-                for day, wid in schedule
-            )
-        ).subquery("planned_days")
-        kept_session = aliased(TrainingSession)
-        await session.execute(
-            insert(TrainingSession).from_select(
-                ["membership_id", "plan_assignment_id", "day", "workout_id", "status"],
-                select(
-                    PlanAssignment.membership_id,
-                    PlanAssignment.id,
-                    planned_days.c.day,
-                    planned_days.c.workout_id,
-                    literal("scheduled"),
-                )
-                .select_from(PlanAssignment)
-                .join(planned_days, true())
-                .where(
-                    PlanAssignment.id.in_(assignment_ids),
-                    ~exists().where(
-                        kept_session.membership_id == PlanAssignment.membership_id,
-                        kept_session.day == planned_days.c.day,
-                    ),
-                ),
-            )
-        )
-    workouts = {d.workout_id: w for d, w in days}
     end = plan_end(start, plan.weeks)
+    assignment_ids, replaced_by = await uow.repo.enroll(
+        plan, ids, start, end, schedule, by_account_id=by_account_id, now=now
+    )
+    workouts = {d.workout_id: w for d, w in days}
     first_week = [
         (day, workouts.get(wid))
         for day, wid in schedule
         if day <= monday_of(start) + timedelta(days=6)
     ]
-    replaced_by = {mid: n for mid, n in replaced_rows}
     names = {m.id: a.display_name for m, a in athletes}
     messages = []
     for (_, account), assignment_id in zip(athletes, assignment_ids, strict=True):

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
-
 from bot import grammar
 from bot.commands.base import Ctx, Kind, Refusal, arg, command
 from bot.commands.plans import workout_line
@@ -228,8 +226,7 @@ async def match_session(ctx: Ctx, activity: Activity) -> TrainingSession | None:
         return None
     session, workout = found
     if session.status == "scheduled" and workout is not None and workout.type == activity.type:
-        session.status, session.activity_id = "completed", activity.id
-        await ctx.uow.session.flush()
+        await ctx.uow.repo.complete_session(session, activity.id)
         return session
     return None
 
@@ -338,8 +335,7 @@ async def _skip(reason: str | None, ctx: Ctx) -> None:
         raise Refusal("Today is a rest day already.")
     if session.status != "scheduled":
         raise Refusal(f"Today's session is already {session.status}.")
-    session.status, session.note = "skipped", (reason or None)
-    await ctx.uow.session.flush()
+    await ctx.uow.repo.skip_session(session, reason or None)
     ctx.reply(f"Skipped today's {workout.name}." + (f" Reason noted: {reason}" if reason else ""))
 
 
@@ -372,8 +368,7 @@ async def _done(ctx: Ctx) -> None:
             created_at=ctx.now,
         )
     )
-    session.status, session.activity_id = "completed", activity.id
-    await ctx.uow.session.flush()
+    await ctx.uow.repo.complete_session(session, activity.id)
     ctx.reply(f"Nice work — {workout.name} is done.")
 
 
@@ -506,5 +501,5 @@ async def my_plan(cmd: MyPlan, ctx: Ctx) -> None:
 
 
 async def session_for_activity(ctx: Ctx, activity_id: int) -> TrainingSession | None:
-    query = select(TrainingSession).where(TrainingSession.activity_id == activity_id)
-    return (await ctx.uow.session.scalars(query)).first()
+    """The session an activity completed, to open again when the activity moves or goes."""
+    return await ctx.uow.repo.session_completed_by(activity_id)

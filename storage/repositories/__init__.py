@@ -20,6 +20,8 @@ from storage.repositories.outbox import OutboxQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 from storage.repositories.rosters import RosterQueries
+from storage.repositories.suggestions import SuggestionQueries
+from storage.repositories.training import TrainingQueries
 from storage.repositories.workouts import WorkoutQueries
 
 __all__ = ["Member", "Repository"]
@@ -33,11 +35,13 @@ class Repository(
     InvitationQueries,
     PlanQueries,
     WorkoutQueries,
+    TrainingQueries,
     ActivityQueries,
     LeaderboardQueries,
     AuditQueries,
     ProofQueries,
     OutboxQueries,
+    SuggestionQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""
