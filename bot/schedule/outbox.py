@@ -239,32 +239,3 @@ def decode_actions(raw: str | None) -> tuple[Button, ...]:
     if not raw:
         return ()
     return tuple(Button(str(label), str(command)) for label, command in json.loads(raw))
-
-
-async def enqueue_many(
-    session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime
-) -> None:
-    """Enqueue event messages in one statement (a plan for 500 athletes is 500 DMs)."""
-    if not rows:
-        return
-    defaults = {
-        "text": None,
-        "actions": None,
-        "account_id": None,
-        "email": None,
-        "group_channel_id": None,
-        "expires_at": None,
-        "due_at": now,
-        "status": "pending",
-        "attempts": 0,
-        "created_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    stmt = _ENQUEUE.get(dialect)
-    if stmt is None:  # built once per store; run on the connection (no ORM bulk path)
-        stmt = insert_ignoring_duplicates(session).on_conflict_do_nothing(index_elements=["key"])
-        _ENQUEUE[dialect] = stmt
-    await (await session.connection()).execute(stmt, [{**defaults, **row} for row in rows])
-
-
-_ENQUEUE: dict[str, Any] = {}

@@ -12,6 +12,7 @@ from storage.repositories.accounts import AccountQueries
 from storage.repositories.activities import ActivityQueries
 from storage.repositories.audit import AuditQueries
 from storage.repositories.base import RepositoryBase
+from storage.repositories.deliveries import DeliveryQueries
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
 from storage.repositories.members import (
@@ -21,6 +22,7 @@ from storage.repositories.members import (
     members_params,
     members_query,
 )
+from storage.repositories.outbox import OutboxQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 
@@ -36,6 +38,8 @@ class Repository(
     ActivityQueries,
     AuditQueries,
     ProofQueries,
+    DeliveryQueries,
+    OutboxQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

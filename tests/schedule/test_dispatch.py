@@ -61,7 +61,7 @@ async def notes(app: App, count: int, *, prefix: str = "note", **extra: Any) -> 
     """`count` event messages due now, to bare e-mail addresses (one INSERT)."""
     now = app.core.clock.now()
     keys = [f"{prefix}:{i}" for i in range(count)]
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -83,7 +83,7 @@ async def notes(app: App, count: int, *, prefix: str = "note", **extra: Any) -> 
 
 
 def dispatcher(app: App, sender: Any, **options: Any) -> Dispatcher:
-    return Dispatcher(app.core.sessions, app.core.clock, sender, **options)
+    return Dispatcher(app.sessions, app.core.clock, sender, **options)
 
 
 @contextmanager
@@ -114,7 +114,7 @@ ANN, BO, CY, DI, ED, FA = (f"{n}@club.run" for n in ("ann", "bo", "cy", "di", "e
 
 async def daily_rows(app: App, seeded: Seeded, day: date, people: Sequence[str]) -> None:
     now = app.core.clock.now()
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -144,7 +144,7 @@ async def test_a_batch_costs_the_same_few_statements_whatever_its_size(
     for day, group in ((date(2027, 1, 5), people[:3]), (date(2027, 1, 6), people)):
         await daily_rows(app, seeded, day, group)
         d = dispatcher(app, rec)
-        d.readers = app.core.sessions  # count the render's statements too (SQLite: a reader)
+        d.readers = app.sessions  # count the render's statements too (SQLite: a reader)
         with statements(app.engine) as seen:
             assert len(await d.run_once()) == len(group)
         counts.append(Counter(seen))
@@ -171,7 +171,7 @@ async def test_a_batch_of_daily_dms_renders_each_one_as_it_stands(
         plan_start=date(2027, 1, 4),
     )
     day = date(2027, 1, 5)
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         done = TrainingSession.membership_id == seeded.members[BO]
         rest = TrainingSession.membership_id == seeded.members[CY]
         await session.execute(
@@ -214,7 +214,7 @@ async def test_a_batch_of_daily_dms_renders_each_one_as_it_stands(
     rows = {r.account_id: r.status for r in await outbox(app, "daily")}
     assert rows == {seeded.accounts[p]: "sent" if p in (ANN, BO, CY) else "dropped" for p in people}
     # marked unreachable on the dispatcher's own platform: dropped too
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         session.add(
             Recipient(
                 account_id=seeded.accounts[ANN],
@@ -584,7 +584,7 @@ async def test_outcomes_settle_with_one_update_each(app: App, clock: FakeClock) 
         "note 4": SendError("blocked", permanent=True),
     }.get(m.text)
     d = dispatcher(app, platform, settle_every=9)  # grouped settling, when asked for
-    d.readers = app.core.sessions
+    d.readers = app.sessions
     with statements(app.engine) as seen:
         assert len(await d.run_once()) == 5
     # the look for dead processes' rows; claim (2) and one UPDATE each: sent, retry
