@@ -20,7 +20,8 @@ from uuid import uuid4
 from bot import grammar
 from bot.clock import Clock
 from bot.commands import load_all
-from bot.commands.base import REGISTRY, Caller, CommandSpec, Ctx, Refusal, identity_space, roots
+from bot.commands.base import Caller, CommandSpec, Ctx, Refusal, identity_space
+from bot.commands.lookup import command_of
 from bot.conflicts import conflict_message
 from bot.grammar import GrammarError
 from bot.identity import Identified, identify, normalised, settled, viewer_of
@@ -177,31 +178,6 @@ class Core:
         if queued and self.on_enqueued is not None:
             self.on_enqueued()
 
-    def _find_spec(
-        self, name: str, rest: str
-    ) -> tuple[CommandSpec, list[grammar.Token] | GrammarError]:
-        """The command's spec and its tokens — or the tokenizer's error, returned rather
-        than raised so the refusal can still carry the command's usage line."""
-        family = roots().get(name)
-        if not family:
-            raise Refusal(
-                f"/{grammar.shown(name)[1:-1]} is not a command. "
-                "Type /help to see what you can use."
-            )
-        try:
-            tokens = grammar.tokenize(rest)
-        except GrammarError as exc:
-            return REGISTRY.get(name) or family[0], exc
-        if tokens and tokens[0].key is None and not tokens[0].quoted:
-            sub = REGISTRY.get(f"{name} {tokens[0].value.lower()}")
-            if sub is not None:
-                return sub, tokens[1:]
-        base = REGISTRY.get(name)
-        if base is None:
-            subs = ", ".join(spec.name.split(" ", 1)[1] for spec in family)
-            raise Refusal(f"/{name} needs one of: {subs}. Example: {family[0].usage}")
-        return base, tokens
-
     async def _run(
         self,
         caller: Caller,
@@ -253,11 +229,8 @@ class Core:
                 raise Refusal("That message holds characters I cannot keep; retype it.")
             if prepared is not None:
                 spec = prepared[0]
-            elif not text.startswith("/"):
-                spec, tokens = self._free_text(text)
             else:
-                name, rest = grammar.split_command(text)
-                spec, found = self._find_spec(name, rest)
+                spec, found = command_of(text)
                 if isinstance(found, GrammarError):
                     raise found
                 tokens = found
@@ -288,13 +261,6 @@ class Core:
             await uow.rollback()
             log.exception("database busy")
             return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id, email=email)]
-
-    def _free_text(self, text: str) -> tuple[CommandSpec, list[grammar.Token]]:
-        """Plain words to the bot: the DM forms (`done`, `skip`, `8k easy 42:10`)."""
-        for spec in REGISTRY.values():
-            if spec.dm_form:
-                return spec, grammar.tokenize(text)
-        raise Refusal("I only understand commands starting with / here. Type /help to see them.")
 
     async def _check_space(self, ctx: Ctx, spec: CommandSpec) -> None:
         """A bound workspace serves its own org only; an unbound one only sets up or joins."""

@@ -57,11 +57,6 @@ class PlatformFacts:
             return f"{self.label}, <@{user_id}>"
         return f"{self.label} workspace {space_id}, <@{user_id}>"
 
-    def channel_name(self, channel_id: str) -> str:
-        """A stored channel's name as the core shows it: the console keeps `#name`; a
-        platform's channel id is what its adapter renders."""
-        return channel_id if self.workspaces else f"#{channel_id}"
-
 
 CONSOLE = PlatformFacts(
     name="console",

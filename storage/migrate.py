@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.ports import StoreUnavailable
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -36,7 +38,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await _upgrade(engine, revision)
     except CommandError as exc:
         raise DatabaseUnusable(_unknown_revision(exc)) from None
-    except (DBAPIError, OSError, TimeoutError, sqlite3.Error) as exc:
+    except (DBAPIError, StoreUnavailable, OSError, TimeoutError, sqlite3.Error) as exc:
+        # StoreUnavailable: the engine's own translation of a driver's OperationalError
         raise DatabaseUnusable(_why(exc)) from None
     except Exception as exc:
         # asyncpg raises its own errors while connecting (a wrong password, no such

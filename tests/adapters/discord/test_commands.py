@@ -22,10 +22,9 @@ from adapters.discord.commands import (
     to_text,
 )
 from bot import grammar
-from bot.clock import FakeClock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, CommandSpec, Kind, Param
-from bot.core import Core
+from bot.commands.lookup import command_of
 
 load_all()
 TODAY = date(2027, 1, 4)
@@ -141,10 +140,9 @@ def test_options_become_the_text_the_core_parses(name: str) -> None:
     for param in spec.params:
         given_values[param.name], expected[param.name] = _sample(spec, param)
     text = to_text(spec, given_values)
-    core = Core(None, FakeClock())  # type: ignore[arg-type]  # parsing needs no store
-    root, rest = grammar.split_command(text)
-    found, tokens = core._find_spec(root, rest)
+    found, tokens = command_of(text)
     assert found is spec, text
+    assert isinstance(tokens, list), tokens
     command = spec.parse(tokens, TODAY)
     for param in spec.params:
         if hasattr(command, param.name):
