@@ -97,7 +97,7 @@ class Conflict(Exception):
     """A write broke one of the store's constraints: a race lost to another process, or
     a rule the schema holds (one org per person, one head coach, unique names). `detail`
     is the store's own wording, which names the constraint; the core maps it to a
-    sentence (`bot.core.CONFLICTS`)."""
+    sentence (`bot.conflicts`)."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

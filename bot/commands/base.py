@@ -26,6 +26,7 @@ from bot.commands.params import arg as arg
 from bot.commands.params import member_arg as member_arg
 from bot.grammar import GrammarError, Token, shown
 from bot.messages import ChannelRef, Outgoing, Table, Via
+from bot.platforms import PlatformFacts, facts_of
 from bot.policy import Action, Viewer
 from storage.models import ChatIdentity
 
@@ -201,6 +202,11 @@ class Caller:
     def mentioned_email(self, user_id: str) -> str | None:
         return next((email for uid, email in self.mentions if uid == user_id), None)
 
+    @property
+    def facts(self) -> PlatformFacts:
+        """What the caller's platform vouches for (`bot.platforms`)."""
+        return facts_of(self.platform)
+
 
 @dataclass
 class Ctx:
@@ -277,7 +283,7 @@ class Ctx:
 def identity_space(caller: Caller) -> str:
     """The space a chat identity is keyed by: Discord user ids are global (one identity
     serves every guild and DMs); Slack user ids belong to their workspace."""
-    return "" if caller.platform == "discord" else caller.space_id
+    return caller.facts.identity_space(caller.space_id)
 
 
 def chat_identity(account_id: int, caller: Caller, *, proof: str, now: datetime) -> ChatIdentity:
@@ -296,7 +302,4 @@ def chat_identity(account_id: int, caller: Caller, *, proof: str, now: datetime)
 
 def mention_of(caller: Caller) -> str:
     """How a chat user is named to others: a platform mention, the e-mail on the console."""
-    if caller.platform == "console":
-        return caller.user_id
-    where = "Slack" if caller.platform == "slack" else "Discord"
-    return f"<@{caller.user_id}> on {where}"
+    return caller.facts.mention(caller.user_id)

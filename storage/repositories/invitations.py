@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
+    Assignment,
     Invitation,
     InvitationAssignment,
     JoinFailure,
@@ -157,6 +158,24 @@ class InvitationQueries(RepositoryBase):
             InvitationAssignment.invitation_id == invitation_id
         )
         return list((await self.s.scalars(query.order_by(InvitationAssignment.id))).all())
+
+    async def settle_roster_places(
+        self, invitation_id: int, org_id: int, membership_id: int, now: datetime
+    ) -> None:
+        """The roster places that waited on an invitation (`/assign-athlete` of someone
+        invited) become assignments of the membership it just made."""
+        for waiting in await self.invitation_assignments(invitation_id):
+            self.s.add(
+                Assignment(
+                    org_id=org_id,
+                    coach_membership_id=waiting.coach_membership_id or membership_id,
+                    athlete_membership_id=waiting.athlete_membership_id or membership_id,
+                    created_at=now,
+                )
+            )
+            await self.s.flush()
+            await self.s.delete(waiting)
+            await self.s.flush()
 
     async def pending_invitation(self, org_id: int, email: str, role: str) -> Invitation | None:
         query = select(Invitation).where(

@@ -1,4 +1,5 @@
-"""Codes that prove an identity: /verify e-mails and /link codes (SPEC §5a)."""
+"""Proof of identity (SPEC §5a): /verify e-mails and /link codes, and what proving does
+to identities and accounts (an identity detached, an emptied account given up)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy import (
 )
 
 from storage.models import (
+    Account,
+    ChatIdentity,
     LinkCode,
     VerifyCode,
 )
@@ -98,3 +101,25 @@ class ProofQueries(RepositoryBase):
                 account_id=account_id, code_hash=code_hash, created_at=now, expires_at=expires_at
             )
         )
+
+    async def detach_identity(self, identity: ChatIdentity) -> None:
+        """The identity no longer speaks for its account; met afresh on its next use."""
+        await self.s.delete(identity)
+        await self.s.flush()
+
+    async def retire_account(self, account: Account) -> None:
+        """Give up an account whose identities moved onto another: the moves are written
+        first, so deleting it takes none of them along."""
+        await self.s.flush()
+        await self.s.delete(account)
+        await self.s.flush()
+
+    async def record_email_proof(
+        self, account: Account, identity: ChatIdentity, email: str
+    ) -> None:
+        """`/verify` proved `email` from this identity: it is now the account's, and the
+        identity stands on the code. Written at once, so an e-mail another account took
+        meanwhile is refused here (`Conflict`), not at commit."""
+        account.email = email
+        identity.proof, identity.checked_at = "verify", None
+        await self.s.flush()

@@ -63,7 +63,7 @@ async def notes(app: App, count: int, *, prefix: str = "note", **extra: Any) -> 
     """`count` event messages due now, to bare e-mail addresses (one INSERT)."""
     now = app.core.clock.now()
     keys = [f"{prefix}:{i}" for i in range(count)]
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -85,9 +85,9 @@ async def notes(app: App, count: int, *, prefix: str = "note", **extra: Any) -> 
 
 
 def dispatcher(app: App, sender: Any, *, readers: Any = None, **options: Any) -> Dispatcher:
-    """`readers=app.core.sessions`: render through the app's engine (SQLite too), so its
+    """`readers=app.sessions`: render through the app's engine (SQLite too), so its
     statements are counted with the rest."""
-    store = OutboxStore(app.core.sessions, readers=readers)
+    store = OutboxStore(app.sessions, readers=readers)
     return Dispatcher(store, app.core.clock, sender, **options)
 
 
@@ -119,7 +119,7 @@ ANN, BO, CY, DI, ED, FA = (f"{n}@club.run" for n in ("ann", "bo", "cy", "di", "e
 
 async def daily_rows(app: App, seeded: Seeded, day: date, people: Sequence[str]) -> None:
     now = app.core.clock.now()
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -148,7 +148,7 @@ async def test_a_batch_costs_the_same_few_statements_whatever_its_size(
     counts = []
     for day, group in ((date(2027, 1, 5), people[:3]), (date(2027, 1, 6), people)):
         await daily_rows(app, seeded, day, group)
-        d = dispatcher(app, rec, readers=app.core.sessions)  # count the render's statements too
+        d = dispatcher(app, rec, readers=app.sessions)  # count the render's statements too
         with statements(app.engine) as seen:
             assert len(await d.run_once()) == len(group)
         counts.append(Counter(seen))
@@ -175,7 +175,7 @@ async def test_a_batch_of_daily_dms_renders_each_one_as_it_stands(
         plan_start=date(2027, 1, 4),
     )
     day = date(2027, 1, 5)
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         done = TrainingSession.membership_id == seeded.members[BO]
         rest = TrainingSession.membership_id == seeded.members[CY]
         await session.execute(
@@ -218,7 +218,7 @@ async def test_a_batch_of_daily_dms_renders_each_one_as_it_stands(
     rows = {r.account_id: r.status for r in await outbox(app, "daily")}
     assert rows == {seeded.accounts[p]: "sent" if p in (ANN, BO, CY) else "dropped" for p in people}
     # marked unreachable on the dispatcher's own platform: dropped too
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         session.add(
             Recipient(
                 account_id=seeded.accounts[ANN],
@@ -591,7 +591,7 @@ async def test_outcomes_settle_with_one_update_each(app: App, clock: FakeClock) 
         "note 4": SendError("blocked", permanent=True),
     }.get(m.text)
     # grouped settling, when asked for
-    d = dispatcher(app, platform, settle_every=9, readers=app.core.sessions)
+    d = dispatcher(app, platform, settle_every=9, readers=app.sessions)
     with statements(app.engine) as seen:
         assert len(await d.run_once()) == 5
     # the look for dead processes' rows; claim (2) and one UPDATE each: sent, retry

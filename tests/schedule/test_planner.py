@@ -55,7 +55,7 @@ def inserts(app: App) -> Iterator[list[str]]:
 
 
 async def set_account(app: App, account_id: int, **values: Any) -> None:
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(update(Account).where(Account.id == account_id).values(**values))
 
 
@@ -104,7 +104,7 @@ async def test_one_insert_plans_every_due_moment_for_its_athletes(
         await set_account(app, seeded.accounts[email], timezone=zone, reminder_time=reminder)
     await set_account(app, seeded.accounts[HEAD], notify_digest=False)
     now = z(instant)
-    planner = Planner(PlanningStore(app.core.sessions), FakeClock(now))
+    planner = Planner(PlanningStore(app.sessions), FakeClock(now))
     with inserts(app) as sent:
         await planner.plan()
     assert len(sent) <= 1  # daily DMs only (digests are off), however many moments
@@ -128,7 +128,7 @@ async def test_the_next_tick_sends_no_insert_until_the_memory_lapses(
 ) -> None:
     await seed_club(app, clock.now(), zone=BERLIN, athletes=[ANN, BO], plan_start=date(2027, 1, 4))
     clock.set(z("2027-01-05 06:30"))
-    planner = Planner(PlanningStore(app.core.sessions), clock)
+    planner = Planner(PlanningStore(app.sessions), clock)
     assert await planner.plan() == 3  # two daily DMs, the head coach's digest
     clock.advance(timedelta(seconds=30))
     with inserts(app) as sent:
@@ -149,7 +149,7 @@ async def test_a_member_made_active_again_is_planned_when_the_memory_lapses(
         app, clock.now(), zone=BERLIN, athletes=[ANN, BO], plan_start=date(2027, 1, 4)
     )
     await say(app, HEAD, "/settings notify:digest off")
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             update(Membership).where(Membership.id == seeded.members[BO]).values(status="suspended")
         )
@@ -171,7 +171,7 @@ async def test_the_console_plans_at_once_without_the_memory(
     seeded = await seed_club(
         app, clock.now(), zone=BERLIN, athletes=[ANN, BO], plan_start=date(2027, 1, 4)
     )
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             update(Membership).where(Membership.id == seeded.members[BO]).values(status="suspended")
         )

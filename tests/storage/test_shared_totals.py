@@ -39,7 +39,7 @@ async def test_a_groups_totals_hold_only_what_every_member_may_see(app: App) -> 
     """ava shares everything; ben keeps his activities from the group; cy hides her
     pace (her distance counts, her time does not show); dee is in another group; ava's
     private run and a run outside the week never count."""
-    async with app.core.sessions() as s, s.begin():
+    async with app.sessions() as s, s.begin():
         org = Org(name="Lake", timezone="UTC", created_at=AT)
         s.add(org)
         await s.flush()

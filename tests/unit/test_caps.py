@@ -116,7 +116,7 @@ async def test_item_04_the_dispatcher_sends_nothing_over_the_ceiling(club: Club)
     """A DM row longer than the ceiling (written before it existed, or by a renderer)
     still goes out bounded: the dispatcher applies the same limit when it sends."""
     now = club.clock.now()
-    async with club.core.sessions() as session, session.begin():
+    async with club.app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -133,7 +133,7 @@ async def test_item_04_the_dispatcher_sends_nothing_over_the_ceiling(club: Club)
             ],
         )
     platform = Recorder(club.clock)
-    await Dispatcher(OutboxStore(club.core.sessions), club.clock, platform).drain()
+    await Dispatcher(OutboxStore(club.app.sessions), club.clock, platform).drain()
     [sent] = platform.sent
     assert len(sent.message.text) <= TEXT_LIMIT
     assert sent.message.text.endswith("not shown (a reply holds at most 4,000 characters).")

@@ -17,11 +17,10 @@ from hypothesis import strategies as st
 
 from adapters.discord.commands import as_token, build_commands, local_suggestions, option_values
 from bot import grammar
-from bot.clock import FakeClock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, CommandSpec, Kind, Param
+from bot.commands.lookup import command_of
 from bot.commands.training import Log
-from bot.core import Core
 
 load_all()
 TODAY = date(2027, 1, 4)
@@ -149,10 +148,8 @@ def test_options_build_the_command_the_typed_line_parses_to(name: str) -> None:
     spec = REGISTRY[name]
     values = {param.name: _sample(param) for param in spec.params}
     built = spec.build(option_values(values), TODAY)
-    core = Core(None, FakeClock())  # type: ignore[arg-type]  # parsing needs no store
     line = _typed(spec, values)
-    root, rest = grammar.split_command(line)
-    found, tokens = core._find_spec(root, rest)
+    found, tokens = command_of(line)
     assert found is spec, line
     assert isinstance(tokens, list)
     assert built == spec.parse(tokens, TODAY), line
