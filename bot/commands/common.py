@@ -6,10 +6,10 @@ from typing import Protocol
 
 from bot.commands.base import Ctx, Refusal
 from bot.grammar import MemberRef, shown
+from bot.ids import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 from bot.policy import Action, Privacy, Resource, Subject, Target, Viewer, can_see, decide, permits
 from storage.models import Account, Membership
 from storage.repositories import Member
-from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 NO_EMAIL = "— (none proven)"
 
