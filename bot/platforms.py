@@ -49,6 +49,15 @@ class PlatformFacts:
         """How a user of this platform is named to others."""
         return f"<@{user_id}> on {self.label}" if self.mentions else user_id
 
+    def channel_mention(self, channel_id: str) -> str:
+        """How a channel is written in a message so that it shows as a link to it."""
+        return f"<#{channel_id}>" if self.mentions else f"#{channel_id}"
+
+    def channel_name(self, channel_id: str) -> str:
+        """A channel's name on a `ChannelRef`: the console's channels are bare names
+        within the org (`#runners`); a platform's are its own ids."""
+        return channel_id if self.workspaces else f"#{channel_id}"
+
     def where(self, space_id: str, user_id: str) -> str:
         """Where an identity lives, for the lists that show a person their identities."""
         if not self.mentions:

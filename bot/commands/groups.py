@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.commands.common import resolve_member, sees_emails, who
 from bot.grammar import MemberRef, shown
+from bot.platforms import facts_of
 from bot.policy import Action, permits, sees_everyone
 from bot.text import clean, keyed
 from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel
@@ -274,9 +275,4 @@ GROUP_SHOWN = 60  # athletes listed by /group show
 
 
 def _channel_name(link: GroupChannel) -> str:
-    """How each platform writes a channel so that it shows as one."""
-    if link.platform == "discord":
-        return f"<#{link.channel_id}>"
-    if link.platform == "slack":
-        return f"<#{link.channel_id}>"
-    return f"#{link.channel_id}"
+    return facts_of(link.platform).channel_mention(link.channel_id)

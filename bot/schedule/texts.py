@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Button, ChannelRef, Outgoing, Via
+from bot.platforms import facts_of
 from bot.policy import Viewer, shows_workout_description
 from bot.render import fmt_distance, fmt_duration
 
@@ -181,6 +182,6 @@ async def weekly_leaderboard(reads: OutboxReads, row: OutboxMessage) -> Outgoing
     period = Period(start, start + timedelta(days=6), f"week of {start:%a %d %b %Y}")
     totals = await reads.group_distance_totals(group.id, period.start, period.end)
     text, table = render(group, period, "distance", totals_table(totals, "distance", "km"), "km")
-    name = f"#{link.channel_id}" if link.platform == "console" else link.channel_id
+    name = facts_of(link.platform).channel_name(link.channel_id)
     channel = ChannelRef(link.platform, link.space_id, link.channel_id, name)
     return Outgoing(Via.CHANNEL, text, channel=channel, tables=(table,), kind="leaderboard")
