@@ -29,12 +29,12 @@ Target (the issue): coachbot's p99 <= 1.5 x the bare client's p99.
 from __future__ import annotations
 
 import argparse
-import re
 import asyncio
 import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import sys
