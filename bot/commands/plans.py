@@ -24,6 +24,7 @@ from bot.commands.base import Ctx, Kind, Param, Refusal, command
 from bot.commands.common import resolve_member
 from bot.commands.groups import find_group
 from bot.commands.workouts import find_workout
+from bot.domain.agenda import PlannedWorkout
 from bot.domain.schedule import (
     WEEKDAY_NAMES,
     PlannedDay,
@@ -64,7 +65,7 @@ async def find_plan(ctx: Ctx, name: str) -> Plan:
     return plan
 
 
-def workout_line(workout: Workout | None, units: str) -> str:
+def workout_line(workout: Workout | PlannedWorkout | None, units: str) -> str:
     if workout is None:
         return "rest"
     target = []
@@ -126,6 +127,16 @@ async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
     )
 
 
+# the workout a day gets, in a template (`/plan set`) or one athlete's schedule (`/session set`)
+WORKOUT_OR_REST = Param(
+    "workout",
+    Kind.WORD,
+    help="a workout's name from /workout list, or rest",
+    required=True,
+    max_len=NAME_MAX,
+)
+
+
 @dataclass(frozen=True)
 class SetPlanDay:
     plan: str
@@ -156,13 +167,7 @@ class SetPlanDay:
             required=True,
             max_len=12,
         ),
-        Param(
-            "workout",
-            Kind.WORD,
-            help="a workout's name from /workout list, or rest",
-            required=True,
-            max_len=NAME_MAX,
-        ),
+        WORKOUT_OR_REST,
     ),
 )
 async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:

@@ -23,6 +23,7 @@ from storage.repositories.members import (
 )
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
+from storage.repositories.schedules import ScheduleQueries
 
 __all__ = ["MEMBER_LINE", "Member", "Repository", "members_params", "members_query"]
 
@@ -36,6 +37,7 @@ class Repository(
     ActivityQueries,
     AuditQueries,
     ProofQueries,
+    ScheduleQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""
