@@ -290,6 +290,8 @@ class Action(StrEnum):
     VIEW_LIBRARY = "view_library"
     ASSIGN_PLAN = "assign_plan"
     OWN_TRAINING = "own_training"  # log, edit, delete own activities; check in; skip
+    VIEW_SCHEDULE = "view_schedule"  # one athlete's sessions and their statuses
+    CHANGE_SCHEDULE = "change_schedule"  # /session set|move|clear, /plan end
     VIEW_ACTIVITIES = "view_activities"
     COMMENT = "comment"
     WRITE_NOTES = "write_notes"
@@ -332,6 +334,10 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     Action.VIEW_LIBRARY: _row(N, Y, Y, Y),
     Action.ASSIGN_PLAN: _row(N, N, Scope.ROSTER, Y),
     Action.OWN_TRAINING: _row(N, Y, Y, Y),
+    # §2 "plan assignment and schedule": every coach sees any athlete's; an athlete their own
+    Action.VIEW_SCHEDULE: _row(N, Scope.OWN, Y, Y),
+    # §3 as for assigning a plan: the head coach anyone's, an assistant their roster's
+    Action.CHANGE_SCHEDULE: _row(N, N, Scope.ROSTER, Y),
     Action.VIEW_ACTIVITIES: _row(N, Y, Y, Y),
     Action.COMMENT: _row(N, Scope.OWN, Scope.ROSTER, Y),
     Action.WRITE_NOTES: _row(N, N, Scope.ROSTER, Y),
@@ -393,6 +399,10 @@ OUT_OF_SCOPE: dict[Action, str] = {
     Action.MEMBER_FIELDS: "You can see and change the fields of athletes on your own roster only.",
     Action.VIEW_ROSTER: "You can see your own roster only.",
     Action.ASSIGN_PLAN: "You can assign plans to athletes on your roster only; not on it: {name}.",
+    Action.VIEW_SCHEDULE: "You can see your own schedule only.",
+    Action.CHANGE_SCHEDULE: (
+        "You can change the schedules of athletes on your roster only; not on it: {name}."
+    ),
     Action.COMMENT: "You can comment on your own activities and those of athletes on your roster.",
     Action.WRITE_NOTES: "You can write notes about athletes on your roster only.",
     Action.LEADERBOARD: "No group named {name}. See /group list.",

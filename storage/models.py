@@ -448,28 +448,38 @@ class PlanAssignment(Base):
     plan_id: Mapped[int] = mapped_column(_fk("plans.id", "RESTRICT"), index=True)
     membership_id: Mapped[int] = mapped_column(_fk("memberships.id"), index=True)
     start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date] = mapped_column(Date)  # the Sunday of its last week
+    # the Sunday of its last week, or the day before `/plan end` ended it (which may lie
+    # before `start_date`: a plan ended before it began covers no day)
+    end_date: Mapped[date] = mapped_column(Date)
     assigned_by_account_id: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TrainingSession(Base):
-    """One planned day of an athlete's schedule (at most one per athlete per day)."""
+    """One planned day of an athlete's schedule (at most one per athlete per day).
+
+    A row with no workout is a rest day kept on purpose. `edited` marks a day a coach
+    changed one by one (`/session set|move|clear`, migration 0009): `cleared` rows stay
+    as rest rather than being deleted, so re-applying a template cannot bring the session
+    back. A one-off session on a day outside any plan has no `plan_assignment_id`.
+    """
 
     __tablename__ = "sessions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     membership_id: Mapped[int] = mapped_column(_fk("memberships.id"))
-    plan_assignment_id: Mapped[int] = mapped_column(_fk("plan_assignments.id"), index=True)
+    plan_assignment_id: Mapped[int | None] = mapped_column(_fk("plan_assignments.id"), index=True)
     day: Mapped[date] = mapped_column(Date)
     workout_id: Mapped[int | None] = mapped_column(_fk("workouts.id", "SET NULL"))
     status: Mapped[str] = mapped_column(String(10), default="scheduled")
     activity_id: Mapped[int | None] = mapped_column(_fk("activities.id", "SET NULL"))
     note: Mapped[str | None] = mapped_column(String(500))
+    edited: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
         UniqueConstraint("membership_id", "day"),
         CheckConstraint("status IN ('scheduled', 'completed', 'skipped')", name="status"),
+        CheckConstraint("edited IN ('set', 'moved', 'cleared')", name="edited"),
     )
 
 

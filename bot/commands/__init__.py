@@ -12,6 +12,8 @@ AREAS = (
     "groups",
     "plans",
     "training",
+    "schedule",
+    "sessions",
     "activities",
     "leaderboard",
     "account",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import resolve_member
 from bot.commands.groups import find_group
 from bot.commands.workouts import find_workout
+from bot.domain.agenda import PlannedWorkout
 from bot.domain.schedule import (
     WEEKDAY_NAMES,
     PlannedDay,
@@ -43,7 +44,7 @@ async def find_plan(ctx: Ctx, name: str) -> Plan:
     return plan
 
 
-def workout_line(workout: Workout | None, units: str) -> str:
+def workout_line(workout: Workout | PlannedWorkout | None, units: str) -> str:
     if workout is None:
         return "rest"
     target = []
@@ -116,6 +117,18 @@ async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
     )
 
 
+def day_workout_arg() -> Any:
+    """The workout a day gets, in a template (`/plan set`) or one athlete's schedule
+    (`/session set`)."""
+    return arg(
+        Kind.WORD,
+        help="a workout's name from /workout list, or rest",
+        required=True,
+        max_len=NAME_MAX,
+        suggest=Suggest.WORKOUT,
+    )
+
+
 @dataclass(frozen=True)
 class SetPlanDay:
     plan: str = plan_name(Kind.WORD)
@@ -126,13 +139,7 @@ class SetPlanDay:
         required=True,
         max_len=12,
     )
-    workout: str = arg(
-        Kind.WORD,
-        help="a workout's name from /workout list, or rest",
-        required=True,
-        max_len=NAME_MAX,
-        suggest=Suggest.WORKOUT,
-    )
+    workout: str = day_workout_arg()
 
 
 @command(

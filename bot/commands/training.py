@@ -11,8 +11,9 @@ from datetime import date, datetime, time, timedelta
 from bot import grammar
 from bot.commands.base import Ctx, Kind, Refusal, arg, command
 from bot.commands.plans import workout_line
-from bot.domain.schedule import monday_of, plan_end
-from bot.grammar import Token
+from bot.commands.schedule import member_plan, member_today, member_week, schedule_member
+from bot.domain.schedule import monday_of
+from bot.grammar import MemberRef, Token
 from bot.messages import Button
 from bot.policy import Action
 from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
@@ -422,16 +423,23 @@ def session_line(
 
 @dataclass(frozen=True)
 class Today:
-    pass
+    member: MemberRef | None = schedule_member()
 
 
-@command("today", usage="/today", summary="today's session", action=Action.OWN_TRAINING)
+@command(
+    "today",
+    usage="/today [MEMBER]",
+    summary="today's session (coaches: any athlete's)",
+    action=Action.OWN_TRAINING,
+)
 async def today(cmd: Today, ctx: Ctx) -> None:
+    if cmd.member is not None:
+        return await member_today(ctx, cmd.member)
     _, me = ctx.require_org()
-    if await ctx.uow.repo.current_plan_assignment(me.id) is None:
+    found = await todays_session(ctx, ctx.today)  # a one-off session needs no plan
+    if found is None and await ctx.uow.repo.current_plan_assignment(me.id) is None:
         ctx.reply("You have no training plan yet; your coach assigns one with /assign-plan.")
         return
-    found = await todays_session(ctx, ctx.today)
     session, workout = found if found else (None, None)
     text = "Today, " + session_line(ctx.today, session, workout, ctx.account.units)
     if session is not None and session.status == "scheduled" and workout is not None:
@@ -441,11 +449,18 @@ async def today(cmd: Today, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Week:
-    pass
+    member: MemberRef | None = schedule_member()
 
 
-@command("week", usage="/week", summary="this week's sessions", action=Action.OWN_TRAINING)
+@command(
+    "week",
+    usage="/week [MEMBER]",
+    summary="this week's sessions (coaches: any athlete's)",
+    action=Action.OWN_TRAINING,
+)
 async def week(cmd: Week, ctx: Ctx) -> None:
+    if cmd.member is not None:
+        return await member_week(ctx, cmd.member)
     _, me = ctx.require_org()
     first = monday_of(ctx.today)
     found = {
@@ -465,13 +480,18 @@ async def week(cmd: Week, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class MyPlan:
-    pass
+    member: MemberRef | None = schedule_member()
 
 
 @command(
-    "my-plan", usage="/my-plan", summary="your plan and how it is going", action=Action.OWN_TRAINING
+    "my-plan",
+    usage="/my-plan [MEMBER]",
+    summary="your plan and how it is going (coaches: any athlete's)",
+    action=Action.OWN_TRAINING,
 )
 async def my_plan(cmd: MyPlan, ctx: Ctx) -> None:
+    if cmd.member is not None:
+        return await member_plan(ctx, cmd.member)
     _, me = ctx.require_org()
     current = await ctx.uow.repo.current_plan_assignment(me.id)
     if current is None:
@@ -479,8 +499,15 @@ async def my_plan(cmd: MyPlan, ctx: Ctx) -> None:
         return
     plan = await ctx.uow.repo.plan(current.plan_id)
     assert plan is not None
-    end = plan_end(current.start_date, plan.weeks)
-    sessions = await ctx.uow.repo.sessions_between(me.id, current.start_date, end)
+    end = current.end_date  # earlier than the template's last day after /plan end
+    if end < current.start_date:
+        ctx.reply(f"Your plan {plan.name} was withdrawn; there is nothing in it.")
+        return
+    sessions = [  # a day kept as rest on purpose (/session clear) is no session
+        (s, w)
+        for s, w in await ctx.uow.repo.sessions_between(me.id, current.start_date, end)
+        if w is not None
+    ]
     counts = {status: 0 for status in ("completed", "skipped", "scheduled")}
     for session, _ in sessions:
         counts[session.status] += 1

@@ -21,6 +21,7 @@ from storage.repositories.outbox import OutboxQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 from storage.repositories.rosters import RosterQueries
+from storage.repositories.schedules import ScheduleQueries
 from storage.repositories.suggestions import SuggestionQueries
 from storage.repositories.training import TrainingQueries
 from storage.repositories.workouts import WorkoutQueries
@@ -44,6 +45,7 @@ class Repository(
     OutboxQueries,
     SuggestionQueries,
     DeliveryQueries,
+    ScheduleQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

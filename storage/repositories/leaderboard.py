@@ -196,6 +196,8 @@ def attendance_query(
             TrainingSession,
             (TrainingSession.membership_id == Membership.id)
             & TrainingSession.day.between(start, end)
+            # a day a coach kept as rest (`/session clear`, `set rest`) is no session
+            & or_(TrainingSession.workout_id.is_not(None), TrainingSession.edited.is_(None))
             & due,
         )
         .group_by(*_PER_ATHLETE)

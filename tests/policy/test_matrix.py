@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from adapters.console.transcript import console_caller
@@ -67,6 +67,7 @@ from storage.models import (
     Org,
     Plan,
     PlanAssignment,
+    TrainingSession,
     Workout,
 )
 from storage.unit_of_work import UnitOfWork
@@ -437,6 +438,10 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     Action.VIEW_LIBRARY: ("no", "yes", "yes", "yes"),
     Action.ASSIGN_PLAN: ("no", "no", "on own roster", "yes"),
     Action.OWN_TRAINING: ("no", "yes", "yes", "yes"),
+    # §2 plan assignment and schedule: yes for self and every coach, no for other athletes
+    Action.VIEW_SCHEDULE: ("no", "own", "yes", "yes"),
+    # §4 /session, /plan end: "coaches, in scope" — §3 as for assigning a plan
+    Action.CHANGE_SCHEDULE: ("no", "no", "on own roster", "yes"),
     Action.VIEW_ACTIVITIES: ("no", "yes", "yes", "yes"),
     # comment: own activities | activities of roster athletes | any visible activity
     Action.COMMENT: ("no", "own", "on own roster", "yes"),
@@ -599,7 +604,7 @@ MATRIX: dict[str, Row] = {
     "group list": Row("/group list", (N, Y, Y, Y, Y)),
     "group show own group": Row("/group show Solo", (N, Y, Y, Y, Y)),
     "group show another group": Row("/group show Squad", (N, N, Y, Y, Y)),
-    # plans: cy follows Base now and followed Old before; nobody follows Empty
+    # plans: cy (and ava) follow Base now, cy followed Old before; nobody follows Empty
     "plan create": Row("/plan create Build weeks:4", (N, N, Y, Y, Y)),
     "plan set": Row("/plan set Empty week:1 day:tue workout:Easy", (N, N, Y, Y, Y)),
     "plan show own plan": Row("/plan show Base", (N, Y, Y, Y, Y)),
@@ -613,6 +618,25 @@ MATRIX: dict[str, Row] = {
     "today": Row("/today", (N, Y, Y, Y, Y)),
     "week": Row("/week", (N, Y, Y, Y, Y)),
     "my-plan": Row("/my-plan", (N, Y, Y, Y, Y)),
+    # one athlete's schedule (issue 13): every coach sees any athlete's, an athlete their own
+    "today of ava": Row(f"/today {AVA}", (N, N, Y, Y, Y)),
+    "week of ava": Row(f"/week {AVA}", (N, N, Y, Y, Y)),
+    "my-plan of ava": Row(f"/my-plan {AVA}", (N, N, Y, Y, Y)),
+    "my-plan of the athlete of the matrix": Row(f"/my-plan {CY}", (N, Y, Y, Y, Y)),
+    "schedule": Row("/schedule", (N, Y, Y, Y, Y)),
+    "schedule of ava": Row(f"/schedule {AVA} week", (N, N, Y, Y, Y)),
+    "schedule of the athlete of the matrix": Row(f"/schedule {CY}", (N, Y, Y, Y, Y)),
+    # changing it: the head coach anyone's, an assistant their roster's (ava: kai, ben: noor)
+    "session set for kai's athlete": Row(
+        f"/session set {AVA} 2027-01-06 workout:Easy", (N, N, Y, N, Y)
+    ),
+    "session set for noor's athlete": Row(
+        f"/session set {BEN} 2027-01-06 workout:rest", (N, N, N, Y, Y)
+    ),
+    "session move": Row(f"/session move {AVA} 2027-01-05 to:2027-01-07", (N, N, Y, N, Y)),
+    "session clear": Row(f"/session clear {BEN} 2027-01-05", (N, N, N, Y, Y)),
+    "plan end of kai's athlete": Row(f"/plan end {AVA}", (N, N, Y, N, Y)),
+    "plan end of an athlete on no roster": Row(f"/plan end {CY} from:2027-01-06", (N, N, N, N, Y)),
     "activities": Row("/activities", (N, Y, Y, Y, Y)),
     "activities of ava": Row(f"/activities {AVA}", (N, Y, Y, Y, Y)),
     "comment on ava's run": Row('/comment {ava_run} "nice"', (N, N, Y, N, Y)),
@@ -643,9 +667,10 @@ CELLS = [
 
 async def seed(core: Core, now: datetime) -> dict[str, str]:
     """The club of `Club.basic_club()` (plus a no-org account, two workouts, a join code,
-    a pending invitation, groups Squad (ben) and Solo (cy), plans Base (cy's), Old (cy's
-    before) and Empty, and a run of ava's), written straight to the store. Returns the
-    placeholders matrix lines use."""
+    a pending invitation, groups Squad (ben) and Solo (cy), plans Base (cy's and ava's),
+    Old (cy's before) and Empty, a session tomorrow for ava (Base) and ben (one-off), and
+    a run of ava's), written straight to the store. Returns the placeholders matrix lines
+    use."""
     async with core.uow() as uow:
         session = uow.session
         org = Org(name="Lakeside Striders", timezone="Europe/London", created_at=now)
@@ -772,6 +797,29 @@ async def seed(core: Core, now: datetime) -> dict[str, str]:
                     created_at=now + timedelta(seconds=n),
                 )
             )
+        # ava follows Base too, with a session tomorrow; ben has a one-off session then
+        avas = PlanAssignment(
+            org_id=org.id,
+            plan_id=plans["Base"].id,
+            membership_id=members[AVA].id,
+            start_date=now.date(),
+            end_date=now.date() + timedelta(days=6),
+            assigned_by_account_id=accounts[HC].id,
+            created_at=now,
+        )
+        session.add(avas)
+        await session.flush()
+        easy = (await session.scalars(select(Workout.id).where(Workout.name == "Easy"))).one()
+        session.add_all(
+            TrainingSession(
+                membership_id=members[who].id,
+                plan_assignment_id=assignment,
+                day=now.date() + timedelta(days=1),
+                workout_id=easy,
+                status="scheduled",
+            )
+            for who, assignment in ((AVA, avas.id), (BEN, None))
+        )
         run = Activity(
             account_id=accounts[AVA].id,
             started_at=now - timedelta(hours=2),
@@ -1172,6 +1220,16 @@ HIDDEN: list[tuple[str, str, tuple[str, str]]] = [
     (AVA, "/profile {who}", BY_EMAIL),
     (AVA, "/profile {who}", BY_NAME),
     (AVA, "/profile {who}", BY_AT_NAME),
+    # one athlete's schedule (issue 13): seeing and changing it
+    *((HC, line, BY_EMAIL) for line in (
+        "/schedule {who}", "/today {who}", "/my-plan {who}", "/plan end {who}",
+        "/session set {who} tomorrow workout:Easy", "/session clear {who} tomorrow",
+        "/session move {who} tomorrow to:fri",
+    )),
+    (KAI, "/week {who}", BY_NAME),
+    (KAI, "/session set {who} tomorrow workout:rest", BY_EMAIL),
+    (AVA, "/schedule {who}", BY_EMAIL),
+    (AVA, "/week {who}", BY_NAME),
 ]  # fmt: skip
 
 

@@ -543,8 +543,14 @@ MEMBER_COMMANDS = [
 def test_an_unknown_member_is_named(store: Store, name: str) -> None:
     spec = REGISTRY[name]
     members = [p for p in spec.params if p.positional and p.required]
-    filler = {Kind.MEMBER: "ghost@nowhere.org", Kind.TEXT: '"some words"'}
+    filler = {
+        Kind.MEMBER: "ghost@nowhere.org",
+        Kind.TEXT: '"some words"',
+        Kind.DATE_FORWARD: "tomorrow",  # `/session move MEMBER DATE to:DATE`
+    }
     args = " ".join(filler.get(p.kind, "x") for p in members)
+    keyed = [p for p in spec.params if p.required and not p.positional]
+    args += "".join(f" {p.spelling}:{filler.get(p.kind, 'x')}" for p in keyed)
     refused(store, role_for(spec), f"/{name} {args}", "ghost@nowhere.org")
 
 

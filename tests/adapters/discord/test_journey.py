@@ -147,6 +147,26 @@ async def test_a_club_runs_from_discord(
     assert not board["flags"] & 64  # a channel post is public
     await run.ok("/activity delete", by=ava, **g, activity=f"#{activity}")
 
+    # one athlete's schedule: any coach sees it, the roster's coach changes it day by day
+    said = await run.ok("/schedule", by=kai, **g, member=mention(ava), period="week")
+    assert "Ava R.'s schedule, week of Mon 04 Jan 2027" in said.text
+    said = await run.ok("/today", by=hc, **g, member=mention(ava))
+    assert "Easy 8k" in said.text
+    said = await run.ok(
+        "/session set", by=kai, **g, member=mention(ava), day="2027-01-12", workout="Easy 8k"
+    )
+    assert "is now Easy 8k" in said.text
+    said = await run.no(
+        "/session move", by=kai, **g, member=mention(ava), day="2027-01-05", to="2027-01-06"
+    )
+    assert f"Clear it first with /session clear {mention(ava)} 2027-01-06" in said.text
+    await run.ok("/session clear", by=kai, **g, member=mention(ava), day="2027-01-06")
+    await run.ok(
+        "/session move", by=kai, **g, member=mention(ava), day="2027-01-05", to="2027-01-06"
+    )
+    said = await run.ok("/plan end", by=hc, **g, member=mention(ava), from_day="2027-01-09")
+    assert "now ends on Fri 08 Jan" in said.text
+
     # coaches' notes, the audit, invitations
     said = await run.ok("/note", by=kai, **g, member=mention(ava), text='Watch her "kick": 200m')
     said = await run.ok("/notes", by=kai, **g, member=mention(ava))
@@ -198,6 +218,7 @@ async def test_a_club_runs_from_discord(
     assert any("Welcome to Lakeside Striders" in text_of(m) for m in double.dms_to(ava))
     assert any("new training plan" in text_of(m) for m in double.dms_to(ava))
     assert any("Strong: keep it up" in text_of(m) for m in double.dms_to(ava))
+    assert any("Your coach changed your schedule" in text_of(m) for m in double.dms_to(ava))
 
     synced = {c["name"] for c in double.commands[None]}
     assert run.used == synced, synced - run.used

@@ -134,6 +134,18 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     assert "mi" in await say(AVA, "/settings units:mi")
     assert "share_pace" in await say(AVA, "/privacy share_pace off")
 
+    # one athlete's schedule: any coach sees it, the roster's coach changes it day by day
+    assert "— done: run, 8.00 km" in await say(KAI, f"/schedule {s.mention(AVA)}")
+    assert "ava's today, Mon 04 Jan" in await say(NOOR, f"/today {AVA}")
+    assert "is now Easy 8k" in await say(KAI, f'/session set {AVA} 2027-01-06 workout:"Easy 8k"')
+    moved = await say(KAI, f"/session move {s.mention(AVA)} 2027-01-06 to:2027-01-07")
+    assert "moves from Wed 06 Jan to Thu 07 Jan" in moved
+    assert "cleared" in await say(KAI, f"/session clear {AVA} 2027-01-07")
+    assert "now ends on Mon 04 Jan" in await say(HC, f"/plan end {BEN}")
+    await s.due()
+    assert any("Your coach changed your schedule" in t for t in s.dms_to(AVA))
+    assert any("Your coach ended your plan Base" in t for t in s.dms_to(BEN))
+
     # coach notes stay with coaches
     await say(KAI, f'/note {AVA} "Strong finish, watch the calf"')
     assert "watch the calf" in await say(KAI, f"/notes {AVA}")
