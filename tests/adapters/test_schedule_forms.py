@@ -10,13 +10,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import build_commands, suggestion_kind, to_text
+from adapters.discord.commands import build_commands, option_values
 from adapters.slack.manifest import manifest
-from bot.clock import FakeClock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY
-from bot.core import Core
-from bot.grammar import MemberRef, split_command
+from bot.commands.lookup import command_of
+from bot.grammar import MemberRef
 
 load_all()
 NEW = ("schedule", "session set", "session move", "session clear", "plan end")
@@ -88,28 +87,21 @@ def test_discord_options_with_suggestions_for_members_and_workouts() -> None:
     assert _options(tree["plan end"]) == [("member", True, True), ("from_day", False, False)]
     for name in ("today", "week", "my-plan"):
         assert _options(tree[name]) == [("member", False, True)], name
-    kinds = {
-        (name, p.name): suggestion_kind(REGISTRY[name], p)
-        for name in NEW
-        for p in REGISTRY[name].params
-    }
+    kinds = {(name, p.name): p.suggest for name in NEW for p in REGISTRY[name].params}
     assert kinds[("session set", "workout")] == "workout"
     assert kinds[("schedule", "member")] == kinds[("plan end", "member")] == "member"
 
 
-def test_discord_options_become_the_line_the_core_parses() -> None:
+def test_discord_options_build_the_command_the_typed_line_parses_to() -> None:
+    today = date(2027, 1, 4)
     spec = REGISTRY["plan end"]
-    text = to_text(spec, {"member": "Ann Lee", "from_day": "2027-01-08"})
-    assert text == '/plan end "Ann Lee" from:"2027-01-08"'
-    core = Core(None, FakeClock())  # type: ignore[arg-type]  # parsing needs no store
-    found, tokens = core._find_spec(*split_command(text))
+    built = spec.build(option_values({"member": "Ann Lee", "from_day": "2027-01-08"}), today)
+    found, tokens = command_of('/plan end "Ann Lee" from:2027-01-08')
     assert found is spec and not isinstance(tokens, Exception)
-    command = spec.parse(tokens, date(2027, 1, 4))
-    assert command.member == MemberRef("name", "Ann Lee")
-    assert command.from_day == date(2027, 1, 8)
+    assert built == spec.parse(tokens, today)
+    assert built.member == MemberRef("name", "Ann Lee")
+    assert built.from_day == date(2027, 1, 8)
     move = REGISTRY["session move"]
-    line = to_text(move, {"member": "<@42>", "day": "tue", "to": "thu"})
-    found, tokens = core._find_spec(*split_command(line))
-    assert found is move and not isinstance(tokens, Exception)
-    parsed = move.parse(tokens, date(2027, 1, 4))
+    parsed = move.build(option_values({"member": "<@42>", "day": "tue", "to": "thu"}), today)
     assert (parsed.day, parsed.to) == (date(2027, 1, 5), date(2027, 1, 7))
+    assert parsed.member == MemberRef("mention", "42")
