@@ -74,7 +74,7 @@ def _retry_after(exc: discord.HTTPException) -> float:
 
 
 @contextmanager
-def send_errors() -> Iterator[None]:
+def discord_failures() -> Iterator[None]:
     """Discord's refusals and a network failure inside the block, as `SendError`s."""
     try:
         yield
@@ -153,7 +153,7 @@ class DiscordSender:
 
     async def send(self, message: Outgoing, *, nonce: str | None = None) -> None:
         """`nonce`: the outbox row id (None for a command's own channel post)."""
-        with send_errors():
+        with discord_failures():
             channel = await self._channel(message)
             try:
                 await post(channel, message, nonce=nonce)
@@ -165,5 +165,5 @@ class DiscordSender:
 
     async def reply(self, channel: discord.abc.Messageable, message: Outgoing) -> None:
         """A reply in the DM someone wrote in (no nonce: it is not an outbox row)."""
-        with send_errors():
+        with discord_failures():
             await post(channel, message)

@@ -39,7 +39,7 @@ from adapters.buttons import button_line
 from adapters.slack.blocks import ACTION_PREFIX, blocks_for, escape, payload, slack_wording
 from adapters.slack.identity import Directory
 from adapters.slack.manifest import slash_roots
-from adapters.slack.sender import SlackSender, send_errors
+from adapters.slack.sender import SlackSender, slack_failures
 from adapters.slack.translate import Origin, command_line, dm_line, is_direct, origin_of
 from bot.commands.base import Caller
 from bot.core import APOLOGY, Core
@@ -428,7 +428,7 @@ class SlackBot:
         both and is waited out once (`bot.pacing.send_now`)."""
 
         async def attempt() -> None:
-            with send_errors():
+            with slack_failures():
                 await self.sender.post(channel, body)
 
         try:

@@ -5,7 +5,7 @@ A DM finds its recipient's Slack user through their chat identity in this worksp
 the conversation once (`conversations.open`, the channel id cached) and posts with
 `chat.postMessage`. A channel post goes to its channel's id.
 
-Failures become `SendError`s the dispatcher understands (`send_errors`): HTTP 429
+Failures become `SendError`s the dispatcher understands (`slack_failures`): HTTP 429
 carries Slack's `Retry-After`, errors that no retry can fix (the user is gone, the
 channel archived) are permanent, anything else is retried with back-off.
 
@@ -74,7 +74,7 @@ def send_error(exc: SlackApiError) -> SendError:
 
 
 @contextmanager
-def send_errors() -> Iterator[None]:
+def slack_failures() -> Iterator[None]:
     """Slack's refusals and a network failure inside the block, as `SendError`s."""
     try:
         yield
@@ -124,7 +124,7 @@ class SlackSender:
     async def send(self, message: Outgoing, *, nonce: str) -> None:
         """Deliver one outbox message. Slack has no idempotency key for chat.postMessage,
         so `nonce` is unused (docs/DESIGN.md: the one window left)."""
-        with send_errors():
+        with slack_failures():
             if message.via is Via.CHANNEL:
                 if message.channel is None or message.channel.platform != "slack":
                     raise SendError("not a Slack channel", permanent=True)
@@ -134,7 +134,7 @@ class SlackSender:
             await self.post(channel, payload(message))
 
     async def reaches_by_email(self, email: str) -> bool:
-        with send_errors():
+        with slack_failures():
             return await self.directory.user_id_for(email) is not None
 
     # -- pieces the listeners share -------------------------------------------------------
