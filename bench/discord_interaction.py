@@ -10,8 +10,9 @@ client calling the same core command.
    linked to their Discord user.
 2. **Clients** (one child process each, as in production — nothing else in their event
    loops): the real front end (`adapters.discord.build_discord`: command tree, deferral,
-   text grammar, embeds), and a bare `discord.Client` whose `on_interaction` defers,
-   calls `Core.handle` with the same line and sends the reply's text as one follow-up.
+   typed options run by `Core.handle_command`, embeds), and a bare `discord.Client`
+   whose `on_interaction` defers, calls `Core.handle` with the command's line and sends
+   the reply's text as one follow-up.
    Both log in to the double (with different tokens), on the same database.
 3. **Load** (this process): `--concurrency` INTERACTION_CREATE events at once on one
    client's gateway session, from random athletes, with commands that take no options
@@ -33,6 +34,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -68,7 +70,7 @@ async def serve(kind: str, api_url: str, gateway_url: str, database_url: str) ->
             discord_api_url=api_url,
             discord_gateway_url=gateway_url,
         )
-        front = build_discord(settings, app, guild_ready_timeout=0.1)
+        front = build_discord(settings, app.core, guild_ready_timeout=0.1)
         task = asyncio.create_task(front.run())
         await front.ready.wait()
     else:
@@ -106,7 +108,7 @@ async def seed(double: Any, database_url: str) -> tuple[Any, list[dict[str, Any]
     head = double.add_user("head")
     athletes = [double.add_user(f"a{n:03d}") for n in range(ATHLETES)]
     app = await bootstrap(database_url)
-    hc = Caller("discord", head["id"], str(guild.id), "hc@bench.run", "head")
+    hc = Caller("discord", head["id"], str(guild.id), "hc@bench.run", "head", space_admin=True)
     lines = [
         '/setup-org "Bench Club" tz:Europe/London',
         '/workout create "Easy 8k" type:run kind:easy distance:8k',
@@ -116,12 +118,21 @@ async def seed(double: Any, database_url: str) -> tuple[Any, list[dict[str, Any]
             for w in range(1, 5)
             for d in ("mon", "wed", "fri")
         ),
-        *(f"/add-member a{n:03d}@bench.run user:<@{a['id']}>" for n, a in enumerate(athletes)),
-        *(f"/assign-plan Base a{n:03d}@bench.run start:today" for n in range(ATHLETES)),
     ]
     for line in lines:
         said = await app.core.handle(hc, line)
         assert said[0].ok, (line, said[0].text)
+    # Discord tells no e-mail: the athletes join by a code, as a club on Discord would
+    [link] = await app.core.handle(hc, f"/invite-link uses:{ATHLETES}")
+    code = re.search(r"/join (\S+)", link.text)
+    assert code is not None, link.text
+    for a in athletes:
+        athlete = Caller("discord", a["id"], str(guild.id), None, a["username"])
+        said = await app.core.handle(athlete, f"/join {code.group(1)}")
+        assert said[0].ok, said[0].text
+    for a in athletes:
+        said = await app.core.handle(hc, f"/assign-plan Base <@{a['id']}> start:today")
+        assert said[0].ok, said[0].text
     await app.close()
     return guild, athletes
 

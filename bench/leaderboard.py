@@ -17,7 +17,7 @@ activities. Not a test: never run in CI.
    migrations; PostgreSQL uses `COACHBOT_BENCH_POSTGRES_URL` (default database
    `bench_leaderboard`), marked by a one-row table.
 2. **Measured**, with the clock on Thursday 2027-01-07 (org time): the query the command
-   runs (`storage.leaderboard.group_totals` / `group_attendance`, a fresh session each
+   runs (`Repository.leaderboard_totals` / `leaderboard_attendance`, a fresh session each
    time, groups 1-10 in turn) for this week by distance, by consistency, and this month;
    then `/leaderboard group:squad-N` typed by the head coach through the real core.
    p50/p95/max over `--runs` runs after a warm-up, the plan (PostgreSQL: EXPLAIN ANALYZE),
@@ -49,16 +49,14 @@ import bot.commands.leaderboard  # noqa: F401  (registers /leaderboard until it 
 from adapters.console.transcript import console_caller
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
-from bot.commands.leaderboard import countable, shared_with_group
 from storage.engine import make_engine, make_sessionmaker
-from storage.leaderboard import (
-    attendance_query,
-    explain,
-    group_attendance,
-    group_totals,
-    totals_query,
-)
 from storage.migrate import MIGRATIONS, upgrade
+from storage.repositories import Repository
+from storage.repositories.leaderboard import (
+    board_attendance_query,
+    board_totals_query,
+    explain,
+)
 
 DATA_VERSION = 1
 ORGS = 1_000
@@ -422,25 +420,20 @@ async def bench_store(url: str, runs: int) -> list[str]:
     app = await bootstrap(url, clock=FakeClock(NOW), migrate=False)
     engine: AsyncEngine = app.engine
     sessions = make_sessionmaker(engine)
-    athletes, counted = shared_with_group(), countable()
 
     async def week_distance(i: int) -> int:
         async with sessions() as s, s.begin():
-            found = await group_totals(
-                s, group(i), *WEEK, athletes=athletes, countable=counted, by="distance"
-            )
+            found = await Repository(s).leaderboard_totals(group(i), *WEEK, by="distance")
         return len(found)
 
     async def month_distance(i: int) -> int:
         async with sessions() as s, s.begin():
-            found = await group_totals(
-                s, group(i), *MONTH, athletes=athletes, countable=counted, by="distance"
-            )
+            found = await Repository(s).leaderboard_totals(group(i), *MONTH, by="distance")
         return len(found)
 
     async def week_consistency(i: int) -> int:
         async with sessions() as s, s.begin():
-            found = await group_attendance(s, group(i), *WEEK, TODAY, athletes=athletes)
+            found = await Repository(s).leaderboard_attendance(group(i), *WEEK, TODAY)
         return sum(1 for r in found if r.due)
 
     async def floor(i: int) -> int:
@@ -489,12 +482,10 @@ async def bench_store(url: str, runs: int) -> list[str]:
         )
         async with sessions() as s, s.begin():
             plan_totals = await explain(
-                s,
-                totals_query(group(0), *WEEK, athletes=athletes, countable=counted, by="distance"),
-                analyze=True,
+                s, board_totals_query(group(0), *WEEK, "distance"), analyze=True
             )
             plan_sessions = await explain(
-                s, attendance_query(group(0), *WEEK, TODAY, athletes=athletes), analyze=True
+                s, board_attendance_query(group(0), *WEEK, TODAY), analyze=True
             )
         lines += ["", "Plan, weekly totals:", "```", *plan_totals, "```"]
         lines += ["", "Plan, weekly consistency:", "```", *plan_sessions, "```"]

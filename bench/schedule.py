@@ -59,6 +59,7 @@ from bench.sending import Dispatched, bench_dispatch
 from bot.clock import FakeClock
 from bot.schedule.planner import Planner
 from storage.engine import make_engine, make_sessionmaker
+from storage.planning import PlanningStore
 
 DATA_VERSION = 2  # bump when the additions below change
 ATHLETES = commands.ORGS * commands.ATHLETES
@@ -280,7 +281,7 @@ async def bench_planner(url: str) -> Planned:
     engine = make_engine(url)
     try:
         await reset(engine)
-        planner = Planner(make_sessionmaker(engine), FakeClock(BENCH_AT))
+        planner = Planner(PlanningStore(make_sessionmaker(engine)), FakeClock(BENCH_AT))
         async with engine.connect() as conn:  # open the pool before measuring
             await conn.exec_driver_sql("SELECT 1")
         rss_before = rss_mib()
@@ -298,7 +299,7 @@ async def bench_planner(url: str) -> Planned:
             started = time.perf_counter()
             again = await planner.plan()
             second = time.perf_counter() - started
-        fresh_planner = Planner(make_sessionmaker(engine), FakeClock(BENCH_AT))
+        fresh_planner = Planner(PlanningStore(make_sessionmaker(engine)), FakeClock(BENCH_AT))
         with counting(engine) as fresh_statements:
             started = time.perf_counter()
             fresh_again = await fresh_planner.plan()

@@ -50,6 +50,7 @@ from bot.ports import FrontEnd
 from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.routing import Router
 from storage.engine import make_engine, make_sessionmaker
+from storage.outbox import OutboxStore
 from tests.adapters.discord.double import GLOBAL_LIMIT, DiscordDouble
 from tests.adapters.slack.double import TEAM, SlackDouble, SlackLimits
 from tests.adapters.wiring import both_platforms, serving
@@ -389,7 +390,7 @@ async def _dispatch(
             router = app.scheduling.dispatcher.router
             extra = [make_engine(url) for _ in range(dispatchers - 1)]
             workers = [app.scheduling.dispatcher] + [
-                Dispatcher(make_sessionmaker(e), app.core.clock, router) for e in extra
+                Dispatcher(OutboxStore(make_sessionmaker(e)), app.core.clock, router) for e in extra
             ]
             if warm:
                 await control(http, where["control"], "limits", on="0")
@@ -397,7 +398,9 @@ async def _dispatch(
                 await control(http, where["control"], "limits", on="1")
             await control(http, where["control"], "mark")
             engines = [app.engine, *extra]
-            engines += [w.readers.kw["bind"] for w in workers if w.readers.kw.get("bind")]
+            engines += [
+                w.store.readers.kw["bind"] for w in workers if w.store.readers.kw.get("bind")
+            ]
             with contextlib.ExitStack() as taps:
                 seen = [taps.enter_context(counting(e)) for e in dict.fromkeys(engines)]
                 for worker in workers:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
@@ -20,6 +22,9 @@ from bot.schedule.routing import Router
 from bot.schedule.service import Scheduling
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
+from storage.outbox import OutboxStore
+from storage.planning import PlanningStore
+from storage.unit_of_work import UnitOfWork
 
 # the platform senders, or what builds them from the core (a front end needs the core to
 # answer commands, and its sender is the way out of the same process)
@@ -31,6 +36,7 @@ class App:
     core: Core
     engine: AsyncEngine
     scheduling: Scheduling
+    sessions: async_sessionmaker[Any]  # the store's sessions, for tools and tests
 
     async def close(self) -> None:
         await self.scheduling.stop()
@@ -80,7 +86,7 @@ async def bootstrap(
             dispatcher.wake()
 
     core = Core(
-        sessions,
+        partial(UnitOfWork, sessions),
         clock,
         default_timezone=default_timezone,
         on_enqueued=wake,
@@ -97,6 +103,6 @@ async def bootstrap(
     except BaseException:
         await engine.dispose()
         raise
-    dispatcher = Dispatcher(sessions, clock, router, mailer=mailer)
-    scheduling = Scheduling(Planner(sessions, clock), dispatcher)
-    return App(core=core, engine=engine, scheduling=scheduling)
+    dispatcher = Dispatcher(OutboxStore(sessions), clock, router, mailer=mailer)
+    scheduling = Scheduling(Planner(PlanningStore(sessions), clock), dispatcher)
+    return App(core=core, engine=engine, scheduling=scheduling, sessions=sessions)

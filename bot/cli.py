@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock, SystemClock
-from bot.config import Settings, SettingsError, check_database_url, load_settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.grammar import GrammarError, parse_email
 from bot.ports import FrontEnd, FrontEndStartError, Sender
+from storage.engine import check_url
 from storage.migrate import DatabaseUnusable
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _email(value: str) -> str:
 
 def _database_url(value: str) -> str:
     try:
-        return check_database_url(value)
+        return check_url(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"the database URL {exc}") from None
 

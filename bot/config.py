@@ -6,71 +6,17 @@ pydantic's validation report into a single `SettingsError` message.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+
+from storage.engine import check_url
 
 
 class SettingsError(RuntimeError):
     """Raised with one human line when a setting is missing or malformed."""
-
-
-# What asyncpg accepts from a URL's query string (SQLAlchemy hands it the pairs as text);
-# anything else (libpq's `sslmode`, `connect_timeout`...) would fail at the first connect.
-ASYNCPG_QUERY = {
-    "ssl": {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"},
-    "target_session_attrs": {
-        "any",
-        "primary",
-        "standby",
-        "prefer-standby",
-        "read-write",
-        "read-only",
-    },
-    "passfile": None,
-    "service": None,
-    "servicefile": None,
-    "krbsrvname": None,
-    "gsslib": {"gssapi", "sspi"},
-}
-
-
-def check_database_url(value: str) -> str:
-    """`value` if coachbot can open a database at it, else ValueError saying what is wrong
-    (never echoing the URL: it may hold a password). Used for COACHBOT_DATABASE_URL and
-    for `--db`."""
-    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-    try:
-        url = make_url(value)
-        port = url.port  # a port that is not a number raises here
-    except (ArgumentError, ValueError) as exc:
-        raise ValueError(f"is not a database URL ({exc})") from None
-    if port is not None and not 0 < port < 65536:
-        raise ValueError(f"has port {port}; a TCP port is 1 to 65535")
-    if url.get_backend_name() == "postgresql":
-        for key, given in url.query.items():
-            if key not in ASYNCPG_QUERY:
-                hint = " (for TLS write ?ssl=require)" if key == "sslmode" else ""
-                raise ValueError(f"has ?{key}=, which asyncpg does not understand{hint}")
-            allowed = ASYNCPG_QUERY[key]
-            if allowed is not None and not (isinstance(given, str) and given in allowed):
-                raise ValueError(
-                    f"has ?{key}={given}; it may be one of {', '.join(sorted(allowed))}"
-                )
-    database = url.database or ""
-    if url.query.get("uri") == "true":  # sqlite+aiosqlite:///file:PATH?mode=ro&uri=true
-        database = database.removeprefix("file:")
-    if url.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
-        folder = Path(database).expanduser().resolve().parent
-        if not folder.is_dir():
-            raise ValueError(f"names a SQLite file in {folder}, which does not exist")
-    return value
 
 
 class Settings(BaseSettings):
@@ -108,7 +54,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
-        return check_database_url(value)
+        return check_url(value)
 
     @field_validator("default_timezone")
     @classmethod

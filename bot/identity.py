@@ -13,6 +13,10 @@ Someone else's word — an e-mail typed by a coach or a founder, a mention, an i
 code — never attaches an identity to an account. A person joins a club only by their own
 act: on first use an invitation made from the space they type in (or any, on the console)
 is accepted at once; others wait for their Accept (SPEC §5a "Consent to join").
+
+Which platform proves what is data (`bot.platforms`): this module asks the caller's
+facts, never the platform's name. It runs inside a transaction the core opens; the
+core enqueues the DMs `identify` returns and commits.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import grammar
+from bot import text as user_text
 from bot.commands.base import Caller, chat_identity, identity_space, mention_of
+from bot.invitations import offer_invitations
 from bot.messages import Outgoing, Via
-from storage.models import Account, ChatIdentity
+from bot.policy import Viewer
+from storage.models import DISPLAY_NAME_MAX, Account, ChatIdentity, Membership
 from storage.unit_of_work import UnitOfWork
 
-SLACK_RECHECK = timedelta(hours=24)
+EMAIL_RECHECK = timedelta(hours=24)
 TRY_AGAIN = (
     "I couldn't ask Slack who you are just now, so I can't act for you yet. "
     "Please try again in a minute."
@@ -42,38 +49,121 @@ class Identified:
     refusal: str | None = None
 
 
-def slack_needs_check(identity: ChatIdentity, now: datetime) -> bool:
-    """A Slack identity that stands on Slack's e-mail is re-read at most every 24 hours
-    and on the first use of each (UTC) day; one made before proofs were kept, on its
-    next use."""
-    if identity.platform != "slack" or identity.proof not in ("slack_email", "legacy"):
+def normalised(caller: Caller) -> Caller:
+    """The caller as the core keys them (issue 11 items 3, 5): a console identity is its
+    e-mail NFKC-normalised and lower-cased (a full-width address is the same person);
+    a Slack e-mail likewise; a platform's display name sanitised to one visible line.
+    An unusable console or Slack e-mail raises GrammarError."""
+    name = user_text.platform_name(caller.display_name, DISPLAY_NAME_MAX)
+    email, user_id = caller.email, caller.user_id
+    if caller.facts.trusted_email:
+        email = user_id = grammar.parse_email(caller.email or caller.user_id)
+    elif caller.facts.tells_email and email:
+        email = grammar.parse_email(email)
+    if (name, email, user_id) == (caller.display_name, caller.email, caller.user_id):
+        return caller
+    return replace(caller, display_name=name, email=email, user_id=user_id)
+
+
+def viewer_of(account: Account, membership: Membership | None) -> Viewer:
+    """Who is asking, as the policy sees them."""
+    if membership is None:
+        return Viewer(account_id=account.id)
+    return Viewer(
+        account_id=account.id,
+        org_id=membership.org_id,
+        membership_id=membership.id,
+        is_head_coach=membership.is_head_coach,
+        is_coach=membership.is_coach,
+        is_athlete=membership.is_athlete,
+        status=membership.status,
+    )
+
+
+def settled(caller: Caller, account: Account, identity: ChatIdentity, now: datetime) -> bool:
+    """A known caller who can run their command at once: nothing about who they are needs
+    writing first (their name) or looking at afresh (their proof)."""
+    return not _renamed(caller, account) and not needs_recheck(caller, identity, now)
+
+
+def _renamed(caller: Caller, account: Account) -> bool:
+    """Whether the platform now names a person whose name coachbot only guessed."""
+    name = (caller.display_name or "").strip()[:80]
+    return bool(name) and not account.display_name_set and account.display_name != name
+
+
+def needs_recheck(caller: Caller, identity: ChatIdentity, now: datetime) -> bool:
+    """An identity that stands on a workspace's e-mail (Slack) is re-read at most every
+    24 hours and on the first use of each (UTC) day; one made before proofs were kept,
+    on its next use."""
+    if not caller.facts.email_proof_by_workspace:
+        return False
+    if identity.proof not in ("slack_email", "legacy"):
         return False
     checked = identity.checked_at
-    return checked is None or now - checked >= SLACK_RECHECK or checked.date() != now.date()
+    return checked is None or now - checked >= EMAIL_RECHECK or checked.date() != now.date()
 
 
-async def slack_proves(uow: UnitOfWork, caller: Caller, account: Account) -> bool:
-    """Slack's e-mail proves an account only in a workspace bound to its org, or for an
-    account with no org: a workspace admin elsewhere can give any user any e-mail."""
+async def email_proves_here(uow: UnitOfWork, caller: Caller, account: Account) -> bool:
+    """A workspace's e-mail proves an account only in a workspace bound to its org, or
+    for an account with no org: a workspace admin elsewhere can give any user any
+    e-mail."""
     membership = await uow.repo.membership_of(account.id)
     if membership is None:
         return True
-    bound = await uow.repo.org_for_space("slack", caller.space_id)
+    bound = await uow.repo.org_for_space(caller.platform, caller.space_id)
     return bound is not None and bound.id == membership.org_id
 
 
-async def recheck_slack(
+async def identify(uow: UnitOfWork, caller: Caller, now: datetime) -> Identified:
+    """Find the account the caller proves; on first use, make it (SPEC §5a) and offer
+    the invitations waiting for them (SPEC §5). The DMs to send are in `out`; a refusal
+    means nothing may be kept."""
+    repo = uow.repo
+    known = await repo.caller_context(caller.platform, identity_space(caller), caller.user_id)
+    out: list[Outgoing] = []
+    if known is not None:
+        account, _, _, identity = known
+        if needs_recheck(caller, identity, now):
+            checked = await recheck(uow, caller, identity, account, now)
+            if checked is not None and checked.refusal is not None:
+                return checked
+            if checked is not None:  # detached: met afresh below
+                out = checked.out
+                known = None
+        if known is not None:
+            if _renamed(caller, account):
+                # SPEC §1: the e-mail's local part serves until a platform names them
+                account.display_name = (caller.display_name or "").strip()[:80]
+            return Identified(account_id=account.id)
+    met = await meet(uow, caller, now)
+    if met.refusal is not None:  # a failed e-mail lookup: nothing is made
+        return met
+    assert met.account_id is not None
+    newcomer = await repo.account(met.account_id)
+    assert newcomer is not None
+    if await repo.membership_of(newcomer.id) is None:
+        met.out.extend(await offer_invitations(uow, caller, newcomer, now))
+    return Identified(account_id=met.account_id, out=[*out, *met.out])
+
+
+async def recheck(
     uow: UnitOfWork, caller: Caller, identity: ChatIdentity, account: Account, now: datetime
 ) -> Identified | None:
-    """Re-read a Slack identity's proof. None: it still holds (recorded); otherwise the
-    refusal to answer, or — detached — an empty result so the caller is met afresh."""
+    """Re-read an identity's workspace e-mail proof. None: it still holds (recorded);
+    otherwise the refusal to answer, or — detached — an empty result so the caller is
+    met afresh."""
     if caller.email_unknown:
         return Identified(refusal=TRY_AGAIN)
-    if caller.email and caller.email == account.email and await slack_proves(uow, caller, account):
+    if (
+        caller.email
+        and caller.email == account.email
+        and await email_proves_here(uow, caller, account)
+    ):
         identity.proof = "slack_email"
         identity.checked_at = now
         return None
-    await uow.repo.delete(identity)
+    await uow.repo.detach_identity(identity)
     return Identified(
         out=[
             Outgoing(
@@ -92,16 +182,15 @@ async def recheck_slack(
 async def meet(uow: UnitOfWork, caller: Caller, now: datetime) -> Identified:
     """A chat identity the bot does not know yet: find or make the account it proves."""
     repo = uow.repo
-    if caller.platform == "slack" and caller.email_unknown:
+    if caller.email_unknown:
         return Identified(refusal=TRY_AGAIN)  # never create an account on a failed lookup
-    email = grammar.parse_email(caller.email) if caller.email else None
-    if caller.platform == "discord":
-        email = None  # Discord shows bots no e-mail; a typed one proves nothing
-    proof = "console" if caller.platform == "console" else "created"
+    facts = caller.facts
+    # a platform that tells no e-mail (Discord) proves none: a typed one counts for nothing
+    email = grammar.parse_email(caller.email) if facts.tells_email and caller.email else None
     account = await repo.account_by_email(email) if email else None
     out: list[Outgoing] = []
     if account is not None:
-        if caller.platform == "slack" and not await slack_proves(uow, caller, account):
+        if facts.email_proof_by_workspace and not await email_proves_here(uow, caller, account):
             account, email = None, None  # not proof here: an account of their own
             out.append(
                 Outgoing(
@@ -113,7 +202,6 @@ async def meet(uow: UnitOfWork, caller: Caller, now: datetime) -> Identified:
                 )
             )
         else:
-            proof = "console" if caller.platform == "console" else "slack_email"
             out.append(announce(account.id, caller))
     if account is None:
         fallback = email.split("@")[0] if email else "member"
@@ -125,8 +213,7 @@ async def meet(uow: UnitOfWork, caller: Caller, now: datetime) -> Identified:
                 created_at=now,
             )
         )
-        if email and caller.platform == "slack":
-            proof = "slack_email"
+    proof = (facts.email_proof or "created") if email else "created"
     await repo.add(chat_identity(account.id, caller, proof=proof, now=now))
     out = [replace_recipient(m, account.id) for m in out]
     return Identified(account_id=account.id, out=out)
@@ -147,7 +234,3 @@ def announce(account_id: int, caller: Caller) -> Outgoing:
         account_id=account_id,
         kind="notice",
     )
-
-
-def identity_key(caller: Caller) -> tuple[str, str, str]:
-    return caller.platform, identity_space(caller), caller.user_id

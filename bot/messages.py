@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from bot.platforms import facts_of
+
 
 class Via(StrEnum):
     REPLY = "reply"
@@ -32,6 +34,12 @@ class ChannelRef:
     space_id: str
     channel_id: str
     name: str = ""
+
+    @property
+    def org_scoped(self) -> bool:
+        """The channel id means something only within the caller's org (the console has
+        no workspaces: its `#name` is the org's), not within a platform workspace."""
+        return not facts_of(self.platform).workspaces
 
 
 @dataclass(frozen=True)

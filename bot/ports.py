@@ -100,3 +100,22 @@ class FrontEnd(Protocol):
 class FrontEndStartError(RuntimeError):
     """A chat front end cannot start (a token refused, a port taken); its message is one
     line naming the setting, shown to whoever ran `coachbot run`."""
+
+
+# -- what the store raises (the core never sees a driver's exception) -------------------
+
+
+class Conflict(Exception):
+    """A write broke one of the store's constraints: a race lost to another process, or
+    a rule the schema holds (one org per person, one head coach, unique names). `detail`
+    is the store's own wording, which names the constraint; the core maps it to a
+    sentence (`bot.conflicts`)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class StoreUnavailable(Exception):
+    """The store could not run a statement (locked past its timeout, read-only, gone):
+    nothing was written, and the caller is told to try again."""

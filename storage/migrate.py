@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.ports import Conflict, StoreUnavailable
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -36,7 +38,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await _upgrade(engine, revision)
     except CommandError as exc:
         raise DatabaseUnusable(_unknown_revision(exc)) from None
-    except (DBAPIError, OSError, TimeoutError, sqlite3.Error) as exc:
+    except (DBAPIError, OSError, TimeoutError, sqlite3.Error, Conflict, StoreUnavailable) as exc:
         raise DatabaseUnusable(_why(exc)) from None
     except Exception as exc:
         # asyncpg raises its own errors while connecting (a wrong password, no such
@@ -61,6 +63,8 @@ def _why(exc: BaseException) -> str:
     """One line on why a database could not be opened or written."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return _why(exc.orig)
+    if isinstance(exc, (Conflict, StoreUnavailable)) and isinstance(exc.__cause__, DBAPIError):
+        return _why(exc.__cause__)
     if isinstance(exc, socket.gaierror):
         return f"its host is unknown ({exc.strerror})"
     if isinstance(exc, ConnectionRefusedError):

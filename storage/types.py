@@ -11,12 +11,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-# The ids people see and type for activities and invitations (`#K7QX2MR`): random, so
-# they say nothing about how many rows exist, and drawn from an alphabet without the
-# look-alikes 0/O and 1/I/L, upper case (typed ids are upper-cased before the lookup).
-# 31^7 ~ 2.7e10 ids: a clash is vanishingly rare, and the unique index refuses one.
-PUBLIC_ID_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-PUBLIC_ID_LENGTH = 7
+from bot.ids import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 
 def new_public_id() -> str:

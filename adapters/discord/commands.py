@@ -4,21 +4,24 @@ Each root of `bot.commands.base.REGISTRY` becomes an application command; a root
 subcommands (`/group create`, `/workout list`, ...) becomes an `app_commands.Group`. A
 spec's parameters become typed options: discord.py reads a command's options from its
 callback's signature, so each callback is given a constructed `inspect.Signature` and
-`app_commands.describe` / `choices` / `autocomplete` supply the rest.
+`app_commands.describe` / `choices` / `autocomplete` supply the rest. Every fact about an
+option comes from its parameter's declaration (`arg(...)` on the command's field): its
+description is the parameter's help text, its autocomplete the parameter's `suggest`, a
+Discord user option the parameter's `user` flag. Nothing is read from the usage line or
+chosen by command name here.
 
-The callback turns the typed options back into the one text grammar (`/add-member
-ann@x.org group:"5k squad"`) and hands the line to the core, exactly as Slack and the
-console do: Discord parses nothing itself.
+The callback hands the typed options, by parameter name, to `Core.handle_command`, which
+builds the command's dataclass from them with the same conversions the text grammar uses
+(so a bad value is refused in the same words): nothing is turned back into text.
 
 Choices made here (SPEC §4 is written for text):
 - A member option is a string that takes an e-mail, a display name or an @mention (the
   Discord client inserts `<@id>` for a mention typed into a string option), with
-  autocomplete of the members the caller may see. Two exceptions: the person
-  `/add-member` and `/add-coach` name (`who`) is someone new — an e-mail or an @mention,
-  never autocompleted from the members; and an option the usage line spells
-  `key:@mention` (`/add-member EMAIL user:@mention`) is a Discord *user* option, sent to
-  the core as `<@id>`: the invitation is addressed to that user, the e-mail is only the
-  coach's note (SPEC §5a).
+  autocomplete of the members the caller may see where the parameter asks for it (the
+  person `/add-member` and `/add-coach` name is someone new: not suggested). A parameter
+  declared `user=True` (`/add-member EMAIL user:@mention`) is a Discord *user* option,
+  given to the core as `<@id>`: the invitation is addressed to that user, the e-mail is
+  only the coach's note (SPEC §5a).
 - `on|off` options are a choice of `on` / `off`; bare-word flags (`private`) are
   booleans.
 - A root that is both a command and a family (`/invitations`, `/invitations revoke`)
@@ -30,7 +33,6 @@ Choices made here (SPEC §4 is written for text):
 from __future__ import annotations
 
 import inspect
-import re
 import zoneinfo
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -41,105 +43,30 @@ import discord
 from discord import app_commands
 
 from bot.commands import load_all
-from bot.commands.base import REGISTRY, CommandSpec, Kind, Param, roots
+from bot.commands.base import REGISTRY, CommandSpec, Kind, Param, Suggest, roots
 
 DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions
 CHOICE_LIMIT = 25  # Discord: choices and autocomplete results
 _QUOTES_TO_ESCAPE = frozenset('\\"“”„')
-_BARE = re.compile(r"[\w-]+")
 
-# What an option of each kind takes: the fallback for a parameter without a help text.
-KIND_HELP: dict[Kind, str] = {
-    Kind.EMAIL: "an e-mail address, like ann@club.org",
-    Kind.MEMBER: "a member: e-mail, @mention or display name",
-    Kind.MEMBERS: "one or more members (e-mails, @mentions or names) separated by spaces",
-    Kind.DATE_FORWARD: "a date: 2027-01-04, today, tomorrow, mon…sun",
-    Kind.DATE_BACKWARD: "a date: 2027-01-04, today, yesterday, mon…sun",
-    Kind.DURATION: "a duration: 42:10, 1:02:03, 45m, 1h30m",
-    Kind.DISTANCE: "a distance: 10k, 800m, 6.2mi, half, marathon",
-    Kind.INT: "a whole number",
-    Kind.CHOICE: "one of the listed values",
-    Kind.TIMEZONE: "an IANA time zone, like Europe/Berlin",
-    Kind.TIME: "a time of day, like 06:30",
-    Kind.ON_OFF: "on or off",
-    Kind.FLAG: "True to set it",
-    Kind.LIST: "comma-separated words, like a,b",
-}
-
-Runner = Callable[[discord.Interaction[Any], str], Awaitable[None]]
+Runner = Callable[[discord.Interaction[Any], CommandSpec, dict[str, Any]], Awaitable[None]]
 Suggester = Callable[[discord.Interaction[Any], str, str], Awaitable[list[str]]]
 
 
 def as_token(text: str) -> str:
-    """One token of the grammar holding exactly `text`, whatever it contains."""
+    """One token of the grammar holding exactly `text`, whatever it contains: how one
+    name with spaces is offered inside an option that holds several members."""
     escaped = "".join(f"\\{ch}" if ch in _QUOTES_TO_ESCAPE else ch for ch in text)
     return f'"{escaped}"'
 
 
-def is_user_option(spec: CommandSpec, param: Param) -> bool:
-    """`user:@mention` in the usage line: a Discord user to link, not a member to find."""
-    return param.kind is Kind.MEMBER and f"{param.spelling}:@mention" in spec.usage
-
-
-def _token(spec: CommandSpec, param: Param, value: Any) -> str | None:
-    if value is None:
-        return None
-    if param.kind is Kind.FLAG:
-        return param.name if value else None
-    if isinstance(value, discord.User | discord.Member):
-        text = f"<@{value.id}>"
-    elif isinstance(value, bool):
-        text = "on" if value else "off"
-    elif isinstance(value, int):
-        text = str(value)
-    else:
-        raw = str(value).strip()
-        if not raw:
-            return None
-        if param.kind in (Kind.MEMBERS, Kind.WORDS):
-            text = raw  # as typed: several words, each its own (quotes group a note)
-        elif param.kind in (Kind.CHOICE, Kind.ON_OFF) and _BARE.fullmatch(raw):
-            text = raw
-        else:
-            text = as_token(raw)
-    return text if param.positional else f"{param.spelling}:{text}"
-
-
-def to_text(spec: CommandSpec, values: dict[str, Any]) -> str:
-    """The line a person would have typed: `/name` then positionals, then key:value."""
-    words = [f"/{spec.name}"]
-    ordered = [p for p in spec.params if p.positional] + [
-        p for p in spec.params if not p.positional
-    ]
-    for param in ordered:
-        token = _token(spec, param, values.get(param.name))
-        if token is not None:
-            words.append(token)
-    return " ".join(words)
-
-
-def is_newcomer_option(spec: CommandSpec, param: Param) -> bool:
-    """`/add-member EMAIL|@member`: the person to add or invite, not a member to find."""
-    return param.kind is Kind.MEMBER and param.positional and "EMAIL|@member" in spec.usage
-
-
-def suggestion_kind(spec: CommandSpec, param: Param) -> str | None:
-    """Which names autocomplete offers for an option (None: none)."""
-    if is_user_option(spec, param) or is_newcomer_option(spec, param):
-        return None
-    if param.kind in (Kind.MEMBER, Kind.MEMBERS):
-        return "member"
-    if param.kind is Kind.TIMEZONE:
-        return "timezone"
-    if spec.name == "help" and param.name == "topic":
-        return "command"
-    sub = spec.name.split(" ", 1)[1] if " " in spec.name else ""
-    if sub == "create" or param.kind not in (Kind.WORD, Kind.TEXT):
-        return None  # a new name is not suggested
-    for kind in ("group", "plan", "workout"):
-        if param.name == kind or (spec.root == kind and param.name == "name"):
-            return kind
-    return None
+def option_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The options as the core takes them: a Discord user becomes the mention `<@id>` a
+    member parameter reads; everything else is passed as Discord typed it."""
+    return {
+        name: f"<@{value.id}>" if isinstance(value, discord.User | discord.Member) else value
+        for name, value in values.items()
+    }
 
 
 def _short(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -148,18 +75,13 @@ def _short(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
 
 def option_description(param: Param) -> str:
-    """The option's description is the parameter's own help text, declared once with the
-    command (a test holds every one to Discord's 100 characters); the per-kind format
-    is only a fallback for a parameter that has none."""
-    if param.help:
-        return _short(param.help)
-    label = param.name.replace("_", " ")
-    hint = KIND_HELP.get(param.kind) if param.kind is not Kind.CHOICE else None
-    return _short(f"{label}: {hint}" if hint else label)
+    """The parameter's own help text, declared with the command (a test holds every one
+    to Discord's 100 characters and forbids none)."""
+    return _short(param.help or param.name.replace("_", " "))
 
 
-def _annotation(spec: CommandSpec, param: Param) -> Any:
-    if is_user_option(spec, param):
+def _annotation(param: Param) -> Any:
+    if param.user:
         return discord.User
     if param.kind is Kind.FLAG:
         return bool
@@ -188,7 +110,7 @@ def option_order(spec: CommandSpec) -> list[Param]:
 
 
 def _complete(
-    kind: str, suggest: Suggester, several: bool
+    kind: Suggest, suggest: Suggester, several: bool
 ) -> Callable[[discord.Interaction[Any], str], Awaitable[list[app_commands.Choice[str]]]]:
     async def complete(
         interaction: discord.Interaction[Any], current: str
@@ -226,7 +148,7 @@ def _command(
     params = option_order(spec)
 
     async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
-        await run(interaction, to_text(spec, values))
+        await run(interaction, spec, option_values(values))
 
     signature = [
         inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD),
@@ -234,7 +156,7 @@ def _command(
             inspect.Parameter(
                 p.name,
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=_annotation(spec, p),
+                annotation=_annotation(p),
                 default=inspect.Parameter.empty if p.required else None,
             )
             for p in params
@@ -252,9 +174,9 @@ def _command(
     if choices:
         decorated = app_commands.choices(**choices)(decorated)
     completers: dict[str, Any] = {
-        p.name: _complete(kind, suggest, p.kind is Kind.MEMBERS)
+        p.name: _complete(p.suggest, suggest, p.kind is Kind.MEMBERS)
         for p in params
-        if (kind := suggestion_kind(spec, p)) is not None and _choices(p) is None
+        if p.suggest is not None and _choices(p) is None
     }
     if completers:
         decorated = app_commands.autocomplete(**completers)(decorated)

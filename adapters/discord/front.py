@@ -2,9 +2,10 @@
 
 - Slash commands: `CoachTree.interaction_check` is the middleware (ARCHITECTURE §5-6):
   every command is acknowledged first with an ephemeral deferral — well inside Discord's
-  3 s, whatever the work costs — then the typed options are turned into the text grammar
-  and run through `Core.handle`. The answer is an ephemeral follow-up; a channel post the
-  core returned (a leaderboard typed in its linked channel) is posted to its channel.
+  3 s, whatever the work costs — then the typed options, by parameter name, are run
+  through `Core.handle_command`, which builds the command from them (no text in
+  between). The answer is an ephemeral follow-up; a channel post the core returned (a
+  leaderboard typed in its linked channel) is posted to its channel.
   A deferral that fails (another process already answered this interaction) stops there:
   the command never runs twice.
 - DMs to the bot: free text runs the DM forms (`8k easy 42:10`, `done`, `skip`); an
@@ -40,6 +41,7 @@ from adapters.discord.render import NO_PINGS, pages
 from adapters.discord.sender import LIMITS, DiscordSender
 from adapters.discord.views import CheckIn
 from adapters.network import network_reason, quiet_network_retries
+from bot.commands.base import CommandSpec
 from bot.config import Settings
 from bot.core import APOLOGY, Core
 from bot.importers import MAX_FILE_BYTES
@@ -260,11 +262,12 @@ class DiscordFrontEnd:
             return False
         return True
 
-    async def run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
+    async def run_command(
+        self, interaction: discord.Interaction[Any], spec: CommandSpec, options: dict[str, Any]
+    ) -> None:
         try:
-            await self._answer(
-                interaction, await self.core.handle(interaction_caller(interaction), text)
-            )
+            caller = interaction_caller(interaction)
+            await self._answer(interaction, await self.core.handle_command(caller, spec, options))
         except Exception:
             log.exception("discord interaction %s failed", interaction.id)
             await self.apologise(interaction)

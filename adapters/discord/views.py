@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.ids import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 from bot.messages import Button
-from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 PREFIX = "coachbot:act:"
 _INVITATION = f"(?:accept|decline) #[{PUBLIC_ID_ALPHABET}]{{{PUBLIC_ID_LENGTH}}}"

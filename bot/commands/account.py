@@ -6,27 +6,46 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.commands.base import REGISTRY, CommandSpec, Ctx, Kind, Param, Refusal, command
+from bot.commands.base import (
+    REGISTRY,
+    CommandSpec,
+    Ctx,
+    Kind,
+    Refusal,
+    Suggest,
+    arg,
+    command,
+    member_arg,
+)
 from bot.commands.common import resolve_member
 from bot.grammar import MemberRef
 from bot.messages import TEXT_LIMIT
-from bot.policy import PRIVACY_FLAGS, Action, audit_filter, permits
+from bot.policy import PRIVACY_FLAGS, Action, permits
 from bot.schedule.planner import settings_changed
-from storage.models import AuditEntry
 
 NOTIFY_KINDS = ("daily", "digest", "leaderboard")
 
 
 @dataclass(frozen=True)
 class OwnSettings:
-    tz: str | None = None
-    units: str | None = None
-    reminder: time | None = None
-    name: str | None = None
-    goal: str | None = None
-    bio: str | None = None
-    notify: str | None = None
-    switch: bool | None = None
+    tz: str | None = arg(
+        Kind.TIMEZONE, help="your time zone, like Europe/Berlin", suggest=Suggest.TIMEZONE
+    )
+    units: str | None = arg(
+        Kind.CHOICE, help="km or mi, for distances and paces", choices=("km", "mi")
+    )
+    reminder: time | None = arg(Kind.TIME, help="the time of your daily reminder, like 06:30")
+    name: str | None = arg(Kind.WORD, help="your display name", max_len=80)
+    goal: str | None = arg(Kind.WORD, help="your goal, like sub-50 10k in May", max_len=200)
+    bio: str | None = arg(Kind.WORD, help="a few words about you", max_len=2000, lines=True)
+    notify: str | None = arg(
+        Kind.CHOICE,
+        help="a message to turn on or off: daily, digest or leaderboard",
+        choices=NOTIFY_KINDS,
+    )
+    switch: bool | None = arg(
+        Kind.ON_OFF, help="on or off, for the notify: message", positional=True
+    )
 
 
 @command(
@@ -35,61 +54,47 @@ class OwnSettings:
     '[bio:"..."] [notify:daily|digest|leaderboard on|off]',
     summary="your own settings",
     action=Action.OWN_SETTINGS,
-    params=(
-        Param("tz", Kind.TIMEZONE, help="your time zone, like Europe/Berlin"),
-        Param("units", Kind.CHOICE, help="km or mi, for distances and paces", choices=("km", "mi")),
-        Param("reminder", Kind.TIME, help="the time of your daily reminder, like 06:30"),
-        Param("name", Kind.WORD, help="your display name", max_len=80),
-        Param("goal", Kind.WORD, help="your goal, like sub-50 10k in May", max_len=200),
-        Param("bio", Kind.WORD, help="a few words about you", max_len=2000, lines=True),
-        Param(
-            "notify",
-            Kind.CHOICE,
-            help="a message to turn on or off: daily, digest or leaderboard",
-            choices=NOTIFY_KINDS,
-        ),
-        Param("switch", Kind.ON_OFF, help="on or off, for the notify: message", positional=True),
-    ),
 )
 async def settings(cmd: OwnSettings, ctx: Ctx) -> None:
     account = ctx.account
     if (cmd.notify is None) != (cmd.switch is None):
         raise Refusal("notify: takes a kind and on or off, e.g. notify:daily off.", show_usage=True)
     changed = []
+    columns: dict[str, object] = {}
     before = _daily_settings(ctx)
     if cmd.tz is not None:
-        account.timezone = cmd.tz
+        columns["timezone"] = cmd.tz
         changed.append(f"time zone {cmd.tz}")
     if cmd.units is not None:
-        account.units = cmd.units
+        columns["units"] = cmd.units
         changed.append(f"units {cmd.units}")
     if cmd.reminder is not None:
-        account.reminder_time = cmd.reminder.strftime("%H:%M")
-        changed.append(f"reminder {account.reminder_time}")
+        columns["reminder_time"] = reminder = cmd.reminder.strftime("%H:%M")
+        changed.append(f"reminder {reminder}")
     if cmd.name is not None:
-        account.display_name, account.display_name_set = cmd.name, True
+        columns["display_name"], columns["display_name_set"] = cmd.name, True
         changed.append(f"name {cmd.name}")
     if cmd.goal is not None:
-        account.goal = cmd.goal
+        columns["goal"] = cmd.goal
         changed.append("goal race")
     if cmd.bio is not None:
-        account.bio = cmd.bio
+        columns["bio"] = cmd.bio
         changed.append("bio")
     if cmd.notify is not None:
-        setattr(account, f"notify_{cmd.notify}", bool(cmd.switch))
+        columns[f"notify_{cmd.notify}"] = bool(cmd.switch)
         changed.append(f"{cmd.notify} messages {'on' if cmd.switch else 'off'}")
     if changed:
+        await ctx.uow.repo.save_own_settings(account, columns)
         after = _daily_settings(ctx)
         if before is not None and after is not None:
             await settings_changed(
-                ctx.uow.session,
+                ctx.uow.repo,
                 account,
                 before,
                 after,
                 ctx.now,
                 daily_on=cmd.notify == "daily" and bool(cmd.switch),
             )
-        await ctx.uow.session.flush()
         ctx.reply("Saved: " + ", ".join(changed) + ".")
         return
     zone = account.timezone or f"{ctx.zone.key} (your club's)"
@@ -112,8 +117,15 @@ def _daily_settings(ctx: Ctx) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class PrivacyCmd:
-    setting: str | None = None
-    switch: bool | None = None
+    setting: str | None = arg(
+        Kind.CHOICE,
+        help="the setting to change, like share_pace (leave out to see them all)",
+        positional=True,
+        choices=PRIVACY_FLAGS,
+    )
+    switch: bool | None = arg(
+        Kind.ON_OFF, help="on to share, off to keep it to yourself", positional=True
+    )
 
 
 @command(
@@ -121,26 +133,13 @@ class PrivacyCmd:
     usage="/privacy [SETTING on|off]",
     summary="who may see your activities, pace and profile",
     action=Action.OWN_SETTINGS,
-    params=(
-        Param(
-            "setting",
-            Kind.CHOICE,
-            help="the setting to change, like share_pace (leave out to see them all)",
-            positional=True,
-            choices=PRIVACY_FLAGS,
-        ),
-        Param(
-            "switch", Kind.ON_OFF, help="on to share, off to keep it to yourself", positional=True
-        ),
-    ),
 )
 async def privacy(cmd: PrivacyCmd, ctx: Ctx) -> None:
     account = ctx.account
     if cmd.setting is not None:
         if cmd.switch is None:
             raise Refusal(f"Say on or off: /privacy {cmd.setting} off.", show_usage=True)
-        setattr(account, cmd.setting, cmd.switch)
-        await ctx.uow.session.flush()
+        await ctx.uow.repo.save_own_settings(account, {cmd.setting: cmd.switch})
         ctx.reply(f"{cmd.setting} is now {'on' if cmd.switch else 'off'}.")
         return
     lines = [f"- {flag}: {'on' if getattr(account, flag) else 'off'}" for flag in PRIVACY_FLAGS]
@@ -151,8 +150,12 @@ async def privacy(cmd: PrivacyCmd, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Audit:
-    member: MemberRef | None = None
-    since: date | None = None
+    member: MemberRef | None = member_arg(
+        "only changes about this member: e-mail, @mention or name"
+    )
+    since: date | None = arg(
+        Kind.DATE_BACKWARD, help="only changes since this date: 2027-01-04, yesterday, mon…sun"
+    )
 
 
 @command(
@@ -160,19 +163,6 @@ class Audit:
     usage="/audit [MEMBER] [since:DATE]",
     summary="what coaches changed, newest first",
     action=Action.AUDIT,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="only changes about this member: e-mail, @mention or name",
-            positional=True,
-        ),
-        Param(
-            "since",
-            Kind.DATE_BACKWARD,
-            help="only changes since this date: 2027-01-04, yesterday, mon…sun",
-        ),
-    ),
 )
 async def audit(cmd: Audit, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -192,12 +182,7 @@ async def audit(cmd: Audit, ctx: Ctx) -> None:
             target_id = former.id
 
     since = datetime.combine(cmd.since, time(0), ZoneInfo(org.timezone)) if cmd.since else None
-    rows = await ctx.uow.repo.audit_entries(
-        org.id,
-        target_id=target_id,
-        since=since,
-        where=audit_filter(ctx.viewer, entry=AuditEntry),
-    )
+    rows = await ctx.uow.repo.audit_entries(ctx.viewer, org.id, target_id=target_id, since=since)
     if not rows:
         ctx.reply("Nothing in the audit log for that.")
         return
@@ -215,7 +200,13 @@ async def audit(cmd: Audit, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Help:
-    topic: str | None = None
+    topic: str | None = arg(
+        Kind.WORD,
+        help="a command, like add-member",
+        positional=True,
+        max_len=40,
+        suggest=Suggest.COMMAND,
+    )
 
 
 def allowed_specs(ctx: Ctx) -> list[CommandSpec]:
@@ -240,9 +231,6 @@ def command_help(spec: CommandSpec) -> str:
     usage="/help [COMMAND]",
     summary="the commands you can use",
     action=Action.HELP,
-    params=(
-        Param("topic", Kind.WORD, help="a command, like add-member", positional=True, max_len=40),
-    ),
 )
 async def help_(cmd: Help, ctx: Ctx) -> None:
     specs = allowed_specs(ctx)

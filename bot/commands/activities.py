@@ -7,46 +7,29 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
-
 from bot import grammar
-from bot.commands.base import CommandSpec, Ctx, Kind, Param, Refusal, command
+from bot.commands.base import CommandSpec, Ctx, Kind, Refusal, arg, command, member_arg
 from bot.commands.common import public_id_of, require, resolve_member, subject_of
 from bot.commands.training import (
     NOTES_MAX,
-    TYPES,
+    activity_type_arg,
     check_measures,
+    effort_arg,
     logged_text,
     match_session,
     record,
-    session_for_activity,
 )
 from bot.domain.schedule import monday_of
 from bot.grammar import MemberRef
 from bot.importers import ImportRefused, ParsedActivity
 from bot.importers.pool import ParsePool
-from bot.policy import (
-    Action,
-    Privacy,
-    Resource,
-    Subject,
-    Target,
-    activity_filter,
-    can_see,
-    can_see_activity,
-    comment_filter,
-)
+from bot.policy import Action, Privacy, Resource, Subject, Target, can_see, can_see_activity
 from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
 from bot.text import free_text
-from storage.models import Account, Activity, Comment, Membership
+from storage.models import Activity
 
 LIST_LIMIT = 40  # lines of /activities: about what a reply of 4,000 characters holds
 ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-
-
-_ATHLETE_M = aliased(Membership, name="athlete_m")  # built once: see storage.repositories
-_ATHLETE_A = aliased(Account, name="athlete_a")
 
 
 def activities_period(text: str | None, today: date) -> tuple[date, date, str]:
@@ -98,19 +81,26 @@ async def visible_activity(ctx: Ctx, ref: str) -> tuple[Activity, Subject]:
 
 @dataclass(frozen=True)
 class Activities:
-    member: MemberRef | None = None
-    period: str | None = None
+    member: MemberRef | None = member_arg(
+        "whose activities: e-mail, @mention or name (default: yours)"
+    )
+    period: str | None = arg(
+        Kind.WORD,
+        help="week, month, or dates like 2027-01-01..2027-01-31",
+        positional=True,
+        max_len=40,
+    )
 
 
-# an activity named by the #ID lists show (/activity edit|delete, /comment, /comments)
-ACTIVITY_ID = Param(
-    "activity",
-    Kind.WORD,
-    help="the activity's #ID, like #K7QX2MR",
-    positional=True,
-    required=True,
-    max_len=20,
-)
+def activity_id() -> str:
+    """An activity named by the #ID lists show (/activity edit|delete, /comment)."""
+    return arg(
+        Kind.WORD,
+        help="the activity's #ID, like #K7QX2MR",
+        positional=True,
+        required=True,
+        max_len=20,
+    )
 
 
 @command(
@@ -118,21 +108,6 @@ ACTIVITY_ID = Param(
     usage="/activities [MEMBER] [week|month|DATE..DATE]",
     summary="activities you may see: date, type, distance, time, pace, notes",
     action=Action.VIEW_ACTIVITIES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="whose activities: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-        Param(
-            "period",
-            Kind.WORD,
-            help="week, month, or dates like 2027-01-01..2027-01-31",
-            positional=True,
-            max_len=40,
-        ),
-    ),
 )
 async def activities(cmd: Activities, ctx: Ctx) -> None:
     member_ref, period_text = cmd.member, cmd.period
@@ -151,21 +126,9 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         if member is not None
         else Subject(account.id, None, None, privacy=Privacy.of(account))
     )
-    athlete_m, athlete_a = _ATHLETE_M, _ATHLETE_A
-    query = (
-        select(Activity)
-        .join(athlete_a, athlete_a.id == Activity.account_id)
-        .outerjoin(athlete_m, athlete_m.account_id == Activity.account_id)
-        .where(
-            Activity.account_id == account.id,
-            Activity.day >= first,
-            Activity.day <= last,
-            activity_filter(ctx.viewer, activity=Activity, member=athlete_m, account=athlete_a),
-        )
-        .order_by(Activity.day.desc(), Activity.started_at.desc())
-        .limit(LIST_LIMIT + 1)
+    rows = await ctx.uow.repo.visible_activities(
+        ctx.viewer, account.id, first, last, limit=LIST_LIMIT + 1
     )
-    rows = list((await ctx.uow.session.scalars(query)).all())
     mine = account.id == ctx.account.id
     whose = "Your" if mine else f"{account.display_name}'s"
     if not rows:
@@ -178,10 +141,7 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         return
     # hidden pace stays hidden: no duration either, or distance / time gives it away
     show_pace = can_see(Resource.PACE, ctx.viewer, subject)
-    comments = await ctx.uow.repo.comments_on(
-        [a.id for a in rows[:LIST_LIMIT]],
-        comment_filter(ctx.viewer, comment=Comment, activity=Activity),
-    )
+    comments = await ctx.uow.repo.comments_on(ctx.viewer, [a.id for a in rows[:LIST_LIMIT]])
     units = ctx.account.units
     lines = [f"{whose} activities, {label}:"]
 
@@ -223,14 +183,20 @@ async def own_activity(ctx: Ctx, ref: str) -> Activity:
 
 @dataclass(frozen=True)
 class EditActivity:
-    activity: str
-    distance: float | None = None
-    duration: timedelta | None = None
-    type: str | None = None
-    date: date | None = None
-    effort: int | None = None
-    private: bool | None = None
-    notes: str | None = None
+    activity: str = activity_id()
+    distance: float | None = arg(
+        Kind.DISTANCE, help="the right distance, like 10k, 800m, 6.2mi, half"
+    )
+    duration: timedelta | None = arg(Kind.DURATION, help="the right time, like 42:10, 1:02:03, 45m")
+    type: str | None = activity_type_arg()
+    date: date | None = arg(
+        Kind.DATE_BACKWARD, help="the right day: 2027-01-04, yesterday, mon…sun"
+    )
+    effort: int | None = effort_arg()
+    private: bool | None = arg(
+        Kind.ON_OFF, help="on: only you see it; off: shared as /privacy says"
+    )
+    notes: str | None = arg(Kind.WORD, help="your notes on it", max_len=NOTES_MAX, lines=True)
 
 
 @command(
@@ -239,23 +205,6 @@ class EditActivity:
     '[private:on|off] [notes:"..."]',
     summary="correct one of your activities",
     action=Action.OWN_TRAINING,
-    params=(
-        ACTIVITY_ID,
-        Param("distance", Kind.DISTANCE, help="the right distance, like 10k, 800m, 6.2mi, half"),
-        Param("duration", Kind.DURATION, help="the right time, like 42:10, 1:02:03, 45m"),
-        Param(
-            "type",
-            Kind.CHOICE,
-            help="run, ride, swim, strength, walk, hike or other",
-            choices=TYPES,
-        ),
-        Param("date", Kind.DATE_BACKWARD, help="the right day: 2027-01-04, yesterday, mon…sun"),
-        Param(
-            "effort", Kind.INT, help="how hard it felt, 1 (easy) to 10 (all out)", low=1, high=10
-        ),
-        Param("private", Kind.ON_OFF, help="on: only you see it; off: shared as /privacy says"),
-        Param("notes", Kind.WORD, help="your notes on it", max_len=NOTES_MAX, lines=True),
-    ),
 )
 async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
@@ -274,30 +223,24 @@ async def edit_activity(cmd: EditActivity, ctx: Ctx) -> None:
     if cmd.date is not None and cmd.date > ctx.today:
         raise Refusal(f"{cmd.date.isoformat()} is after your today; log what you have done.")
     moved = (cmd.date is not None and cmd.date != activity.day) or kind != activity.type
-    activity.type, activity.distance_m = kind, distance
-    activity.duration_s = duration.total_seconds() if duration else None
-    if cmd.date is not None:
-        activity.day = cmd.date
+    given = {"day": cmd.date, "effort": cmd.effort, "private": cmd.private, "notes": cmd.notes}
+    await ctx.uow.repo.amend_activity(
+        activity,
+        type=kind,
+        distance_m=distance,
+        duration_s=duration.total_seconds() if duration else None,
+        **{name: value for name, value in given.items() if value is not None},
+    )
     completed = None
     if moved:  # release the session it completed, and complete the one it now matches
-        session = await session_for_activity(ctx, activity.id)
-        if session is not None:
-            session.status, session.activity_id = "scheduled", None
-            await ctx.uow.session.flush()
+        await ctx.uow.repo.reopen_session_of(activity.id)
         completed = await match_session(ctx, activity)
-    if cmd.effort is not None:
-        activity.effort = cmd.effort
-    if cmd.private is not None:
-        activity.private = cmd.private
-    if cmd.notes is not None:
-        activity.notes = cmd.notes
-    await ctx.uow.session.flush()
     ctx.reply(logged_text(ctx, activity, completed).replace("Logged", "Updated", 1))
 
 
 @dataclass(frozen=True)
 class DeleteActivity:
-    activity: str
+    activity: str = activity_id()
 
 
 async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool) -> Upload:
@@ -314,17 +257,13 @@ async def read_upload(filename: str, data: bytes, now: datetime, pool: ParsePool
     usage="/activity delete #ID",
     summary="delete one of your activities",
     action=Action.OWN_TRAINING,
-    params=(ACTIVITY_ID,),
 )
 async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
     activity = await own_activity(ctx, cmd.activity)
-    session = await session_for_activity(ctx, activity.id)
-    if session is not None and session.status == "completed":
-        session.status, session.activity_id = "scheduled", None
-    await ctx.uow.repo.delete(activity)
+    reopened = await ctx.uow.repo.remove_activity(activity)
     ctx.reply(
         f"Activity #{activity.public_id} is deleted."
-        + (" Its session is open again." if session is not None else "")
+        + (" Its session is open again." if reopened else "")
     )
 
 
@@ -333,8 +272,15 @@ async def delete_activity(cmd: DeleteActivity, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class CommentOn:
-    activity: str
-    text: str
+    activity: str = activity_id()
+    text: str = arg(
+        Kind.TEXT,
+        help="your comment",
+        positional=True,
+        required=True,
+        max_len=NOTES_MAX,
+        lines=True,
+    )
 
 
 @command(
@@ -342,32 +288,18 @@ class CommentOn:
     usage='/comment #ACTIVITY "TEXT"',
     summary="comment on an activity you can see",
     action=Action.COMMENT,
-    params=(
-        ACTIVITY_ID,
-        Param(
-            "text",
-            Kind.TEXT,
-            help="your comment",
-            positional=True,
-            required=True,
-            max_len=NOTES_MAX,
-            lines=True,
-        ),
-    ),
 )
 async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     activity, subject = await visible_activity(ctx, cmd.activity)
     own = activity.account_id == ctx.account.id
     target = Target(account_id=activity.account_id, own=own, on_roster=subject.assigned_to_viewer)
     require(ctx, Action.COMMENT, target)
-    saved = await ctx.uow.repo.add(
-        Comment(
-            activity_id=activity.id,
-            org_id=ctx.org.id if ctx.org is not None else None,  # comments stay in their org
-            author_account_id=ctx.account.id,
-            text=cmd.text,
-            created_at=ctx.now,
-        )
+    comment_id = await ctx.uow.repo.add_comment(
+        activity.id,
+        ctx.org.id if ctx.org is not None else None,  # comments stay in their org
+        ctx.account.id,
+        cmd.text,
+        ctx.now,
     )
     if not own:
         ctx.dm(
@@ -375,7 +307,7 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
             f"{fmt_day(activity.day, ctx.today)} (#{activity.public_id}): {free_text(cmd.text)}",
             account_id=activity.account_id,
             kind="comment",
-            key=f"comment:{saved.id}",
+            key=f"comment:{comment_id}",
         )
     ctx.reply(f"Comment added to #{activity.public_id}.")
 
@@ -424,7 +356,6 @@ UPLOAD = CommandSpec(
     usage="send a GPX, FIT or TCX file to the bot in a direct message",
     summary="log an activity from a watch or app file",
     action=Action.OWN_TRAINING,
-    params=(),
     command_type=Upload,
     handler=upload,
 )

@@ -1,24 +1,32 @@
-"""The command framework: specs, typed arguments, the handler context and the registry.
+"""The command framework: specs, the handler context and the registry.
 
-A command is a frozen dataclass (`AddMember`), described by a `CommandSpec` that names
-its parameters, usage line, summary and the policy action it needs. The same specs build
-the text grammar here, `/help`, and the Slack and Discord command sets, so a command is
-declared once. Handlers are small `async def handler(cmd, ctx)` functions.
+A command is a frozen dataclass (`AddMember`) whose fields are its arguments, each
+declared with `arg(...)` (`bot/commands/params.py`, re-exported here): the field's type
+and default, and the `Param` metadata that the text grammar, `/help COMMAND`, the Slack
+manifest and the Discord options read. `@command` derives the `CommandSpec`'s parameters
+from those fields, so an argument is declared exactly once and a field without its
+metadata is refused when the command registers. Handlers are small `async def
+handler(cmd, ctx)` functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, fields
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot import grammar
-from bot import text as user_text
+from bot.commands.params import LIST_MAX as LIST_MAX
+from bot.commands.params import MEMBERS_MAX as MEMBERS_MAX
+from bot.commands.params import PARAM as PARAM
+from bot.commands.params import Kind, Param, params_of
+from bot.commands.params import Suggest as Suggest
+from bot.commands.params import arg as arg
+from bot.commands.params import member_arg as member_arg
 from bot.grammar import GrammarError, Token, shown
 from bot.messages import ChannelRef, Outgoing, Table, Via
+from bot.platforms import PlatformFacts, facts_of
 from bot.policy import Action, Viewer
 from storage.models import ChatIdentity
 
@@ -42,132 +50,16 @@ class Refusal(Exception):
         self.keep_writes = keep_writes
 
 
-class Kind(StrEnum):
-    EMAIL = "email"
-    MEMBER = "member"
-    MEMBERS = "members"  # one or more members (variadic positional)
-    WORD = "word"  # one token
-    TEXT = "text"  # the rest of the positional words, joined
-    WORDS = "words"  # the rest of the positional words as tokens: a quoted one stays whole
-    DATE_FORWARD = "date_forward"
-    DATE_BACKWARD = "date_backward"
-    DURATION = "duration"
-    DISTANCE = "distance"
-    INT = "int"
-    CHOICE = "choice"
-    TIMEZONE = "timezone"
-    TIME = "time"
-    ON_OFF = "on_off"
-    FLAG = "flag"  # a bare word such as `private`
-    LIST = "list"  # comma-separated words
-
-
-MEMBERS_MAX = 100  # distinct members one command may name (`/group add G A B ...`)
-LIST_MAX = 20  # items of a comma list (`labels:a,b`)
-
-
-def _distinct(items: list[str]) -> list[str]:
-    """Items without repeats (compared case-insensitively), first spelling kept."""
-    seen: dict[str, str] = {}
-    for item in items:
-        seen.setdefault(item.casefold(), item)
-    return list(seen.values())
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: Kind
-    positional: bool = False
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    low: int = 0
-    high: int = 0
-    max_len: int = 2000
-    help: str = ""
-    key: str | None = None  # the key:value spelling when it differs from the field name
-    lines: bool = False  # free text that may hold line breaks (notes, comments, bios)
-
-    @property
-    def spelling(self) -> str:
-        return self.key or self.name
-
-    def convert(self, raw: str, today: date) -> Any:
-        k = self.kind
-        if k in (Kind.TEXT, Kind.WORD, Kind.WORDS):
-            text = user_text.clean(raw, what=self.name, multiline=self.lines)
-            if len(text) > self.max_len:
-                raise GrammarError(
-                    f"{self.name} is {len(text):,} characters long; the most is {self.max_len:,}."
-                )
-            return text
-        if k is Kind.EMAIL:
-            return grammar.parse_email(raw)
-        if k in (Kind.MEMBER, Kind.MEMBERS):
-            return grammar.parse_member_ref(raw)
-        if k in (Kind.DATE_FORWARD, Kind.DATE_BACKWARD, Kind.DURATION, Kind.DISTANCE):
-            try:
-                return self._measure(raw, today)
-            except GrammarError as exc:  # name the argument: a line may hold several dates
-                raise GrammarError(f"{self.spelling}: {exc.message}") from None
-        if k is Kind.INT:
-            return grammar.parse_int(raw, name=self.name, low=self.low, high=self.high)
-        if k is Kind.CHOICE:
-            value = raw.strip().lower()
-            if value not in self.choices:
-                raise GrammarError(
-                    f"{self.name} must be one of {', '.join(self.choices)} (not {shown(raw)})."
-                )
-            return value
-        if k is Kind.TIMEZONE:
-            return grammar.parse_timezone(raw)
-        if k is Kind.TIME:
-            return grammar.parse_time_of_day(raw)
-        if k is Kind.ON_OFF:
-            return grammar.parse_on_off(raw)
-        if k is Kind.LIST:
-            items = _distinct(
-                [user_text.clean(part, what=self.name) for part in raw.split(",") if part.strip()]
-            )
-            if any(len(item) > 40 for item in items) or len(items) > LIST_MAX:
-                raise GrammarError(f"{self.name}: up to {LIST_MAX} items of at most 40 characters.")
-            return tuple(items)
-        raise GrammarError(f"{self.name} cannot be given that way.")
-
-    def members(self, tokens: list[Token], today: date) -> tuple[grammar.MemberRef, ...]:
-        """A variadic member list: the same member named twice counts once, and more
-        than `MEMBERS_MAX` distinct ones are refused before any is looked up."""
-        seen: dict[tuple[str, str], grammar.MemberRef] = {}
-        for token in tokens:
-            ref = self.convert(token.value, today)
-            seen.setdefault((ref.kind, ref.value.casefold()), ref)
-            if len(seen) > MEMBERS_MAX:
-                raise GrammarError(
-                    f"{self.name}: at most {MEMBERS_MAX} different members in one command; "
-                    "split them over several."
-                )
-        return tuple(seen.values())
-
-    def _measure(self, raw: str, today: date) -> Any:
-        if self.kind is Kind.DATE_FORWARD:
-            return grammar.parse_date(raw, today, "forward")
-        if self.kind is Kind.DATE_BACKWARD:
-            return grammar.parse_date(raw, today, "backward")
-        if self.kind is Kind.DURATION:
-            return grammar.parse_duration(raw)
-        return grammar.parse_distance(raw)
-
-
 @dataclass(frozen=True)
 class CommandSpec:
     name: str  # "add-member", or "workout create" for a subcommand
     usage: str
     summary: str
     action: Action
-    params: tuple[Param, ...]
     command_type: type
     handler: Callable[[Any, Ctx], Awaitable[None]]
     dm_form: bool = False
+    params: tuple[Param, ...] = ()  # from the command type's fields (`params_of`)
 
     @property
     def root(self) -> str:
@@ -203,18 +95,33 @@ class CommandSpec:
                 values[param.name] = param.members(loose, today)
                 loose = []
             elif param.kind is Kind.WORDS:
-                param.convert(" ".join(t.value for t in loose), today)  # empty, too long
-                values[param.name] = user_text.tokens_kept(loose)
+                values[param.name] = param.words(loose, today)
                 loose = []
             else:
                 values[param.name] = param.convert(loose.pop(0).value, today)
         if loose:
             raise GrammarError(f"I did not expect {shown(loose[0].value)} there.")
+        return self._made(values)
+
+    def build(self, options: Mapping[str, Any], today: date) -> Any:
+        """The command from options a platform collected already typed (Discord), by
+        parameter name: each value is converted and checked as the same word typed would
+        be, so nothing is turned back into text and parsed again."""
+        unknown = set(options) - {p.name for p in self.params}
+        if unknown:
+            raise GrammarError(f"{sorted(unknown)[0]} is not an option of /{self.name}.")
+        values: dict[str, Any] = {}
+        for param in self.params:
+            value = param.from_option(options.get(param.name), today)
+            if value is not None:
+                values[param.name] = value
+        return self._made(values)
+
+    def _made(self, values: dict[str, Any]) -> Any:
         for param in self.params:
             if param.required and param.name not in values:
                 raise GrammarError(f"{param.name} is missing.")
-        names = {f.name for f in fields(self.command_type)}
-        return self.command_type(**{k: v for k, v in values.items() if k in names})
+        return self.command_type(**values)
 
 
 REGISTRY: dict[str, CommandSpec] = {}
@@ -227,10 +134,10 @@ def command(
     usage: str,
     summary: str,
     action: Action,
-    params: tuple[Param, ...] = (),
     dm_form: bool = False,
 ) -> Callable[[Callable[[C, Ctx], Awaitable[None]]], Callable[[C, Ctx], Awaitable[None]]]:
-    """Register a handler; its first parameter's annotation is the command dataclass."""
+    """Register a handler; its first parameter's annotation is the command dataclass,
+    whose fields (declared with `arg`) are the command's parameters."""
 
     def register(
         handler: Callable[[C, Ctx], Awaitable[None]],
@@ -242,7 +149,14 @@ def command(
         if name in REGISTRY:
             raise RuntimeError(f"/{name} is registered twice")
         REGISTRY[name] = CommandSpec(
-            name, usage, summary, action, params, command_type, handler, dm_form
+            name=name,
+            usage=usage,
+            summary=summary,
+            action=action,
+            command_type=command_type,
+            handler=handler,
+            dm_form=dm_form,
+            params=params_of(command_type),
         )
         return handler
 
@@ -287,6 +201,11 @@ class Caller:
 
     def mentioned_email(self, user_id: str) -> str | None:
         return next((email for uid, email in self.mentions if uid == user_id), None)
+
+    @property
+    def facts(self) -> PlatformFacts:
+        """What the caller's platform vouches for (`bot.platforms`)."""
+        return facts_of(self.platform)
 
 
 @dataclass
@@ -364,7 +283,7 @@ class Ctx:
 def identity_space(caller: Caller) -> str:
     """The space a chat identity is keyed by: Discord user ids are global (one identity
     serves every guild and DMs); Slack user ids belong to their workspace."""
-    return "" if caller.platform == "discord" else caller.space_id
+    return caller.facts.identity_space(caller.space_id)
 
 
 def chat_identity(account_id: int, caller: Caller, *, proof: str, now: datetime) -> ChatIdentity:
@@ -383,7 +302,4 @@ def chat_identity(account_id: int, caller: Caller, *, proof: str, now: datetime)
 
 def mention_of(caller: Caller) -> str:
     """How a chat user is named to others: a platform mention, the e-mail on the console."""
-    if caller.platform == "console":
-        return caller.user_id
-    where = "Slack" if caller.platform == "slack" else "Discord"
-    return f"<@{caller.user_id}> on {where}"
+    return caller.facts.mention(caller.user_id)

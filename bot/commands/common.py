@@ -6,21 +6,10 @@ from typing import Protocol
 
 from bot.commands.base import Ctx, Refusal
 from bot.grammar import MemberRef, shown
-from bot.policy import (
-    Action,
-    Privacy,
-    Resource,
-    Subject,
-    Target,
-    Viewer,
-    can_see,
-    decide,
-    permits,
-    visible_filter,
-)
-from storage.models import Account, Membership, Org
+from bot.ids import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
+from bot.policy import Action, Privacy, Resource, Subject, Target, Viewer, can_see, decide, permits
+from storage.models import Account, Membership
 from storage.repositories import Member
-from storage.types import PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH
 
 NO_EMAIL = "— (none proven)"
 
@@ -55,8 +44,7 @@ async def lock_org(ctx: Ctx) -> None:
     already do); the caller's own membership is read again under the lock. Without it a
     removal of Kai racing a hand-over to Kai left the org with no head coach."""
     org, me = ctx.require_org()
-    await ctx.uow.repo.lock_rows(Org, org.id)
-    await ctx.uow.repo.lock_rows(Membership, me.id)
+    await ctx.uow.repo.lock_roles(org.id, me.id)
     if (me.is_head_coach, me.is_coach) != (ctx.viewer.is_head_coach, ctx.viewer.is_coach):
         raise Refusal("Your role changed a moment ago; type the command again.")
 
@@ -135,10 +123,6 @@ def require(ctx: Ctx, action: Action, target: Target | None = None) -> None:
 
 async def may_see(ctx: Ctx, resource: Resource, member: Membership, account: Account) -> bool:
     return can_see(resource, ctx.viewer, await subject_of(ctx, member, account))
-
-
-def filter_for(ctx: Ctx, resource: Resource, author_column: object = None) -> object:
-    return visible_filter(resource, ctx.viewer, author_column=author_column)
 
 
 class HasRoles(Protocol):

@@ -4,33 +4,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.commands.common import resolve_member, sees_emails, who
 from bot.grammar import MemberRef, shown
-from bot.policy import Action, Thing, permits, sees_everyone, thing_filter
+from bot.platforms import facts_of
+from bot.policy import Action, permits, sees_everyone
 from bot.text import clean, keyed
-from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel, GroupMember
+from storage.models import CHANNEL_MAX, GROUP_NAME_MAX, KEY_WIDTH, Group, GroupChannel
 
 NAME_MAX = GROUP_NAME_MAX
-# the group a command names, as /group delete, show and link take it
-GROUP_NAME = Param(
-    "name", Kind.TEXT, help="the group's name", positional=True, required=True, max_len=NAME_MAX
-)
 GROUP_KEY = GROUP_NAME_MAX * KEY_WIDTH
 
 
 async def find_group(ctx: Ctx, name: str) -> Group:
     """A group by name; athletes only "find" the groups they belong to (SPEC §2)."""
     org, _ = ctx.require_org()
-    group = await ctx.uow.repo.group_by_name(org.id, name, thing_filter(Thing.GROUP, ctx.viewer))
+    group = await ctx.uow.repo.visible_group(ctx.viewer, org.id, name)
     if group is None:
         raise Refusal(f"No group named {shown(name)}. See /group list.")
     return group
 
 
+def group_name(kind: Kind = Kind.TEXT, help: str = "the group's name") -> str:
+    """The group a command names: the rest of the line (/group delete, show, link), or
+    one word when more follows it (/group rename, add, remove)."""
+    return arg(
+        kind, help=help, positional=True, required=True, max_len=NAME_MAX, suggest=Suggest.GROUP
+    )
+
+
 @dataclass(frozen=True)
 class CreateGroup:
-    name: str
+    name: str = arg(
+        Kind.TEXT,
+        help="the new group's name, like 5k squad",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+    )
 
 
 @command(
@@ -38,24 +49,12 @@ class CreateGroup:
     usage="/group create NAME",
     summary="make a group",
     action=Action.MANAGE_GROUPS,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the new group's name, like 5k squad",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     if await ctx.uow.repo.group_by_name(org.id, cmd.name):
         raise Refusal(f"There is already a group named {shown(cmd.name)}.")
-    await ctx.uow.repo.add(
-        Group(org_id=org.id, name=cmd.name, name_key=keyed(cmd.name, GROUP_KEY), created_at=ctx.now)
-    )
+    await ctx.uow.repo.create_group(org.id, cmd.name, keyed(cmd.name, GROUP_KEY), ctx.now)
     await ctx.audit("group_create", None, cmd.name)
     name = f'"{cmd.name}"' if " " in cmd.name else cmd.name
     ctx.reply(
@@ -66,8 +65,14 @@ async def create_group(cmd: CreateGroup, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RenameGroup:
-    name: str
-    new_name: str
+    name: str = group_name(Kind.WORD, "the group's current name")
+    new_name: str = arg(
+        Kind.WORD,
+        help="the group's new name",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+    )
 
 
 @command(
@@ -75,24 +80,6 @@ class RenameGroup:
     usage="/group rename NAME NEW-NAME",
     summary="rename a group",
     action=Action.MANAGE_GROUPS,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the group's current name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param(
-            "new_name",
-            Kind.WORD,
-            help="the group's new name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -101,15 +88,14 @@ async def rename_group(cmd: RenameGroup, ctx: Ctx) -> None:
     if clash is not None and clash.id != group.id:
         raise Refusal(f"There is already a group named {shown(cmd.new_name)}.")
     old = group.name
-    group.name, group.name_key = cmd.new_name, keyed(cmd.new_name, GROUP_KEY)
-    await ctx.uow.session.flush()
+    await ctx.uow.repo.rename_group(group, cmd.new_name, keyed(cmd.new_name, GROUP_KEY))
     await ctx.audit("group_rename", None, f"{old} -> {cmd.new_name}")
     ctx.reply(f"Group {old} is now called {cmd.new_name}.")
 
 
 @dataclass(frozen=True)
 class DeleteGroup:
-    name: str
+    name: str = group_name()
 
 
 @command(
@@ -117,11 +103,10 @@ class DeleteGroup:
     usage="/group delete NAME",
     summary="delete a group (its athletes stay in the org)",
     action=Action.MANAGE_GROUPS,
-    params=(GROUP_NAME,),
 )
 async def delete_group(cmd: DeleteGroup, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
-    await ctx.uow.repo.delete(group)
+    await ctx.uow.repo.delete_group(group)
     await ctx.audit("group_delete", None, group.name)
     ctx.reply(f"Group {group.name} is deleted; its athletes stay in the organization.")
 
@@ -139,7 +124,7 @@ class ListGroups:
 )
 async def list_groups(cmd: ListGroups, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    groups = await ctx.uow.repo.groups(org.id, thing_filter(Thing.GROUP, ctx.viewer))
+    groups = await ctx.uow.repo.visible_groups(ctx.viewer, org.id)
     if not groups:
         every = sees_everyone(ctx.viewer, Action.VIEW_GROUPS)
         ctx.reply("No groups yet." if every else "You are in no group yet.")
@@ -151,7 +136,7 @@ async def list_groups(cmd: ListGroups, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ShowGroup:
-    name: str
+    name: str = group_name()
 
 
 @command(
@@ -159,7 +144,6 @@ class ShowGroup:
     usage="/group show NAME",
     summary="a group's athletes (athletes see their groupmates' names)",
     action=Action.VIEW_GROUPS,
-    params=(GROUP_NAME,),
 )
 async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -183,7 +167,7 @@ async def show_group(cmd: ShowGroup, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class LinkGroup:
-    name: str
+    name: str = group_name()
 
 
 @command(
@@ -191,7 +175,6 @@ class LinkGroup:
     usage="/group link NAME (typed in the group's channel)",
     summary="post this group's leaderboard to the channel you type it in",
     action=Action.MANAGE_GROUPS,
-    params=(GROUP_NAME,),
 )
 async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
     channel = ctx.caller.channel
@@ -205,17 +188,8 @@ async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
     taken = await repo.group_for_channel(channel.platform, channel.space_id, channel.channel_id)
     if taken is not None and taken.id != group.id:
         raise Refusal(f"This channel is already linked to group {taken.name}.")
-    for old in await repo.group_channels(group.id):
-        if old.platform == channel.platform:
-            await repo.delete(old)
-    await repo.add(
-        GroupChannel(
-            group_id=group.id,
-            platform=channel.platform,
-            space_id=channel.space_id,
-            channel_id=channel.channel_id,
-            linked_at=ctx.now,
-        )
+    await repo.link_channel(
+        group.id, channel.platform, channel.space_id, channel.channel_id, ctx.now
     )
     await ctx.audit("group_link", None, f"{group.name} -> {channel.name or channel.channel_id}")
     ctx.reply(
@@ -226,22 +200,14 @@ async def link_group(cmd: LinkGroup, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class GroupMembers:
-    name: str
-    members: tuple[MemberRef, ...]
-
-
-_members_params = (
-    Param(
-        "name", Kind.WORD, help="the group's name", positional=True, required=True, max_len=NAME_MAX
-    ),
-    Param(
-        "members",
+    name: str = group_name(Kind.WORD)
+    members: tuple[MemberRef, ...] = arg(
         Kind.MEMBERS,
         help="one or more members (e-mail, @mention or name), separated by spaces",
         positional=True,
         required=True,
-    ),
-)
+        suggest=Suggest.MEMBER,
+    )
 
 
 @command(
@@ -249,7 +215,6 @@ _members_params = (
     usage="/group add NAME MEMBER [MEMBER...]",
     summary="put athletes in a group",
     action=Action.MANAGE_GROUPS,
-    params=_members_params,
 )
 async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
@@ -265,7 +230,7 @@ async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
         if await ctx.uow.repo.in_group(group.id, member.id):
             already.append(account.display_name)
             continue
-        await ctx.uow.repo.add(GroupMember(group_id=group.id, membership_id=member.id))
+        await ctx.uow.repo.join_group(group.id, member.id)
         added.append(account.display_name)
     await ctx.audit("group_add", None, f"{group.name}: {', '.join(added)}")
     text = f"Added to {group.name}: {_few_names(added)}." if added else "Nobody new to add."
@@ -279,7 +244,6 @@ async def group_add(cmd: GroupMembers, ctx: Ctx) -> None:
     usage="/group remove NAME MEMBER [MEMBER...]",
     summary="take athletes out of a group",
     action=Action.MANAGE_GROUPS,
-    params=_members_params,
 )
 async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
     group = await find_group(ctx, cmd.name)
@@ -290,10 +254,8 @@ async def group_remove(cmd: GroupMembers, ctx: Ctx) -> None:
         if member.id in seen:
             continue
         seen.add(member.id)
-        place = await ctx.uow.repo.in_group(group.id, member.id)
-        if place is None:
+        if not await ctx.uow.repo.leave_group(group.id, member.id):
             raise Refusal(f"{account.display_name} is not in {group.name}.")
-        await ctx.uow.repo.delete(place)
         removed.append(account.display_name)
     await ctx.audit("group_remove", None, f"{group.name}: {', '.join(removed)}")
     ctx.reply(f"Removed from {group.name}: {_few_names(removed)}.")
@@ -313,9 +275,4 @@ GROUP_SHOWN = 60  # athletes listed by /group show
 
 
 def _channel_name(link: GroupChannel) -> str:
-    """How each platform writes a channel so that it shows as one."""
-    if link.platform == "discord":
-        return f"<#{link.channel_id}>"
-    if link.platform == "slack":
-        return f"<#{link.channel_id}>"
-    return f"#{link.channel_id}"
+    return facts_of(link.platform).channel_mention(link.channel_id)

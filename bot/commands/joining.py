@@ -1,247 +1,98 @@
-"""Joining (SPEC §5): /add-member, /add-coach, invitations, invite links and /join."""
+"""Joining (SPEC §5): /add-member, /add-coach, invitations, invite links and /join.
+
+The handlers; what an invitation is and what accepting one does is `bot.invitations`."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import grammar
 from bot.commands.base import (
-    Caller,
     Ctx,
     Kind,
-    Param,
     Refusal,
+    Suggest,
+    arg,
     command,
     identity_space,
-    mention_of,
+    member_arg,
 )
 from bot.commands.common import public_id_of, resolve_member
-from bot.commands.plans import enroll, find_plan
+from bot.commands.plans import enroll, find_plan, plan_start
 from bot.domain.schedule import next_monday, start_problem
 from bot.grammar import MemberRef, shown
+from bot.invitations import (
+    accept_invitation,
+    addressed_to,
+    code_fits,
+    hash_code,
+    identity_key,
+    invitation_ref,
+    join_org,
+    new_code,
+    usable,
+    usable_invitation,
+    welcome_text,
+)
 from bot.messages import Button, Outgoing, Via
 from bot.policy import Action, permits
 from storage.models import (
     Account,
     Assignment,
     ChatIdentity,
-    CoachNote,
-    GroupMember,
     Invitation,
     InvitationAssignment,
     Membership,
 )
 from storage.types import new_public_id
-from storage.unit_of_work import UnitOfWork
 
 INVITATION_DAYS = 14
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
-JOIN_FAILURE_LIMIT = 5
-JOIN_FAILURE_WINDOW = timedelta(minutes=15)
 MAX_LINK_LIFE = timedelta(days=366)  # a join code lives at most a year
-
-
-def new_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def hash_code(code: str) -> str:
-    """Codes are stored hashed; they carry ~50 bits, so a plain SHA-256 suffices."""
-    normal = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hashlib.sha256(normal.encode()).hexdigest()
-
-
-async def join_org(
-    uow: UnitOfWork,
-    account: Account,
-    org_id: int,
-    *,
-    role: str,
-    group_id: int | None,
-    now: datetime,
-    invitation_id: int | None = None,
-) -> Membership:
-    """Make the account a member and apply the group and coach the coach asked for."""
-    member = await uow.repo.add(
-        Membership(
-            org_id=org_id,
-            account_id=account.id,
-            is_coach=role == "coach",
-            is_athlete=role == "athlete",
-            status="active",
-            labels=[],
-            joined_at=now,
-        )
-    )
-    if group_id is not None and role == "athlete":
-        await uow.repo.add(GroupMember(group_id=group_id, membership_id=member.id))
-    if invitation_id is not None:
-        for waiting in await uow.repo.invitation_assignments(invitation_id):
-            coach_mid = waiting.coach_membership_id or member.id
-            athlete_mid = waiting.athlete_membership_id or member.id
-            await uow.repo.add(
-                Assignment(
-                    org_id=org_id,
-                    coach_membership_id=coach_mid,
-                    athlete_membership_id=athlete_mid,
-                    created_at=now,
-                )
-            )
-            await uow.repo.delete(waiting)
-    return member
-
-
-async def welcome_text(
-    uow: UnitOfWork, member: Membership, *, groups: list[str] | None = None
-) -> str:
-    """The welcome DM. A caller that has just made the membership knows its groups and
-    passes them; otherwise they are looked up. It never names the member's coaches: the
-    coach <-> athlete assignments about oneself are not shown to oneself (SPEC §2)."""
-    org = await uow.repo.org(member.org_id)
-    parts = [f"Welcome to {org.name if org else 'your club'}!"]
-    parts.append("You joined as a coach." if member.is_coach else "You joined as an athlete.")
-    if groups is None:
-        groups = [g.name for g in await uow.repo.groups_of(member.id)]
-    if groups:
-        parts.append("Your group: " + ", ".join(groups) + ".")
-
-    parts.append("Type /help to see what you can do.")
-    return " ".join(parts)
-
-
-async def accept_invitation(
-    uow: UnitOfWork,
-    account: Account,
-    invitation: Invitation,
-    now: datetime,
-    *,
-    by_code: Caller | None = None,
-) -> list[Outgoing]:
-    """Accept a pending invitation (first use, Accept, or /join): membership, audit,
-    welcome DM. `by_code`: the identity that typed the code, named to the inviting coach
-    and the head coach (SPEC §5a).
-
-    The use is claimed first, in one conditional UPDATE: of people typing a code at the
-    same moment only as many join as it has uses left (issue 11, item 1)."""
-    if not await uow.repo.claim_invitation(invitation, now):
-        raise Refusal(
-            "That invitation was just used up by someone else. Ask your coach for a new one."
-        )
-    member = await join_org(
-        uow,
-        account,
-        invitation.org_id,
-        role=invitation.role,
-        group_id=invitation.group_id,
-        now=now,
-        invitation_id=invitation.id,
-    )
-    await uow.repo.add_audit(
-        invitation.org_id, account.id, "join", account.id, f"invitation {invitation.id}", now
-    )
-    if invitation.kind == "person" and invitation.email and invitation.created_by_account_id:
-        # the e-mail a coach typed beside a mention is their note, never the account's
-        await uow.repo.add(
-            CoachNote(
-                org_id=invitation.org_id,
-                author_account_id=invitation.created_by_account_id,
-                athlete_membership_id=member.id,
-                text=f"E-mail given when they were invited (not verified): {invitation.email}",
-                created_at=now,
-            )
-        )
-    text = await welcome_text(uow, member)
-    out = [
-        Outgoing(Via.DM, text, account_id=account.id, kind="welcome", key=f"welcome:{member.id}")
-    ]
-    if by_code is not None:
-        out.extend(await _tell_coaches(uow, invitation, by_code, account, now))
-    plan = await uow.repo.plan(invitation.plan_id) if invitation.plan_id else None
-    if plan is not None and member.is_athlete:
-        today = now.astimezone(ZoneInfo(account.timezone or (await _org_zone(uow, member)))).date()
-        start = invitation.start_date or next_monday(today)
-        if start_problem(start, today):  # the invitation waited too long: start afresh
-            start = next_monday(today)
-        _, messages = await enroll(
-            uow,
-            plan,
-            [(member, account)],
-            start,
-            by_account_id=invitation.created_by_account_id or account.id,
-            now=now,
-        )
-        out.extend(messages)
-    return out
-
-
-async def _tell_coaches(
-    uow: UnitOfWork, invitation: Invitation, joiner: Caller, account: Account, now: datetime
-) -> list[Outgoing]:
-    """Whoever joins by code: the inviting coach and the head coach hear who it was, by
-    platform mention, and which invitation they used — a leaked code shows at once."""
-    used = (
-        f"the invitation for {invitation.email}"
-        if invitation.kind == "email"
-        else f"join code {invitation_ref(invitation)}"
-        if invitation.kind == "link"
-        else f"the invitation {invitation_ref(invitation)}"
-    )
-    text = (
-        f"{account.display_name} ({mention_of(joiner)}) joined as "
-        f"{'a coach' if invitation.role == 'coach' else 'an athlete'} with {used}."
-    )
-    head = await uow.repo.head_coach(invitation.org_id)
-    targets = {invitation.created_by_account_id}
-    if head is not None:
-        targets.add(head[1].id)
-    targets.discard(None)
-    targets.discard(account.id)
-    return [
-        Outgoing(Via.DM, text, account_id=target, kind="notice")
-        for target in sorted(t for t in targets if t is not None)
-    ]
-
-
-async def _org_zone(uow: UnitOfWork, member: Membership) -> str:
-    org = await uow.repo.org(member.org_id)
-    return org.timezone if org else "UTC"
-
-
-def _usable(invitation: Invitation, now: datetime) -> bool:
-    if invitation.status != "pending":
-        return False
-    if invitation.expires_at is not None and invitation.expires_at <= now:
-        return False
-    return invitation.max_uses is None or invitation.uses < invitation.max_uses
-
-
-def invitation_ref(invitation: Invitation) -> str:
-    """How an invitation is named to people: in lists, DMs and buttons."""
-    return f"#{invitation.public_id}"
 
 
 # -- /add-member and /add-coach --------------------------------------------------------
 
 
+def invited_user() -> MemberRef | None:
+    """`user:@mention`: the chat user an invitation is addressed to (/add-member,
+    /add-coach), a platform user picked as such, never a member looked up."""
+    return arg(
+        Kind.MEMBER,
+        help="the chat user (@mention) who gets the invitation; the e-mail is your note",
+        user=True,
+    )
+
+
 @dataclass(frozen=True)
 class AddMember:
-    person: MemberRef
-    group: str | None = None
-    plan: str | None = None
-    start: date | None = None
-    coach: MemberRef | None = None
-    user: MemberRef | None = None
+    person: MemberRef = arg(  # someone new: no member is suggested
+        Kind.MEMBER,
+        help="an e-mail, or an @mention of the person to add or invite",
+        positional=True,
+        required=True,
+    )
+    group: str | None = arg(Kind.WORD, help="put them in this group", suggest=Suggest.GROUP)
+    plan: str | None = arg(
+        Kind.WORD, help="assign them this plan (start: says from when)", suggest=Suggest.PLAN
+    )
+    start: date | None = plan_start()
+    coach: MemberRef | None = member_arg(
+        "the assistant coach whose roster they join: e-mail, @mention or name", positional=False
+    )
+    user: MemberRef | None = invited_user()
 
 
 @dataclass(frozen=True)
 class AddCoach:
-    person: MemberRef
-    user: MemberRef | None = None
+    person: MemberRef = arg(
+        Kind.MEMBER,
+        help="an e-mail, or an @mention of the coach to add or invite",
+        positional=True,
+        required=True,
+    )
+    user: MemberRef | None = invited_user()
 
 
 @dataclass(frozen=True)
@@ -268,16 +119,16 @@ def invitee_of(ctx: Ctx, who: MemberRef, user: MemberRef | None) -> Invitee:
     if user is not None:
         if who.kind != "email":
             raise Refusal("user: goes with an e-mail: /add-member EMAIL user:@them.")
-        if user.kind != "mention" or caller.platform == "console":
+        if user.kind != "mention" or not caller.facts.mentions:
             raise Refusal("user: takes an @mention of the person in this chat.")
         who, typed = user, who.value
     else:
         typed = who.value if who.kind == "email" else None
     if who.kind == "email":
         return Invitee(email=who.value)
-    if caller.platform == "console":
+    if not caller.facts.mentions:
         raise Refusal("On the console, name people by e-mail.")
-    if caller.platform == "slack":
+    if caller.facts.tells_email:
         # a Slack mention stands for that user's verified e-mail, which must match
         verified = caller.mentioned_email(who.value)
         if typed is not None and verified is not None and verified != typed:
@@ -437,11 +288,11 @@ async def joins_at_once(ctx: Ctx, invitee: Invitee, account: Account) -> bool:
     workspace); anywhere else — and on Discord, where a mention is always an offer —
     it becomes an invitation they accept."""
     caller = ctx.caller
-    if caller.platform == "console":
+    if caller.facts.trusted_email:
         return True
-    if caller.platform != "slack" or invitee.email is None:
+    if not caller.facts.email_proof_by_workspace or invitee.email is None:
         return False
-    return await ctx.uow.repo.has_identity_in(account.id, "slack", caller.space_id)
+    return await ctx.uow.repo.has_identity_in(account.id, caller.platform, caller.space_id)
 
 
 @command(
@@ -449,32 +300,6 @@ async def joins_at_once(ctx: Ctx, invitee: Invitee, account: Account) -> bool:
     usage="/add-member EMAIL|@member [group:G] [plan:P start:DATE] [coach:C] [user:@mention]",
     summary="add an athlete to your organization, or invite them",
     action=Action.ADD_MEMBER,
-    params=(
-        Param(
-            "person",
-            Kind.MEMBER,
-            help="an e-mail, or an @mention of the person to add or invite",
-            positional=True,
-            required=True,
-        ),
-        Param("group", Kind.WORD, help="put them in this group"),
-        Param("plan", Kind.WORD, help="assign them this plan (start: says from when)"),
-        Param(
-            "start",
-            Kind.DATE_FORWARD,
-            help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun",
-        ),
-        Param(
-            "coach",
-            Kind.MEMBER,
-            help="the assistant coach whose roster they join: e-mail, @mention or name",
-        ),
-        Param(
-            "user",
-            Kind.MEMBER,
-            help="the chat user (@mention) who gets the invitation; the e-mail is your note",
-        ),
-    ),
 )
 async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -562,20 +387,6 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     usage="/add-coach EMAIL|@member [user:@mention]",
     summary="add an assistant coach, or invite them",
     action=Action.MANAGE_COACHES,
-    params=(
-        Param(
-            "person",
-            Kind.MEMBER,
-            help="an e-mail, or an @mention of the coach to add or invite",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "user",
-            Kind.MEMBER,
-            help="the chat user (@mention) who gets the invitation; the e-mail is your note",
-        ),
-    ),
 )
 async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -621,9 +432,18 @@ async def add_coach(cmd: AddCoach, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class InviteLink:
-    uses: int | None = None
-    expires: date | None = None
-    group: str | None = None
+    uses: int | None = arg(
+        Kind.INT,
+        help="how many people may join with it, 1-10000 (default: no limit)",
+        low=1,
+        high=10_000,
+    )
+    expires: date | None = arg(
+        Kind.DATE_FORWARD, help="the last day it works: 2027-01-04, today, tomorrow, mon…sun"
+    )
+    group: str | None = arg(
+        Kind.WORD, help="put everyone who joins with it in this group", suggest=Suggest.GROUP
+    )
 
 
 @command(
@@ -631,21 +451,6 @@ class InviteLink:
     usage="/invite-link [uses:N] [expires:DATE] [group:G]",
     summary="make a multi-use join code",
     action=Action.INVITE_LINK,
-    params=(
-        Param(
-            "uses",
-            Kind.INT,
-            help="how many people may join with it, 1-10000 (default: no limit)",
-            low=1,
-            high=10_000,
-        ),
-        Param(
-            "expires",
-            Kind.DATE_FORWARD,
-            help="the last day it works: 2027-01-04, today, tomorrow, mon…sun",
-        ),
-        Param("group", Kind.WORD, help="put everyone who joins with it in this group"),
-    ),
 )
 async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -697,57 +502,13 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Join:
-    code: str
-
-
-def _identity_key(caller: Caller) -> str:
-    """Discord identities are global: their failures count across every guild."""
-    return f"{caller.platform}:{identity_space(caller)}:{caller.user_id}"
-
-
-async def refuse_code_guessing(uow: UnitOfWork, key: str, now: datetime) -> None:
-    """Refused after too many wrong codes (join or link) from one identity lately. The
-    identity's key is held locked until the command ends, so wrong codes typed at the
-    same moment are counted one after another: a burst gets no extra tries."""
-    await uow.repo.serialize(f"join-failures:{key}")
-    if await uow.repo.join_failures_since(key, now - JOIN_FAILURE_WINDOW) >= JOIN_FAILURE_LIMIT:
-        raise Refusal("Too many wrong codes. Wait 15 minutes, then try again.")
-
-
-async def usable_invitation(
-    uow: UnitOfWork, caller: Caller, code: str, now: datetime
-) -> Invitation:
-    """The pending invitation behind a code, or one refusal that says nothing about which
-    codes exist; failures are recorded (and committed) to rate-limit guessing."""
-    repo = uow.repo
-    key = _identity_key(caller)
-    await refuse_code_guessing(uow, key, now)
-    invitation = await repo.invitation_by_hash(hash_code(code))
-    if invitation is None or not _usable(invitation, now):
-        await repo.add_join_failure(key, now)
-        raise Refusal(
-            "That code does not work: check it with your coach, who can send a new one.",
-            keep_writes=True,
-        )
-    return invitation
-
-
-def code_fits(invitation: Invitation, caller: Caller, account: Account) -> bool:
-    """Whether this identity may use this invitation's code (SPEC §5a "Codes"): a join
-    link anyone; an athlete's e-mail invitation its e-mail's verified owner or someone
-    with no verified e-mail (who joins with their own account); a coach's invitation
-    only its e-mail's verified owner; an addressed one only its identity."""
-    if invitation.kind == "link":
-        return invitation.role == "athlete"
-    if invitation.kind == "person":
-        return (
-            invitation.address_platform == caller.platform
-            and invitation.address_space == identity_space(caller)
-            and invitation.address_user == caller.user_id
-        )
-    if account.email is not None:
-        return account.email == invitation.email
-    return invitation.role == "athlete"
+    code: str = arg(
+        Kind.WORD,
+        help="the code from your invitation, like ABCDE-FGH23",
+        positional=True,
+        required=True,
+        max_len=40,
+    )
 
 
 @command(
@@ -755,16 +516,6 @@ def code_fits(invitation: Invitation, caller: Caller, account: Account) -> bool:
     usage="/join CODE",
     summary="join an organization with an invitation code",
     action=Action.JOIN,
-    params=(
-        Param(
-            "code",
-            Kind.WORD,
-            help="the code from your invitation, like ABCDE-FGH23",
-            positional=True,
-            required=True,
-            max_len=40,
-        ),
-    ),
 )
 async def join(cmd: Join, ctx: Ctx) -> None:
     repo = ctx.uow.repo
@@ -772,7 +523,7 @@ async def join(cmd: Join, ctx: Ctx) -> None:
     if not code_fits(invitation, ctx.caller, ctx.account):
         # the code is real, but not this person's: refused like any wrong code, and
         # counted, so a leaked code is no key for anyone else
-        await repo.add_join_failure(_identity_key(ctx.caller), ctx.now)
+        await repo.add_join_failure(identity_key(ctx.caller), ctx.now)
         raise Refusal(
             "That code was made for someone else. Ask your coach for an invitation of your own.",
             keep_writes=True,
@@ -787,65 +538,15 @@ async def join(cmd: Join, ctx: Ctx) -> None:
 # -- consent: the offer, Accept and Decline (SPEC §5a) ---------------------------------
 
 
-def _addressed_to(invitation: Invitation, caller: Caller, account: Account) -> bool:
-    if invitation.kind == "person":
-        return code_fits(invitation, caller, account)
-    return (
-        invitation.kind == "email"
-        and account.email is not None
-        and (account.email == invitation.email)
-    )
-
-
-def _made_here(invitation: Invitation, caller: Caller) -> bool:
-    if caller.platform == "console":
-        return True
-    return bool(caller.space_id) and (
-        invitation.made_in_platform == caller.platform
-        and invitation.made_in_space == caller.space_id
-    )
-
-
-async def offer_invitations(
-    uow: UnitOfWork, caller: Caller, account: Account, now: datetime
-) -> list[Outgoing]:
-    """First use with invitations waiting: joined at once to one club's invitation made
-    in the space they type in (or on the console); otherwise a DM listing every offer
-    with Accept and Decline, so they choose."""
-    pending = [
-        inv
-        for inv in await uow.repo.pending_for_person(
-            account.email, caller.platform, identity_space(caller), caller.user_id, now
-        )
-        if _usable(inv, now)
-    ]
-    if not pending:
-        return []
-    clubs = {inv.org_id for inv in pending}
-    here = [inv for inv in pending if _made_here(inv, caller)]
-    if len(clubs) == 1 and here:
-        return await accept_invitation(uow, account, here[-1], now)
-    lines, buttons = [], []
-    for inv in pending:
-        org = await uow.repo.org(inv.org_id)
-        ref = invitation_ref(inv)
-        as_what = "a coach" if inv.role == "coach" else "an athlete"
-        lines.append(f"- {ref}: {org.name if org else 'a club'}, as {as_what}")
-        buttons += [Button(f"Accept {ref}", f"accept {ref}"), Button("Decline", f"decline {ref}")]
-    text = (
-        "You are invited to join:\n"
-        + "\n".join(lines)
-        + "\nYou can belong to one organization at a time. Accept one with /accept #ID, "
-        "or decline with /decline #ID."
-    )
-    return [
-        Outgoing(Via.DM, text, account_id=account.id, kind="invitation", actions=tuple(buttons))
-    ]
-
-
 @dataclass(frozen=True)
 class Respond:
-    invitation: str
+    invitation: str = arg(
+        Kind.WORD,
+        help="the invitation's #ID from the message that invited you",
+        positional=True,
+        required=True,
+        max_len=40,
+    )
 
 
 async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
@@ -855,8 +556,8 @@ async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
     found = await ctx.uow.repo.by_public_id(Invitation, public_id) if public_id else None
     if (
         found is None
-        or not _usable(found, ctx.now)
-        or not _addressed_to(found, ctx.caller, ctx.account)
+        or not usable(found, ctx.now)
+        or not addressed_to(found, ctx.caller, ctx.account)
     ):
         raise Refusal(
             f"You have no pending invitation {shown(given)}. Your coach can send a new one."
@@ -869,16 +570,6 @@ async def _own_invitation(ctx: Ctx, given: str) -> Invitation:
     usage="/accept #ID",
     summary="accept an invitation to join a club",
     action=Action.JOIN,
-    params=(
-        Param(
-            "invitation",
-            Kind.WORD,
-            help="the invitation's #ID from the message that invited you",
-            positional=True,
-            required=True,
-            max_len=40,
-        ),
-    ),
 )
 async def accept(cmd: Respond, ctx: Ctx) -> None:
     invitation = await _own_invitation(ctx, cmd.invitation)
@@ -892,16 +583,6 @@ async def accept(cmd: Respond, ctx: Ctx) -> None:
     usage="/decline #ID",
     summary="decline an invitation to join a club",
     action=Action.DECLINE_INVITATION,
-    params=(
-        Param(
-            "invitation",
-            Kind.WORD,
-            help="the invitation's #ID from the message that invited you",
-            positional=True,
-            required=True,
-            max_len=40,
-        ),
-    ),
 )
 async def decline(cmd: Respond, ctx: Ctx) -> None:
     invitation = await _own_invitation(ctx, cmd.invitation)
@@ -932,7 +613,12 @@ class Invitations:
 
 @dataclass(frozen=True)
 class RevokeInvitation:
-    invitation: str
+    invitation: str = arg(
+        Kind.WORD,
+        help="an e-mail, @mention, join code, or #ID from /invitations",
+        positional=True,
+        required=True,
+    )
 
 
 @command(
@@ -968,15 +654,6 @@ async def invitations(cmd: Invitations, ctx: Ctx) -> None:
     usage="/invitations revoke EMAIL|@member|CODE|#ID",
     summary="revoke a pending invitation, or a join code (by the code or its #id in the list)",
     action=Action.REVOKE_INVITATION,
-    params=(
-        Param(
-            "invitation",
-            Kind.WORD,
-            help="an e-mail, @mention, join code, or #ID from /invitations",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def revoke_invitation(cmd: RevokeInvitation, ctx: Ctx) -> None:
     org, _ = ctx.require_org()

@@ -4,10 +4,11 @@ Decisions (docs for the reply wording and for the lead engineer):
 
 - **Who is ranked** is the group-level rule of SPEC §2 note 3, the same for every viewer:
   the group's athletes whose `share_activities` and `share_with_group` are on, counting
-  their activities that are not `private`. The predicate is generated from the policy
-  table (`VISIBILITY[ACTIVITIES][GROUPMATE]`), never written by hand, and a property test
-  compares it with `can_see_activity` for a pure groupmate viewer. A coach therefore sees
-  the board the group sees — totals, never single activities.
+  their activities that are not `private`. Storage compiles the predicate from the policy
+  table (`VISIBILITY[ACTIVITIES][GROUPMATE]`, see `storage.repositories.leaderboard`),
+  never by hand, and a property test compares it with `can_see_activity` for a pure
+  groupmate viewer. A coach therefore sees the board the group sees — totals, never
+  single activities.
 - **Metrics**: `distance` and `time` sum measured values only (a `done` check-in has
   none); `runs` counts logged activities of *every* type (said in the header); all three
   count every activity type. `consistency` is completed ÷ due sessions, shown as a
@@ -35,52 +36,24 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, true
-
 from bot import grammar
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.grammar import GrammarError, shown
 from bot.messages import ChannelRef, Table
-from bot.policy import VISIBILITY, Action, Level, Relation, Resource, Target, decide, sees_everyone
+from bot.policy import Action, Target, decide, sees_everyone
 from bot.render import fmt_distance, fmt_duration, table_text
-from storage.leaderboard import Attendance, Totals, group_attendance, group_totals
-from storage.models import Account, Activity, Group
+
+if TYPE_CHECKING:
+    from storage.models import Group
+    from storage.repositories.leaderboard import Attendance, Totals
 
 METRICS = ("distance", "time", "runs", "consistency")
 MAX_DAYS = 366
 SHOWN = 25  # rows in one message: chat platforms cut long messages
 GROUP_NAME_MAX = 80
-
-
-# -- the group-level rule, from the policy table ----------------------------------------
-
-
-def _groupmate_cell(resource: Resource, account: Any) -> ColumnElement[bool]:
-    grant = VISIBILITY[resource].get(Relation.GROUPMATE)
-    if grant is None or grant.level is Level.NONE:
-        return false()
-    return and_(true(), *(getattr(account, flag).is_(True) for flag in grant.needs))
-
-
-def shared_with_group(account: Any = Account) -> ColumnElement[bool]:
-    """SQL for "this athlete's activities are shared with their group" (SPEC §2 note 3),
-    built from the groupmate cell of the activities row of the policy table."""
-    return _groupmate_cell(Resource.ACTIVITIES, account)
-
-
-def pace_shared_with_group(account: Any = Account) -> ColumnElement[bool]:
-    """SQL for "the group may see this athlete's pace", from the groupmate cell of the
-    pace row: without it the board shows none of their durations (SPEC §2)."""
-    return _groupmate_cell(Resource.PACE, account)
-
-
-def countable(activity: Any = Activity) -> ColumnElement[bool]:
-    """A `private` activity is visible to its athlete alone, so never to a group."""
-    result: ColumnElement[bool] = activity.private.is_(False)
-    return result
 
 
 # -- periods ----------------------------------------------------------------------------
@@ -250,9 +223,24 @@ def render(group: Group, period: Period, by: str, table: Table, units: str) -> t
 
 @dataclass(frozen=True)
 class ShowLeaderboard:
-    period: str | None = None
-    group: str | None = None
-    by: str = "distance"
+    period: str | None = arg(
+        Kind.WORD,
+        help="week, month, or dates like 2027-01-01..2027-01-31 (default: this week)",
+        positional=True,
+        max_len=40,
+    )
+    group: str | None = arg(
+        Kind.WORD,
+        help="the group to rank (default: this channel's group, or your only one)",
+        max_len=GROUP_NAME_MAX,
+        suggest=Suggest.GROUP,
+    )
+    by: str = arg(
+        Kind.CHOICE,
+        help="rank by distance, time, runs or consistency",
+        choices=METRICS,
+        default="distance",
+    )
 
 
 @command(
@@ -260,24 +248,6 @@ class ShowLeaderboard:
     usage="/leaderboard [group:G] [week|month|DATE..DATE] [by:distance|time|runs|consistency]",
     summary="a group's ranking for the week, month or dates (posted when typed in its channel)",
     action=Action.LEADERBOARD,
-    params=(
-        Param(
-            "period",
-            Kind.WORD,
-            help="week, month, or dates like 2027-01-01..2027-01-31 (default: this week)",
-            positional=True,
-            max_len=40,
-        ),
-        Param(
-            "group",
-            Kind.WORD,
-            help="the group to rank (default: this channel's group, or your only one)",
-            max_len=GROUP_NAME_MAX,
-        ),
-        Param(
-            "by", Kind.CHOICE, help="rank by distance, time, runs or consistency", choices=METRICS
-        ),
-    ),
 )
 async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -285,29 +255,12 @@ async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
     period = leaderboard_period(cmd.period, today)
     group, post_to = await target_group(ctx, cmd.group)
     units = ctx.account.units
-    session = ctx.uow.session
+    repo = ctx.uow.repo
     if cmd.by == "consistency":
-        rows = await group_attendance(
-            session,
-            group.id,
-            period.start,
-            period.end,
-            today,
-            athletes=shared_with_group(),
-            countable=countable(),
-        )
+        rows = await repo.leaderboard_attendance(group.id, period.start, period.end, today)
         table = attendance_table(rows)
     else:
-        totals = await group_totals(
-            session,
-            group.id,
-            period.start,
-            period.end,
-            athletes=shared_with_group(),
-            countable=countable(),
-            by=cmd.by,
-            shows_time=pace_shared_with_group(),
-        )
+        totals = await repo.leaderboard_totals(group.id, period.start, period.end, by=cmd.by)
         table = totals_table(totals, cmd.by, units)
     text, shown = render(group, period, cmd.by, table, units)
     if post_to is None:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
 
-from sqlalchemy import Select, bindparam, delete, select
-from sqlalchemy.orm import aliased
-from sqlalchemy.util.typing import TupleAny, Unpack
-
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import (
     NO_EMAIL,
     lock_org,
@@ -27,34 +22,29 @@ from bot.policy import (
     Level,
     Resource,
     Target,
-    Viewer,
     can_see,
     grant_for,
-    per_viewer_shape,
     permits,
     sees_everyone,
-    viewer_params,
-    visible_filter,
 )
 from bot.text import free_text
-from storage.models import (
-    Account,
-    Assignment,
-    Invitation,
-    InvitationAssignment,
-    Membership,
-    Org,
-    OrgSpace,
-)
-from storage.repositories import MEMBER_LINE, members_params, members_query
+from storage.models import Account, Invitation, Membership
 
 # -- /setup-org ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SetupOrg:
-    name: str
-    tz: str | None = None
+    name: str = arg(
+        Kind.TEXT,
+        help="your club's name, like Lakeside Runners",
+        positional=True,
+        required=True,
+        max_len=100,
+    )
+    tz: str | None = arg(
+        Kind.TIMEZONE, help="the club's time zone, like Europe/Berlin", suggest=Suggest.TIMEZONE
+    )
 
 
 SPACE_ADMIN = {
@@ -68,17 +58,6 @@ SPACE_ADMIN = {
     usage="/setup-org NAME [tz:ZONE]",
     summary="create your organization, or bind this workspace to it",
     action=Action.SETUP_ORG,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="your club's name, like Lakeside Runners",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-        Param("tz", Kind.TIMEZONE, help="the club's time zone, like Europe/Berlin"),
-    ),
 )
 async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
     repo = ctx.uow.repo
@@ -96,28 +75,14 @@ async def setup_org(cmd: SetupOrg, ctx: Ctx) -> None:
         # only a head coach gets here (policy): bind this space to their org
         if not caller.space_id:
             raise Refusal(f"You already run {ctx.org.name}; one organization per person.")
-        await repo.add(
-            OrgSpace(org_id=ctx.org.id, platform=caller.platform, space_id=caller.space_id)
-        )
+        await repo.bind_space(ctx.org.id, caller.platform, caller.space_id)
         await ctx.audit("bind_space", None, f"{caller.platform}:{caller.space_id}")
         ctx.reply(f"This workspace now serves {ctx.org.name}.")
         return
     zone = cmd.tz or ctx.default_timezone
-    org = await repo.add(Org(name=cmd.name, timezone=zone, created_at=ctx.now))
-    ctx.membership = await repo.add(
-        Membership(
-            org_id=org.id,
-            account_id=ctx.account.id,
-            is_head_coach=True,
-            is_coach=True,
-            is_athlete=False,
-            status="active",
-            labels=[],
-            joined_at=ctx.now,
-        )
-    )
+    org, ctx.membership = await repo.found_org(cmd.name, zone, ctx.account.id, ctx.now)
     if caller.space_id:
-        await repo.add(OrgSpace(org_id=org.id, platform=caller.platform, space_id=caller.space_id))
+        await repo.bind_space(org.id, caller.platform, caller.space_id)
     ctx.org = org
     await ctx.audit("setup_org", ctx.account.id, cmd.name)
     ctx.reply(
@@ -155,7 +120,7 @@ async def unbind(cmd: Unbind, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveMember:
-    member: MemberRef
+    member: MemberRef = member_arg("the member: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -163,22 +128,13 @@ class RemoveMember:
     usage="/remove-member MEMBER",
     summary="remove someone from the organization (their account and own data stay)",
     action=Action.REMOVE_MEMBER,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the member: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     await lock_org(ctx)
     member, account = await resolve_member(ctx, cmd.member)
     require(ctx, Action.REMOVE_MEMBER, await target_of(ctx, member, account))
-    await ctx.uow.repo.delete(member)  # assignments, group places and notes cascade
+    await ctx.uow.repo.remove_member(member)
     await ctx.audit("remove_member", account.id, roles_text(member))
     ctx.dm(f"You are no longer a member of {org.name}.", account_id=account.id)
     ctx.reply(
@@ -189,7 +145,7 @@ async def remove_member(cmd: RemoveMember, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveCoach:
-    member: MemberRef
+    member: MemberRef = member_arg("the assistant coach: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -197,15 +153,6 @@ class RemoveCoach:
     usage="/remove-coach MEMBER",
     summary="take the coach role from an assistant coach",
     action=Action.MANAGE_COACHES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the assistant coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -215,31 +162,21 @@ async def remove_coach(cmd: RemoveCoach, ctx: Ctx) -> None:
     if not member.is_coach:
         raise Refusal(f"{account.display_name} is not a coach.")
     if member.is_athlete:
-        member.is_coach = False
-        await _clear_roster(ctx, member)
+        await ctx.uow.repo.step_down_as_coach(member)
         outcome = "stays on as an athlete; their roster is cleared"
     else:
-        await ctx.uow.repo.delete(member)
+        await ctx.uow.repo.remove_member(member)
         outcome = f"has left {org.name}"
     await ctx.audit("remove_coach", account.id)
     ctx.dm(f"You are no longer a coach of {org.name}.", account_id=account.id)
     ctx.reply(f"{who(account, True)} is no longer a coach and {outcome}.")
 
 
-async def _clear_roster(ctx: Ctx, coach: Membership) -> None:
-    """A coach's roster, including places still waiting on invitations."""
-    await ctx.uow.session.execute(
-        delete(Assignment).where(Assignment.coach_membership_id == coach.id)
-    )
-    await ctx.uow.session.execute(
-        delete(InvitationAssignment).where(InvitationAssignment.coach_membership_id == coach.id)
-    )
-    await ctx.uow.session.flush()
-
-
 @dataclass(frozen=True)
 class TransferHeadCoach:
-    member: MemberRef
+    member: MemberRef = member_arg(
+        "the assistant coach who becomes head coach: e-mail, @mention or name", required=True
+    )
 
 
 @command(
@@ -247,15 +184,6 @@ class TransferHeadCoach:
     usage="/transfer-head-coach MEMBER",
     summary="hand the head coach role to an assistant coach",
     action=Action.TRANSFER_HEAD_COACH,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the assistant coach who becomes head coach: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -263,14 +191,7 @@ async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)
     # only to another coach who is active (SPEC §3)
     require(ctx, Action.TRANSFER_HEAD_COACH, await target_of(ctx, member, account))
-    # One transaction; the old role goes first so the one-head-coach index never sees two.
-    me.is_head_coach = False
-    await ctx.uow.session.flush()
-    member.is_head_coach = True
-    member.is_coach = True
-    # a head coach has no roster (they see everyone): places waiting on invitations go too
-    await _clear_roster(ctx, member)
-    await ctx.uow.session.flush()
+    await ctx.uow.repo.hand_over_head_coach(me, member)
     await ctx.audit("transfer_head_coach", account.id)
     ctx.dm(f"You are now the head coach of {org.name}.", account_id=account.id)
     ctx.reply(
@@ -282,10 +203,20 @@ async def transfer_head_coach(cmd: TransferHeadCoach, ctx: Ctx) -> None:
 # -- rosters ---------------------------------------------------------------------------
 
 
+def roster_coach() -> MemberRef:
+    """The coach of the pair /assign-athlete and /unassign-athlete name."""
+    return member_arg("the assistant coach: e-mail, @mention or name", required=True)
+
+
+def roster_athlete() -> MemberRef:
+    """The athlete of the pair /assign-athlete and /unassign-athlete name."""
+    return member_arg("the athlete: e-mail, @mention or name", required=True)
+
+
 @dataclass(frozen=True)
 class AssignAthlete:
-    coach: MemberRef
-    athlete: MemberRef
+    coach: MemberRef = roster_coach()
+    athlete: MemberRef = roster_athlete()
 
 
 Side = tuple[Membership, Account] | Invitation
@@ -330,31 +261,14 @@ async def _coach_and_athlete(
     return coach, athlete
 
 
-def _waiting_row(coach: Side, athlete: Side) -> InvitationAssignment:
+def _waiting_place(coach: Side, athlete: Side) -> tuple[int, int | None, int | None]:
+    """(invitation, coach's membership, athlete's membership) of a roster place that
+    waits on the one side who has not joined."""
     if isinstance(coach, Invitation):
         assert not isinstance(athlete, Invitation)
-        return InvitationAssignment(invitation_id=coach.id, athlete_membership_id=athlete[0].id)
+        return coach.id, None, athlete[0].id
     assert isinstance(athlete, Invitation)
-    return InvitationAssignment(invitation_id=athlete.id, coach_membership_id=coach[0].id)
-
-
-# /assign-athlete and /unassign-athlete name the same pair
-ROSTER_PAIR = (
-    Param(
-        "coach",
-        Kind.MEMBER,
-        help="the assistant coach: e-mail, @mention or name",
-        positional=True,
-        required=True,
-    ),
-    Param(
-        "athlete",
-        Kind.MEMBER,
-        help="the athlete: e-mail, @mention or name",
-        positional=True,
-        required=True,
-    ),
-)
+    return athlete.id, coach[0].id, None
 
 
 @command(
@@ -362,21 +276,13 @@ ROSTER_PAIR = (
     usage="/assign-athlete COACH ATHLETE",
     summary="put an athlete on an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=ROSTER_PAIR,
 )
 async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     coach, athlete = await _coach_and_athlete(ctx, cmd.coach, cmd.athlete)
     if isinstance(coach, Invitation) or isinstance(athlete, Invitation):
-        row = _waiting_row(coach, athlete)
-        waiting = await ctx.uow.repo.invitation_assignments(row.invitation_id)
-        if any(
-            (w.coach_membership_id, w.athlete_membership_id)
-            == (row.coach_membership_id, row.athlete_membership_id)
-            for w in waiting
-        ):
+        if not await ctx.uow.repo.wait_for_roster(*_waiting_place(coach, athlete)):
             raise Refusal(f"{_name(athlete)} is already waiting for {_name(coach)}'s roster.")
-        await ctx.uow.repo.add(row)
         await ctx.audit("assign_athlete", None, f"{_name(athlete)} -> {_name(coach)}")
         ctx.reply(
             f"{_name(athlete)} goes on the roster of {_name(coach)} as soon as the invitation "
@@ -386,14 +292,7 @@ async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
     (coach_m, coach_a), (athlete_m, athlete_a) = coach, athlete
     if await ctx.uow.repo.assignment(coach_m.id, athlete_m.id):
         raise Refusal(f"{athlete_a.display_name} is already on {coach_a.display_name}'s roster.")
-    await ctx.uow.repo.add(
-        Assignment(
-            org_id=org.id,
-            coach_membership_id=coach_m.id,
-            athlete_membership_id=athlete_m.id,
-            created_at=ctx.now,
-        )
-    )
+    await ctx.uow.repo.assign(org.id, coach_m.id, athlete_m.id, ctx.now)
     await ctx.audit("assign_athlete", athlete_a.id, f"coach {coach_a.email}")
     ctx.dm(f"{athlete_a.display_name} is now on your roster.", account_id=coach_a.id)
     ctx.reply(f"{athlete_a.display_name} is now on {coach_a.display_name}'s roster.")
@@ -401,8 +300,8 @@ async def assign_athlete(cmd: AssignAthlete, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class UnassignAthlete:
-    coach: MemberRef
-    athlete: MemberRef
+    coach: MemberRef = roster_coach()
+    athlete: MemberRef = roster_athlete()
 
 
 @command(
@@ -410,82 +309,25 @@ class UnassignAthlete:
     usage="/unassign-athlete COACH ATHLETE",
     summary="take an athlete off an assistant coach's roster",
     action=Action.ASSIGN_ATHLETES,
-    params=ROSTER_PAIR,
 )
 async def unassign_athlete(cmd: UnassignAthlete, ctx: Ctx) -> None:
     coach, athlete = await _coach_and_athlete(ctx, cmd.coach, cmd.athlete)
     if isinstance(coach, Invitation) or isinstance(athlete, Invitation):
-        wanted = _waiting_row(coach, athlete)
-        for row in await ctx.uow.repo.invitation_assignments(wanted.invitation_id):
-            if (row.coach_membership_id, row.athlete_membership_id) == (
-                wanted.coach_membership_id,
-                wanted.athlete_membership_id,
-            ):
-                await ctx.uow.repo.delete(row)
-                await ctx.audit("unassign_athlete", None, f"{_name(athlete)} -> {_name(coach)}")
-                ctx.reply(f"{_name(athlete)} will not go on {_name(coach)}'s roster.")
-                return
-        raise Refusal(f"{_name(athlete)} is not on {_name(coach)}'s roster.")
+        if not await ctx.uow.repo.stop_waiting(*_waiting_place(coach, athlete)):
+            raise Refusal(f"{_name(athlete)} is not on {_name(coach)}'s roster.")
+        await ctx.audit("unassign_athlete", None, f"{_name(athlete)} -> {_name(coach)}")
+        ctx.reply(f"{_name(athlete)} will not go on {_name(coach)}'s roster.")
+        return
     (coach_m, coach_a), (athlete_m, athlete_a) = coach, athlete
-    pair = await ctx.uow.repo.assignment(coach_m.id, athlete_m.id)
-    if pair is None:
+    if not await ctx.uow.repo.unassign(coach_m.id, athlete_m.id):
         raise Refusal(f"{athlete_a.display_name} is not on {coach_a.display_name}'s roster.")
-    await ctx.uow.repo.delete(pair)
     await ctx.audit("unassign_athlete", athlete_a.id, f"coach {coach_a.email}")
     ctx.reply(f"{athlete_a.display_name} is off {coach_a.display_name}'s roster.")
 
 
-_Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
-_ROSTER_ALIASES = (
-    aliased(Membership, name="coach_m"),
-    aliased(Account, name="coach_a"),
-    aliased(Membership, name="athlete_m"),
-    aliased(Account, name="athlete_a"),
-)
-
-
-def _visible_assignments(query: _Q, viewer: Viewer) -> _Q:
-    """Coach <-> athlete assignments the viewer may see (coach: `_ROSTER_ALIASES`' first
-    two, athlete: the last two); `query` names what to select."""
-    coach_mm, coach_aa, athlete_m, athlete_a = _ROSTER_ALIASES
-    return (
-        query.select_from(Assignment)
-        .join(coach_mm, coach_mm.id == Assignment.coach_membership_id)
-        .join(coach_aa, coach_aa.id == coach_mm.account_id)
-        .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
-        .join(athlete_a, athlete_a.id == athlete_m.account_id)
-        .where(
-            visible_filter(
-                Resource.ASSIGNMENTS,
-                viewer,
-                member=athlete_m,
-                account=athlete_a,
-                author_column=coach_aa.id,
-            )
-        )
-    )
-
-
-@per_viewer_shape
-def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str | None]:
-    """Roster lines (coach's name, athlete's name and e-mail) the viewer may see, in the
-    org of parameter `org` (and of coach `coach` when `one_coach`)."""
-    _, coach_aa, _, athlete_a = _ROSTER_ALIASES
-    query = (
-        _visible_assignments(
-            select(coach_aa.display_name, athlete_a.display_name, athlete_a.email), viewer
-        )
-        .where(Assignment.org_id == bindparam("org"))
-        .order_by(coach_aa.display_name, athlete_a.display_name)
-    )
-    if one_coach:
-        query = query.where(Assignment.coach_membership_id == bindparam("coach"))
-    return query
-
-
 @dataclass(frozen=True)
 class Roster:
-    coach: MemberRef | None = None
+    coach: MemberRef | None = member_arg("whose roster: e-mail, @mention or name (default: yours)")
 
 
 @command(
@@ -493,14 +335,6 @@ class Roster:
     usage="/roster [COACH]",
     summary="the athletes assigned to a coach",
     action=Action.VIEW_ROSTER,
-    params=(
-        Param(
-            "coach",
-            Kind.MEMBER,
-            help="whose roster: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-    ),
 )
 async def roster(cmd: Roster, ctx: Ctx) -> None:
     org, me = ctx.require_org()
@@ -512,9 +346,7 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
             raise Refusal(f"{coach_a.display_name} is not a coach.")
     elif not sees_everyone(ctx.viewer, Action.VIEW_ROSTER):
         coach_m = me
-    params = {**viewer_params(ctx.viewer), "org": org.id, "coach": coach_m and coach_m.id}
-    query = _roster_query(ctx.viewer, coach_m is not None)
-    rows = (await ctx.uow.session.execute(query, params)).all()
+    rows = await ctx.uow.repo.roster_lines(ctx.viewer, org.id, coach_m.id if coach_m else None)
     if not rows:
         ctx.reply("No athletes on that roster yet." if coach_m else "No roster assignments yet.")
         return
@@ -534,8 +366,8 @@ async def roster(cmd: Roster, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Members:
-    group: str | None = None
-    label: str | None = None
+    group: str | None = arg(Kind.WORD, help="only this group's members", suggest=Suggest.GROUP)
+    label: str | None = arg(Kind.WORD, help="only members with this label", max_len=40)
 
 
 MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or label:
@@ -546,10 +378,6 @@ MEMBER_LIST_LIMIT = 40  # lines of /members; the rest is narrowed with group: or
     usage="/members [group:G] [label:L]",
     summary="everyone in the organization",
     action=Action.VIEW_MEMBERS,
-    params=(
-        Param("group", Kind.WORD, help="only this group's members"),
-        Param("label", Kind.WORD, help="only members with this label", max_len=40),
-    ),
 )
 async def members(cmd: Members, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -559,9 +387,9 @@ async def members(cmd: Members, ctx: Ctx) -> None:
         if group is None:
             raise Refusal(f"No group named {shown(cmd.group)}. See /group list.")
         group_id = group.id
-    query = _member_list_query(ctx.viewer, group_id is not None, cmd.label is not None)
-    params = {**viewer_params(ctx.viewer), **members_params(org.id, group_id, cmd.label)}
-    rows = await ctx.uow.repo.member_lines(query, params)
+    rows = await ctx.uow.repo.member_lines(
+        ctx.viewer, org.id, group_id=group_id, label=cmd.label, limit=MEMBER_LIST_LIMIT + 1
+    )
 
     if not rows:
         ctx.reply("No members match.")
@@ -580,22 +408,16 @@ async def members(cmd: Members, ctx: Ctx) -> None:
     ctx.reply(f"Members of {org.name}{more}:\n" + "\n".join(lines))
 
 
-@per_viewer_shape
-def _member_list_query(
-    viewer: Viewer, by_group: bool, by_label: bool
-) -> Select[str, str | None, bool, bool, bool, str]:
-    where = [visible_filter(Resource.PROFILE, viewer)]
-    return members_query(
-        MEMBER_LINE, where, by_group=by_group, by_label=by_label, limit=MEMBER_LIST_LIMIT + 1
-    )
-
-
 @dataclass(frozen=True)
 class MemberFields:
-    member: MemberRef
-    status: str | None = None
-    level: str | None = None
-    labels: tuple[str, ...] | None = None
+    member: MemberRef = member_arg("the member: e-mail, @mention or name", required=True)
+    status: str | None = arg(
+        Kind.CHOICE,
+        help="active, inactive or suspended",
+        choices=("active", "inactive", "suspended"),
+    )
+    level: str | None = arg(Kind.WORD, help="their level, like beginner", max_len=40)
+    labels: tuple[str, ...] | None = arg(Kind.LIST, help="comma-separated labels, like u20,track")
 
 
 @command(
@@ -603,23 +425,6 @@ class MemberFields:
     usage="/member MEMBER [status:active|inactive|suspended] [level:L] [labels:a,b]",
     summary="see or set a member's org fields (status, level, labels)",
     action=Action.MEMBER_FIELDS,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the member: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "status",
-            Kind.CHOICE,
-            help="active, inactive or suspended",
-            choices=("active", "inactive", "suspended"),
-        ),
-        Param("level", Kind.WORD, help="their level, like beginner", max_len=40),
-        Param("labels", Kind.LIST, help="comma-separated labels, like u20,track"),
-    ),
 )
 async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)
@@ -631,16 +436,15 @@ async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
             raise Refusal("The head coach stays active.")
         if member.account_id == ctx.account.id and cmd.status != "active":
             raise Refusal("You cannot suspend or deactivate yourself.")
-        member.status = cmd.status
         changed.append(f"status {cmd.status}")
     if cmd.level is not None:
-        member.level = cmd.level
         changed.append(f"level {cmd.level}")
     if cmd.labels is not None:
-        member.labels = list(cmd.labels)
         changed.append("labels " + (", ".join(cmd.labels) or "none"))
     if changed:
-        await ctx.uow.session.flush()
+        await ctx.uow.repo.set_member_fields(
+            member, status=cmd.status, level=cmd.level, labels=cmd.labels
+        )
         await ctx.audit("member_fields", account.id, "; ".join(changed))
         ctx.reply(f"{account.display_name}: " + "; ".join(changed) + ".")
         return
@@ -650,20 +454,11 @@ async def member_fields(cmd: MemberFields, ctx: Ctx) -> None:
     )
 
 
-@per_viewer_shape
-def _coaches_query(viewer: Viewer) -> Select[str]:
-    """Names of the coaches of athlete `athlete` that the viewer may know of."""
-    _, coach_aa, athlete_m, _ = _ROSTER_ALIASES
-    return (
-        _visible_assignments(select(coach_aa.display_name), viewer)
-        .where(athlete_m.id == bindparam("athlete"))
-        .order_by(coach_aa.display_name)
-    )
-
-
 @dataclass(frozen=True)
 class Profile:
-    member: MemberRef | None = None
+    member: MemberRef | None = member_arg(
+        "whose profile: e-mail, @mention or name (default: yours)"
+    )
 
 
 @command(
@@ -671,14 +466,6 @@ class Profile:
     usage="/profile [MEMBER]",
     summary="your profile, or a member's as you may see it",
     action=Action.VIEW_PROFILE,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="whose profile: e-mail, @mention or name (default: yours)",
-            positional=True,
-        ),
-    ),
 )
 async def profile(cmd: Profile, ctx: Ctx) -> None:
     if cmd.member is None:
@@ -712,9 +499,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
         if can_see(Resource.LABELS, ctx.viewer, subject):
             lines.append("Labels: " + (", ".join(member.labels) or "—"))
         if member.is_athlete:
-            params = {**viewer_params(ctx.viewer), "athlete": member.id}
-            query = _coaches_query(ctx.viewer)
-            coaches = (await ctx.uow.session.scalars(query, params)).all()
+            coaches = await ctx.uow.repo.coach_names(ctx.viewer, member.id)
             if coaches or permits(ctx.viewer, Action.VIEW_MEMBERS):
                 lines.append("Coaches: " + (", ".join(coaches) or "—"))
 

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, arg, command, member_arg
 from bot.commands.common import require, resolve_member, target_of
 from bot.grammar import MemberRef
-from bot.policy import Action, Resource, visible_filter
+from bot.policy import Action
 from bot.text import free_text
-from storage.models import CoachNote
 
 NOTE_MAX = 2000
 
 
 @dataclass(frozen=True)
 class WriteNote:
-    member: MemberRef
-    text: str
+    member: MemberRef = member_arg("the athlete: e-mail, @mention or name", required=True)
+    text: str = arg(
+        Kind.TEXT,
+        help="the note; athletes never see it",
+        positional=True,
+        required=True,
+        max_len=NOTE_MAX,
+        lines=True,
+    )
 
 
 @command(
@@ -25,24 +31,6 @@ class WriteNote:
     usage='/note MEMBER "TEXT"',
     summary="write a private coach note about an athlete",
     action=Action.WRITE_NOTES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-        Param(
-            "text",
-            Kind.TEXT,
-            help="the note; athletes never see it",
-            positional=True,
-            required=True,
-            max_len=NOTE_MAX,
-            lines=True,
-        ),
-    ),
 )
 async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -53,15 +41,7 @@ async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
     if not member.is_athlete:
         raise Refusal(f"{account.display_name} is not an athlete.")
     require(ctx, Action.WRITE_NOTES, target)
-    await ctx.uow.repo.add(
-        CoachNote(
-            org_id=org.id,
-            author_account_id=ctx.account.id,
-            athlete_membership_id=member.id,
-            text=cmd.text,
-            created_at=ctx.now,
-        )
-    )
+    await ctx.uow.repo.write_note(org.id, ctx.account.id, member.id, cmd.text, ctx.now)
     await ctx.audit("note", account.id)
     ctx.reply(
         f"Note about {account.display_name} saved. Coaches only: "
@@ -71,7 +51,7 @@ async def write_note(cmd: WriteNote, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ReadNotes:
-    member: MemberRef
+    member: MemberRef = member_arg("the athlete: e-mail, @mention or name", required=True)
 
 
 @command(
@@ -79,22 +59,10 @@ class ReadNotes:
     usage="/notes MEMBER",
     summary="coach notes about an athlete that you may read",
     action=Action.READ_NOTES,
-    params=(
-        Param(
-            "member",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name",
-            positional=True,
-            required=True,
-        ),
-    ),
 )
 async def read_notes(cmd: ReadNotes, ctx: Ctx) -> None:
     member, account = await resolve_member(ctx, cmd.member)
-    rows = await ctx.uow.repo.notes_about(
-        member.id,
-        visible_filter(Resource.NOTES, ctx.viewer, author_column=CoachNote.author_account_id),
-    )
+    rows = await ctx.uow.repo.notes_about(member.id, ctx.viewer)
     if not rows:
         # the same words whether there are hidden notes or none at all
         ctx.reply(f"No notes about {account.display_name} that you can read.")

@@ -5,22 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import (
-    Date,
-    Integer,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    select,
-    true,
-    union_all,
-)
-from sqlalchemy.orm import aliased
-
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import resolve_member
 from bot.commands.groups import find_group
 from bot.commands.workouts import find_workout
@@ -36,27 +23,20 @@ from bot.domain.schedule import (
 )
 from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
-from bot.policy import OUT_OF_SCOPE, Action, Target, Thing, decide, permits, thing_filter
+from bot.policy import OUT_OF_SCOPE, Action, Target, decide, permits
 from bot.render import fmt_distance, fmt_duration
 from bot.text import keyed
-from storage.models import (
-    KEY_WIDTH,
-    NAME_MAX,
-    Account,
-    Membership,
-    Plan,
-    PlanAssignment,
-    PlanDay,
-    TrainingSession,
-    Workout,
-)
-from storage.unit_of_work import UnitOfWork
+from storage.models import KEY_WIDTH, NAME_MAX, Plan
+
+if TYPE_CHECKING:
+    from storage.models import Account, Membership, Workout
+    from storage.unit_of_work import UnitOfWork
 
 
 async def find_plan(ctx: Ctx, name: str) -> Plan:
     """Coaches find any template; an athlete only the plan assigned to them (SPEC §2)."""
     org, _ = ctx.require_org()
-    plan = await ctx.uow.repo.plan_by_name(org.id, name, thing_filter(Thing.PLAN, ctx.viewer))
+    plan = await ctx.uow.repo.plan_by_name(org.id, name, ctx.viewer)
     if plan is None:
         where = "/plan list" if permits(ctx.viewer, Action.CREATE_LIBRARY) else "/my-plan"
         raise Refusal(f"No plan named {shown(name)}. See {where}.")
@@ -79,10 +59,34 @@ def workout_line(workout: Workout | None, units: str) -> str:
 # -- templates -------------------------------------------------------------------------
 
 
+def plan_name(kind: Kind = Kind.TEXT) -> str:
+    """The plan a command names: the rest of the line (/plan show, delete), or one word
+    when more follows it (/plan set, /assign-plan)."""
+    return arg(
+        kind,
+        help="the plan's name",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+        suggest=Suggest.PLAN,
+    )
+
+
+def plan_start() -> date | None:
+    """The first day of a plan being assigned (/assign-plan, /add-member)."""
+    return arg(Kind.DATE_FORWARD, help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun")
+
+
 @dataclass(frozen=True)
 class CreatePlan:
-    name: str
-    weeks: int
+    name: str = arg(
+        Kind.WORD,
+        help="the new plan's name, like Spring 10k",
+        positional=True,
+        required=True,
+        max_len=NAME_MAX,
+    )
+    weeks: int = arg(Kind.INT, help="how many weeks it lasts, 1-52", required=True, low=1, high=52)
 
 
 @command(
@@ -90,19 +94,6 @@ class CreatePlan:
     usage="/plan create NAME weeks:N",
     summary="make a plan template of 1-52 weeks",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the new plan's name, like Spring 10k",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param(
-            "weeks", Kind.INT, help="how many weeks it lasts, 1-52", required=True, low=1, high=52
-        ),
-    ),
 )
 async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -127,10 +118,21 @@ async def create_plan(cmd: CreatePlan, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class SetPlanDay:
-    plan: str
-    week: int
-    day: str
-    workout: str
+    plan: str = plan_name(Kind.WORD)
+    week: int = arg(Kind.INT, help="the week of the plan, 1-52", required=True, low=1, high=52)
+    day: str = arg(
+        Kind.WORD,
+        help="the weekday: mon, tue, wed, thu, fri, sat or sun",
+        required=True,
+        max_len=12,
+    )
+    workout: str = arg(
+        Kind.WORD,
+        help="a workout's name from /workout list, or rest",
+        required=True,
+        max_len=NAME_MAX,
+        suggest=Suggest.WORKOUT,
+    )
 
 
 @command(
@@ -138,31 +140,6 @@ class SetPlanDay:
     usage="/plan set PLAN week:W day:DAY workout:W|rest",
     summary="put a library workout (or rest) on one day of a plan",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "plan",
-            Kind.WORD,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param("week", Kind.INT, help="the week of the plan, 1-52", required=True, low=1, high=52),
-        Param(
-            "day",
-            Kind.WORD,
-            help="the weekday: mon, tue, wed, thu, fri, sat or sun",
-            required=True,
-            max_len=12,
-        ),
-        Param(
-            "workout",
-            Kind.WORD,
-            help="a workout's name from /workout list, or rest",
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.plan)
@@ -171,28 +148,20 @@ async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
     weekday = parse_weekday(cmd.day)
     if weekday is None:
         raise Refusal(f"{shown(cmd.day)} is not a day: use mon, tue, wed, thu, fri, sat or sun.")
-    existing = await ctx.uow.session.get(PlanDay, (plan.id, cmd.week, weekday))
     where = f"week {cmd.week} {WEEKDAY_NAMES[weekday]}"
     if cmd.workout.strip().lower() == "rest":
-        if existing is not None:
-            await ctx.uow.repo.delete(existing)
+        await ctx.uow.repo.put_plan_day(plan.id, cmd.week, weekday, None)
         ctx.reply(f"{plan.name}, {where}: rest.")
         return
     workout = await find_workout(ctx, cmd.workout)
-    if existing is None:
-        await ctx.uow.repo.add(
-            PlanDay(plan_id=plan.id, week=cmd.week, weekday=weekday, workout_id=workout.id)
-        )
-    else:
-        existing.workout_id = workout.id
-        await ctx.uow.session.flush()
+    await ctx.uow.repo.put_plan_day(plan.id, cmd.week, weekday, workout.id)
     await ctx.audit("plan_set", None, f"{plan.name} {where}: {workout.name}")
     ctx.reply(f"{plan.name}, {where}: {workout_line(workout, ctx.account.units)}.")
 
 
 @dataclass(frozen=True)
 class ShowPlan:
-    name: str
+    name: str = plan_name()
 
 
 @command(
@@ -200,16 +169,6 @@ class ShowPlan:
     usage="/plan show PLAN",
     summary="a plan week by week (athletes: the plan assigned to you)",
     action=Action.VIEW_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def show_plan(cmd: ShowPlan, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.name)
@@ -247,7 +206,7 @@ async def list_plans(cmd: ListPlans, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class DeletePlan:
-    name: str
+    name: str = plan_name()
 
 
 @command(
@@ -255,30 +214,17 @@ class DeletePlan:
     usage="/plan delete PLAN",
     summary="delete a plan template nobody follows",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-    ),
 )
 async def delete_plan(cmd: DeletePlan, ctx: Ctx) -> None:
     plan = await find_plan(ctx, cmd.name)
-    followers = await ctx.uow.session.scalar(
-        select(func.count()).where(PlanAssignment.plan_id == plan.id)
-    )
+    followers = await ctx.uow.repo.times_assigned(plan.id)
     if followers:
         times = "once" if followers == 1 else f"{followers} times"
         raise Refusal(
             f"{plan.name} has been assigned {times}; it stays so those schedules keep their "
             "history."
         )
-    await ctx.uow.session.execute(delete(PlanDay).where(PlanDay.plan_id == plan.id))
-    await ctx.uow.repo.delete(plan)
+    await ctx.uow.repo.delete_plan(plan)
     await ctx.audit("plan_delete", None, plan.name)
     ctx.reply(f"Plan {plan.name} is deleted.")
 
@@ -301,111 +247,25 @@ async def enroll(
     *,
     by_account_id: int,
     now: datetime,
-    units_of: dict[int, str] | None = None,
 ) -> tuple[Enrolled, list[Outgoing]]:
-    """Assign a plan to athletes in bulk: one statement per table, whatever the count.
-
-    A new assignment replaces each athlete's sessions from its start date (SPEC §1).
-    """
-    session = uow.session
+    """Assign a plan to athletes in bulk (a group of 500 is one statement per table) and
+    write each the DM that shows their first week. Shared by /assign-plan and by joining
+    with an invitation that carries a plan. A new assignment replaces each athlete's
+    sessions still to come from its start date (SPEC §1)."""
     ids = [m.id for m, _ in athletes]
     days = await uow.repo.plan_days(plan.id)
     planned = [PlannedDay(d.week, d.weekday, d.workout_id) for d, _ in days]
     schedule = list(sessions_for(start, plan.weeks, planned))
-    replaced_rows = (
-        await session.execute(
-            select(TrainingSession.membership_id, func.count())
-            .where(
-                TrainingSession.membership_id.in_(ids),
-                TrainingSession.day >= start,
-                TrainingSession.status == "scheduled",
-            )
-            .group_by(TrainingSession.membership_id)
-        )
-    ).all()
-    # completed and skipped sessions are history: they stay (the insert below skips
-    # their days); only what was still to come is replaced
-    await session.execute(
-        delete(TrainingSession).where(
-            TrainingSession.membership_id.in_(ids),
-            TrainingSession.day >= start,
-            TrainingSession.status == "scheduled",
-        )
-    )
-    await session.execute(
-        insert(PlanAssignment),
-        [
-            {
-                "org_id": plan.org_id,
-                "plan_id": plan.id,
-                "membership_id": mid,
-                "start_date": start,
-                "end_date": plan_end(start, plan.weeks),
-                "assigned_by_account_id": by_account_id,
-                "created_at": now,
-            }
-            for mid in ids
-        ],
-    )
-    # one SELECT for the new ids (RETURNING with executemany is row by row on SQLite)
-    new_ids: dict[int, int] = {
-        mid: aid
-        for mid, aid in (
-            await session.execute(
-                select(PlanAssignment.membership_id, PlanAssignment.id)
-                .where(
-                    PlanAssignment.plan_id == plan.id,
-                    PlanAssignment.created_at == now,
-                    PlanAssignment.membership_id.in_(ids),
-                )
-                .order_by(PlanAssignment.id)
-            )
-        ).all()
-    }
-    assignment_ids = [new_ids[mid] for mid in ids]
-    if schedule:
-        # the schedule is (plan days) x (athletes), built by the database from the new
-        # assignments in one INSERT ... SELECT: 40,000 sessions are one statement and
-        # no rows travel from Python
-        # a UNION ALL of one-row SELECTs (at most 364): SQLite cannot name VALUES columns
-        planned_days = union_all(
-            *(
-                select(
-                    literal(day, Date()).label("day"), literal(wid, Integer()).label("workout_id")
-                )
-                for day, wid in schedule
-            )
-        ).subquery("planned_days")
-        kept_session = aliased(TrainingSession)
-        await session.execute(
-            insert(TrainingSession).from_select(
-                ["membership_id", "plan_assignment_id", "day", "workout_id", "status"],
-                select(
-                    PlanAssignment.membership_id,
-                    PlanAssignment.id,
-                    planned_days.c.day,
-                    planned_days.c.workout_id,
-                    literal("scheduled"),
-                )
-                .select_from(PlanAssignment)
-                .join(planned_days, true())
-                .where(
-                    PlanAssignment.id.in_(assignment_ids),
-                    ~exists().where(
-                        kept_session.membership_id == PlanAssignment.membership_id,
-                        kept_session.day == planned_days.c.day,
-                    ),
-                ),
-            )
-        )
-    workouts = {d.workout_id: w for d, w in days}
     end = plan_end(start, plan.weeks)
+    assignment_ids, replaced_by = await uow.repo.enroll(
+        plan, ids, start, end, schedule, by_account_id=by_account_id, now=now
+    )
+    workouts = {d.workout_id: w for d, w in days}
     first_week = [
         (day, workouts.get(wid))
         for day, wid in schedule
         if day <= monday_of(start) + timedelta(days=6)
     ]
-    replaced_by = {mid: n for mid, n in replaced_rows}
     names = {m.id: a.display_name for m, a in athletes}
     messages = []
     for (_, account), assignment_id in zip(athletes, assignment_ids, strict=True):
@@ -434,10 +294,17 @@ async def enroll(
 
 @dataclass(frozen=True)
 class AssignPlan:
-    plan: str
-    athlete: MemberRef | None = None
-    group: str | None = None
-    start: date | None = None
+    plan: str = plan_name(Kind.WORD)
+    athlete: MemberRef | None = member_arg(
+        "the athlete: e-mail, @mention or name (or give group: instead)"
+    )
+    group: str | None = arg(
+        Kind.WORD,
+        help="assign it to this group's current athletes instead",
+        max_len=80,
+        suggest=Suggest.GROUP,
+    )
+    start: date | None = plan_start()
 
 
 @command(
@@ -445,33 +312,6 @@ class AssignPlan:
     usage="/assign-plan PLAN (ATHLETE|group:G) [start:DATE]",
     summary="assign a plan to an athlete or to a group's current athletes",
     action=Action.ASSIGN_PLAN,
-    params=(
-        Param(
-            "plan",
-            Kind.WORD,
-            help="the plan's name",
-            positional=True,
-            required=True,
-            max_len=NAME_MAX,
-        ),
-        Param(
-            "athlete",
-            Kind.MEMBER,
-            help="the athlete: e-mail, @mention or name (or give group: instead)",
-            positional=True,
-        ),
-        Param(
-            "group",
-            Kind.WORD,
-            help="assign it to this group's current athletes instead",
-            max_len=80,
-        ),
-        Param(
-            "start",
-            Kind.DATE_FORWARD,
-            help="the plan's first day: 2027-01-04, today, tomorrow, mon…sun",
-        ),
-    ),
 )
 async def assign_plan(cmd: AssignPlan, ctx: Ctx) -> None:
     org, me = ctx.require_org()

@@ -31,16 +31,23 @@ from bot.commands.base import (
     Caller,
     Ctx,
     Kind,
-    Param,
     Refusal,
+    arg,
     command,
     identity_space,
     mention_of,
 )
-from bot.commands.joining import hash_code, invitation_ref, new_code, refuse_code_guessing
 from bot.grammar import GrammarError, shown
 from bot.identity import announce
+from bot.invitations import (
+    hash_code,
+    identity_key,
+    invitation_ref,
+    new_code,
+    refuse_code_guessing,
+)
 from bot.messages import Outgoing, Table, Via
+from bot.platforms import facts_of
 from bot.policy import Action
 from storage.models import Account, ChatIdentity, Membership
 
@@ -61,11 +68,6 @@ PROOFS = {
     "link": "a link code (/link)",
     "legacy": "from before proofs were kept; checked again on its next use",
 }
-
-
-def proof_key(caller: Caller) -> str:
-    """One chat identity, whichever guild or channel it types in."""
-    return f"{caller.platform}:{identity_space(caller)}:{caller.user_id}"
 
 
 def hash_verify_code(code: str, salt: bytes | None = None) -> str:
@@ -90,11 +92,7 @@ def _as_caller(identity: ChatIdentity) -> Caller:
 
 
 def _where(identity: ChatIdentity) -> str:
-    if identity.platform == "console":
-        return f"console, {identity.user_id}"
-    if identity.platform == "slack":
-        return f"Slack workspace {identity.space_id}, <@{identity.user_id}>"
-    return f"Discord, <@{identity.user_id}>"
+    return facts_of(identity.platform).where(identity.space_id, identity.user_id)
 
 
 def _no_mail_pointer() -> str:
@@ -143,23 +141,23 @@ async def _move_onto(ctx: Ctx, target: Account, proof: str) -> list[str]:
     moved = []
     for identity in await repo.identities_of(old.id):
         if identity is not typing and identity.proof in ("slack_email", "legacy"):
-            if not await _slack_email_proves(ctx, identity, old_email, email, membership):
+            if not await _workspace_email_proves(ctx, identity, old_email, email, membership):
                 notes.append(f"{_where(identity)} stood only on Slack's e-mail and was detached.")
-                await repo.delete(identity)
+                await repo.detach_identity(identity)
                 continue
         else:
             identity.proof = proof if identity is typing else "link"
             identity.checked_at = None
         identity.account_id = target.id
         moved.append(identity)
-    await ctx.uow.session.flush()
-    await repo.delete(old)
+    await repo.retire_account(old)
     if old_email and old_email != target.email:
         if target.email is None:
             target.email = old_email
-            notes.insert(0, f"Your e-mail {old_email} came along and is now this account's.")
+            came = f"Your e-mail {old_email} came along and is now this account's."
         else:
-            notes.insert(0, f"The e-mail of your old account ({old_email}) was dropped with it.")
+            came = f"The e-mail of your old account ({old_email}) was dropped with it."
+        notes = [came, *notes]
     ctx.account = target
     ctx.membership = membership
     for identity in moved:
@@ -168,7 +166,7 @@ async def _move_onto(ctx: Ctx, target: Account, proof: str) -> list[str]:
     return notes
 
 
-async def _slack_email_proves(
+async def _workspace_email_proves(
     ctx: Ctx,
     identity: ChatIdentity,
     stood_on: str | None,
@@ -182,7 +180,7 @@ async def _slack_email_proves(
         return False
     if membership is None:
         return True
-    bound = await ctx.uow.repo.org_for_space("slack", identity.space_id)
+    bound = await ctx.uow.repo.org_for_space(identity.platform, identity.space_id)
     return bound is not None and bound.id == membership.org_id
 
 
@@ -208,7 +206,13 @@ def _refuse_merge(holdings: list[str], *, email: str | None = None) -> Refusal:
 
 @dataclass(frozen=True)
 class Verify:
-    email_or_code: str
+    email_or_code: str = arg(
+        Kind.WORD,
+        help="your e-mail address, or the code we e-mailed to it",
+        positional=True,
+        required=True,
+        max_len=320,
+    )
 
 
 @command(
@@ -216,19 +220,9 @@ class Verify:
     usage="/verify EMAIL · /verify CODE",
     summary="prove an e-mail with a code sent to it (§5a)",
     action=Action.IDENTITY,
-    params=(
-        Param(
-            "email_or_code",
-            Kind.WORD,
-            help="your e-mail address, or the code we e-mailed to it",
-            positional=True,
-            required=True,
-            max_len=320,
-        ),
-    ),
 )
 async def verify(cmd: Verify, ctx: Ctx) -> None:
-    if ctx.caller.platform == "console":
+    if ctx.caller.facts.trusted_email:
         _console_reply(ctx)
         return
     if not ctx.can_mail:
@@ -250,7 +244,7 @@ async def _send_code(ctx: Ctx, email: str) -> None:
     if ctx.account.email == email:
         ctx.reply(f"{email} is already this account's verified e-mail; nothing to do.")
         return
-    key = proof_key(ctx.caller)
+    key = identity_key(ctx.caller)
     since = ctx.now - DAY
     # the day's counts hold until this request is written (issue 11, item 1)
     await repo.serialize(f"verify-identity:{key}", f"verify-email:{email}")
@@ -289,7 +283,7 @@ async def _send_code(ctx: Ctx, email: str) -> None:
 
 async def _check_code(ctx: Ctx, code: str) -> None:
     repo = ctx.uow.repo
-    request = await repo.open_verify_request(proof_key(ctx.caller))
+    request = await repo.open_verify_request(identity_key(ctx.caller))
     if request is None:
         raise Refusal(
             "You have no code waiting here (a code works only where it was asked for). "
@@ -331,9 +325,7 @@ async def _check_code(ctx: Ctx, code: str) -> None:
         return
     identity = await _own_identity(ctx)
     old = ctx.account.email
-    ctx.account.email = email
-    identity.proof, identity.checked_at = "verify", None
-    await ctx.uow.session.flush()
+    await repo.record_email_proof(ctx.account, identity, email)
     said = f"{email} is proven and is now your account's e-mail"
     said += f" (it was {old})." if old and old != email else "."
     if ctx.membership is None:
@@ -349,7 +341,12 @@ async def _check_code(ctx: Ctx, code: str) -> None:
 
 @dataclass(frozen=True)
 class Link:
-    code: str | None = None
+    code: str | None = arg(
+        Kind.WORD,
+        help="leave out to get a code; on your other chat, type that code",
+        positional=True,
+        max_len=40,
+    )
 
 
 @command(
@@ -357,15 +354,6 @@ class Link:
     usage="/link · /link CODE",
     summary="join another of your chat identities to this account (§5a)",
     action=Action.IDENTITY,
-    params=(
-        Param(
-            "code",
-            Kind.WORD,
-            help="leave out to get a code; on your other chat, type that code",
-            positional=True,
-            max_len=40,
-        ),
-    ),
 )
 async def link(cmd: Link, ctx: Ctx) -> None:
     if cmd.code is None:
@@ -389,7 +377,7 @@ async def _show_link_code(ctx: Ctx) -> None:
 
 async def _use_link_code(ctx: Ctx, code: str) -> None:
     repo = ctx.uow.repo
-    key = proof_key(ctx.caller)
+    key = identity_key(ctx.caller)
     await refuse_code_guessing(ctx.uow, key, ctx.now)
     found = await repo.link_code_by_hash(hash_code(code))
     if found is None or found.expires_at <= ctx.now:
@@ -439,7 +427,7 @@ class Identities:
 )
 async def identities(cmd: Identities, ctx: Ctx) -> None:
     mine = await ctx.uow.repo.identities_of(ctx.account.id)
-    here = proof_key(ctx.caller)
+    here = identity_key(ctx.caller)
     rows = []
     lines = ["Your identities (remove one with /identities remove ID):"]
     for identity in mine:
@@ -454,7 +442,13 @@ async def identities(cmd: Identities, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class RemoveIdentity:
-    id: str
+    id: str = arg(
+        Kind.WORD,
+        help="the identity's ID as /identities lists it",
+        positional=True,
+        required=True,
+        max_len=20,
+    )
 
 
 @command(
@@ -462,16 +456,6 @@ class RemoveIdentity:
     usage="/identities remove ID",
     summary="detach one of your chat identities (never the last)",
     action=Action.IDENTITY,
-    params=(
-        Param(
-            "id",
-            Kind.WORD,
-            help="the identity's ID as /identities lists it",
-            positional=True,
-            required=True,
-            max_len=20,
-        ),
-    ),
 )
 async def remove_identity(cmd: RemoveIdentity, ctx: Ctx) -> None:
     repo = ctx.uow.repo
@@ -490,13 +474,13 @@ async def remove_identity(cmd: RemoveIdentity, ctx: Ctx) -> None:
             "Link another first: /link here, then /link CODE there."
         )
     where = _where(chosen)
-    await repo.delete(chosen)
+    await repo.detach_identity(chosen)
     ctx.dm(
         f"{where} no longer speaks for your coachbot account (removed by "
         f"{mention_of(ctx.caller)}).",
         account_id=ctx.account.id,
     )
-    this = proof_key(ctx.caller) == f"{chosen.platform}:{chosen.space_id}:{chosen.user_id}"
+    this = identity_key(ctx.caller) == f"{chosen.platform}:{chosen.space_id}:{chosen.user_id}"
     ctx.reply(
         f"Removed {where}; it no longer speaks for this account."
         + (" It was the one you typed from: from now on it is met as someone new." if this else "")

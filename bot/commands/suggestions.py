@@ -1,27 +1,17 @@
-"""Name suggestions for autocomplete, filtered by the same policy clauses the commands
-use to find things (`policy.thing_filter`), so autocomplete never offers what a command
-would refuse."""
+"""Name suggestions for autocomplete. The repository filters them by the same policy
+clauses the commands use to find things, so autocomplete never offers what a command
+would refuse; what a suggestion shows (an e-mail or a name) is decided here."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, func, select
+from bot.policy import Action, Thing, Viewer, permits
 
-from bot.policy import Action, Resource, Thing, Viewer, permits, thing_filter, visible_filter
-from storage.models import Account, Group, Membership, Plan, Workout
-from storage.unit_of_work import UnitOfWork
+if TYPE_CHECKING:
+    from storage.unit_of_work import UnitOfWork
 
-
-def _starts(column: Any, prefix: str) -> ColumnElement[bool]:
-    return func.lower(column).startswith(prefix.lower(), autoescape=True)
-
-
-THING_NAMES: dict[str, tuple[Thing, Any, Any]] = {
-    "group": (Thing.GROUP, Group.name, Group.name_key),
-    "workout": (Thing.WORKOUT, Workout.name, Workout.name_key),
-    "plan": (Thing.PLAN, Plan.name, Plan.name_key),
-}
+THING_KINDS = {"group": Thing.GROUP, "workout": Thing.WORKOUT, "plan": Thing.PLAN}
 
 
 async def suggestions(
@@ -31,27 +21,8 @@ async def suggestions(
         return []
     if kind == "member":
         emails = permits(viewer, Action.VIEW_MEMBERS)  # SPEC §2: e-mails for coaches only
-        query = (
-            select(Account.display_name, Account.email)
-            .join(Membership, Membership.account_id == Account.id)
-            .where(
-                Membership.org_id == viewer.org_id,
-                visible_filter(Resource.PROFILE, viewer),
-                _starts(Account.display_name, prefix)
-                | (_starts(Account.email, prefix) if emails else Account.id.is_(None)),
-            )
-            .order_by(func.lower(Account.display_name))
-            .limit(limit)
-        )
-        rows = (await uow.session.execute(query)).all()
-        return [(email or name) if emails else name for name, email in rows]
-    if kind in THING_NAMES:
-        thing, name, key = THING_NAMES[kind]
-        things = (
-            select(name)
-            .where(thing_filter(thing, viewer), _starts(name, prefix))
-            .order_by(key)
-            .limit(limit)
-        )
-        return list((await uow.session.scalars(things)).all())
+        found = await uow.repo.member_names_starting(viewer, prefix, limit, by_email=emails)
+        return [(email or name) if emails else name for name, email in found]
+    if kind in THING_KINDS:
+        return await uow.repo.thing_names_starting(THING_KINDS[kind], viewer, prefix, limit)
     return []

@@ -8,10 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
-
 from bot import grammar
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, arg, command
 from bot.commands.plans import workout_line
 from bot.domain.schedule import monday_of, plan_end
 from bot.grammar import Token
@@ -228,8 +226,7 @@ async def match_session(ctx: Ctx, activity: Activity) -> TrainingSession | None:
         return None
     session, workout = found
     if session.status == "scheduled" and workout is not None and workout.type == activity.type:
-        session.status, session.activity_id = "completed", activity.id
-        await ctx.uow.session.flush()
+        await ctx.uow.repo.complete_session(session, activity.id)
         return session
     return None
 
@@ -255,34 +252,31 @@ def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None)
 # -- /log, the DM forms, /skip ---------------------------------------------------------
 
 
+def activity_type_arg() -> str | None:
+    """An activity's type, as /log and /activity edit take it."""
+    return arg(Kind.CHOICE, help="run, ride, swim, strength, walk, hike or other", choices=TYPES)
+
+
+def effort_arg() -> int | None:
+    """How hard an activity felt, as /log and /activity edit take it."""
+    return arg(Kind.INT, help="how hard it felt, 1 (easy) to 10 (all out)", low=1, high=10)
+
+
+def log_words(help: str) -> tuple[Token, ...]:
+    """What was done, in free words (/log and the DM forms): a quoted note stays whole;
+    the note's own limit is checked in record()."""
+    return arg(Kind.WORDS, help=help, positional=True, max_len=50_000, lines=True, default=())
+
+
 @dataclass(frozen=True)
 class Log:
-    what: tuple[Token, ...] = ()
-    type: str | None = None
-    date: date | None = None
-    effort: int | None = None
-    private: bool = False
-
-
-LOG_PARAMS = (
-    Param(
-        "what",
-        Kind.WORDS,
-        help='what you did, like 8k easy 42:10 "felt strong"',
-        positional=True,
-        max_len=50_000,
-        lines=True,
-    ),  # notes checked in record()
-    Param(
-        "type",
-        Kind.CHOICE,
-        help="run, ride, swim, strength, walk, hike or other",
-        choices=TYPES,
-    ),
-    Param("date", Kind.DATE_BACKWARD, help="the day, if not today: 2027-01-04, yesterday, mon…sun"),
-    Param("effort", Kind.INT, help="how hard it felt, 1 (easy) to 10 (all out)", low=1, high=10),
-    Param("private", Kind.FLAG, help="only you see it"),
-)
+    what: tuple[Token, ...] = log_words('what you did, like 8k easy 42:10 "felt strong"')
+    type: str | None = activity_type_arg()
+    date: date | None = arg(
+        Kind.DATE_BACKWARD, help="the day, if not today: 2027-01-04, yesterday, mon…sun"
+    )
+    effort: int | None = effort_arg()
+    private: bool = arg(Kind.FLAG, help="only you see it", default=False)
 
 
 async def _log(cmd: Log, ctx: Ctx, *, source: str = "chat") -> None:
@@ -313,7 +307,6 @@ async def _log(cmd: Log, ctx: Ctx, *, source: str = "chat") -> None:
     usage='/log [DISTANCE] [DURATION] [type:T] [date:D] [effort:1-10] [private] ["notes"]',
     summary="log a run (or ride, swim...) you did",
     action=Action.OWN_TRAINING,
-    params=LOG_PARAMS,
 )
 async def log(cmd: Log, ctx: Ctx) -> None:
     await _log(cmd, ctx)
@@ -321,7 +314,12 @@ async def log(cmd: Log, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class Skip:
-    reason: str | None = None
+    reason: str | None = arg(
+        Kind.TEXT,
+        help="why you skip (optional)",
+        positional=True,
+        max_len=SKIP_REASON_MAX,
+    )
 
 
 async def _skip(reason: str | None, ctx: Ctx) -> None:
@@ -337,8 +335,7 @@ async def _skip(reason: str | None, ctx: Ctx) -> None:
         raise Refusal("Today is a rest day already.")
     if session.status != "scheduled":
         raise Refusal(f"Today's session is already {session.status}.")
-    session.status, session.note = "skipped", (reason or None)
-    await ctx.uow.session.flush()
+    await ctx.uow.repo.skip_session(session, reason or None)
     ctx.reply(f"Skipped today's {workout.name}." + (f" Reason noted: {reason}" if reason else ""))
 
 
@@ -347,15 +344,6 @@ async def _skip(reason: str | None, ctx: Ctx) -> None:
     usage="/skip [reason]",
     summary="skip today's session",
     action=Action.OWN_TRAINING,
-    params=(
-        Param(
-            "reason",
-            Kind.TEXT,
-            help="why you skip (optional)",
-            positional=True,
-            max_len=SKIP_REASON_MAX,
-        ),
-    ),
 )
 async def skip(cmd: Skip, ctx: Ctx) -> None:
     await _skip(cmd.reason, ctx)
@@ -380,8 +368,7 @@ async def _done(ctx: Ctx) -> None:
             created_at=ctx.now,
         )
     )
-    session.status, session.activity_id = "completed", activity.id
-    await ctx.uow.session.flush()
+    await ctx.uow.repo.complete_session(session, activity.id)
     ctx.reply(f"Nice work — {workout.name} is done.")
 
 
@@ -389,7 +376,7 @@ async def _done(ctx: Ctx) -> None:
 class Say:
     """Plain words sent to the bot: `done`, `skip [reason]`, or a log like `8k easy 42:10`."""
 
-    words: tuple[Token, ...] = ()
+    words: tuple[Token, ...] = log_words("done, skip [reason], or what you did, like 8k easy 42:10")
 
 
 @command(
@@ -397,16 +384,6 @@ class Say:
     usage="done | skip [reason] | 8k easy 42:10",
     summary="check in by plain words in a direct message",
     action=Action.OWN_TRAINING,
-    params=(
-        Param(
-            "words",
-            Kind.WORDS,
-            help="done, skip [reason], or what you did, like 8k easy 42:10",
-            positional=True,
-            max_len=50_000,
-            lines=True,
-        ),
-    ),
     dm_form=True,
 )
 async def say(cmd: Say, ctx: Ctx) -> None:
@@ -524,5 +501,5 @@ async def my_plan(cmd: MyPlan, ctx: Ctx) -> None:
 
 
 async def session_for_activity(ctx: Ctx, activity_id: int) -> TrainingSession | None:
-    query = select(TrainingSession).where(TrainingSession.activity_id == activity_id)
-    return (await ctx.uow.session.scalars(query)).first()
+    """The session an activity completed, to open again when the activity moves or goes."""
+    return await ctx.uow.repo.session_completed_by(activity_id)

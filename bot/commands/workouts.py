@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.commands.base import Ctx, Kind, Param, Refusal, command
+from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.grammar import shown
-from bot.policy import Action, Thing, permits, thing_filter
+from bot.policy import Action, permits
 from bot.render import fmt_distance, fmt_duration
 from bot.text import keyed, quote
 from storage.models import KEY_WIDTH, NAME_MAX, Workout
@@ -39,46 +39,60 @@ def check_targets(kind: str, distance_m: float | None, duration_s: int | None) -
         )
 
 
-def _workout_params(required_type: bool) -> tuple[Param, ...]:
-    return (
-        Param(
-            "type",
-            Kind.CHOICE,
-            help="run, ride, swim, strength, walk, hike or other",
-            choices=TYPES,
-            required=required_type,
-        ),
-        Param(
-            "kind",
-            Kind.CHOICE,
-            help="easy, tempo, interval, long, recovery, race or other",
-            choices=KINDS,
-        ),
-        Param(
-            "distance", Kind.DISTANCE, help="the distance, like 10k, 800m, 6.2mi, half, marathon"
-        ),
-        Param("duration", Kind.DURATION, help="the duration, like 45m, 1h30m, 42:10"),
-        Param(
-            "visibility",
-            Kind.CHOICE,
-            help="public (athletes see it) or coaches (coaches only)",
-            choices=VISIBILITIES,
-        ),
-        Param(
-            "desc",
-            Kind.WORD,
-            help="a description, like 6x800m at 5k pace, 2 min jog between",
-            max_len=2000,
-            lines=True,
-        ),
+# A workout's fields, as /workout create and /workout edit both take them.
+
+
+def workout_type(required: bool) -> str:
+    return arg(
+        Kind.CHOICE,
+        help="run, ride, swim, strength, walk, hike or other",
+        choices=TYPES,
+        required=required,
+    )
+
+
+def workout_kind() -> str | None:
+    return arg(
+        Kind.CHOICE, help="easy, tempo, interval, long, recovery, race or other", choices=KINDS
+    )
+
+
+def workout_distance() -> float | None:
+    return arg(Kind.DISTANCE, help="the distance, like 10k, 800m, 6.2mi, half, marathon")
+
+
+def workout_duration() -> timedelta | None:
+    return arg(Kind.DURATION, help="the duration, like 45m, 1h30m, 42:10")
+
+
+def workout_visibility() -> str | None:
+    return arg(
+        Kind.CHOICE,
+        help="public (athletes see it) or coaches (coaches only)",
+        choices=VISIBILITIES,
+    )
+
+
+def workout_desc() -> str | None:
+    return arg(
+        Kind.WORD,
+        help="a description, like 6x800m at 5k pace, 2 min jog between",
+        max_len=2000,
+        lines=True,
+    )
+
+
+def workout_name(kind: Kind = Kind.TEXT, help: str = "the workout's name") -> str:
+    """The library workout a command names (/workout show, edit, delete)."""
+    return arg(
+        kind, help=help, positional=True, required=True, max_len=100, suggest=Suggest.WORKOUT
     )
 
 
 async def find_workout(ctx: Ctx, name: str) -> Workout:
     """A workout by name; a coaches-only one is "not found" for athletes (SPEC §2)."""
     org, _ = ctx.require_org()
-    visible = thing_filter(Thing.WORKOUT, ctx.viewer)
-    workout = await ctx.uow.repo.workout_by_name(org.id, name, visible)
+    workout = await ctx.uow.repo.visible_workout(ctx.viewer, org.id, name)
     if workout is None:
         raise Refusal(f"No workout named {shown(name)} in your library. See /workout list.")
     return workout
@@ -100,13 +114,19 @@ def describe_workout(workout: Workout, units: str) -> str:
 
 @dataclass(frozen=True)
 class CreateWorkout:
-    name: str
-    type: str
-    kind: str | None = None
-    distance: float | None = None
-    duration: timedelta | None = None
-    visibility: str | None = None
-    desc: str | None = None
+    name: str = arg(
+        Kind.WORD,
+        help="the new workout's name, like Tempo 5k",
+        positional=True,
+        required=True,
+        max_len=100,
+    )
+    type: str = workout_type(required=True)
+    kind: str | None = workout_kind()
+    distance: float | None = workout_distance()
+    duration: timedelta | None = workout_duration()
+    visibility: str | None = workout_visibility()
+    desc: str | None = workout_desc()
 
 
 @command(
@@ -115,17 +135,6 @@ class CreateWorkout:
     '[visibility:public|coaches] [desc:"..."]',
     summary="add a workout to the library",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the new workout's name, like Tempo 5k",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-        *_workout_params(True),
-    ),
 )
 async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
@@ -133,21 +142,17 @@ async def create_workout(cmd: CreateWorkout, ctx: Ctx) -> None:
         raise Refusal(f"There is already a workout named {shown(cmd.name)}; pick another name.")
     seconds = int(cmd.duration.total_seconds()) if cmd.duration else None
     check_targets(cmd.type, cmd.distance, seconds)
-    workout = await ctx.uow.repo.add(
-        Workout(
-            org_id=org.id,
-            name=cmd.name,
-            name_key=keyed(cmd.name, KEY),
-            type=cmd.type,
-            kind=cmd.kind or "other",
-            distance_m=cmd.distance,
-            duration_s=seconds,
-            description=cmd.desc,
-            visibility=cmd.visibility or "public",
-            author_account_id=ctx.account.id,
-            created_at=ctx.now,
-        )
-    )
+    fields = {
+        "name": cmd.name,
+        "name_key": keyed(cmd.name, KEY),
+        "type": cmd.type,
+        "kind": cmd.kind or "other",
+        "distance_m": cmd.distance,
+        "duration_s": seconds,
+        "description": cmd.desc,
+        "visibility": cmd.visibility or "public",
+    }
+    workout = await ctx.uow.repo.create_workout(org.id, ctx.account.id, ctx.now, fields)
     await ctx.audit("workout_create", None, workout.name)
     ctx.reply(f"Added to the library: {describe_workout(workout, ctx.account.units)}.")
 
@@ -165,7 +170,7 @@ class ListWorkouts:
 )
 async def list_workouts(cmd: ListWorkouts, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
-    rows = await ctx.uow.repo.workouts(org.id, visible=thing_filter(Thing.WORKOUT, ctx.viewer))
+    rows = await ctx.uow.repo.library(ctx.viewer, org.id)
     if not rows:
         ctx.reply(
             "The workout library is empty."
@@ -183,7 +188,7 @@ async def list_workouts(cmd: ListWorkouts, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class ShowWorkout:
-    name: str
+    name: str = workout_name()
 
 
 @command(
@@ -191,16 +196,6 @@ class ShowWorkout:
     usage="/workout show NAME",
     summary="one workout in full",
     action=Action.VIEW_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the workout's name",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-    ),
 )
 async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
@@ -212,14 +207,14 @@ async def show_workout(cmd: ShowWorkout, ctx: Ctx) -> None:
 
 @dataclass(frozen=True)
 class EditWorkout:
-    name: str
-    rename: str | None = None
-    type: str | None = None
-    kind: str | None = None
-    distance: float | None = None
-    duration: timedelta | None = None
-    visibility: str | None = None
-    desc: str | None = None
+    name: str = workout_name(Kind.WORD, "the workout's current name")
+    rename: str | None = arg(Kind.WORD, help="a new name for the workout", max_len=100, key="name")
+    type: str | None = workout_type(required=False)
+    kind: str | None = workout_kind()
+    distance: float | None = workout_distance()
+    duration: timedelta | None = workout_duration()
+    visibility: str | None = workout_visibility()
+    desc: str | None = workout_desc()
 
 
 @command(
@@ -228,49 +223,42 @@ class EditWorkout:
     '[visibility:V] [desc:"..."]',
     summary="change a workout",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.WORD,
-            help="the workout's current name",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-        Param("rename", Kind.WORD, help="a new name for the workout", max_len=100, key="name"),
-        *_workout_params(False),
-    ),
 )
 async def edit_workout(cmd: EditWorkout, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     workout = await find_workout(ctx, cmd.name)
+    changes: dict[str, object] = {}
     if cmd.rename and cmd.rename != workout.name:
         clash = await ctx.uow.repo.workout_by_name(org.id, cmd.rename)
         if clash is not None and clash.id != workout.id:
             raise Refusal(f"There is already a workout named {shown(cmd.rename)}.")
-        workout.name, workout.name_key = cmd.rename, keyed(cmd.rename, KEY)
-    for field in ("type", "kind", "visibility"):
-        value = getattr(cmd, field)
-        if value is not None:
-            setattr(workout, field, value)
-    if cmd.distance is not None:
-        workout.distance_m = cmd.distance
-    if cmd.duration is not None:
-        workout.duration_s = int(cmd.duration.total_seconds())
-    if cmd.desc is not None:
-        workout.description = cmd.desc
+        changes["name"], changes["name_key"] = cmd.rename, keyed(cmd.rename, KEY)
+    seconds = int(cmd.duration.total_seconds()) if cmd.duration is not None else None
+    given = {
+        "type": cmd.type,
+        "kind": cmd.kind,
+        "visibility": cmd.visibility,
+        "distance_m": cmd.distance,
+        "duration_s": seconds,
+        "description": cmd.desc,
+    }
+    changes |= {column: value for column, value in given.items() if value is not None}
     if cmd == EditWorkout(name=cmd.name):
         raise Refusal("Say what to change, e.g. /workout edit NAME distance:10k.", show_usage=True)
-    if cmd.type is not None or cmd.distance is not None or cmd.duration is not None:
-        check_targets(workout.type, workout.distance_m, workout.duration_s)
-    await ctx.uow.session.flush()
+    if cmd.type is not None or cmd.distance is not None or seconds is not None:
+        check_targets(
+            cmd.type or workout.type,
+            workout.distance_m if cmd.distance is None else cmd.distance,
+            workout.duration_s if seconds is None else seconds,
+        )
+    await ctx.uow.repo.edit_workout(workout, changes)
     await ctx.audit("workout_edit", None, workout.name)
     ctx.reply(f"Updated: {describe_workout(workout, ctx.account.units)}.")
 
 
 @dataclass(frozen=True)
 class DeleteWorkout:
-    name: str
+    name: str = workout_name()
 
 
 @command(
@@ -278,16 +266,6 @@ class DeleteWorkout:
     usage="/workout delete NAME",
     summary="remove a workout from the library",
     action=Action.CREATE_LIBRARY,
-    params=(
-        Param(
-            "name",
-            Kind.TEXT,
-            help="the workout's name",
-            positional=True,
-            required=True,
-            max_len=100,
-        ),
-    ),
 )
 async def delete_workout(cmd: DeleteWorkout, ctx: Ctx) -> None:
     workout = await find_workout(ctx, cmd.name)
@@ -297,6 +275,6 @@ async def delete_workout(cmd: DeleteWorkout, ctx: Ctx) -> None:
             f"{workout.name} is used by {', '.join(using)}; take it out of "
             f"{'that plan' if len(using) == 1 else 'those plans'} first (/plan set ... rest)."
         )
-    await ctx.uow.repo.delete(workout)
+    await ctx.uow.repo.delete_workout(workout)
     await ctx.audit("workout_delete", None, workout.name)
     ctx.reply(f"{workout.name} is deleted from the library.")

@@ -5,7 +5,7 @@ whose shutdown would cancel a send half-way.
 
 A round claims a batch (one short write transaction), renders the whole batch with one
 query per kind in a read-only transaction (on SQLite a reader that does not take the
-write lock: `storage.readonly`), sends, and marks each message sent before the next
+write lock: `OutboxStore.reading`), sends, and marks each message sent before the next
 one goes (`settle_every`=1: a crash repeats at most the one message in that window;
 larger values group outcomes). Two ways to run a round:
 
@@ -34,23 +34,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.messages import Outgoing, Via, within_limit
 from bot.ports import Mailer, Sender, SendError
 from bot.schedule import texts
-from bot.schedule.outbox import claim, decode_actions, process_owner, reclaim_orphans, settle_many
+from bot.schedule.outbox import decode_actions
 from bot.schedule.routing import Lane, Router
-from storage.models import Account, Membership, OutboxMessage, Recipient
-from storage.readonly import read_only_sessions
+
+if TYPE_CHECKING:
+    from storage.models import OutboxMessage
+    from storage.outbox import OutboxStore
 
 __all__ = ["Dispatcher", "SendError", "Sender"]  # the ports, where callers knew them
 log = logging.getLogger("coachbot.dispatcher")
@@ -147,21 +145,12 @@ class _Round:
         groups: dict[Outcome, list[int]] = {}
         for row_id, outcome in outcomes:
             groups.setdefault(outcome, []).append(row_id)
-        now = self.dispatcher.clock.now()
-        async with self.dispatcher.sessions() as session, session.begin():
-            for outcome, ids in groups.items():
-                await settle_many(
-                    session,
-                    ids,
-                    status=outcome.status,
-                    now=now,
-                    error=outcome.error,
-                    retry_at=outcome.retry_at,
-                    untried=outcome.untried,
-                    owner=self.dispatcher.owner,
-                )
-            for account_id, platform, reason in unreachable:
-                await self.dispatcher._mark_unreachable(session, account_id, platform, reason, now)
+        await self.dispatcher.store.settle(
+            groups.items(),
+            unreachable,
+            now=self.dispatcher.clock.now(),
+            owner=self.dispatcher.owner,
+        )
 
 
 class Dispatcher:
@@ -169,7 +158,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        store: OutboxStore,
         clock: Clock,
         sender: Router | Sender,
         *,
@@ -179,10 +168,8 @@ class Dispatcher:
         batch: int = 200,
         settle_every: int = 1,
         sleep: Sleep | None = None,
-        readers: async_sessionmaker[Any] | None = None,
     ) -> None:
-        self.sessions = sessions
-        self.readers = readers if readers is not None else read_only_sessions(sessions)
+        self.store = store
         self.clock = clock
         self.router = sender if isinstance(sender, Router) else Router([sender])
         self.mailer = mailer
@@ -190,7 +177,7 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.batch = batch
         self.settle_every = settle_every
-        self.owner = process_owner(secrets.token_hex(4))
+        self.owner = store.new_owner()
         self._reclaimed = False
         self.sleep: Sleep = sleep or self._nap
         self.renderers: dict[str, Renderer] = {
@@ -314,12 +301,10 @@ class Dispatcher:
         now = self.clock.now()
         if not self._reclaimed:  # first claim: take back what a dead process held
             self._reclaimed = True
-            async with self.sessions() as session, session.begin():
-                back = await reclaim_orphans(session)
+            back = await self.store.reclaim_orphans()
             if back:
                 log.warning("took back %s messages leased by a process that is gone", back)
-        async with self.sessions() as session, session.begin():
-            rows = await claim(session, now, lease=self.lease, limit=limit, owner=self.owner)
+        rows = await self.store.claim(now, lease=self.lease, limit=limit, owner=self.owner)
         if not rows:
             return None
         rendered, unreachable = await self._render_batch(rows)
@@ -423,11 +408,11 @@ class Dispatcher:
         by_kind: dict[str, list[OutboxMessage]] = {}
         for row in rows:
             by_kind.setdefault(row.kind, []).append(row)
-        async with self.readers() as session:
+        async with self.store.reading() as reads:
             for kind, group in by_kind.items():
                 renderer = self.renderers.get(kind)
                 if renderer is not None:
-                    rendered.update(await renderer(session, group))
+                    rendered |= await renderer(reads, group)
                     continue
                 for row in group:
                     rendered[row.id] = (
@@ -447,7 +432,7 @@ class Dispatcher:
                 for m in rendered.values()
                 if m is not None and m.account_id is not None and m.email is None
             }
-            addresses = await self._addresses(session, wanted) if wanted else {}
+            addresses = await reads.dm_addresses(wanted) if wanted else {}
         unreachable: dict[int, frozenset[str]] = {}
         for row in rows:
             message = rendered.get(row.id)
@@ -462,29 +447,6 @@ class Dispatcher:
                 message = replace(message, email=email)
             rendered[row.id] = replace(message, key=row.key)
         return rendered, unreachable
-
-    async def _addresses(
-        self, session: AsyncSession, account_ids: set[int]
-    ) -> dict[int, tuple[str | None, frozenset[str]]]:
-        """The e-mail of each account that may get a DM (it exists and is not suspended,
-        SPEC §1), with the platforms where it is marked unreachable."""
-        query = (
-            select(Account.id, Account.email, Membership.status, Recipient.platform)
-            .outerjoin(Membership, Membership.account_id == Account.id)
-            .outerjoin(
-                Recipient,
-                and_(Recipient.account_id == Account.id, Recipient.unreachable_since.is_not(None)),
-            )
-            .where(Account.id.in_(sorted(account_ids)))
-        )
-        found: dict[int, tuple[str | None, frozenset[str]]] = {}
-        suspended: set[int] = set()
-        for account_id, email, status, platform in (await session.execute(query)).all():
-            if status == "suspended":
-                suspended.add(account_id)
-            _, marked = found.get(account_id, (email, frozenset()))
-            found[account_id] = (email, marked | {platform} if platform else marked)
-        return {a: v for a, v in found.items() if a not in suspended}
 
     async def _send(self, row: OutboxMessage, message: Outgoing, lane: Lane) -> Outcome:
         now = self.clock.now()
@@ -517,22 +479,6 @@ class Dispatcher:
             return Outcome("failed", reason)
         wait = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
         return Outcome("pending", reason, retry_at=now + wait)
-
-    async def _mark_unreachable(
-        self, session: AsyncSession, account_id: int, platform: str, reason: str, now: datetime
-    ) -> None:
-        existing = await session.get(Recipient, (account_id, platform))
-        if existing is None:
-            session.add(
-                Recipient(
-                    account_id=account_id,
-                    platform=platform,
-                    unreachable_since=now,
-                    reason=reason[:200],
-                )
-            )
-        else:
-            existing.unreachable_since, existing.reason = now, reason[:200]
 
     # -- running beside a live bot --------------------------------------------------
 

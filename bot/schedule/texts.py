@@ -8,23 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
-from typing import Any, Protocol
-
-from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Button, ChannelRef, Outgoing, Via
-from bot.policy import Viewer, coached_filter, shows_workout_description
+from bot.platforms import facts_of
+from bot.policy import Viewer, shows_workout_description
 from bot.render import fmt_distance, fmt_duration
-from storage.models import (
-    Account,
-    Activity,
-    Membership,
-    OutboxMessage,
-    PlanAssignment,
-    TrainingSession,
-    Workout,
-)
+
+if TYPE_CHECKING:
+    from storage.models import Membership, OutboxMessage
+    from storage.outbox_reads import OutboxReads
 
 CHECK_IN = (Button("Done", "done"), Button("Skip", "skip"))
 
@@ -65,66 +58,24 @@ def member_viewer(member: Membership) -> Viewer:
 
 
 Rendered = dict[int, Outgoing | None]  # outbox row id -> its message (None: drop it)
-BatchRenderer = Callable[[AsyncSession, Sequence[OutboxMessage]], Awaitable[Rendered]]
-OneRenderer = Callable[[AsyncSession, OutboxMessage], Awaitable[Outgoing | None]]
+BatchRenderer = Callable[["OutboxReads", Sequence["OutboxMessage"]], Awaitable[Rendered]]
+OneRenderer = Callable[["OutboxReads", "OutboxMessage"], Awaitable[Outgoing | None]]
 
 
 def one_by_one(render: OneRenderer) -> BatchRenderer:
     """A batch renderer from a one-row renderer (for kinds sent a few at a time)."""
 
-    async def many(session: AsyncSession, rows: Sequence[OutboxMessage]) -> Rendered:
-        return {row.id: await render(session, row) for row in rows}
+    async def many(reads: OutboxReads, rows: Sequence[OutboxMessage]) -> Rendered:
+        return {row.id: await render(reads, row) for row in rows}
 
     return many
 
 
-async def daily_many(session: AsyncSession, rows: Sequence[OutboxMessage]) -> Rendered:
+async def daily_many(reads: OutboxReads, rows: Sequence[OutboxMessage]) -> Rendered:
     """Today's session (or rest day) with check-in actions, for a batch of daily DMs in
-    one query: each row's account, membership, whether a plan covers its day, and that
-    day's session and workout (at most one membership per account, one session per day)."""
-    o, s = OutboxMessage, TrainingSession
-    on_plan = (
-        select(PlanAssignment.id)
-        .where(
-            PlanAssignment.membership_id == Membership.id,
-            PlanAssignment.start_date <= o.local_date,
-            PlanAssignment.end_date >= o.local_date,
-        )
-        .exists()
-    )
-    query = (
-        select(
-            o.id.label("row_id"),
-            o.local_date,
-            Account.id.label("account_id"),
-            Account.units,
-            Account.notify_daily,
-            Membership.status.label("member_status"),
-            Membership.org_id,
-            Membership.id.label("membership_id"),
-            Membership.is_athlete,
-            Membership.is_coach,
-            Membership.is_head_coach,
-            on_plan.label("on_plan"),
-            s.status.label("session_status"),
-            Workout.id.label("workout_id"),
-            Workout.name,
-            Workout.type,
-            Workout.kind,
-            Workout.distance_m,
-            Workout.duration_s,
-            Workout.description,
-            Workout.visibility,
-        )
-        .select_from(o)
-        .join(Account, Account.id == o.account_id)
-        .join(Membership, Membership.account_id == Account.id)
-        .outerjoin(s, and_(s.membership_id == Membership.id, s.day == o.local_date))
-        .outerjoin(Workout, Workout.id == s.workout_id)
-        .where(o.id.in_([row.id for row in rows]))
-    )
+    one query."""
     rendered: Rendered = dict.fromkeys((row.id for row in rows), None)
-    for found in (await session.execute(query)).all():
+    for found in await reads.daily_facts(row.id for row in rows):
         rendered[found.row_id] = _daily(found)
     return rendered
 
@@ -170,50 +121,25 @@ def _daily(found: Any) -> Outgoing | None:
     )
 
 
-async def daily(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
+async def daily(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     """Today's session (or rest day) with check-in actions, for one row."""
-    return (await daily_many(session, [row]))[row.id]
+    return (await daily_many(reads, [row]))[row.id]
 
 
-async def digest(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
+async def digest(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     """Yesterday for a coach: done, skipped and missed sessions of the athletes they
     coach (head coach: the whole org, plus messages that could not be delivered)."""
-    account = await session.get(Account, row.account_id)
-    member = (
-        await session.scalars(select(Membership).where(Membership.account_id == row.account_id))
-    ).first()
-    if account is None or member is None or row.local_date is None:
+    found = await reads.digest_reader(row.account_id) if row.account_id is not None else None
+    if found is None or row.local_date is None:
         return None
+    account, member = found
     if member.status != "active" or not member.is_coach or not account.notify_digest:
         return None
     day: date = row.local_date - timedelta(days=1)
-    athlete_m = Membership
-    # a session only a private activity completed is, for the coach, as if not done
-    private = and_(TrainingSession.status == "completed", Activity.private.is_(True))
-    query = (
-        select(
-            Account.display_name,
-            TrainingSession.status,
-            Workout.name,
-            TrainingSession.note,
-            private.label("private"),
-        )
-        .select_from(TrainingSession)
-        .join(athlete_m, athlete_m.id == TrainingSession.membership_id)
-        .join(Account, Account.id == athlete_m.account_id)
-        .outerjoin(Workout, Workout.id == TrainingSession.workout_id)
-        .outerjoin(Activity, Activity.id == TrainingSession.activity_id)
-        .where(
-            TrainingSession.day == day,
-            athlete_m.org_id == member.org_id,
-            TrainingSession.workout_id.is_not(None),
-            # the head coach's club, an assistant's roster; never the coach's own line
-            coached_filter(member_viewer(member), member=athlete_m, account=Account),
-        )
-        .order_by(Account.display_name)
-    )
     groups: dict[str, list[str]] = {"done": [], "skipped": [], "missed": []}
-    for name, status, workout_name, note, hidden in (await session.execute(query)).all():
+    for name, status, workout_name, note, hidden in await reads.coached_sessions(
+        member_viewer(member), day
+    ):
         if status == "completed" and not hidden:
             groups["done"].append(f"{name} ({workout_name})")
         elif status == "skipped":
@@ -225,7 +151,12 @@ async def digest(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
     for label, items in groups.items():
         if items:
             lines.append(f"{label.capitalize()} ({len(items)}): " + "; ".join(items))
-    failed = await _failed_yesterday(session, member.org_id, row) if member.is_head_coach else 0
+    # failed since the previous digest
+    failed = (
+        await reads.failed_between(member.org_id, row.due_at - timedelta(days=1), row.due_at)
+        if member.is_head_coach
+        else 0
+    )
     if failed:
         lines.append(f"Messages that could not be delivered: {failed}.")
     if len(lines) == 1:
@@ -233,60 +164,24 @@ async def digest(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
     return Outgoing(Via.DM, "\n".join(lines), account_id=account.id, kind="digest")
 
 
-async def _failed_yesterday(session: AsyncSession, org_id: int, row: OutboxMessage) -> int:
-    from sqlalchemy import func
-
-    since = row.due_at - timedelta(days=1)
-    query = (
-        select(func.count())
-        .select_from(OutboxMessage)
-        .join(Membership, Membership.account_id == OutboxMessage.account_id)
-        .where(
-            Membership.org_id == org_id,
-            OutboxMessage.status == "failed",
-            OutboxMessage.sent_at >= since,  # failed since the previous digest
-            OutboxMessage.sent_at < row.due_at,
-        )
-    )
-    return int(await session.scalar(query) or 0)
-
-
-async def weekly_leaderboard(session: AsyncSession, row: OutboxMessage) -> Outgoing | None:
+async def weekly_leaderboard(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     """Monday's post to a group's linked channel: the week just ended, by distance.
 
     Built with the same query and the same group-level rule as `/leaderboard` (display
     names and totals of athletes who share with the group; nothing private), so it holds
     only what every member of the channel may see."""
-    from bot.commands.leaderboard import (
-        Period,
-        countable,
-        pace_shared_with_group,
-        render,
-        shared_with_group,
-        totals_table,
-    )
-    from storage.leaderboard import group_totals
-    from storage.models import Group, GroupChannel
+    from bot.commands.leaderboard import Period, render, totals_table
 
     if row.group_channel_id is None or row.local_date is None:
         return None
-    link = await session.get(GroupChannel, row.group_channel_id)
-    group = await session.get(Group, link.group_id) if link is not None else None
-    if link is None or group is None:
+    found = await reads.linked_channel(row.group_channel_id)
+    if found is None:
         return None
+    link, group = found
     start = row.local_date - timedelta(days=7)
     period = Period(start, start + timedelta(days=6), f"week of {start:%a %d %b %Y}")
-    totals = await group_totals(
-        session,
-        group.id,
-        period.start,
-        period.end,
-        athletes=shared_with_group(),
-        countable=countable(),
-        by="distance",
-        shows_time=pace_shared_with_group(),
-    )
+    totals = await reads.group_distance_totals(group.id, period.start, period.end)
     text, table = render(group, period, "distance", totals_table(totals, "distance", "km"), "km")
-    name = f"#{link.channel_id}" if link.platform == "console" else link.channel_id
+    name = facts_of(link.platform).channel_name(link.channel_id)
     channel = ChannelRef(link.platform, link.space_id, link.channel_id, name)
     return Outgoing(Via.CHANNEL, text, channel=channel, tables=(table,), kind="leaderboard")

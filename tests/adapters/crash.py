@@ -27,7 +27,7 @@ async def seed_due_dms(
     now = now or datetime.now(UTC) - timedelta(minutes=1)
     app = await bootstrap(db_url, clock=FakeClock(now), migrate=False)
     try:
-        async with app.core.sessions() as session, session.begin():
+        async with app.sessions() as session, session.begin():
             accounts = [
                 Account(email=f"k{i}@club.run", display_name=f"K{i}", created_at=now)
                 for i in range(people)

@@ -31,17 +31,7 @@ from sqlalchemy import delete, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 
-from bot.policy import (
-    PRIVACY_FLAGS,
-    Privacy,
-    Resource,
-    Subject,
-    Viewer,
-    can_see,
-    per_viewer_shape,
-    viewer_params,
-    visible_filter,
-)
+from bot.policy import PRIVACY_FLAGS, Privacy, Resource, Subject, Viewer, can_see
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models import (
@@ -53,6 +43,7 @@ from storage.models import (
     Membership,
     Org,
 )
+from storage.visibility import per_viewer_shape, viewer_params, visible_filter
 from tests.conftest import need_postgres
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,8 @@ from adapters.console.transcript import console_caller
 from bot.clock import FakeClock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, Caller, CommandSpec
-from bot.commands.joining import hash_code
 from bot.core import APOLOGY, Core
+from bot.invitations import hash_code
 from bot.policy import (
     PERMISSIONS,
     Action,
@@ -52,7 +53,7 @@ from bot.policy import (
     relations,
     scope_of,
 )
-from storage.engine import make_engine, make_sessionmaker
+from storage.engine import make_engine, make_sessionmaker, translate_errors
 from storage.migrate import upgrade
 from storage.models import (
     Account,
@@ -68,6 +69,7 @@ from storage.models import (
     PlanAssignment,
     Workout,
 )
+from storage.unit_of_work import UnitOfWork
 from tests.conftest import Club, Said, need_postgres
 
 # =======================================================================================
@@ -863,7 +865,7 @@ class CellStore:
                     autoflush=True,
                     join_transaction_mode="create_savepoint",
                 )
-                core = Core(sessions, self.clock)
+                core = Core(partial(UnitOfWork, sessions), self.clock)
                 try:
                     return [Said(await core.handle(caller, line)) for caller, line in lines]
                 finally:
@@ -880,6 +882,7 @@ async def schema_engine(url: str, schema: str) -> AsyncEngine:
         await conn.execute(text(f"CREATE SCHEMA {schema}"))
     await admin.dispose()
     engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    translate_errors(engine)
     await upgrade(engine)
     return engine
 
@@ -902,7 +905,9 @@ def cells(
             engine = runner.run(schema_engine(need_postgres(), MATRIX_SCHEMA))
         clock = FakeClock(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
         try:
-            ids = runner.run(seed(Core(make_sessionmaker(engine), clock), clock.now()))
+            ids = runner.run(
+                seed(Core(partial(UnitOfWork, make_sessionmaker(engine)), clock), clock.now())
+            )
             yield CellStore(runner, engine, clock, ids)
         finally:
             if request.param == "postgres":

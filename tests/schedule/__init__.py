@@ -109,7 +109,7 @@ async def outbox(app: App, kind: str | None = None) -> list[OutboxMessage]:
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)
-    async with app.core.sessions() as session:
+    async with app.sessions() as session:
         return list((await session.scalars(query)).all())
 
 

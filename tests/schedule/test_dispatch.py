@@ -31,17 +31,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, insert, text, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.messages import Outgoing, Via
-from bot.ports import Limits
+from bot.ports import Limits, StoreUnavailable
 from bot.schedule.dispatcher import Dispatcher, SendError
 from bot.schedule.routing import Router, Throttle
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Account, Membership, OutboxMessage, Recipient, TrainingSession
+from storage.outbox import OutboxStore
+from storage.outbox_reads import OutboxReads
 from tests.schedule import START, Recorder, Seeded, Sent, open_app, outbox, seed_club
 
 
@@ -62,7 +63,7 @@ async def notes(app: App, count: int, *, prefix: str = "note", **extra: Any) -> 
     """`count` event messages due now, to bare e-mail addresses (one INSERT)."""
     now = app.core.clock.now()
     keys = [f"{prefix}:{i}" for i in range(count)]
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -83,8 +84,11 @@ async def notes(app: App, count: int, *, prefix: str = "note", **extra: Any) -> 
     return keys
 
 
-def dispatcher(app: App, sender: Any, **options: Any) -> Dispatcher:
-    return Dispatcher(app.core.sessions, app.core.clock, sender, **options)
+def dispatcher(app: App, sender: Any, *, readers: Any = None, **options: Any) -> Dispatcher:
+    """`readers=app.sessions`: render through the app's engine (SQLite too), so its
+    statements are counted with the rest."""
+    store = OutboxStore(app.sessions, readers=readers)
+    return Dispatcher(store, app.core.clock, sender, **options)
 
 
 @contextmanager
@@ -115,7 +119,7 @@ ANN, BO, CY, DI, ED, FA = (f"{n}@club.run" for n in ("ann", "bo", "cy", "di", "e
 
 async def daily_rows(app: App, seeded: Seeded, day: date, people: Sequence[str]) -> None:
     now = app.core.clock.now()
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -144,8 +148,7 @@ async def test_a_batch_costs_the_same_few_statements_whatever_its_size(
     counts = []
     for day, group in ((date(2027, 1, 5), people[:3]), (date(2027, 1, 6), people)):
         await daily_rows(app, seeded, day, group)
-        d = dispatcher(app, rec)
-        d.readers = app.core.sessions  # count the render's statements too (SQLite: a reader)
+        d = dispatcher(app, rec, readers=app.sessions)  # count the render's statements too
         with statements(app.engine) as seen:
             assert len(await d.run_once()) == len(group)
         counts.append(Counter(seen))
@@ -172,7 +175,7 @@ async def test_a_batch_of_daily_dms_renders_each_one_as_it_stands(
         plan_start=date(2027, 1, 4),
     )
     day = date(2027, 1, 5)
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         done = TrainingSession.membership_id == seeded.members[BO]
         rest = TrainingSession.membership_id == seeded.members[CY]
         await session.execute(
@@ -215,7 +218,7 @@ async def test_a_batch_of_daily_dms_renders_each_one_as_it_stands(
     rows = {r.account_id: r.status for r in await outbox(app, "daily")}
     assert rows == {seeded.accounts[p]: "sent" if p in (ANN, BO, CY) else "dropped" for p in people}
     # marked unreachable on the dispatcher's own platform: dropped too
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         session.add(
             Recipient(
                 account_id=seeded.accounts[ANN],
@@ -234,7 +237,8 @@ async def test_sqlite_renders_without_the_write_lock_and_cannot_write(
     path = sqlite_url.split("///", 1)[1]
     seen: list[str] = []
 
-    async def probe(session: AsyncSession, rows: Sequence[OutboxMessage]) -> dict[int, Any]:
+    async def probe(reads: OutboxReads, rows: Sequence[OutboxMessage]) -> dict[int, Any]:
+        session = reads.s
         await session.execute(text("SELECT 1"))  # the read transaction has begun
         other = sqlite3.connect(path, timeout=0, isolation_level=None)
         try:
@@ -243,7 +247,7 @@ async def test_sqlite_renders_without_the_write_lock_and_cannot_write(
             seen.append("a writer went ahead")
         finally:
             other.close()
-        with pytest.raises(OperationalError, match="readonly"):
+        with pytest.raises(StoreUnavailable, match="readonly"):
             await session.execute(text("DELETE FROM recipients"))
         return {row.id: Outgoing(Via.DM, "probed", email="p@club.run") for row in rows}
 
@@ -519,7 +523,9 @@ async def test_dispatchers_sharing_a_router_stay_within_the_limit_together(
 
     try:
         ds = [
-            Dispatcher(make_sessionmaker(e), clock, shared, batch=10, sleep=Naps(clock))
+            Dispatcher(
+                OutboxStore(make_sessionmaker(e)), clock, shared, batch=10, sleep=Naps(clock)
+            )
             for e in engines
         ]
 
@@ -584,8 +590,8 @@ async def test_outcomes_settle_with_one_update_each(app: App, clock: FakeClock) 
         "note 3": SendError("blocked", permanent=True),
         "note 4": SendError("blocked", permanent=True),
     }.get(m.text)
-    d = dispatcher(app, platform, settle_every=9)  # grouped settling, when asked for
-    d.readers = app.core.sessions
+    # grouped settling, when asked for
+    d = dispatcher(app, platform, settle_every=9, readers=app.sessions)
     with statements(app.engine) as seen:
         assert len(await d.run_once()) == 5
     # the look for dead processes' rows; claim (2) and one UPDATE each: sent, retry
@@ -627,7 +633,9 @@ async def test_three_waiting_dispatchers_share_a_limited_platform_exactly_once(
     engines = [make_engine(db_url) for _ in range(3)]
     try:
         ds = [
-            Dispatcher(make_sessionmaker(e), clock, platform, batch=40, sleep=Naps(clock))
+            Dispatcher(
+                OutboxStore(make_sessionmaker(e)), clock, platform, batch=40, sleep=Naps(clock)
+            )
             for e in engines
         ]
         rounds: list[Callable[[], Awaitable[list[Outgoing]]]] = [

@@ -28,10 +28,11 @@ from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.messages import Outgoing
 from bot.schedule.dispatcher import Dispatcher, SendError
-from bot.schedule.outbox import claim, enqueue
 from bot.schedule.planner import Planner
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Account, Membership, OutboxMessage, Recipient
+from storage.outbox import OutboxStore, claim, enqueue
+from storage.planning import PlanningStore
 from tests.schedule import HEAD, Recorder, Seeded, open_app, outbox, say, seed_club, z
 
 ANN, BO, CY = "ann@club.run", "bo@club.run", "cy@club.run"
@@ -53,7 +54,7 @@ async def club(app: App, clock: FakeClock, on_plan: tuple[str, ...] = (ANN, BO))
 async def enqueue_notes(app: App, now: datetime, count: int, prefix: str = "note") -> list[str]:
     """`count` event messages due now, to bare e-mail addresses (one INSERT)."""
     keys = [f"{prefix}:{i}" for i in range(count)]
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -89,7 +90,7 @@ async def test_the_planner_run_twice_adds_nothing(app: App, clock: FakeClock, db
     # two more processes planning at the same moment on their own engines add none either
     engines = [make_engine(db_url) for _ in range(2)]
     try:
-        planners = [Planner(make_sessionmaker(e), clock) for e in engines]
+        planners = [Planner(PlanningStore(make_sessionmaker(e)), clock) for e in engines]
         assert await asyncio.gather(*(p.plan() for p in planners)) == [0, 0]
     finally:
         for engine in engines:
@@ -108,7 +109,7 @@ async def test_concurrent_planners_on_a_fresh_day_insert_each_row_once(
     clock.set(z("2027-01-05 06:30"))
     engines = [make_engine(db_url) for _ in range(3)]
     try:
-        planners = [Planner(make_sessionmaker(e), clock) for e in engines]
+        planners = [Planner(PlanningStore(make_sessionmaker(e)), clock) for e in engines]
         added = await asyncio.gather(*(p.plan() for p in planners))
     finally:
         for engine in engines:
@@ -147,7 +148,7 @@ async def test_a_restart_mid_dispatch_resends_only_the_unsettled_rows(
 ) -> None:
     keys = await enqueue_notes(app, clock.now(), 7)
     dying = CrashingSender(clock, crash_on=4)
-    first = Dispatcher(app.core.sessions, clock, dying, batch=3)
+    first = Dispatcher(OutboxStore(app.sessions), clock, dying, batch=3)
     assert len(await first.run_once()) == 3  # rows 1-3 sent and settled
     with pytest.raises(Crash):
         await first.run_once()  # rows 4-6 claimed; dies on row 4, nothing settled
@@ -157,7 +158,7 @@ async def test_a_restart_mid_dispatch_resends_only_the_unsettled_rows(
     engine = make_engine(db_url)  # a new process
     try:
         fresh = Recorder(clock)
-        second = Dispatcher(make_sessionmaker(engine), clock, fresh, batch=3)
+        second = Dispatcher(OutboxStore(make_sessionmaker(engine)), clock, fresh, batch=3)
         await second.drain()
         assert [s.message.text for s in fresh.sent] == ["message 6"]  # the lease holds
         clock.advance(second.lease + timedelta(seconds=1))
@@ -184,9 +185,9 @@ async def test_a_crash_after_the_platform_accepted_resends_with_the_same_nonce(
     await enqueue_notes(app, clock.now(), 1)
     dying = CrashingSender(clock, crash_on=1, after_accept=True)
     with pytest.raises(Crash):
-        await Dispatcher(app.core.sessions, clock, dying).run_once()
+        await Dispatcher(OutboxStore(app.sessions), clock, dying).run_once()
     fresh = Recorder(clock)
-    restarted = Dispatcher(app.core.sessions, clock, fresh)
+    restarted = Dispatcher(OutboxStore(app.sessions), clock, fresh)
     clock.advance(restarted.lease + timedelta(seconds=1))
     await restarted.drain()
     (row,) = await outbox(app)
@@ -209,7 +210,10 @@ async def test_three_dispatchers_share_a_thousand_messages_exactly_once(
     platform = SharedCount(clock)
     engines = [make_engine(db_url) for _ in range(3)]
     try:
-        dispatchers = [Dispatcher(make_sessionmaker(e), clock, platform, batch=40) for e in engines]
+        dispatchers = [
+            Dispatcher(OutboxStore(make_sessionmaker(e)), clock, platform, batch=40)
+            for e in engines
+        ]
         results = await asyncio.gather(*(d.drain() for d in dispatchers))
         clock.advance(timedelta(minutes=10))  # any lease would have run out by now
         late = await asyncio.gather(*(d.drain() for d in dispatchers))
@@ -314,7 +318,7 @@ async def test_a_failed_message_is_reported_in_the_head_coachs_next_digest(
     app: App, clock: FakeClock, rec: Recorder, reminder: str
 ) -> None:
     await club(app, clock)
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             update(Account).where(Account.email == ANN).values(reminder_time=reminder)
         )
@@ -335,11 +339,11 @@ async def test_a_permanent_failure_marks_the_recipient_and_drops_later_messages(
     rec.fail = lambda m: SendError("blocked the bot", permanent=True) if m.email == ANN else None
     await app.scheduling.advance(clock, z("2027-01-05 12:00"))
     assert len(rec.tried("daily", ANN)) == 1  # never retried
-    async with app.core.sessions() as session:
+    async with app.sessions() as session:
         marked = await session.get(Recipient, (seeded.accounts[ANN], "console"))
     assert marked is not None and marked.unreachable_since == z("2027-01-05 05:00")
     # later: Wednesday's daily DM and an event message (a comment-like note) to Ann
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await enqueue(
             session,
             key="note:ann",
@@ -383,7 +387,7 @@ async def test_suspended_after_planning_is_dropped_at_send_time(
     seeded = await club(app, clock)
     clock.set(z("2027-01-05 05:00"))
     assert await app.scheduling.planner.plan() == 2  # both daily DMs are in the outbox
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             update(Membership).where(Membership.id == seeded.members[BO]).values(status="suspended")
         )
@@ -444,7 +448,7 @@ async def test_after_downtime_only_todays_daily_dm_goes(
     seeded = await club(app, clock, on_plan=(ANN,))
     clock.set(z("2027-01-05 05:00"))
     await app.scheduling.planner.plan()  # Tuesday's DM is planned ...
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await claim(session, clock.now(), lease=timedelta(minutes=5), limit=10)
     # ... and claimed, then the bot is down for more than a day
     clock.set(z(back))

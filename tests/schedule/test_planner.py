@@ -27,9 +27,10 @@ from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.schedule.localtime import due_instant, end_of_day
 from bot.schedule.planner import REMEMBER, Planner
-from storage.engine import make_engine, make_sessionmaker
+from storage.engine import make_engine, make_sessionmaker, translate_errors
 from storage.migrate import upgrade
 from storage.models import Account, Membership
+from storage.planning import PlanningStore
 from tests.conftest import need_postgres
 from tests.schedule import HEAD, Recorder, outbox, say, seed_club, z
 
@@ -54,7 +55,7 @@ def inserts(app: App) -> Iterator[list[str]]:
 
 
 async def set_account(app: App, account_id: int, **values: Any) -> None:
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(update(Account).where(Account.id == account_id).values(**values))
 
 
@@ -103,7 +104,7 @@ async def test_one_insert_plans_every_due_moment_for_its_athletes(
         await set_account(app, seeded.accounts[email], timezone=zone, reminder_time=reminder)
     await set_account(app, seeded.accounts[HEAD], notify_digest=False)
     now = z(instant)
-    planner = Planner(app.core.sessions, FakeClock(now))
+    planner = Planner(PlanningStore(app.sessions), FakeClock(now))
     with inserts(app) as sent:
         await planner.plan()
     assert len(sent) <= 1  # daily DMs only (digests are off), however many moments
@@ -127,7 +128,7 @@ async def test_the_next_tick_sends_no_insert_until_the_memory_lapses(
 ) -> None:
     await seed_club(app, clock.now(), zone=BERLIN, athletes=[ANN, BO], plan_start=date(2027, 1, 4))
     clock.set(z("2027-01-05 06:30"))
-    planner = Planner(app.core.sessions, clock)
+    planner = Planner(PlanningStore(app.sessions), clock)
     assert await planner.plan() == 3  # two daily DMs, the head coach's digest
     clock.advance(timedelta(seconds=30))
     with inserts(app) as sent:
@@ -148,7 +149,7 @@ async def test_a_member_made_active_again_is_planned_when_the_memory_lapses(
         app, clock.now(), zone=BERLIN, athletes=[ANN, BO], plan_start=date(2027, 1, 4)
     )
     await say(app, HEAD, "/settings notify:digest off")
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             update(Membership).where(Membership.id == seeded.members[BO]).values(status="suspended")
         )
@@ -170,7 +171,7 @@ async def test_the_console_plans_at_once_without_the_memory(
     seeded = await seed_club(
         app, clock.now(), zone=BERLIN, athletes=[ANN, BO], plan_start=date(2027, 1, 4)
     )
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             update(Membership).where(Membership.id == seeded.members[BO]).values(status="suspended")
         )
@@ -199,6 +200,7 @@ async def empty(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         await conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    translate_errors(engine)
     try:
         yield engine
     finally:
@@ -229,5 +231,5 @@ async def test_migration_0002_adds_the_column_to_a_database_in_use(empty: AsyncE
         kept = (await conn.execute(text("SELECT email, daily_settings_from FROM accounts"))).all()
     assert columns["daily_settings_from"]["nullable"]
     assert [tuple(row) for row in kept] == [("kept@club.run", None)]
-    planner = Planner(make_sessionmaker(empty), FakeClock(z("2027-01-05 12:00")))
+    planner = Planner(PlanningStore(make_sessionmaker(empty)), FakeClock(z("2027-01-05 12:00")))
     assert await planner.plan() == 0  # the planner runs on the upgraded schema

@@ -21,6 +21,7 @@ from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.routing import Router
 from storage.engine import make_sessionmaker
 from storage.models import OutboxMessage, Recipient
+from storage.outbox import OutboxStore
 from tests.schedule import Recorder, outbox, seed_club
 from tests.schedule.test_dispatch import Naps, busiest_second, notes
 
@@ -50,7 +51,7 @@ def two_platforms(clock: FakeClock) -> tuple[Platform, Platform]:
 
 
 def dispatch(app: App, router: Router, clock: FakeClock) -> Dispatcher:
-    return Dispatcher(make_sessionmaker(app.engine), clock, router, sleep=Naps(clock))
+    return Dispatcher(OutboxStore(make_sessionmaker(app.engine)), clock, router, sleep=Naps(clock))
 
 
 async def test_item_03_the_router_paces_each_platform_to_its_own_limits(
@@ -77,7 +78,7 @@ async def test_item_03_posts_to_one_slack_conversation_are_a_second_apart(
     slack = Platform(clock, "slack", Limits(per_second=5.0, per_recipient=1.0))
     d = dispatch(app, Router([slack]), clock)
     now = clock.now()
-    async with app.core.sessions() as session, session.begin():
+    async with app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -150,7 +151,7 @@ async def test_item_03_unreachable_is_recorded_under_the_platform_used(
     await d.drain()  # what seeding queued
     for key in ("first", "second"):
         now = clock.now()
-        async with app.core.sessions() as session, session.begin():
+        async with app.sessions() as session, session.begin():
             session.add(
                 OutboxMessage(
                     key=key,
@@ -164,7 +165,7 @@ async def test_item_03_unreachable_is_recorded_under_the_platform_used(
                 )
             )
         await d.run_once()
-    async with app.core.sessions() as session:
+    async with app.sessions() as session:
         marks = (await session.execute(select(Recipient.platform, Recipient.account_id))).all()
     assert [tuple(m) for m in marks] == [("discord", ann)]  # not "router", not Slack
     # Discord refused her for good; Slack still reaches her

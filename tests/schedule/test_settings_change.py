@@ -28,7 +28,7 @@ ANN, BO, CY = "ann@club.run", "bo@club.run", "cy@club.run"
 
 
 async def settings_from(app: App, account_id: int) -> date | None:
-    async with app.core.sessions() as session:
+    async with app.sessions() as session:
         return await session.scalar(
             select(Account.daily_settings_from).where(Account.id == account_id)
         )
@@ -117,7 +117,7 @@ async def test_a_coach_or_someone_without_a_club_can_change_their_zone(
     await say(app, HEAD, "/settings tz:Asia/Tokyo reminder:05:00")
     await say(app, CY, "/settings tz:Asia/Tokyo reminder:05:00")  # in no club
     assert await settings_from(app, seeded.accounts[HEAD]) == date(2027, 1, 5)
-    async with app.core.sessions() as session:
+    async with app.sessions() as session:
         cy = await session.scalar(select(Account).where(Account.email == CY))
     assert cy is not None and cy.timezone == "Asia/Tokyo" and cy.daily_settings_from is None
     assert [r.account_id for r in await outbox(app, "daily")] == []

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.ports import Conflict
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import (
     Account,
@@ -290,10 +291,10 @@ async def test_database_refuses_the_bad_row(engine: AsyncEngine, name: str) -> N
     # the control: the valid neighbour goes in, so the refusal below comes from the
     # invariant and not from the seed (rolled back, to leave the seed as it was)
     await _insert(engine, case.good(s), keep=False)
-    with pytest.raises(IntegrityError) as caught:
+    with pytest.raises(Conflict) as caught:
         await _insert(engine, case.bad(s))
     expected = case.sqlite if engine.dialect.name == "sqlite" else case.postgresql
-    assert expected in str(caught.value.orig)
+    assert expected in caught.value.detail
 
 
 async def test_at_most_one_head_coach_counts_per_org(engine: AsyncEngine) -> None:
@@ -315,7 +316,7 @@ async def test_at_most_one_head_coach_counts_per_org(engine: AsyncEngine) -> Non
 async def test_foreign_keys_are_enforced(engine: AsyncEngine) -> None:
     """SQLite ignores foreign keys unless told; the cascades below depend on them."""
     await seed(engine)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Conflict):
         await _insert(engine, [_member(987_654, 876_543)])
 
 

@@ -17,9 +17,9 @@ from adapters.console.transcript import console_caller
 from bot.bootstrap import App
 from bot.clock import FakeClock
 from bot.commands.base import Caller
-from bot.commands.joining import JOIN_FAILURE_LIMIT
 from bot.commands.proof import short_id
 from bot.core import APOLOGY
+from bot.invitations import JOIN_FAILURE_LIMIT
 from storage.models import Account, ChatIdentity, Invitation, JoinFailure, Membership
 from tests.storage.test_races import (
     ALPHA,

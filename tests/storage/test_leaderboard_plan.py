@@ -14,10 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import bot.commands.leaderboard  # noqa: F401  (registers /leaderboard)
-from bot.commands.leaderboard import countable, shared_with_group
 from storage.engine import make_engine, make_sessionmaker
-from storage.leaderboard import attendance_query, explain, totals_query
 from storage.models import (
     Account,
     Activity,
@@ -28,6 +25,11 @@ from storage.models import (
     Plan,
     PlanAssignment,
     TrainingSession,
+)
+from storage.repositories.leaderboard import (
+    board_attendance_query,
+    board_totals_query,
+    explain,
 )
 
 NOW = datetime(2027, 1, 7, 10, tzinfo=UTC)
@@ -106,20 +108,8 @@ async def _plans(url: str) -> tuple[str, list[str], list[str]]:
             else:
                 await s.execute(text("ANALYZE"))
                 await s.execute(text("SET LOCAL enable_seqscan = off"))
-            totals = await explain(
-                s,
-                totals_query(
-                    group_id,
-                    START,
-                    END,
-                    athletes=shared_with_group(),
-                    countable=countable(),
-                    by="distance",
-                ),
-            )
-            attendance = await explain(
-                s, attendance_query(group_id, START, END, TODAY, athletes=shared_with_group())
-            )
+            totals = await explain(s, board_totals_query(group_id, START, END, "distance"))
+            attendance = await explain(s, board_attendance_query(group_id, START, END, TODAY))
         return dialect, totals, attendance
     finally:
         await engine.dispose()

@@ -20,11 +20,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Connection, func, insert, inspect, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import cli
-from storage.engine import make_engine
+from bot.ports import Conflict
+from storage.engine import make_engine, translate_errors
 from storage.migrate import alembic_config, upgrade
 from storage.models import Account, Base
 from tests.conftest import need_postgres
@@ -54,6 +54,7 @@ async def empty(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         await conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
     engine = create_async_engine(url, connect_args={"server_settings": {"search_path": SCHEMA}})
+    translate_errors(engine)
     try:
         yield engine
     finally:
@@ -355,7 +356,7 @@ async def test_public_ids_are_backfilled_on_existing_rows(empty: AsyncEngine) ->
             ids = (await conn.execute(text(f"SELECT public_id FROM {table}"))).scalars().all()
             assert len(ids) == 30 and len(set(ids)) == 30, table
             assert all(re.fullmatch(r"[A-HJKMNP-Z2-9]{7}", i) for i in ids), ids
-    with pytest.raises(IntegrityError):  # NOT NULL: nothing is left without an id
+    with pytest.raises(Conflict):  # NOT NULL: nothing is left without an id
         async with empty.begin() as conn:
             await conn.execute(
                 text(

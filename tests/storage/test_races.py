@@ -390,7 +390,7 @@ async def test_two_people_race_to_set_up_one_workspace(apps: list[App]) -> None:
 # Under READ COMMITTED a process can read "no membership yet" just before another process
 # commits one; its insert then meets the unique index. Hiding the committed membership
 # from `membership_of` plays that stale read on every store and every run, so the
-# constraint path (core.CONFLICTS) is always the one taken.
+# constraint path (bot.conflicts.CONFLICTS) is always the one taken.
 
 
 def hide_memberships_in(monkeypatch: pytest.MonkeyPatch, hidden_org: int) -> None:

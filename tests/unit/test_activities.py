@@ -134,9 +134,16 @@ async def test_editing_and_deleting_ones_own(club: Club) -> None:
     await club.ok(AVA, f"/activity edit #{mine} date:yesterday")
     assert (await sessions_of(club, lake, AVA))[day(0)] == "scheduled"
     await club.ok(AVA, f"/activity edit #{mine} date:today")
+    assert (await sessions_of(club, lake, AVA))[day(0)] == "completed"
+    # deleting it opens that session again, and says so
     said = await club.ok(AVA, f"/activity delete #{mine}")
-    assert f"#{mine} is deleted" in said.text
+    assert f"#{mine} is deleted. Its session is open again." in said.text
+    assert (await sessions_of(club, lake, AVA))[day(0)] == "scheduled"
     assert await activities_of(club, lake, AVA) == []
+    # a ride completes no session: deleting it opens none
+    ride = await log(club, AVA, "/log 20k 50:00 type:ride")
+    said = await club.ok(AVA, f"/activity delete #{ride}")
+    assert said.text == f"Activity #{ride} is deleted."
 
 
 async def test_someone_elses_activity_cannot_be_changed(club: Club) -> None:

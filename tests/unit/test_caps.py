@@ -13,6 +13,7 @@ from bot.commands.base import LIST_MAX, MEMBERS_MAX
 from bot.messages import TEXT_LIMIT, Outgoing, Via, bounded, within_limit
 from bot.schedule.dispatcher import Dispatcher
 from storage.models import AuditEntry, GroupMember, Membership, OutboxMessage
+from storage.outbox import OutboxStore
 from tests.conftest import Club
 from tests.schedule import Recorder
 from tests.unit.test_training import AVA, BEN, HC, count, seed_athletes, seed_group, seed_lake
@@ -115,7 +116,7 @@ async def test_item_04_the_dispatcher_sends_nothing_over_the_ceiling(club: Club)
     """A DM row longer than the ceiling (written before it existed, or by a renderer)
     still goes out bounded: the dispatcher applies the same limit when it sends."""
     now = club.clock.now()
-    async with club.core.sessions() as session, session.begin():
+    async with club.app.sessions() as session, session.begin():
         await session.execute(
             insert(OutboxMessage),
             [
@@ -132,7 +133,7 @@ async def test_item_04_the_dispatcher_sends_nothing_over_the_ceiling(club: Club)
             ],
         )
     platform = Recorder(club.clock)
-    await Dispatcher(club.core.sessions, club.clock, platform).drain()
+    await Dispatcher(OutboxStore(club.app.sessions), club.clock, platform).drain()
     [sent] = platform.sent
     assert len(sent.message.text) <= TEXT_LIMIT
     assert sent.message.text.endswith("not shown (a reply holds at most 4,000 characters).")

@@ -3,10 +3,12 @@ once with the command; `/help COMMAND` and the Discord option descriptions both 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from bot.commands import load_all
-from bot.commands.base import REGISTRY, Kind, Param, command
+from bot.commands.base import REGISTRY, Kind, arg, command
 from bot.policy import Action
 
 load_all()
@@ -38,16 +40,19 @@ def test_item_04_every_parameter_has_a_short_help_text() -> None:
 def test_item_04_the_help_check_catches_a_bad_parameter(text: str, problem: str) -> None:
     """The check above fails on a command registered with a missing or too long help."""
 
+    @dataclass(frozen=True)
+    class Probe:
+        x: str | None = arg(Kind.WORD, positional=True, help=text)
+
     async def handler(cmd: object, ctx: object) -> None:
         raise AssertionError("not run")
 
-    handler.__annotations__ = {"cmd": object, "ctx": object}
+    handler.__annotations__ = {"cmd": Probe, "ctx": object}
     command(
         "zz-help-probe",
         usage="/zz-help-probe X",
         summary="a probe",
         action=Action.HELP,
-        params=(Param("x", Kind.WORD, positional=True, help=text),),
     )(handler)
     try:
         assert help_problems() == [f"/zz-help-probe x: {problem}"]

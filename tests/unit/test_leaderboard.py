@@ -16,14 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import bot.commands.leaderboard  # noqa: F401  (registers /leaderboard before the core loads)
 from bot.bootstrap import App
-from bot.commands.leaderboard import (
-    SHOWN,
-    Period,
-    countable,
-    leaderboard_period,
-    render,
-    shared_with_group,
-)
+from bot.commands.leaderboard import SHOWN, Period, leaderboard_period, render
 from bot.grammar import GrammarError
 from bot.messages import Outgoing, Table, Via
 from bot.policy import (
@@ -39,7 +32,6 @@ from bot.policy import (
     can_see_activity,
     relations,
 )
-from storage.leaderboard import group_attendance, group_totals
 from storage.models import (
     Account,
     Activity,
@@ -51,6 +43,14 @@ from storage.models import (
     Plan,
     PlanAssignment,
     TrainingSession,
+)
+from storage.repositories.leaderboard import (
+    attendance_query,
+    countable,
+    read_attendance,
+    read_totals,
+    shared_with_group,
+    totals_query,
 )
 from tests.conftest import Club
 
@@ -68,7 +68,7 @@ async def squads(club: Club) -> None:
     linked to #10k-squad; 5k-squad = eve; fin is in no group. Written as rows in one
     transaction (fast; the group commands are not what is under test here), except the
     channel link, made by `/group link` so it matches however the core names channels."""
-    async with club.core.sessions() as s, s.begin():
+    async with club.app.sessions() as s, s.begin():
         org = Org(name="Lakeside Striders", timezone="Europe/London", created_at=THURSDAY)
         s.add(org)
         await s.flush()
@@ -117,7 +117,7 @@ class Done:
 
 
 async def add_runs(club: Club, *runs: Done) -> None:
-    async with club.core.sessions() as s, s.begin():
+    async with club.app.sessions() as s, s.begin():
         for run in runs:
             account, _ = await _athlete(s, run.email)
             s.add(
@@ -175,7 +175,7 @@ async def _athlete(s: AsyncSession, email: str) -> tuple[Account, Membership]:
 
 async def give_sessions(club: Club, email: str, statuses: dict[date, str]) -> None:
     """A schedule for one athlete, written directly (plan commands are not under test)."""
-    async with club.core.sessions() as s, s.begin():
+    async with club.app.sessions() as s, s.begin():
         account, member = await _athlete(s, email)
         plan = Plan(
             org_id=member.org_id,
@@ -246,7 +246,7 @@ async def test_equal_totals_share_a_place(club: Club) -> None:
 async def test_measured_values_only(club: Club) -> None:
     """A `done` check-in (no distance, no duration) counts as an activity, adds nothing."""
     await squads(club)
-    async with club.core.sessions() as s, s.begin():
+    async with club.app.sessions() as s, s.begin():
         account, _ = await _athlete(s, AVA)
         s.add(
             Activity(
@@ -727,7 +727,7 @@ async def _store(s: AsyncSession, world: list[Athlete]) -> tuple[int, int, list[
 )
 @given(world=st.lists(athletes, min_size=1, max_size=6))
 async def test_sql_agrees_with_the_single_item_check(app: App, world: list[Athlete]) -> None:
-    async with app.core.sessions() as s, s.begin():
+    async with app.sessions() as s, s.begin():
         org_id, group_id, ids = await _store(s, world)
         # A pure groupmate of G: no coach, not an org athlete, so only rule 3 applies.
         viewer = Viewer(account_id=-1, org_id=org_id, membership_id=-1)
@@ -764,8 +764,7 @@ async def test_sql_agrees_with_the_single_item_check(app: App, world: list[Athle
             attendance[account_id] = (due.count("completed"), len(due))
 
         for by in ("distance", "time", "runs"):
-            rows = await group_totals(
-                s,
+            query = totals_query(
                 group_id,
                 PERIOD.start,
                 PERIOD.end,
@@ -773,6 +772,7 @@ async def test_sql_agrees_with_the_single_item_check(app: App, world: list[Athle
                 countable=countable(),
                 by=by,
             )
+            rows = await read_totals(s, query)
             got = {r.account_id: (r.distance_m, r.duration_s, r.activities) for r in rows}
             assert got.keys() == expected.keys()
             for account_id, (dist, dur, count) in expected.items():
@@ -780,9 +780,10 @@ async def test_sql_agrees_with_the_single_item_check(app: App, world: list[Athle
             metric = {"distance": 0, "time": 1, "runs": 2}[by]
             values = [got[r.account_id][metric] for r in rows]
             assert values == sorted(values, reverse=True)
-        found = await group_attendance(
-            s, group_id, PERIOD.start, PERIOD.end, TODAY, athletes=shared_with_group()
+        query = attendance_query(
+            group_id, PERIOD.start, PERIOD.end, TODAY, athletes=shared_with_group()
         )
+        found = await read_attendance(s, query)
         assert {r.account_id: (r.completed, r.due) for r in found} == attendance
         await s.rollback()
 

@@ -1,6 +1,7 @@
 """The Discord command set comes from the core's specs: every command is there, within
-Discord's limits, and typed options turn back into text the core's one grammar parses to
-exactly the values given."""
+Discord's limits, each option as its parameter declares it, and typed options build the
+command the core's one grammar would parse from the same words typed — refused in the same
+words when bad — without being turned back into text."""
 
 from __future__ import annotations
 
@@ -14,25 +15,19 @@ from discord import app_commands
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.discord.commands import (
-    as_token,
-    build_commands,
-    local_suggestions,
-    suggestion_kind,
-    to_text,
-)
+from adapters.discord.commands import as_token, build_commands, local_suggestions, option_values
 from bot import grammar
-from bot.clock import FakeClock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, CommandSpec, Kind, Param
-from bot.core import Core
+from bot.commands.lookup import command_of
+from bot.commands.training import Log
 
 load_all()
 TODAY = date(2027, 1, 4)
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
 
 
-async def _run(interaction: Any, text: str) -> None:
+async def _run(interaction: Any, spec: CommandSpec, options: dict[str, Any]) -> None:
     raise AssertionError("not called here")
 
 
@@ -109,54 +104,120 @@ class _User(discord.User):
         self.id = user_id
 
 
-def _sample(spec: CommandSpec, param: Param) -> tuple[Any, Any]:
-    """(what Discord passes the callback, what the core should parse it to)."""
-    if param.kind is Kind.MEMBER and f"{param.spelling}:@mention" in spec.usage:
-        return _User(42), grammar.parse_member_ref("<@42>")
+def _sample(param: Param) -> Any:
+    """What Discord passes the callback for an option of this parameter."""
+    if param.user:
+        return _User(42)
     if param.kind is Kind.INT:
-        value = param.high or 7
-        return value, value
+        return param.high or 7
     if param.kind is Kind.CHOICE:
-        return param.choices[-1], param.choices[-1]
+        return param.choices[-1]
     if param.kind is Kind.WORD and param.name == "period":
-        return "2027-01-01..2027-01-03", "2027-01-01..2027-01-03"
+        return "2027-01-01..2027-01-03"
     raw = SAMPLES[param.kind]
     if param.kind in (Kind.WORD, Kind.TEXT):
         raw = raw[: param.max_len].strip()
         if not param.lines:  # one-line text refuses a line break (issue 11 item 5)
             raw = raw.replace("\n", " ")
-    if param.kind is Kind.FLAG:
-        return raw, True
-    if param.kind is Kind.MEMBERS:
-        return raw, tuple(param.convert(t.value, TODAY) for t in grammar.tokenize(raw))
-    if param.kind is Kind.WORDS:
-        return raw, tuple(grammar.tokenize(raw))
-    return raw, param.convert(raw, TODAY)
+    return raw
+
+
+def _typed(spec: CommandSpec, values: dict[str, Any]) -> str:
+    """The same arguments typed as a line, as a person would quote them: the oracle the
+    options are held to."""
+    words = [f"/{spec.name}"]
+    for param in sorted(spec.params, key=lambda p: not p.positional):
+        value = values[param.name]
+        if param.kind is Kind.FLAG:
+            words += [param.name] if value else []
+            continue
+        if param.user:
+            text = f"<@{value.id}>"
+        elif param.kind in (Kind.MEMBERS, Kind.WORDS):
+            text = value  # several words, each its own (quotes group a name or a note)
+        else:
+            text = as_token(str(value))
+        words.append(text if param.positional else f"{param.spelling}:{text}")
+    return " ".join(words)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in REGISTRY.items() if not s.dm_form))
-def test_options_become_the_text_the_core_parses(name: str) -> None:
+def test_options_build_the_command_the_typed_line_parses_to(name: str) -> None:
+    """Every option of every command, typed: the command built from the options is the
+    one the text grammar makes of the same arguments typed."""
     spec = REGISTRY[name]
-    given_values, expected = {}, {}
-    for param in spec.params:
-        given_values[param.name], expected[param.name] = _sample(spec, param)
-    text = to_text(spec, given_values)
-    core = Core(None, FakeClock())  # type: ignore[arg-type]  # parsing needs no store
-    root, rest = grammar.split_command(text)
-    found, tokens = core._find_spec(root, rest)
-    assert found is spec, text
-    command = spec.parse(tokens, TODAY)
-    for param in spec.params:
-        if hasattr(command, param.name):
-            assert getattr(command, param.name) == expected[param.name], (param.name, text)
+    values = {param.name: _sample(param) for param in spec.params}
+    built = spec.build(option_values(values), TODAY)
+    line = _typed(spec, values)
+    found, tokens = command_of(line)
+    assert found is spec, line
+    assert isinstance(tokens, list)
+    assert built == spec.parse(tokens, TODAY), line
+    assert all(getattr(built, p.name) is not None for p in spec.params)  # none dropped
+
+
+def test_a_user_option_is_the_mention_a_member_parameter_reads() -> None:
+    spec = REGISTRY["add-member"]
+    built = spec.build(option_values({"person": "ann@club.org", "user": _User(42)}), TODAY)
+    assert built.user == grammar.MemberRef("mention", "42")
+    assert built.person == grammar.MemberRef("email", "ann@club.org")
 
 
 def test_options_left_out_are_left_out() -> None:
     spec = REGISTRY["log"]
-    assert to_text(spec, {"what": None, "type": None, "private": False}) == "/log"
-    assert to_text(spec, {"what": "8k 42:10", "private": True, "effort": 6}) == (
-        "/log 8k 42:10 effort:6 private"
+    assert spec.build({"what": None, "type": None, "private": False}, TODAY) == Log()
+    assert spec.build({"what": "  ", "date": ""}, TODAY) == Log()
+    assert spec.build({"what": "8k 42:10", "private": True, "effort": 6}, TODAY) == Log(
+        what=(grammar.Token(None, "8k", False), grammar.Token(None, "42:10", False)),
+        effort=6,
+        private=True,
     )
+
+
+def _text_refusal(spec: CommandSpec, rest: str) -> str:
+    with pytest.raises(grammar.GrammarError) as refused:
+        spec.parse(grammar.tokenize(rest), TODAY)
+    return refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "typed"),
+    [
+        ("log", {"what": "8k", "date": "someday"}, "8k date:someday"),
+        ("log", {"what": "8k", "effort": 11}, "8k effort:11"),
+        ("log", {"what": "8k", "type": "swimming"}, "8k type:swimming"),
+        ("log", {"what": '8k "felt strong'}, '8k "felt strong'),
+        ("invite-link", {"uses": 0}, "uses:0"),
+        ("member", {"member": "ann@club"}, "ann@club"),
+        ("member", {"member": "ava", "labels": "x" * 41}, "ava labels:" + "x" * 41),
+        ("group create", {"name": "a\u202eb"}, '"a\u202eb"'),
+        ("group create", {"name": "x" * 81}, "x" * 81),
+        ("setup-org", {"name": "Club", "tz": "Mars/Olympus"}, "Club tz:Mars/Olympus"),
+        ("plan create", {"name": "P"}, "P"),  # weeks: is missing
+    ],
+)
+def test_a_bad_option_is_refused_in_the_words_of_the_text_grammar(
+    name: str, options: dict[str, Any], typed: str
+) -> None:
+    spec = REGISTRY[name]
+    with pytest.raises(grammar.GrammarError) as refused:
+        spec.build(options, TODAY)
+    assert refused.value.message == _text_refusal(spec, typed)
+
+
+def test_an_option_of_several_words_takes_no_other_option_inside() -> None:
+    """`type:ride` typed into /log's `what` is not the `type` option, nor a silent note."""
+    with pytest.raises(grammar.GrammarError, match="put that word in quotes"):
+        REGISTRY["log"].build({"what": "8k type:ride"}, TODAY)
+    with pytest.raises(grammar.GrammarError, match="put that word in quotes"):
+        REGISTRY["group add"].build({"name": "g", "members": "ava group:x"}, TODAY)
+    quoted = REGISTRY["log"].build({"what": '8k "type:ride"'}, TODAY)
+    assert quoted.what[1] == grammar.Token(None, "type:ride", True)
+
+
+def test_characters_no_store_keeps_are_refused() -> None:
+    with pytest.raises(grammar.GrammarError, match="cannot keep"):
+        REGISTRY["group create"].build({"name": "a\udc00b"}, TODAY)
 
 
 @given(st.text(min_size=1).filter(lambda s: s.strip() == s and s))
@@ -164,31 +225,53 @@ def test_any_text_is_one_token_when_quoted(text: str) -> None:
     assert grammar.tokenize(as_token(text)) == [grammar.Token(None, text, True)]
 
 
-@pytest.mark.parametrize(
-    ("name", "param", "kind"),
-    [
-        ("assign-plan", "plan", "plan"),
-        ("assign-plan", "athlete", "member"),
-        ("assign-plan", "group", "group"),
-        ("add-member", "user", None),  # a Discord user option, picked by Discord
-        ("add-member", "coach", "member"),
-        ("group show", "name", "group"),
-        ("group create", "name", None),  # a new name
-        ("group rename", "new_name", None),
-        ("group add", "members", "member"),
-        ("workout show", "name", "workout"),
-        ("plan set", "workout", "workout"),
-        ("plan set", "plan", "plan"),
-        ("plan create", "name", None),
-        ("setup-org", "tz", "timezone"),
-        ("help", "topic", "command"),
-        ("log", "what", None),
-    ],
-)
+AUTOCOMPLETE = [
+    ("assign-plan", "plan", "plan"),
+    ("assign-plan", "athlete", "member"),
+    ("assign-plan", "group", "group"),
+    ("add-member", "person", None),  # someone new, not a member
+    ("add-member", "user", None),  # a Discord user option, picked by Discord
+    ("add-member", "coach", "member"),
+    ("group show", "name", "group"),
+    ("group create", "name", None),  # a new name
+    ("group rename", "new_name", None),
+    ("group add", "members", "member"),
+    ("workout show", "name", "workout"),
+    ("workout edit", "rename", None),
+    ("plan set", "workout", "workout"),
+    ("plan set", "plan", "plan"),
+    ("plan create", "name", None),
+    ("setup-org", "tz", "timezone"),
+    ("help", "topic", "command"),
+    ("log", "what", None),
+]
+
+
+@pytest.mark.parametrize(("name", "param", "kind"), AUTOCOMPLETE)
 def test_which_options_autocomplete(name: str, param: str, kind: str | None) -> None:
+    """The parameter's declaration says which names it suggests, and the Discord option
+    autocompletes exactly then."""
     spec = REGISTRY[name]
     [found] = [p for p in spec.params if p.name == param]
-    assert suggestion_kind(spec, found) == kind
+    assert found.suggest == kind
+    words = name.split()
+    [node] = [c for c in _payload() if c["name"] == words[0]]
+    if len(words) == 2:
+        [node] = [o for o in node["options"] if o["name"] == words[1]]
+    [option] = [o for o in node["options"] if o["name"] == param]
+    assert option.get("autocomplete", False) == (kind is not None)
+    assert option["type"] == (6 if found.user else option["type"])
+
+
+def test_only_a_user_parameter_is_a_discord_user_option() -> None:
+    users = {
+        (command["name"], option["name"])
+        for command in _payload()
+        for option in command.get("options") or []
+        if option["type"] == 6
+    }
+    assert users == {("add-member", "user"), ("add-coach", "user")}
+    assert {(n, p.name) for n, s in REGISTRY.items() for p in s.params if p.user} == users
 
 
 def test_local_suggestions() -> None:

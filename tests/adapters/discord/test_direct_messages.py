@@ -204,7 +204,7 @@ async def test_item_03_dms_are_paced_by_the_router_to_discords_limits(
     dispatcher.sleep = nap
     before = len(double.dms_to(club["dee"]))
     now = clock.now()
-    async with bot.app.core.sessions() as session, session.begin():
+    async with bot.app.sessions() as session, session.begin():
         for n in range(6):  # six DMs due at once, sent by a waiting round (`coachbot run`'s)
             session.add(
                 OutboxMessage(

@@ -100,7 +100,7 @@ async def test_an_unexpected_error_gets_a_short_apology(
     async def broken(*args: Any) -> Any:
         raise RuntimeError("boom: secret stack detail")
 
-    monkeypatch.setattr(bot.app.core, "handle", broken)
+    monkeypatch.setattr(bot.app.core, "handle_command", broken)  # a slash command's way in
     said = await bot.slash("/help", by=ann)
     assert said.text == APOLOGY
 

@@ -73,7 +73,7 @@ async def test_item_02_the_sender_enforces_a_nonce_on_every_page(
     bot = await start_discord(sqlite_url)
     dee = double.add_user("Dee")
     now = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
-    async with bot.app.core.sessions() as session, session.begin():
+    async with bot.app.sessions() as session, session.begin():
         account = Account(email="dee@lake.run", display_name="Dee", created_at=now)
         session.add(account)
         await session.flush()

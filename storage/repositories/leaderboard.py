@@ -6,10 +6,11 @@ the size of the group or of its history; the access path is the athlete's rows t
 `ix_activities_account_day (account_id, day)` or the sessions' `(membership_id, day)`
 unique index, never a scan of the big tables (tests/storage/test_leaderboard_plan.py).
 
-Who is ranked and which rows count is not decided here: the caller passes the predicates
-(`athletes` over `Account`, `countable` over `Activity`), generated from the policy table
-in `bot.commands.leaderboard`, the way `repositories.notes_about` takes its filter — so
-storage does not import the core and the rule is written once.
+Who is ranked and which rows count is SPEC §2 note 3's group-level rule, the same for
+every viewer, so it is compiled here from the groupmate cells of `bot.policy`'s table
+(as `storage.visibility` compiles the per-viewer rows) and never written by hand. The
+statement builders still take those predicates as arguments, so the property test can
+set them against the single-item check.
 """
 
 from __future__ import annotations
@@ -18,13 +19,27 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, desc, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    desc,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
 
+from bot.policy import Resource
 from storage.models import Account, Activity, Group, GroupMember, Membership, TrainingSession
+from storage.repositories.base import RepositoryBase
+from storage.visibility import groupmate_filter
 
 METRICS = ("distance", "time", "runs")
 
@@ -50,6 +65,29 @@ class Attendance:
     completed: int
     due: int
 
+
+# -- the group-level rule, from the policy table ----------------------------------------
+
+
+def shared_with_group(account: Any = Account) -> ColumnElement[bool]:
+    """SQL for "this athlete's activities are shared with their group" (SPEC §2 note 3),
+    built from the groupmate cell of the activities row of the policy table."""
+    return groupmate_filter(Resource.ACTIVITIES, account)
+
+
+def pace_shared_with_group(account: Any = Account) -> ColumnElement[bool]:
+    """SQL for "the group may see this athlete's pace", from the groupmate cell of the
+    pace row: without it the board shows none of their durations (SPEC §2)."""
+    return groupmate_filter(Resource.PACE, account)
+
+
+def countable(activity: Any = Activity) -> ColumnElement[bool]:
+    """A `private` activity is visible to its athlete alone, so never to a group."""
+    result: ColumnElement[bool] = activity.private.is_(False)
+    return result
+
+
+# -- the statements ---------------------------------------------------------------------
 
 # Grouping by the group's own key first lets SQLite walk the group's members in primary-key
 # order (no sort for GROUP BY) and keeps it from choosing to scan every account instead.
@@ -165,41 +203,54 @@ def attendance_query(
     )
 
 
-async def group_totals(
-    session: AsyncSession,
-    group_id: int,
-    start: date,
-    end: date,
-    *,
-    athletes: ColumnElement[bool],
-    countable: ColumnElement[bool],
-    by: str,
-    shows_time: ColumnElement[bool] | None = None,
-) -> list[Totals]:
-    query = totals_query(
-        group_id, start, end, athletes=athletes, countable=countable, by=by, shows_time=shows_time
+def board_totals_query(group_id: int, start: date, end: date, by: str) -> Select[Any]:
+    """The totals `/leaderboard` and the weekly post rank: the group-level rule applied."""
+    return totals_query(
+        group_id,
+        start,
+        end,
+        athletes=shared_with_group(),
+        countable=countable(),
+        by=by,
+        shows_time=pace_shared_with_group(),
     )
+
+
+def board_attendance_query(group_id: int, start: date, end: date, today: date) -> Select[Any]:
+    """The consistency `/leaderboard by:consistency` ranks: the group-level rule applied."""
+    return attendance_query(
+        group_id, start, end, today, athletes=shared_with_group(), countable=countable()
+    )
+
+
+async def read_totals(session: AsyncSession, query: Select[Any]) -> list[Totals]:
+    """The rows of a `totals_query` (the property test runs it with its own predicates)."""
     return [
         Totals(int(aid), name, float(dist), float(dur), int(n), bool(time))
         for aid, name, dist, dur, n, time in (await session.execute(query)).all()
     ]
 
 
-async def group_attendance(
-    session: AsyncSession,
-    group_id: int,
-    start: date,
-    end: date,
-    today: date,
-    *,
-    athletes: ColumnElement[bool],
-    countable: ColumnElement[bool] | None = None,
-) -> list[Attendance]:
-    query = attendance_query(group_id, start, end, today, athletes=athletes, countable=countable)
+async def read_attendance(session: AsyncSession, query: Select[Any]) -> list[Attendance]:
+    """The rows of an `attendance_query`."""
     return [
         Attendance(int(aid), name, int(done), int(due))
         for aid, name, done, due in (await session.execute(query)).all()
     ]
+
+
+class LeaderboardQueries(RepositoryBase):
+    """The boards as the core asks for them: a group and a period, nothing about SQL."""
+
+    async def leaderboard_totals(
+        self, group_id: int, start: date, end: date, *, by: str
+    ) -> list[Totals]:
+        return await read_totals(self.s, board_totals_query(group_id, start, end, by))
+
+    async def leaderboard_attendance(
+        self, group_id: int, start: date, end: date, today: date
+    ) -> list[Attendance]:
+        return await read_attendance(self.s, board_attendance_query(group_id, start, end, today))
 
 
 # -- query plans (for the plan test and the benchmark) ---------------------------------

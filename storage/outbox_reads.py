@@ -1,0 +1,180 @@
+"""What a claimed outbox batch is rendered from, read when it is sent (SPEC §6).
+
+A scheduled message says what holds at the moment it goes, so `bot.schedule.texts`
+asks these questions of one read-only session per batch (`OutboxStore.reading`): one
+query for all of a batch's daily DMs, one for its recipients' addresses, a few per
+digest or leaderboard post (there are few of those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.policy import Viewer
+from storage.models import (
+    Account,
+    Activity,
+    Group,
+    GroupChannel,
+    Membership,
+    OutboxMessage,
+    PlanAssignment,
+    Recipient,
+    TrainingSession,
+    Workout,
+)
+from storage.repositories.leaderboard import Totals, board_totals_query, read_totals
+from storage.visibility import coached_filter
+
+
+class OutboxReads:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def daily_facts(self, row_ids: Iterable[int]) -> Sequence[Any]:
+        """For each daily-DM row: its account, membership, whether a plan covers its day,
+        and that day's session and workout (at most one membership per account, one
+        session per day), as rows with named fields. A row whose account is gone is
+        missing."""
+        o, s = OutboxMessage, TrainingSession
+        on_plan = (
+            select(PlanAssignment.id)
+            .where(
+                PlanAssignment.membership_id == Membership.id,
+                PlanAssignment.start_date <= o.local_date,
+                PlanAssignment.end_date >= o.local_date,
+            )
+            .exists()
+        )
+        query = (
+            select(
+                o.id.label("row_id"),
+                o.local_date,
+                Account.id.label("account_id"),
+                Account.units,
+                Account.notify_daily,
+                Membership.status.label("member_status"),
+                Membership.org_id,
+                Membership.id.label("membership_id"),
+                Membership.is_athlete,
+                Membership.is_coach,
+                Membership.is_head_coach,
+                on_plan.label("on_plan"),
+                s.status.label("session_status"),
+                Workout.id.label("workout_id"),
+                Workout.name,
+                Workout.type,
+                Workout.kind,
+                Workout.distance_m,
+                Workout.duration_s,
+                Workout.description,
+                Workout.visibility,
+            )
+            .select_from(o)
+            .join(Account, Account.id == o.account_id)
+            .join(Membership, Membership.account_id == Account.id)
+            .outerjoin(s, and_(s.membership_id == Membership.id, s.day == o.local_date))
+            .outerjoin(Workout, Workout.id == s.workout_id)
+            .where(o.id.in_(list(row_ids)))
+        )
+        return (await self.s.execute(query)).all()
+
+    async def digest_reader(self, account_id: int) -> tuple[Account, Membership] | None:
+        """The account a digest goes to and its membership (None: either is gone)."""
+        account = await self.s.get(Account, account_id)
+        member = (
+            await self.s.scalars(select(Membership).where(Membership.account_id == account_id))
+        ).first()
+        if account is None or member is None:
+            return None
+        return account, member
+
+    async def coached_sessions(
+        self, coach: Viewer, day: date
+    ) -> list[tuple[str, str, str | None, str | None, bool]]:
+        """`day`'s planned sessions of the athletes `coach` coaches (the head coach's
+        club, an assistant's roster; never the coach's own line), by name: (athlete,
+        status, workout, note, whether only a private activity completed it — which,
+        for the coach, is as if not done)."""
+        athlete = Membership
+        private = and_(TrainingSession.status == "completed", Activity.private.is_(True))
+        query = (
+            select(
+                Account.display_name,
+                TrainingSession.status,
+                Workout.name,
+                TrainingSession.note,
+                private.label("private"),
+            )
+            .select_from(TrainingSession)
+            .join(athlete, athlete.id == TrainingSession.membership_id)
+            .join(Account, Account.id == athlete.account_id)
+            .outerjoin(Workout, Workout.id == TrainingSession.workout_id)
+            .outerjoin(Activity, Activity.id == TrainingSession.activity_id)
+            .where(
+                TrainingSession.day == day,
+                athlete.org_id == coach.org_id,
+                TrainingSession.workout_id.is_not(None),
+                coached_filter(coach, member=athlete, account=Account),
+            )
+            .order_by(Account.display_name)
+        )
+        return [
+            (name, status, workout, note, bool(hidden))
+            for name, status, workout, note, hidden in (await self.s.execute(query)).all()
+        ]
+
+    async def failed_between(self, org_id: int, since: datetime, until: datetime) -> int:
+        """Messages to the org's members that failed for good in [since, until)."""
+        query = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(Membership, Membership.account_id == OutboxMessage.account_id)
+            .where(
+                Membership.org_id == org_id,
+                OutboxMessage.status == "failed",
+                OutboxMessage.sent_at >= since,
+                OutboxMessage.sent_at < until,
+            )
+        )
+        return int(await self.s.scalar(query) or 0)
+
+    async def linked_channel(self, group_channel_id: int) -> tuple[GroupChannel, Group] | None:
+        """A group's linked channel and the group (None: unlinked or gone since)."""
+        link = await self.s.get(GroupChannel, group_channel_id)
+        group = await self.s.get(Group, link.group_id) if link is not None else None
+        if link is None or group is None:
+            return None
+        return link, group
+
+    async def group_distance_totals(self, group_id: int, start: date, end: date) -> list[Totals]:
+        """The group's distance board for [start, end], as every member may see it."""
+        return await read_totals(self.s, board_totals_query(group_id, start, end, "distance"))
+
+    async def dm_addresses(
+        self, account_ids: Iterable[int]
+    ) -> dict[int, tuple[str | None, frozenset[str]]]:
+        """The e-mail of each account that may get a DM (it exists and is not suspended,
+        SPEC §1), with the platforms where it is marked unreachable."""
+        query = (
+            select(Account.id, Account.email, Membership.status, Recipient.platform)
+            .outerjoin(Membership, Membership.account_id == Account.id)
+            .outerjoin(
+                Recipient,
+                and_(Recipient.account_id == Account.id, Recipient.unreachable_since.is_not(None)),
+            )
+            .where(Account.id.in_(sorted(account_ids)))
+        )
+        found: dict[int, tuple[str | None, frozenset[str]]] = {}
+        suspended: set[int] = set()
+        for account_id, email, status, platform in (await self.s.execute(query)).all():
+            if status == "suspended":
+                suspended.add(account_id)
+            _, marked = found.get(account_id, (email, frozenset()))
+            found[account_id] = (email, marked | {platform} if platform else marked)
+        return {a: v for a, v in found.items() if a not in suspended}
