@@ -88,7 +88,7 @@ async def seed(run: Running, platforms: Sequence[str]) -> list[Person]:
         return "discord", "", user, "created"
 
     rows = await seed_due_dms(run.db_url, len(platforms), link, now=run.clock.now())
-    async with run.app.core.sessions() as session:
+    async with run.app.sessions() as session:
         query = select(OutboxMessage.id, OutboxMessage.account_id)
         account_of = {row_id: account for row_id, account in await session.execute(query)}
     return [Person(account_of[r], p, c) for r, (p, c) in zip(rows, where, strict=True)]
@@ -97,7 +97,7 @@ async def seed(run: Running, platforms: Sequence[str]) -> list[Person]:
 async def due(run: Running, messages: Sequence[tuple[int, str]]) -> None:
     """(account, text) DMs due now, in this order (the order a batch claims them in)."""
     now = run.clock.now()
-    async with run.app.core.sessions() as session, session.begin():
+    async with run.app.sessions() as session, session.begin():
         for account_id, text in messages:
             session.add(
                 OutboxMessage(
@@ -136,7 +136,7 @@ def counted(run: Running, since: int) -> list[float]:
 
 
 async def statuses(run: Running) -> Counter[str]:
-    async with run.app.core.sessions() as session:
+    async with run.app.sessions() as session:
         return Counter((await session.scalars(select(OutboxMessage.status))).all())
 
 
