@@ -55,6 +55,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.console.transcript import console_caller
+from bench.measure import analyze
 from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock
 from storage.engine import make_engine
@@ -359,16 +360,7 @@ async def generate(url: str) -> dict[str, float]:
                 await conn.exec_driver_sql(statement)
                 spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
         started = time.perf_counter()
-        if d.pg:
-            auto = await engine.connect()
-            try:
-                auto = await auto.execution_options(isolation_level="AUTOCOMMIT")
-                await auto.exec_driver_sql("VACUUM ANALYZE")
-            finally:
-                await auto.close()
-        else:
-            async with engine.begin() as conn:
-                await conn.exec_driver_sql("ANALYZE")
+        await analyze(engine)
         spent["analyze"] = time.perf_counter() - started
         async with engine.connect() as conn:
             counts = await _counts(conn)

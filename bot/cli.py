@@ -8,8 +8,9 @@ import logging
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock, SystemClock
@@ -84,9 +85,14 @@ async def _open(settings: Settings, url: str | None = None, **kw: object) -> App
     )
 
 
-async def _serve_platforms(settings: Settings) -> int:
-    """Slack and/or Discord, sharing one core and one outbox (through the Router)."""
-    front_ends: list[FrontEnd] = []
+def platform_senders(
+    settings: Settings, front_ends: list[FrontEnd], **discord_options: Any
+) -> Callable[[Core], list[Sender]]:
+    """What `coachbot run` hands `bootstrap(senders=...)`: builds the configured Slack
+    and/or Discord front ends from the core (into `front_ends`, for the caller to run)
+    and returns their senders, the Router's lanes in that order. The tests and the
+    schedule benchmark wire the same way (`discord_options`: a shorter wait for guilds,
+    their own sleep)."""
 
     def platforms(core: Core) -> list[Sender]:
         if settings.slack_enabled:
@@ -96,10 +102,16 @@ async def _serve_platforms(settings: Settings) -> int:
         if settings.discord_enabled:
             from adapters.discord import build_discord
 
-            front_ends.append(build_discord(settings, core))
+            front_ends.append(build_discord(settings, core, **discord_options))
         return [front.sender for front in front_ends]
 
-    app = await _open(settings, senders=platforms)
+    return platforms
+
+
+async def _serve_platforms(settings: Settings) -> int:
+    """Slack and/or Discord, sharing one core and one outbox (through the Router)."""
+    front_ends: list[FrontEnd] = []
+    app = await _open(settings, senders=platform_senders(settings, front_ends))
     try:
         settle_heap()
         await app.scheduling.start()

@@ -31,13 +31,19 @@ class SendError(Exception):
 class Limits:
     """What a platform publishes about how fast one bot may send.
 
-    `per_second`: requests a second across the whole bot (what its global limit counts);
+    `per_second`: requests a second across the whole bot (what its global limit
+    counts), averaged over `window` seconds — the platform's own accounting period
+    (Discord: 50 in any second; Slack's workspace pace: several hundred a minute);
     `per_recipient`: the seconds to leave between two messages to one conversation (a
-    per-channel limit); 0 for none. The dispatcher paces each platform under its own
-    limits (`bot.schedule.routing.Throttle`)."""
+    per-channel limit), 0 for none; `opens_per_minute`: a budget of its own for opening
+    a conversation (Slack's conversations.open, Tier 3), 0 where an open is one more
+    request under `per_second` (Discord). Everything a platform's sender sends is paced
+    under its limits by one `bot.pacing.Throttle`."""
 
     per_second: float
     per_recipient: float = 0.0
+    window: float = 1.0
+    opens_per_minute: float = 0.0
 
 
 UNLIMITED = Limits(per_second=0.0)  # a sender with no published limit: never paced
@@ -54,7 +60,13 @@ class Sender(Protocol):
 class PlatformSender(Sender, Protocol):
     """A chat platform's sender as the Router uses it: it declares its `limits`, says how
     many requests one message costs under them, and whether it can find someone by
-    e-mail alone (an invitee with no chat identity yet)."""
+    e-mail alone (an invitee with no chat identity yet).
+
+    Optional, read by the Router when present: `throttle` (a `bot.pacing.Throttle`: the
+    platform's one pace, when the adapter's interactive answers share it), `opens(m)`
+    (conversations `send(m)` must open first, under `limits.opens_per_minute`), and
+    `conversation(m)` (the conversation `m` lands in, when known without a request, so
+    a per-channel limit counts a DM and a reply in that DM together)."""
 
     limits: Limits
 

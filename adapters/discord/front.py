@@ -23,9 +23,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import aiohttp
@@ -37,7 +38,7 @@ from adapters.buttons import button_line
 from adapters.discord.commands import build_commands, local_suggestions
 from adapters.discord.identity import interaction_caller, message_caller
 from adapters.discord.render import NO_PINGS, pages
-from adapters.discord.sender import LIMITS, DiscordSender, post
+from adapters.discord.sender import LIMITS, DiscordSender
 from adapters.discord.views import CheckIn
 from adapters.network import network_reason, quiet_network_retries
 from bot.commands.base import CommandSpec
@@ -45,7 +46,9 @@ from bot.config import Settings
 from bot.core import APOLOGY, Core
 from bot.importers import MAX_FILE_BYTES
 from bot.messages import Outgoing, Via
+from bot.pacing import send_now
 from bot.ports import FrontEndStartError, Limits
+from bot.schedule.routing import recipient_key
 
 log = logging.getLogger("coachbot.discord")
 
@@ -160,6 +163,7 @@ class DiscordFrontEnd:
         guild_ids: Sequence[int] = (),
         guild_ready_timeout: float = 2.0,
         limits: Limits = LIMITS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not settings.discord_token:
             raise ValueError("COACHBOT_DISCORD_TOKEN is not set")
@@ -175,6 +179,7 @@ class DiscordFrontEnd:
         for command in self.built.commands:
             self.client.tree.add_command(command)
         self.sender = DiscordSender(self.client, self.core.identities, limits=limits)
+        self.sleep = sleep  # the wait for a turn in Discord's pace (tests pass their own)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -311,7 +316,11 @@ class DiscordFrontEnd:
             if message.via is not Via.CHANNEL or message.channel is None:
                 continue
             try:
-                await self.sender.send(message)
+                await self._paced(
+                    functools.partial(self.sender.send, message),
+                    to=recipient_key(message),
+                    cost=self.sender.cost(message),
+                )
             except Exception as exc:
                 log.warning("channel post to %s failed: %s", message.channel, exc)
                 notes.append(
@@ -319,6 +328,11 @@ class DiscordFrontEnd:
                     "check that I may send messages there."
                 )
         return notes
+
+    async def _paced(self, attempt: Callable[[], Awaitable[None]], *, to: str, cost: int) -> None:
+        """A post of the front end's own (not an interaction answer, which Discord does not
+        count) in its turn in Discord's one pace, shared with the outbox's sends."""
+        await send_now(self.sender.throttle, self.core.clock, self.sleep, attempt, to=to, cost=cost)
 
     async def apologise(self, interaction: discord.Interaction[Any]) -> None:
         try:
@@ -349,6 +363,7 @@ class DiscordFrontEnd:
         try:
             if not await self.core.first_delivery("discord", f"message:{message.id}"):
                 return
+            self.sender.remember_dm(message.author.id, message.channel.id)
             caller = message_caller(message)
             if message.attachments:
                 answers: list[Outgoing] = []
@@ -360,7 +375,11 @@ class DiscordFrontEnd:
                 return
             for answer in answers:
                 if answer.via is Via.REPLY:
-                    await post(message.channel, answer)
+                    await self._paced(
+                        functools.partial(self.sender.reply, message.channel, answer),
+                        to=f"channel:{message.channel.id}",
+                        cost=len(pages(answer)),
+                    )
             await self._post_to_channels(answers)
         except Exception:
             log.exception("discord DM %s failed", message.id)

@@ -39,11 +39,13 @@ from adapters.buttons import button_line
 from adapters.slack.blocks import ACTION_PREFIX, blocks_for, escape, payload, slack_wording
 from adapters.slack.identity import Directory
 from adapters.slack.manifest import slash_roots
-from adapters.slack.sender import SlackSender, send_error
+from adapters.slack.sender import SlackSender, slack_failures
 from adapters.slack.translate import Origin, command_line, dm_line, is_direct, origin_of
 from bot.commands.base import Caller
 from bot.core import APOLOGY, Core
 from bot.messages import Outgoing, Via
+from bot.pacing import send_now
+from bot.ports import SendError
 
 log = logging.getLogger("coachbot.slack")
 
@@ -421,21 +423,20 @@ class SlackBot:
             log.warning("response_url unreachable: %s", type(exc).__name__)
 
     async def post(self, channel: str, body: dict[str, Any]) -> None:
-        """chat.postMessage for an interactive answer; a 429 is waited out once."""
-        for attempt in (1, 2):
-            try:
+        """chat.postMessage for an interactive answer, in its turn in Slack's one pace
+        (the sender's throttle, which the outbox's sends share): a 429 holds Slack for
+        both and is waited out once (`bot.pacing.send_now`)."""
+
+        async def attempt() -> None:
+            with slack_failures():
                 await self.sender.post(channel, body)
-                return
-            except SlackApiError as exc:
-                error = send_error(exc)
-                if error.retry_after is not None and attempt == 1 and error.retry_after <= 30:
-                    await self.sleep(error.retry_after)
-                    continue
-                log.warning("chat.postMessage to %s failed: %s", channel, error.reason)
-                return
-            except (OSError, TimeoutError) as exc:
-                log.warning("chat.postMessage to %s failed: %s", channel, type(exc).__name__)
-                return
+
+        try:
+            await send_now(
+                self.sender.throttle, self.core.clock, self.sleep, attempt, to=f"channel:{channel}"
+            )
+        except SendError as exc:
+            log.warning("chat.postMessage to %s failed: %s", channel, exc.reason)
 
     def _session(self) -> aiohttp.ClientSession:
         if self.session is None or self.session.closed:

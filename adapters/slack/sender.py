@@ -1,26 +1,30 @@
-"""The outbox's way into Slack (`adapters.routing.PlatformSender`).
+"""The outbox's way into Slack (`bot.ports.PlatformSender`).
 
 A DM finds its recipient's Slack user through their chat identity in this workspace, or
 — for an invitee who has no account yet — through `users.lookupByEmail` (SPEC §5), opens
 the conversation once (`conversations.open`, the channel id cached) and posts with
 `chat.postMessage`. A channel post goes to its channel's id.
 
-Failures become `SendError`s the dispatcher understands: HTTP 429 carries Slack's
-`Retry-After`, errors that no retry can fix (the user is gone, the channel archived) are
-permanent, anything else is retried with back-off.
+Failures become `SendError`s the dispatcher understands (`slack_failures`): HTTP 429
+carries Slack's `Retry-After`, errors that no retry can fix (the user is gone, the
+channel archived) are permanent, anything else is retried with back-off.
 
-Limits: chat.postMessage "generally allows posting one message per second per channel,
-while also maintaining a workspace-wide limit" (https://api.slack.com/docs/rate-limits,
-the Special tier). The sender declares that as `Limits(per_second=..., per_recipient=1)`:
-one second between two messages to one conversation, and a workspace-wide pace Slack
-does not publish — "several hundred messages per minute" in its older guide, so 5 a
-second. The Router's throttle for Slack paces the dispatcher to them.
+Limits (https://api.slack.com/docs/rate-limits): chat.postMessage "generally allows
+posting one message per second per channel, while also maintaining a workspace-wide
+limit" (the Special tier), and conversations.open is Tier 3, "50+ per minute". The
+sender declares them: one second between two messages to one conversation, 50 opens a
+minute, and a workspace-wide pace Slack does not publish — "several hundred messages
+per minute" in its older guide, so 300 a minute. Its `throttle` paces the Router's lane
+for Slack and the listeners' interactive answers alike (`bot.pacing`); `opens` and
+`conversation` tell the throttle which messages open a conversation and where each
+lands, from the DM channels this process already knows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -29,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import payload
 from adapters.slack.identity import Directory
 from bot.messages import Outgoing, Via
+from bot.pacing import Throttle
 from bot.ports import Limits, SendError
 
 log = logging.getLogger("coachbot.slack.sender")
@@ -49,7 +54,7 @@ PERMANENT = frozenset(
 )
 
 Identities = Callable[[int], Awaitable[list[tuple[str, str, str]]]]
-LIMITS = Limits(per_second=5.0, per_recipient=1.0)
+LIMITS = Limits(per_second=5.0, window=60.0, per_recipient=1.0, opens_per_minute=50.0)
 
 
 def send_error(exc: SlackApiError) -> SendError:
@@ -68,6 +73,17 @@ def send_error(exc: SlackApiError) -> SendError:
     return SendError(error, permanent=error in PERMANENT)
 
 
+@contextmanager
+def slack_failures() -> Iterator[None]:
+    """Slack's refusals and a network failure inside the block, as `SendError`s."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise send_error(exc) from None
+    except (OSError, TimeoutError) as exc:
+        raise SendError(f"Slack unreachable: {type(exc).__name__}") from None
+
+
 class SlackSender:
     platform = "slack"
 
@@ -83,19 +99,32 @@ class SlackSender:
         self.directory = directory
         self.identities = identities
         self.limits = limits
+        self.throttle = Throttle.under(limits)  # Slack's one pace, for every request
         self._home: str | None = None
-        self._dm_channels: dict[str, str] = {}
+        self._dm_channels: dict[str, str] = {}  # Slack user -> their DM channel with us
+        self._user_of: dict[int, str] = {}  # account -> its Slack user, once resolved
 
     # -- the PlatformSender protocol ------------------------------------------------------
 
     def cost(self, message: Outgoing) -> int:
-        """One chat.postMessage (conversations.open counts in its own tier)."""
+        """One chat.postMessage (conversations.open counts in its own tier: `opens`)."""
         return 1
+
+    def opens(self, message: Outgoing) -> int:
+        """1 when the DM must open its conversation first (not known in this process)."""
+        return 0 if message.via is not Via.DM or self.conversation(message) else 1
+
+    def conversation(self, message: Outgoing) -> str | None:
+        """The channel `message` will be posted in, when known without asking Slack."""
+        if message.via is Via.CHANNEL:
+            return message.channel.channel_id if message.channel is not None else None
+        user = self._user_of.get(message.account_id) if message.account_id is not None else None
+        return self._dm_channels.get(user) if user is not None else None
 
     async def send(self, message: Outgoing, *, nonce: str) -> None:
         """Deliver one outbox message. Slack has no idempotency key for chat.postMessage,
         so `nonce` is unused (docs/DESIGN.md: the one window left)."""
-        try:
+        with slack_failures():
             if message.via is Via.CHANNEL:
                 if message.channel is None or message.channel.platform != "slack":
                     raise SendError("not a Slack channel", permanent=True)
@@ -103,18 +132,10 @@ class SlackSender:
             else:
                 channel = await self.dm_channel(await self._recipient(message))
             await self.post(channel, payload(message))
-        except SlackApiError as exc:
-            raise send_error(exc) from None
-        except (OSError, TimeoutError) as exc:
-            raise SendError(f"Slack unreachable: {type(exc).__name__}") from None
 
     async def reaches_by_email(self, email: str) -> bool:
-        try:
+        with slack_failures():
             return await self.directory.user_id_for(email) is not None
-        except SlackApiError as exc:
-            raise send_error(exc) from None
-        except (OSError, TimeoutError) as exc:
-            raise SendError(f"Slack unreachable: {type(exc).__name__}") from None
 
     # -- pieces the listeners share -------------------------------------------------------
 
@@ -154,13 +175,17 @@ class SlackSender:
     # -- inside ---------------------------------------------------------------------------
 
     async def _recipient(self, message: Outgoing) -> str:
+        found: str | None = None
         if message.account_id is not None:
             home = await self.home_team()
             for platform, space, user in await self.identities(message.account_id):
                 if platform == "slack" and (home is None or space == home):
-                    return user
-        if message.email:
+                    found = user
+                    break
+        if found is None and message.email:
             found = await self.directory.user_id_for(message.email)
-            if found is not None:
-                return found
-        raise SendError("no Slack user in this workspace for the recipient", permanent=True)
+        if found is None:
+            raise SendError("no Slack user in this workspace for the recipient", permanent=True)
+        if message.account_id is not None:
+            self._user_of[message.account_id] = found
+        return found

@@ -14,8 +14,9 @@ larger values group outcomes). Two ways to run a round:
   Retry-After expires (`paused_until`); until then this dispatcher sends nothing.
 - `serve()` (a live bot) runs rounds that wait: after a 429 the rendered messages are
   kept (their lease still holds) and sending resumes exactly when the Retry-After
-  expires on the injected clock; and sends are paced to the platform's known rate (a
-  Sender's `rate`, or a shared `Pacer`) instead of bursting into its limit. While it
+  expires on the injected clock; and sends are paced to the platform's declared limits
+  (its lane's `Throttle`, shared with the adapter's interactive answers) instead of
+  bursting into them. While it
   sends a full batch it claims and renders the next one, and it settles in the
   background, so sending does not stop for the database between batches. Every wait is
   measured on the injected clock and slept through the injected `sleep`, so tests never
@@ -43,7 +44,7 @@ from bot.messages import Outgoing, Via, within_limit
 from bot.ports import Mailer, Sender, SendError
 from bot.schedule import texts
 from bot.schedule.outbox import decode_actions
-from bot.schedule.routing import Lane, Router, recipient_key
+from bot.schedule.routing import Lane, Router
 
 if TYPE_CHECKING:
     from storage.models import OutboxMessage
@@ -355,7 +356,9 @@ class Dispatcher:
             if now > last_start:
                 return STOP
             if wait:
-                delay = throttle.reserve(now, to=recipient_key(message), cost=lane.cost(message))
+                delay = throttle.reserve(
+                    now, to=lane.key(message), cost=lane.cost(message), opens=lane.opens(message)
+                )
                 if delay > 0:
                     await self.sleep(delay)
                     if self._stopping:
@@ -462,9 +465,8 @@ class Dispatcher:
             if exc.permanent:
                 log.info("message %s failed for good on %s: %s", row.id, lane.platform, exc.reason)
                 return Outcome("failed", exc.reason, permanent=True)
-            if exc.retry_after is not None:  # the one place a Retry-After is honoured
-                until = now + timedelta(seconds=exc.retry_after)
-                lane.throttle.hold(until)  # this platform only, for every dispatcher
+            until = lane.throttle.refused(now, exc)  # held: this platform only, for all
+            if until is not None:
                 return Outcome("pending", exc.reason, retry_at=until, limited=True)
             return self._retry(row, now, exc.reason)
         except Exception as exc:  # a bug or an outage in a sender: retry, then give up

@@ -11,107 +11,24 @@ dispatcher; nothing replaces it later. For each message the Router picks a `Lane
   users.lookupByEmail; the console reaches anyone). With one sender, that sender
   (unless the recipient is unreachable there).
 
-Each lane has its platform's `Throttle`, built from the limits the sender declares: the
-dispatcher reserves a slot on it before each send and holds it when the platform answers
-429, so a Retry-After on Slack pauses Slack only. A Router shared by several dispatchers
-of one process shares their pace.
+Each lane has its platform's `Throttle` (`bot.pacing`): the one the sender carries —
+shared with the adapter's interactive answers — or one built from the limits it
+declares. The dispatcher reserves a slot on it before each send and holds it when the
+platform answers 429, so a Retry-After on Slack pauses Slack only. A Router shared by
+several dispatchers of one process shares their pace.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.messages import Outgoing, Via
-from bot.ports import UNLIMITED, Limits, Sender
+from bot.pacing import Throttle
+from bot.ports import UNLIMITED, Sender
 
 Identities = Callable[[int], Awaitable[list[tuple[str, str, str]]]]
-
-
-class Throttle:
-    """Paces one platform's sends on the injected clock under `limit` requests in any
-    `window`: evenly, one every window/limit; after a stall (a claim, a render, a busy
-    machine) it makes up for up to `catch_up` of lost time at twice that pace; never
-    more than `limit` starts in one window; at least `spacing` between two messages to
-    one recipient (a per-channel limit); and nothing before a Retry-After `hold` ends.
-    `limit` 0: no global pace (spacing and holds still apply)."""
-
-    def __init__(
-        self,
-        limit: int,
-        window: timedelta = timedelta(seconds=1),
-        *,
-        catch_up: timedelta | None = None,
-        spacing: timedelta = timedelta(0),
-    ) -> None:
-        if limit < 0 or window <= timedelta(0):
-            raise ValueError("a throttle needs a positive limit and window")
-        self.limit = limit
-        self.window = window
-        self.rate = limit / window.total_seconds()  # starts a second, on average; 0: any
-        self.interval = window / limit if limit else timedelta(0)
-        self.gap = self.interval / 2
-        self.catch_up = window / 2 if catch_up is None else catch_up
-        self.spacing = spacing
-        self.held: datetime | None = None  # the latest Retry-After's end
-        self._starts: deque[datetime] = deque(maxlen=max(limit, 1))
-        self._due: datetime | None = None  # the even pace's next slot
-        self._last_to: dict[str, datetime] = {}
-
-    @classmethod
-    def under(cls, limits: Limits) -> Throttle:
-        """Under a published limit: 1 % fewer starts in a window 1 % longer than the
-        platform's, for requests that reach it out of step."""
-        spacing = timedelta(seconds=limits.per_recipient)
-        per_second = limits.per_second
-        if per_second <= 0:
-            return cls(0, spacing=spacing)
-        limit = max(1, int(per_second * 0.99))
-        seconds = 1.01 * max(1.0, limit / (per_second * 0.99))
-        return cls(limit, timedelta(seconds=seconds), spacing=spacing)
-
-    def hold(self, until: datetime) -> None:
-        """The platform answered 429: no start before `until`."""
-        if self.held is None or until > self.held:
-            self.held = until
-
-    def held_until(self, now: datetime) -> datetime | None:
-        """The end of a Retry-After still running at `now`, else None."""
-        return self.held if self.held is not None and self.held > now else None
-
-    def reserve(self, now: datetime, *, to: str | None = None, cost: int = 1) -> float:
-        """Take the next free slot for a message of `cost` requests to `to`; the seconds
-        to wait for it (0: go now)."""
-        slot = now
-        for _ in range(max(1, cost) if self.limit else 0):
-            slot = max(slot, self._take(now))
-        if self.held is not None and self.held > slot:
-            slot = self.held
-        if to is not None and self.spacing:
-            last = self._last_to.get(to)
-            if last is not None and last + self.spacing > slot:
-                slot = last + self.spacing
-            self._last_to[to] = slot
-            if len(self._last_to) > 10_000:  # forget recipients whose spacing has passed
-                self._last_to = {k: t for k, t in self._last_to.items() if t + self.spacing > now}
-        return max(0.0, (slot - now).total_seconds())
-
-    def _take(self, now: datetime) -> datetime:
-        due = now if self._due is None else max(self._due, now - self.catch_up)
-        slot = max(now, due)
-        limited = self.held
-        if len(self._starts) == self.limit:
-            full = self._starts[0] + self.window
-            limited = full if limited is None or full > limited else limited
-        if limited is not None and limited > slot:
-            slot = due = limited  # waiting on the limit: no lost time to make up
-        if self._starts and slot < self._starts[-1] + self.gap:
-            slot = self._starts[-1] + self.gap
-        self._starts.append(slot)
-        self._due = due + self.interval
-        return slot
 
 
 @dataclass(frozen=True)
@@ -128,6 +45,17 @@ class Lane:
     def cost(self, message: Outgoing) -> int:
         cost = getattr(self.sender, "cost", None)
         return int(cost(message)) if cost is not None else 1
+
+    def opens(self, message: Outgoing) -> int:
+        opens = getattr(self.sender, "opens", None)
+        return int(opens(message)) if opens is not None else 0
+
+    def key(self, message: Outgoing) -> str:
+        """The conversation a per-recipient spacing counts `message` in: the platform's
+        own, when the sender knows it (a DM channel already open), else `recipient_key`."""
+        conversation = getattr(self.sender, "conversation", None)
+        known = conversation(message) if conversation is not None else None
+        return f"channel:{known}" if known else recipient_key(message)
 
 
 def recipient_key(message: Outgoing) -> str:
@@ -147,8 +75,10 @@ class Router:
             raise ValueError("a router needs at least one sender")
         self.lanes: dict[str, Lane] = {}
         for sender in senders:
-            limits = getattr(sender, "limits", UNLIMITED)
-            self.lanes[sender.platform] = Lane(sender, Throttle.under(limits))
+            throttle = getattr(sender, "throttle", None)
+            if not isinstance(throttle, Throttle):
+                throttle = Throttle.under(getattr(sender, "limits", UNLIMITED))
+            self.lanes[sender.platform] = Lane(sender, throttle)
         self.identities = identities
 
     @property

@@ -19,10 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 Link = Callable[[int], tuple[str, str, str, str]]
 
 
-async def seed_due_dms(db_url: str, people: int, link: Link) -> list[int]:
-    """`people` accounts, person i linked by `link(i)`, each with a DM due a minute ago;
-    the outbox row ids (the nonces), in order."""
-    now = datetime.now(UTC) - timedelta(minutes=1)
+async def seed_due_dms(
+    db_url: str, people: int, link: Link, *, now: datetime | None = None
+) -> list[int]:
+    """`people` accounts, person i linked by `link(i)`, each with a DM due at `now` (a
+    minute ago by default); the outbox row ids (the nonces), in order."""
+    now = now or datetime.now(UTC) - timedelta(minutes=1)
     app = await bootstrap(db_url, clock=FakeClock(now), migrate=False)
     try:
         async with app.sessions() as session, session.begin():

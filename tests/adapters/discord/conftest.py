@@ -174,6 +174,11 @@ class Discord:
         return await self.accept(person)
 
 
+async def no_wait(seconds: float) -> None:
+    """The front end's wait for its turn in Discord's pace: the test's clock does not
+    move by itself, so the wait is recorded by the tests that care, never slept."""
+
+
 def mention(person: dict[str, Any]) -> str:
     return f"<@{person['id']}>"
 
@@ -197,6 +202,7 @@ async def start_discord(double: DiscordDouble, clock: FakeClock) -> AsyncIterato
 
     async def start(database_url: str, **options: Any) -> Discord:
         options.setdefault("guild_ready_timeout", 0.05)
+        options.setdefault("sleep", no_wait)  # a turn in Discord's pace, on the fake clock
         fronts: list[DiscordFrontEnd] = []
 
         def platforms(core: Core) -> list[Sender]:  # as `coachbot run` builds the Router

@@ -9,6 +9,12 @@ failures (`fail`). discord.py parses a body as JSON only when its content-type i
 Message creation honours `enforce_nonce` as Discord documents it (see `_create_message`),
 over a window of `nonce_window` seconds on the double's own clock (`now`, injectable); a
 test can act between Discord creating a message and its answer (`after_create`).
+
+With `global_limit` (`GLOBAL_LIMIT`: Discord's 50) it enforces the global rate limit on
+that clock: at most that many REST requests in any second, opening a DM channel included
+and interaction answers (callbacks, follow-ups) excepted as Discord excepts them; beyond
+it a 429 as Discord sends it (`retry_after` in the body, `Retry-After`, the global flag
+and the `Via` header by which discord.py tells it from a Cloudflare ban).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.adapters.limits import SlidingWindow
 
 APP_ID = 900000000000000001
 BOT_ID = 900000000000000002
@@ -38,6 +47,7 @@ STAMP = "2027-01-04T09:00:00+00:00"
 # let through (a test passing here passes against Discord).
 NONCE_WINDOW = 120.0
 NONCE_MAX = 25  # characters: Discord refuses a longer nonce (400 Invalid Form Body)
+GLOBAL_LIMIT = 50  # requests a second per bot (discord.com/developers/docs/topics/rate-limits)
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -60,6 +70,7 @@ class Call:
     path: str  # below the API base, e.g. /channels/1/messages
     query: dict[str, str]
     body: Any
+    at: float = 0.0  # when, on the double's clock `now`
 
 
 @dataclass
@@ -90,8 +101,13 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 class DiscordDouble:
-    def __init__(self, *, now: Callable[[], float] = time.monotonic) -> None:
-        self.now = now  # seconds, for the nonce window
+    def __init__(
+        self, *, now: Callable[[], float] = time.monotonic, global_limit: int | None = None
+    ) -> None:
+        self.now = now  # seconds, for the nonce window and the global limit
+        self.global_window: SlidingWindow | None = None
+        self.set_global_limit(global_limit)
+        self.limited: list[Call] = []  # requests answered 429 by the global limit
         self.nonce_window = NONCE_WINDOW
         # (channel, nonce, author) -> the message it created and when
         self._nonces: dict[tuple[int, str, str], tuple[dict[str, Any], float]] = {}
@@ -143,6 +159,10 @@ class DiscordDouble:
         if user_id not in self.dm_channels:
             self.dm_channels[user_id] = self.snowflake()
         return self.dm_channels[user_id]
+
+    def set_global_limit(self, limit: int | None) -> None:
+        """Enforce at most `limit` requests a second from now on, counting afresh."""
+        self.global_window = SlidingWindow(limit, 1.0) if limit else None
 
     def fail(
         self,
@@ -316,16 +336,44 @@ class DiscordDouble:
                 body = json.loads(raw)
             elif request.content_type.startswith("multipart/"):
                 body = {"multipart": True}
-        call = Call(request.method, path, dict(request.query), body)
+        call = Call(request.method, path, dict(request.query), body, at=self.now())
         self.calls.append(call)
         try:
             created = len(self.created)
-            answer = self._scripted(request.method, path) or self._route(call)
+            answer = (
+                self._over_global_limit(call)
+                or self._scripted(request.method, path)
+                or self._route(call)
+            )
             if self.after_create is not None and len(self.created) > created:
                 await self.after_create(self.created[-1])
         finally:
             await self._notify()
         return answer
+
+    def _over_global_limit(self, call: Call) -> web.Response | None:
+        """Discord's global 429 for a request beyond `global_limit`, else None (and the
+        request is counted). Interaction callbacks and follow-ups do not count."""
+        if self.global_window is None or call.path.startswith(("/interactions/", "/webhooks/")):
+            return None
+        now = self.now()
+        wait = self.global_window.wait(now)
+        if wait <= 0:
+            self.global_window.take(now)
+            return None
+        self.limited.append(call)
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": math.ceil(wait * 1000) / 1000,  # milliseconds, rounded up
+            "global": True,
+        }
+        headers = {
+            "Retry-After": str(math.ceil(wait)),
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+            "Via": "1.1 google",
+        }
+        return _json(body, 429, headers)
 
     def _route(self, call: Call) -> web.Response:
         method, path, body = call.method, call.path, call.body

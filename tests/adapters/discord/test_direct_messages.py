@@ -223,6 +223,43 @@ async def test_item_03_dms_are_paced_by_the_router_to_discords_limits(
     assert naps and sum(naps) >= 5 / lane.throttle.rate - 1e-6  # paced: 3 a second, not burst
 
 
+async def test_item_03_dm_replies_take_their_turn_in_discords_pace(
+    double: DiscordDouble, start_discord: Starter, sqlite_url: str
+) -> None:
+    """The front end's replies count against the global limit like the outbox's DMs, so
+    they are paced on the sender's throttle, which the Router's lane for Discord uses."""
+    naps: list[float] = []
+
+    async def nap(seconds: float) -> None:
+        naps.append(seconds)
+
+    bot = await start_discord(sqlite_url, limits=Limits(per_second=2.0), sleep=nap)
+    club = await club_with_dee(double, bot)
+    throttle = bot.app.scheduling.dispatcher.router.throttle("discord")
+    assert throttle is bot.front.sender.throttle and throttle.limit == 1  # 1 in 1.01 s
+    await bot.dm(club["dee"], "8k 42:10")
+    assert naps == []
+    [answer] = await bot.dm(club["dee"], "what is this")
+    assert "I didn't catch that" in answer and naps == [1.01]  # the next slot, waited for
+
+
+async def test_item_03_a_dm_someone_writes_tells_the_sender_their_channel(
+    double: DiscordDouble, start_discord: Starter, sqlite_url: str
+) -> None:
+    club = await club_with_dee(double, await start_discord(sqlite_url))
+    fresh = await start_discord(sqlite_url)  # a process that has opened no DM channel yet
+    await fresh.dm(club["dee"], "8k 42:10")
+    async with fresh.app.core.uow() as uow:
+        account = await uow.repo.account_by_identity("discord", "", club["dee"]["id"])
+        assert account is not None
+        dee_id = account.id
+    opened = len([c for c in double.calls if c.path == "/users/@me/channels"])
+    await fresh.front.sender.send(Outgoing(Via.DM, "hello", account_id=dee_id), nonce="9")
+    assert len([c for c in double.calls if c.path == "/users/@me/channels"]) == opened
+    assert text_of(double.dms_to(club["dee"])[-1]) == "hello"
+    assert fresh.front.sender.cost(Outgoing(Via.DM, "again", account_id=dee_id)) == 1
+
+
 async def test_an_error_in_a_dm_is_answered_with_an_apology(
     double: DiscordDouble, start_discord: Starter, sqlite_url: str, monkeypatch: Any
 ) -> None:

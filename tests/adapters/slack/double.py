@@ -6,6 +6,10 @@ conversations.open, chat.postMessage, chat.postEphemeral, apps.connections.open)
 private file downloads, takes `response_url` posts, and speaks just enough of Socket
 Mode's websocket for a test to push an envelope and read the acknowledgement. Tests
 wait for calls with `wait_for` (an asyncio condition with a timeout), never by sleeping.
+
+With `limits` (`SlackLimits`) it enforces Slack's rate limits on its clock `now` and
+answers beyond them as Slack does: HTTP 429, `{"ok": false, "error": "ratelimited"}`,
+and a `Retry-After` header in whole seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +26,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
+
+from tests.adapters.limits import SlidingWindow
 
 TEAM = "T0HOME"
 BOT_USER = "UBOT"
@@ -35,6 +42,18 @@ class Call:
     args: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     ok: bool = True  # what the double answered
+    at: float = 0.0  # when, on the double's clock `now`
+
+
+@dataclass(frozen=True)
+class SlackLimits:
+    """Slack's published limits (https://api.slack.com/docs/rate-limits): chat.postMessage
+    one message a second per channel, and a workspace-wide limit Slack does not publish
+    (`chat_per_minute`; None: none); conversations.open is Tier 3, 50 a minute."""
+
+    per_channel: float = 1.0  # seconds between two posts to one channel
+    chat_per_minute: int | None = None
+    opens_per_minute: int = 50
 
 
 @dataclass
@@ -45,9 +64,21 @@ class Scripted:
 
 
 class SlackDouble:
-    def __init__(self, team: str = TEAM, token: str = BOT_TOKEN) -> None:
+    def __init__(
+        self,
+        team: str = TEAM,
+        token: str = BOT_TOKEN,
+        *,
+        limits: SlackLimits | None = None,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.team = team
         self.token = token
+        self.now = now  # seconds, for the rate limits
+        # method -> its windows, each counted per channel or across the workspace
+        self.windows: dict[str, list[tuple[SlidingWindow, bool]]] = {}
+        self.set_limits(limits)
+        self.limited: list[Call] = []  # calls answered 429 by the limits above
         self.users: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self.calls: list[Call] = []
@@ -100,6 +131,20 @@ class SlackDouble:
             profile["email"] = email
         else:
             profile.pop("email", None)
+
+    def set_limits(self, limits: SlackLimits | None) -> None:
+        """Enforce `limits` from now on, counting afresh (None: no limits)."""
+        self.limits = limits
+        self.windows = {}
+        if limits is not None:
+            self.windows["chat.postMessage"] = [(SlidingWindow(1, limits.per_channel), True)]
+            if limits.chat_per_minute:
+                self.windows["chat.postMessage"].append(
+                    (SlidingWindow(limits.chat_per_minute, 60.0), False)
+                )
+            self.windows["conversations.open"] = [
+                (SlidingWindow(limits.opens_per_minute, 60.0), False)
+            ]
 
     def fail_next(
         self,
@@ -196,13 +241,32 @@ class SlackDouble:
         method = request.match_info["method"]
         args = await self._args(request)
         headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
-        call = Call(method, args, headers)
-        status, answer, extra = self._answer(method, args, headers)
+        call = Call(method, args, headers, at=self.now())
+        status, answer, extra = self._limit(method, args) or self._answer(method, args, headers)
         call.ok = bool(answer.get("ok")) and status == 200
+        if status == 429 and method in self.windows:
+            self.limited.append(call)
         await self._record(call)
         if method in self.gates:
             await self.gates[method].wait()
         return web.json_response(answer, status=status, headers=extra)
+
+    def _limit(
+        self, method: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """Slack's 429 for a call beyond `limits`, else None (and the call is counted)."""
+        windows = self.windows.get(method)
+        if not windows:
+            return None
+        now = self.now()
+        keys = [str(args.get("channel", "")) if per_channel else "" for _, per_channel in windows]
+        wait = max(w.wait(now, key) for (w, _), key in zip(windows, keys, strict=True))
+        if wait > 0:
+            retry = {"Retry-After": str(math.ceil(wait))}
+            return 429, {"ok": False, "error": "ratelimited"}, retry
+        for (window, _), key in zip(windows, keys, strict=True):
+            window.take(now, key)
+        return None
 
     def _answer(
         self, method: str, args: dict[str, Any], headers: dict[str, str]

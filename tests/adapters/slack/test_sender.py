@@ -105,14 +105,19 @@ async def test_an_invitee_slack_cannot_find_fails_for_good(
         await app.close()
 
 
-async def test_a_429_pauses_the_outbox_for_retry_after(slack_lite: SlackClub) -> None:
-    s = slack_lite
+async def an_invitation_meets_a_429(s: SlackClub, retry_after: str) -> None:
+    """Ava is invited; the outbox's DM to her is answered 429 with `retry_after`."""
     s.person(AVA)
     s.admin(HC)
     await s.say(HC, '/setup-org "Lakeside Striders"')
     await s.say(HC, f"/add-member {AVA}")
-    s.double.fail_next("chat.postMessage", status=429, headers={"Retry-After": "7"})
+    s.double.fail_next("chat.postMessage", status=429, headers={"Retry-After": retry_after})
     assert await s.due() == []
+
+
+async def test_a_429_pauses_the_outbox_for_retry_after(slack_lite: SlackClub) -> None:
+    s = slack_lite
+    await an_invitation_meets_a_429(s, "7")
     dispatcher = s.app.scheduling.dispatcher
     assert dispatcher.paused_until == s.clock.now() + timedelta(seconds=7)
     assert await s.due() == []  # still paused: Slack is not asked again
@@ -293,3 +298,37 @@ async def test_the_weekly_leaderboard_goes_to_the_linked_slack_channel(
     [post] = s.double.posts(s.channel_id("5k-squad"))
     assert "5k-squad leaderboard" in post["text"] and "ava" in post["text"]
     assert "rich_text" in [b["type"] for b in post["blocks"]]  # the ranking, aligned
+
+
+async def test_item_03_an_interactive_429_holds_slack_for_the_outbox_too(
+    slack_lite: SlackClub,
+) -> None:
+    """One pace for Slack: the listener's replies and the outbox's sends share the
+    sender's throttle, so a 429 on a reply holds the outbox's Slack sends as well."""
+    s = slack_lite
+    throttle = s.app.scheduling.dispatcher.router.throttle("slack")
+    assert throttle is s.front.sender.throttle
+    s.double.fail_next("chat.postMessage", status=429, headers={"Retry-After": "2"})
+    await s.front.bot.post("DUAVA", {"text": "hello"})
+    assert throttle.held_until(s.clock.now()) == s.clock.now() + timedelta(seconds=2)
+
+
+async def test_item_03_a_reply_waits_out_the_hold_of_an_outbox_429(slack_lite: SlackClub) -> None:
+    s = slack_lite
+    await an_invitation_meets_a_429(s, "7")  # Slack is held for 7 s
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    s.front.bot.sleep = sleep
+    await s.front.bot.post("DUHC", {"text": "an answer"})
+    assert slept == [7.0]  # not sent into the limit: it waited for the hold to end
+    assert [p["text"] for p in s.double.posts("DUHC")] == ["an answer"]
+    # a hold longer than anyone waits for an answer: dropped, Slack not asked
+    s.clock.advance(timedelta(seconds=7))
+    s.double.fail_next("chat.postMessage", status=429, headers={"Retry-After": "120"})
+    assert await s.due() == []
+    asked = len(s.double.calls_to("chat.postMessage"))
+    await s.front.bot.post("DUHC", {"text": "too late"})
+    assert len(s.double.calls_to("chat.postMessage")) == asked and slept == [7.0]
