@@ -5,6 +5,7 @@ the test suite too, so a failing boundary shows up where the tests run."""
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,3 +55,37 @@ def test_no_two_aggregates_define_the_same_query() -> None:
             if callable(value) and not name.startswith("__"):
                 owners.setdefault(name, []).append(aggregate.__name__)
     assert {name: found for name, found in owners.items() if len(found) > 1} == {}
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """A module imported first, before anything else of the project, must load: an
+    import cycle hidden by the order the app happens to import things in breaks a
+    script, a worker process or a test that starts from that module."""
+    modules = sorted(
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for package in ("bot", "storage", "adapters")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts and path.name != "__main__.py"
+    )
+    probe = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        "for name in sys.argv[1:]:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] in "
+        "('bot', 'storage', 'adapters')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name.removesuffix('.__init__'))\n"
+        "    except Exception as exc:\n"
+        "        failed.append(f'{name}: {exc!r}')\n"
+        "print('\\n'.join(failed))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *modules],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == ""
