@@ -69,8 +69,13 @@ def viewer_of(account: Account, membership: Membership | None) -> Viewer:
     """Who is asking, as the policy sees them."""
     if membership is None:
         return Viewer(account_id=account.id)
+    return member_viewer(membership)
+
+
+def member_viewer(membership: Membership) -> Viewer:
+    """A member as the policy sees them (a caller, or whom a scheduled message goes to)."""
     return Viewer(
-        account_id=account.id,
+        account_id=membership.account_id,
         org_id=membership.org_id,
         membership_id=membership.id,
         is_head_coach=membership.is_head_coach,

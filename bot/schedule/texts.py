@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.identity import member_viewer
 from bot.messages import Button, ChannelRef, Outgoing, Via
 from bot.platforms import facts_of
 from bot.policy import Viewer, shows_workout_description
 from bot.render import fmt_distance, fmt_duration
 
 if TYPE_CHECKING:
-    from storage.models import Membership, OutboxMessage
+    from storage.models import OutboxMessage
     from storage.outbox_reads import OutboxReads
 
 CHECK_IN = (Button("Done", "done"), Button("Skip", "skip"))
@@ -42,19 +43,6 @@ def _workout(workout: _WorkoutLike, units: str, *, with_description: bool = True
     if workout.description and with_description:
         text += f"\n{workout.description}"
     return text
-
-
-def member_viewer(member: Membership) -> Viewer:
-    """The policy's view of a member a scheduled message goes to."""
-    return Viewer(
-        account_id=member.account_id,
-        org_id=member.org_id,
-        membership_id=member.id,
-        is_head_coach=member.is_head_coach,
-        is_coach=member.is_coach,
-        is_athlete=member.is_athlete,
-        status=member.status,
-    )
 
 
 Rendered = dict[int, Outgoing | None]  # outbox row id -> its message (None: drop it)
