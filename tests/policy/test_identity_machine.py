@@ -320,6 +320,11 @@ class IdentityMachine(OnAStore):
         if caller.email_unknown and who.key not in before.identities:
             assert not reply.ok and after == before, (str(who), line, reply.text)
         self.check_identities(who, caller, line, before, after)
+        mine = after.identities.get(who.key)
+        if reply.ok and mine is not None and self._proof_by_code(who, line, mine, after):
+            # a code of its own proves the account from now on: the identity no longer
+            # stands only on Slack's e-mail, and goes wherever the account's others go
+            self.slack_only.discard((who.key, mine))
         self.check_emails(who, caller, line, before, after)
         self.check_joins(who, caller, line, before, after)
         self.check_private(who, line, messages, before, after)
@@ -651,3 +656,28 @@ class IdentityMachine(OnAStore):
 @pytest.mark.parametrize("store", stores())
 def test_identities_act_only_as_accounts_they_created_or_proved(store: str) -> None:
     run_on(store, IdentityMachine, examples=12, steps=40)
+
+
+# ---------------------------------------------------------------------------------------
+# A counterexample that was the model's mistake, replayed step by step on SQLite: it
+# failed on the model before an identity's own /verify code counted as its proof.
+
+
+def test_machine_an_identity_that_proved_its_account_by_code_moves_along_with_it() -> None:
+    """UB3 (Slack e-mail zqe) makes an account and proves zqb on it by a /verify code;
+    UA2 (Slack e-mail zqb) joins that account by Slack's e-mail and proves zqc by code,
+    so the empty account moves onto zqc's with UB3 (SPEC §5a: one account's identities
+    are proven the same person). The model still held UB3 to Slack's e-mail alone."""
+    machine = type("SqliteIdentityMachine", (IdentityMachine,), {"url": "sqlite"})()
+    try:
+        machine.link_show(who=2, where=0)  # zqc on the console: their account
+        machine.verify_email(who=9, where=0, email=POOL[1])  # UB3 asks for zqb's code
+        machine.verify_code(who=0, where=0, mode=0, pick=0)  # zqb's owner hands it to UB3
+        machine.verify_email(who=5, where=0, email=POOL[2])  # UA2 (zqb) asks for zqc's
+        machine.verify_code(who=0, where=0, mode=0, pick=0)  # zqc's owner hands it to UA2
+        snap = machine.snap
+        zqc = next(a for a, e in snap.emails.items() if e == POOL[2])
+        assert snap.identities[("slack", "T2", "UB3")] == zqc
+        assert snap.identities[("slack", "T1", "UA2")] == zqc
+    finally:
+        machine.teardown()

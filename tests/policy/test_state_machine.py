@@ -197,13 +197,15 @@ class Model:
         self.notes = [n for n in self.notes if n.subject != s]
 
     def identify(self, email: str) -> None:
-        """First use (SPEC §5): the account is created and the earliest invitation accepted."""
+        """First use (SPEC §5): the account is created and, on the console, an invitation
+        from one club accepted; with invitations from two clubs none is: they choose."""
         if email in self.accounts:
             return
         self.accounts.add(email)
-        pending = sorted(self.pending(email), key=lambda i: i.serial)
-        if email not in self.members and pending:
-            self.join(email, pending[0].org, pending[0].role, pending[0])
+        pending = self.pending(email)
+        if email not in self.members and len({i.org for i in pending}) == 1:
+            latest = max(pending, key=lambda i: i.serial)
+            self.join(email, latest.org, latest.role, latest)
 
     def invite(self, org: str, email: str, role: str) -> Apply:
         def apply(reply: str) -> None:
@@ -945,7 +947,9 @@ class ClubMachine(OnAStore):
             failures = model.join_failures.get(who, 0)
             if failures >= JOIN_FAILURE_LIMIT:
                 return False, nothing
-            if invite is None or invite.status != "pending":
+            if invite is None or invite.status != "pending" or invite.email != who:
+                # a code made for another e-mail is refused to the console's verified
+                # e-mail like a wrong one (SPEC §5a "Codes"), and counted the same
                 model.join_failures[who] = failures + 1  # recorded though refused
                 return False, nothing
 
@@ -963,11 +967,16 @@ class ClubMachine(OnAStore):
     def first_use(self, pick: int) -> None:
         invited = [e for e in POOL if e not in self.model.accounts and self.model.pending(e)]
         who = invited[pick % len(invited)]
-        earliest = min(self.model.pending(who), key=lambda i: i.serial)
+        clubs = self.model.invite_orgs(who)
         messages = self.step(who, "/profile", lambda: (True, nothing))
-        assert f"Organization: {earliest.org}" in messages[0].text, messages[0].text
-        welcome = [m for m in messages if m.via is Via.DM and m.email == who]
-        assert welcome and welcome[0].text.startswith(f"Welcome to {earliest.org}"), messages
+        dms = [m for m in messages if m.via is Via.DM and m.email == who]
+        if len(clubs) > 1:  # asked, never enrolled: one offer naming every club
+            assert "Organization: none yet" in messages[0].text, messages[0].text
+            assert len(dms) == 1 and all(c in dms[0].text for c in clubs), messages
+            return
+        (club,) = clubs
+        assert f"Organization: {club}" in messages[0].text, messages[0].text
+        assert dms and dms[0].text.startswith(f"Welcome to {club}"), messages
 
 
 # ---------------------------------------------------------------------------------------
@@ -1027,3 +1036,46 @@ async def test_a_waiting_roster_place_dies_with_the_coach_role(club: Club) -> No
     assert not any("bo" in dm.text for dm in joined.dms("cy@lake.run")), joined.messages
     said = await club.ok("hc@lake.run", "/roster")
     assert said.text == "No roster assignments yet.", said.text
+
+
+# ---------------------------------------------------------------------------------------
+# Counterexamples that were the model's mistakes, replayed step by step on SQLite: each
+# failed on the model before it learned what SPEC §5 and §5a say.
+
+
+def replay(*steps: Callable[[ClubMachine], object]) -> None:
+    """Run steps on a fresh machine, checking the database after each, as hypothesis does."""
+    machine = type("SqliteClubMachine", (ClubMachine,), {"url": "sqlite"})()
+    try:
+        machine.database_agrees_with_the_model()
+        for do in steps:
+            do(machine)
+            machine.database_agrees_with_the_model()
+    finally:
+        machine.teardown()
+
+
+@pytest.mark.parametrize("first_use", ["profile", "remove_member"])
+def test_machine_someone_two_clubs_invited_chooses_on_first_use(first_use: str) -> None:
+    """SPEC §5: zqh, invited by Kvbravo's head coach and then Kvalpha's assistant, is
+    offered both on first use and joins neither (the model joined the earliest)."""
+    use = {
+        "profile": lambda m: m.first_use(pick=0),  # zqh is the only invited newcomer
+        "remove_member": lambda m: m.remove_member(actor=7, other=14),
+    }[first_use]
+    replay(
+        lambda m: m.add_coach(actor=9, other=7),  # zqb (Kvbravo) invites zqh as a coach
+        lambda m: m.add_member(actor=10, other=7),  # zqc (Kvalpha) invites zqh as an athlete
+        use,
+        lambda m: m.join(actor=7, pick=4, real=True),  # zqh takes Kvbravo's, by code
+    )
+
+
+def test_machine_a_code_made_for_another_email_is_refused() -> None:
+    """SPEC §5a "Codes": zqh, whose console e-mail is verified, types the code Kvbravo
+    made for zqg: refused and counted (the model let anyone join by any code)."""
+    replay(
+        lambda m: m.add_member(actor=11, other=6),  # zqd (Kvbravo) invites zqg
+        lambda m: m.join(actor=7, pick=4, real=True),  # zqh types zqg's code
+        lambda m: m.join(actor=6, pick=4, real=True),  # zqg joins with it: first use
+    )
