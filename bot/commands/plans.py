@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import resolve_member
 from bot.commands.groups import find_group
 from bot.commands.workouts import find_workout
-from bot.domain.agenda import PlannedWorkout
+from bot.domain.agenda import PlannedWorkout, is_news
+from bot.domain.following import Outcome, earliest_today, outcome
 from bot.domain.schedule import (
     WEEKDAY_NAMES,
     PlannedDay,
@@ -25,7 +27,7 @@ from bot.domain.schedule import (
 from bot.grammar import MemberRef, shown
 from bot.messages import Outgoing, Via
 from bot.policy import OUT_OF_SCOPE, Action, Target, decide, permits
-from bot.render import fmt_distance, fmt_duration
+from bot.render import fmt_day, fmt_distance, fmt_duration
 from bot.text import keyed
 from storage.models import KEY_WIDTH, NAME_MAX, Plan
 
@@ -129,6 +131,9 @@ def day_workout_arg() -> Any:
     )
 
 
+APPLY_CHOICES = ("future", "new")
+
+
 @dataclass(frozen=True)
 class SetPlanDay:
     plan: str = plan_name(Kind.WORD)
@@ -140,12 +145,19 @@ class SetPlanDay:
         max_len=12,
     )
     workout: str = day_workout_arg()
+    apply: str = arg(
+        Kind.CHOICE,
+        help="future: athletes on the plan follow the edit from tomorrow on (the default); "
+        "new: only plans assigned from now on",
+        choices=APPLY_CHOICES,
+        default="future",
+    )
 
 
 @command(
     "plan set",
-    usage="/plan set PLAN week:W day:DAY workout:W|rest",
-    summary="put a library workout (or rest) on one day of a plan",
+    usage="/plan set PLAN week:W day:DAY workout:W|rest [apply:future|new]",
+    summary="put a library workout (or rest) on one day of a plan; athletes on it follow",
     action=Action.CREATE_LIBRARY,
 )
 async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
@@ -156,14 +168,114 @@ async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
     if weekday is None:
         raise Refusal(f"{shown(cmd.day)} is not a day: use mon, tue, wed, thu, fri, sat or sun.")
     where = f"week {cmd.week} {WEEKDAY_NAMES[weekday]}"
-    if cmd.workout.strip().lower() == "rest":
-        await ctx.uow.repo.put_plan_day(plan.id, cmd.week, weekday, None)
-        ctx.reply(f"{plan.name}, {where}: rest.")
-        return
-    workout = await find_workout(ctx, cmd.workout)
-    await ctx.uow.repo.put_plan_day(plan.id, cmd.week, weekday, workout.id)
-    await ctx.audit("plan_set", None, f"{plan.name} {where}: {workout.name}")
-    ctx.reply(f"{plan.name}, {where}: {workout_line(workout, ctx.account.units)}.")
+    rest = cmd.workout.strip().lower() == "rest"
+    workout = None if rest else await find_workout(ctx, cmd.workout)
+    await ctx.uow.repo.lock_rows(Plan, plan.id)  # two edits of one plan queue
+    await ctx.uow.repo.put_plan_day(plan.id, cmd.week, weekday, workout.id if workout else None)
+    text = f"{plan.name}, {where}: {workout_line(workout, ctx.account.units)}."
+    if cmd.apply == "future":
+        reached = await follow_edit(ctx, plan, cmd.week, weekday, workout)
+        if reached.any:
+            text += " " + reached.words()
+        elif await ctx.uow.repo.times_assigned(plan.id):
+            text += " Nobody on it has that day still to come."
+        detail = f"apply:future, {reached.sessions} sessions of {reached.athletes} athletes"
+    else:
+        if await ctx.uow.repo.times_assigned(plan.id):
+            text += (
+                " Athletes already on it keep their schedules (apply:new); plans assigned "
+                "from now on have it."
+            )
+        detail = "apply:new"
+    what = workout.name if workout else "rest"
+    await ctx.audit("plan_set", None, f"{plan.name} {where}: {what} ({detail})")
+    ctx.reply(text)
+
+
+@dataclass(frozen=True)
+class Reached:
+    """What a template edit did to the schedules of the athletes on the plan."""
+
+    athletes: int  # athletes whose schedule changed
+    sessions: int  # sessions added, changed or removed
+    kept: int  # sessions changed one by one, left alone
+    any: bool  # someone on the plan has that day still to come (or kept it)
+
+    def words(self) -> str:
+        if self.sessions:
+            text = (
+                f"Athletes on it follow from tomorrow on: {plural(self.sessions, 'session')} "
+                f"of {plural(self.athletes, 'athlete')} changed."
+            )
+        else:
+            text = "No athlete's schedule changed."
+        if self.kept:
+            text += (
+                f" {plural(self.kept, 'session')} changed one by one "
+                f"{'is' if self.kept == 1 else 'are'} kept."
+            )
+        return text
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+async def follow_edit(
+    ctx: Ctx, plan: Plan, week: int, weekday: int, workout: Workout | None
+) -> Reached:
+    """Carry the template edit into the schedules of the athletes on the plan, from each
+    one's tomorrow (their zone, else the club's) on, and tell those whose coming week
+    changed (`bot.domain.following`)."""
+    repo = ctx.uow.repo
+    followers = await repo.plan_day_followers(
+        plan.id, week, weekday, not_before=earliest_today(ctx.now.astimezone(UTC).date())
+    )
+    new_id = workout.id if workout else None
+    zones: dict[str | None, date] = {}
+    add, replace, drop, told = [], [], [], []
+    kept = ahead = 0
+    for follower in followers:
+        if follower.zone not in zones:
+            zone = ZoneInfo(follower.zone or ctx.default_timezone)
+            zones[follower.zone] = ctx.now.astimezone(zone).date()
+        today = zones[follower.zone]
+        result = outcome(follower, new_id, today)
+        ahead += result is not Outcome.PAST
+        if result is Outcome.EDITED:
+            kept += 1
+        if not result.changes:
+            continue
+        if result is Outcome.ADD:
+            add.append((follower.membership_id, follower.assignment_id, follower.day))
+        elif result is Outcome.REPLACE:
+            replace.append(follower.session.id)  # type: ignore[union-attr]
+        else:
+            drop.append(follower.session.id)  # type: ignore[union-attr]
+        told.append((follower, today))
+    changed = await repo.follow_template_day(new_id, add=add, replace=replace, drop=drop)
+    for follower, today in told:
+        if follower.active and follower.account_id != ctx.account.id:
+            if is_news([follower.day], today):
+                was = follower.session.workout if follower.session else None
+                ctx.dm(
+                    f"Your coach changed your plan {plan.name}: "
+                    f"{fmt_day(follower.day, today)} is now "
+                    f"{workout_or_rest_text(workout, follower.units)} "
+                    f"(was {workout_or_rest_text(was, follower.units)}).",
+                    account_id=follower.account_id,
+                    kind="schedule_change",
+                )
+    return Reached(
+        athletes=len({f.membership_id for f, _ in told}),
+        sessions=changed,
+        kept=kept,
+        any=bool(ahead),
+    )
+
+
+def workout_or_rest_text(workout: Workout | PlannedWorkout | None, units: str) -> str:
+    return workout_line(workout, units) if workout else "a rest day"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.commands.base import Ctx, Kind, Refusal, arg, command, member_arg
 from bot.commands.common import require, resolve_member, subject_of, target_of
-from bot.commands.plans import day_workout_arg, workout_line
+from bot.commands.plans import day_workout_arg, workout_line, workout_or_rest_text
 from bot.commands.schedule import Athlete, athletes_today
 from bot.commands.workouts import find_workout
 from bot.domain.agenda import (
@@ -176,10 +176,6 @@ async def workout_or_rest(ctx: Ctx, name: str) -> PlannedWorkout | None:
     return PlannedWorkout(
         found.id, found.name, found.type, found.kind, found.distance_m, found.duration_s
     )
-
-
-def workout_or_rest_text(workout: PlannedWorkout | None, units: str) -> str:
-    return workout_line(workout, units) if workout else "a rest day"
 
 
 def set_words(

@@ -11,21 +11,32 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
+    and_,
     bindparam,
+    cast,
     delete,
     exists,
     func,
     insert,
     literal,
+    or_,
     select,
     true,
     union_all,
+    update,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
+from bot.domain.agenda import Planned, PlannedWorkout
+from bot.domain.following import Follower
 from bot.policy import Thing, Viewer
 from bot.text import name_key
 from storage.models import (
+    Account,
+    Membership,
+    Org,
     Plan,
     PlanAssignment,
     PlanDay,
@@ -60,6 +71,43 @@ def _visible_plan(viewer: Viewer) -> Any:
         Plan.name_key == bindparam("key"),
         thing_filter(Thing.PLAN, viewer),
     )
+
+
+class _PlanDate(FunctionElement[date]):
+    """The date `offset` days after the Monday of the week holding `start`: where a
+    template day falls for an assignment starting on `start` (`bot.domain.schedule`)."""
+
+    type = Date()
+    name = "plan_date"
+    inherit_cache = True
+
+
+@compiles(_PlanDate, "sqlite")
+def _plan_date_sqlite(element: _PlanDate, compiler: Any, **kw: Any) -> str:
+    start, offset = (compiler.process(c, **kw) for c in element.clauses)
+    # six days back, then forward to a Monday (or stay on one): the week's Monday
+    return f"date({start}, '-6 days', 'weekday 1', '+' || ({offset}) || ' days')"
+
+
+@compiles(_PlanDate, "postgresql")
+def _plan_date_postgres(element: _PlanDate, compiler: Any, **kw: Any) -> str:
+    start, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST(date_trunc('week', CAST({start} AS TIMESTAMP)) AS DATE) + {offset})"
+
+
+def _on_day(day: ColumnElement[date], assignment: Any) -> ColumnElement[bool]:
+    """`assignment` holds `day` and no assignment made after it replaced it there: a new
+    plan replaces what is still to come from its start (SPEC §1), ended or not."""
+    later = aliased(PlanAssignment)
+    replaced = exists().where(
+        later.membership_id == assignment.membership_id,
+        later.start_date <= day,
+        or_(
+            later.created_at > assignment.created_at,
+            and_(later.created_at == assignment.created_at, later.id > assignment.id),
+        ),
+    )
+    return and_(day >= assignment.start_date, day <= assignment.end_date, ~replaced)
 
 
 class Enrolment(NamedTuple):
@@ -217,6 +265,140 @@ class PlanQueries(RepositoryBase):
         if schedule:
             await self._schedule_sessions(assignment_ids, schedule)
         return Enrolment(assignment_ids, {mid: n for mid, n in replaced_rows})
+
+    async def plan_day_followers(
+        self, plan_id: int, week: int, weekday: int, *, not_before: date
+    ) -> list[Follower]:
+        """The athletes on the plan whose schedule holds template day (week, weekday),
+        from `not_before` on, each with what their schedule has on it: one SELECT for
+        every assignment of the plan (the date is computed in the database)."""
+        offset = cast(literal((week - 1) * 7 + weekday, Integer()), Integer())
+        day = _PlanDate(PlanAssignment.start_date, offset)
+        query = (
+            select(
+                PlanAssignment.id.label("assignment_id"),
+                PlanAssignment.membership_id,
+                Membership.account_id,
+                Membership.status.label("member_status"),
+                func.coalesce(Account.timezone, Org.timezone).label("zone"),
+                Account.units,
+                day.label("day"),
+                TrainingSession.id.label("session_id"),
+                TrainingSession.status,
+                TrainingSession.note,
+                TrainingSession.activity_id,
+                TrainingSession.edited,
+                TrainingSession.plan_assignment_id,
+                Workout.id.label("workout_id"),
+                Workout.name,
+                Workout.type,
+                Workout.kind,
+                Workout.distance_m,
+                Workout.duration_s,
+            )
+            .join(Membership, Membership.id == PlanAssignment.membership_id)
+            .join(Account, Account.id == Membership.account_id)
+            .join(Org, Org.id == Membership.org_id)
+            .outerjoin(
+                TrainingSession,
+                and_(
+                    TrainingSession.membership_id == PlanAssignment.membership_id,
+                    TrainingSession.day == day,
+                ),
+            )
+            .outerjoin(Workout, Workout.id == TrainingSession.workout_id)
+            .where(
+                PlanAssignment.plan_id == plan_id,
+                day >= not_before,
+                _on_day(day, PlanAssignment),
+            )
+            .order_by(PlanAssignment.id)
+        )
+        followers = []
+        for row in (await self.s.execute(query)).all():
+            on_day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
+            session = None
+            if row.session_id is not None:
+                workout = None
+                if row.workout_id is not None:
+                    workout = PlannedWorkout(
+                        row.workout_id,
+                        row.name,
+                        row.type,
+                        row.kind,
+                        row.distance_m,
+                        row.duration_s,
+                    )
+                session = Planned(
+                    id=row.session_id,
+                    day=on_day,
+                    status=row.status,
+                    workout=workout,
+                    note=row.note,
+                    activity_id=row.activity_id,
+                    edited=row.edited,
+                    plan_assignment_id=row.plan_assignment_id,
+                )
+            followers.append(
+                Follower(
+                    assignment_id=row.assignment_id,
+                    membership_id=row.membership_id,
+                    account_id=row.account_id,
+                    zone=row.zone,
+                    units=row.units,
+                    active=row.member_status == "active",
+                    day=on_day,
+                    session=session,
+                )
+            )
+        return followers
+
+    async def follow_template_day(
+        self,
+        workout_id: int | None,
+        *,
+        add: Sequence[tuple[int, int, date]] = (),
+        replace: Sequence[int] = (),
+        drop: Sequence[int] = (),
+    ) -> int:
+        """Carry a template edit into athletes' schedules: sessions (membership,
+        assignment, day) `add`ed with `workout_id`, sessions `replace`d to hold it, and
+        sessions `drop`ped (a rest day keeps no row). One statement each, whatever the
+        count. A session changed one by one or done or skipped since it was read is
+        left alone. Returns how many sessions changed."""
+        untouched = (TrainingSession.edited.is_(None), TrainingSession.status == "scheduled")
+        changed = 0
+        if replace:
+            result = await self.s.execute(
+                update(TrainingSession)
+                .where(TrainingSession.id.in_(list(replace)), *untouched)
+                .values(workout_id=workout_id)
+                .execution_options(synchronize_session=False)
+            )
+            changed += result.rowcount  # type: ignore[attr-defined]
+        if drop:
+            result = await self.s.execute(
+                delete(TrainingSession)
+                .where(TrainingSession.id.in_(list(drop)), *untouched)
+                .execution_options(synchronize_session=False)
+            )
+            changed += result.rowcount  # type: ignore[attr-defined]
+        if add and workout_id is not None:
+            await self.s.execute(
+                insert(TrainingSession),
+                [
+                    {
+                        "membership_id": membership_id,
+                        "plan_assignment_id": assignment_id,
+                        "day": day,
+                        "workout_id": workout_id,
+                        "status": "scheduled",
+                    }
+                    for membership_id, assignment_id, day in add
+                ],
+            )
+            changed += len(add)
+        return changed
 
     async def _schedule_sessions(
         self, assignment_ids: list[int], schedule: Sequence[tuple[date, int]]
