@@ -175,7 +175,7 @@ async def set_plan_day(cmd: SetPlanDay, ctx: Ctx) -> None:
     text = f"{plan.name}, {where}: {workout_line(workout, ctx.account.units)}."
     if cmd.apply == "future":
         reached = await follow_edit(ctx, plan, cmd.week, weekday, workout)
-        if reached.any:
+        if reached.to_come:
             text += " " + reached.words()
         elif await ctx.uow.repo.times_assigned(plan.id):
             text += " Nobody on it has that day still to come."
@@ -199,7 +199,7 @@ class Reached:
     athletes: int  # athletes whose schedule changed
     sessions: int  # sessions added, changed or removed
     kept: int  # sessions changed one by one, left alone
-    any: bool  # someone on the plan has that day still to come (or kept it)
+    to_come: bool  # someone on the plan has that day still to come
 
     def words(self) -> str:
         if self.sessions:
@@ -270,7 +270,7 @@ async def follow_edit(
         athletes=len({f.membership_id for f, _ in told}),
         sessions=changed,
         kept=kept,
-        any=bool(ahead),
+        to_come=bool(ahead),
     )
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.agenda import Planned, PlannedWorkout
-from bot.domain.following import Follower
+from bot.domain.following import Follower, plan_offset
 from bot.policy import Thing, Viewer
 from bot.text import name_key
 from storage.models import (
@@ -272,7 +272,7 @@ class PlanQueries(RepositoryBase):
         """The athletes on the plan whose schedule holds template day (week, weekday),
         from `not_before` on, each with what their schedule has on it: one SELECT for
         every assignment of the plan (the date is computed in the database)."""
-        offset = cast(literal((week - 1) * 7 + weekday, Integer()), Integer())
+        offset = cast(literal(plan_offset(week, weekday), Integer()), Integer())
         day = _PlanDate(PlanAssignment.start_date, offset)
         query = (
             select(
@@ -316,7 +316,7 @@ class PlanQueries(RepositoryBase):
         )
         followers = []
         for row in (await self.s.execute(query)).all():
-            on_day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
+            on_day = row.day
             session = None
             if row.session_id is not None:
                 workout = None

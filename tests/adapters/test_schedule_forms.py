@@ -105,3 +105,33 @@ def test_discord_options_build_the_command_the_typed_line_parses_to() -> None:
     parsed = move.build(option_values({"member": "<@42>", "day": "tue", "to": "thu"}), today)
     assert (parsed.day, parsed.to) == (date(2027, 1, 5), date(2027, 1, 7))
     assert parsed.member == MemberRef("mention", "42")
+
+
+def test_plan_set_apply_is_a_choice_on_discord_and_in_slacks_usage() -> None:
+    """Issue 13 item 3: `apply:` says whether athletes on the plan follow the edit."""
+    commands = {
+        c["command"]: c for c in manifest("https://x.example")["features"]["slash_commands"]
+    }
+    assert (
+        "set PLAN week:W day:DAY workout:W|rest [apply:future|new]"
+        in commands["/plan"]["usage_hint"]
+    )
+    node = _tree()["plan set"]
+    assert _options(node) == [
+        ("plan", True, True),
+        ("week", True, False),
+        ("day", True, False),
+        ("workout", True, True),
+        ("apply", False, False),
+    ]
+    apply = next(o for o in node["options"] if o["name"] == "apply")
+    assert [c["value"] for c in apply["choices"]] == ["future", "new"]
+    spec = REGISTRY["plan set"]
+    built = spec.build(
+        option_values({"plan": "Base", "week": "2", "day": "mon", "workout": "Easy"}),
+        date(2027, 1, 4),
+    )
+    assert built.apply == "future"  # left out on Discord: the default
+    found, tokens = command_of("/plan set Base week:2 day:mon workout:Easy apply:new")
+    assert found is spec and not isinstance(tokens, Exception)
+    assert spec.parse(tokens, date(2027, 1, 4)).apply == "new"

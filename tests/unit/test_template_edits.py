@@ -143,9 +143,7 @@ async def test_today_and_the_past_stay(club: Club) -> None:
     assert await on(club, lake, CY, day(7)) == "Tempo"
     club.clock.advance(timedelta(days=9))  # Wednesday 13 Jan
     said = await club.ok(HC, "/plan set Base week:1 day:tue workout:Easy")  # 5 and 12 Jan
-    assert said.text == (
-        f"Base, week 1 Tuesday: {EASY}. Nobody on it has that day still to come."
-    )
+    assert said.text == (f"Base, week 1 Tuesday: {EASY}. Nobody on it has that day still to come.")
     assert await on(club, lake, AVA, day(1)) == "Tempo"
     assert await on(club, lake, CY, day(8)) == "Tempo"
 
@@ -278,9 +276,7 @@ async def test_only_active_members_get_the_dm(club: Club) -> None:
     lake = await followed(club)
     async with club.core.uow() as uow:
         await uow.session.execute(
-            update(Membership)
-            .where(Membership.id == lake.members[BEN])
-            .values(status="inactive")
+            update(Membership).where(Membership.id == lake.members[BEN]).values(status="inactive")
         )
         await uow.commit()
     said = await club.ok(HC, "/plan set Base week:2 day:mon workout:Tempo")
@@ -307,3 +303,18 @@ async def test_refusals(club: Club) -> None:
     said = await club.no(AVA, "/plan set Base week:1 day:tue workout:Easy")
     assert await on(club, lake, AVA, day(1)) == "Tempo"  # nothing changed by refusals
     assert changes(said) == {}
+
+
+async def test_a_coach_on_the_plan_is_not_told_of_their_own_edit(club: Club) -> None:
+    lake = await followed(club)
+    async with club.core.uow() as uow:
+        await uow.session.execute(
+            update(Membership).where(Membership.id == lake.members[HC]).values(is_athlete=True)
+        )
+        await uow.commit()
+    await club.ok(HC, "/assign-plan Base hc start:today")
+    said = await club.ok(HC, "/plan set Base week:2 day:mon workout:Tempo")
+    assert "4 sessions of 4 athletes changed." in said.text
+    assert set(changes(said)) == {AVA, BEN}
+    said = await club.ok(KAI, "/plan set Base week:2 day:mon workout:Spin")
+    assert set(changes(said)) == {AVA, BEN, HC}
