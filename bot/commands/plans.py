@@ -13,7 +13,7 @@ from bot.commands.common import resolve_member
 from bot.commands.groups import find_group
 from bot.commands.workouts import find_workout
 from bot.domain.agenda import PlannedWorkout, is_news
-from bot.domain.following import Outcome, earliest_today, outcome
+from bot.domain.following import Follows, earliest_today, outcome
 from bot.domain.schedule import (
     WEEKDAY_NAMES,
     PlannedDay,
@@ -241,14 +241,14 @@ async def follow_edit(
             zones[follower.zone] = ctx.now.astimezone(zone).date()
         today = zones[follower.zone]
         result = outcome(follower, new_id, today)
-        ahead += result is not Outcome.PAST
-        if result is Outcome.EDITED:
+        ahead += result is not Follows.PAST
+        if result is Follows.EDITED:
             kept += 1
         if not result.changes:
             continue
-        if result is Outcome.ADD:
+        if result is Follows.ADD:
             add.append((follower.membership_id, follower.assignment_id, follower.day))
-        elif result is Outcome.REPLACE:
+        elif result is Follows.REPLACE:
             replace.append(follower.session.id)  # type: ignore[union-attr]
         else:
             drop.append(follower.session.id)  # type: ignore[union-attr]

@@ -25,7 +25,7 @@ from enum import StrEnum
 from bot.domain.agenda import Planned
 
 
-class Outcome(StrEnum):
+class Follows(StrEnum):
     ADD = "add"  # a rest day gets a session
     REPLACE = "replace"  # the session gets the new workout
     DROP = "drop"  # the session goes: a rest day now
@@ -37,7 +37,7 @@ class Outcome(StrEnum):
 
     @property
     def changes(self) -> bool:
-        return self in (Outcome.ADD, Outcome.REPLACE, Outcome.DROP)
+        return self in (Follows.ADD, Follows.REPLACE, Follows.DROP)
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,19 @@ def earliest_today(utc_today: date) -> date:
     return utc_today - timedelta(days=1)
 
 
-def outcome(follower: Follower, workout_id: int | None, today: date) -> Outcome:
+def outcome(follower: Follower, workout_id: int | None, today: date) -> Follows:
     """What the edit does to this athlete's day; `today` is the athlete's local date."""
     if follower.day <= today:
-        return Outcome.PAST
+        return Follows.PAST
     session = follower.session
     if session is None:
-        return Outcome.SAME if workout_id is None else Outcome.ADD
+        return Follows.SAME if workout_id is None else Follows.ADD
     if session.edited:
-        return Outcome.EDITED
+        return Follows.EDITED
     if session.status != "scheduled":
-        return Outcome.HISTORY
+        return Follows.HISTORY
     if session.plan_assignment_id != follower.assignment_id:
-        return Outcome.OTHER
+        return Follows.OTHER
     if (session.workout.id if session.workout else None) == workout_id:
-        return Outcome.SAME
-    return Outcome.DROP if workout_id is None else Outcome.REPLACE
+        return Follows.SAME
+    return Follows.DROP if workout_id is None else Follows.REPLACE

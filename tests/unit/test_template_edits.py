@@ -318,3 +318,24 @@ async def test_a_coach_on_the_plan_is_not_told_of_their_own_edit(club: Club) -> 
     assert set(changes(said)) == {AVA, BEN}
     said = await club.ok(KAI, "/plan set Base week:2 day:mon workout:Spin")
     assert set(changes(said)) == {AVA, BEN, HC}
+
+
+async def test_a_plan_starting_midweek_counts_weeks_from_its_monday(club: Club) -> None:
+    """Week 1 is the week holding the start (SPEC §1): days before the start are not the
+    plan's, on both stores' date arithmetic."""
+    lake = await seed_lake(club)
+    await seed_plan(club, lake, "Base", 2, WEEK_PLAN)
+    await club.ok(HC, "/assign-plan Base ava start:2027-01-06")  # a Wednesday
+    await club.ok(HC, "/assign-plan Base ben start:2027-01-10")  # a Sunday
+    said = await club.ok(HC, "/plan set Base week:1 day:tue workout:Easy")  # 5 Jan
+    # before both starts: the day is nobody's
+    assert said.text == f"Base, week 1 Tuesday: {EASY}. Nobody on it has that day still to come."
+    said = await club.ok(HC, "/plan set Base week:1 day:thu workout:Tempo")
+    assert "1 session of 1 athlete changed." in said.text
+    assert await on(club, lake, AVA, day(3)) == "Tempo"
+    said = await club.ok(HC, "/plan set Base week:1 day:sun workout:Spin")
+    assert "2 sessions of 2 athletes changed." in said.text
+    assert await on(club, lake, AVA, day(6)) == "Spin"
+    assert await on(club, lake, BEN, day(6)) == "Spin"
+    said = await club.ok(HC, "/plan set Base week:2 day:mon workout:Tempo")
+    assert await on(club, lake, BEN, day(7)) == "Tempo"
