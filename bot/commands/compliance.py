@@ -53,8 +53,8 @@ def compliance_period(word: str | None, today: date) -> Period:
         monday = today - timedelta(days=today.weekday())
         return Period(monday, monday + timedelta(days=6), f"week of {monday:%a %d %b %Y}")
     if key == "month":
-        last = calendar.monthrange(today.year, today.month)[1]
-        return Period(today.replace(day=1), today.replace(day=last), f"{today:%B %Y}")
+        days = calendar.monthrange(today.year, today.month)[1]
+        return Period(today.replace(day=1), today.replace(day=days), f"{today:%B %Y}")
     try:
         first, last = grammar.parse_date_range(key, today)
     except GrammarError as exc:

@@ -191,4 +191,3 @@ class ComplianceQueries(RepositoryBase):
             )
             for row in rows
         ]
-

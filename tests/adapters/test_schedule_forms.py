@@ -105,3 +105,30 @@ def test_discord_options_build_the_command_the_typed_line_parses_to() -> None:
     parsed = move.build(option_values({"member": "<@42>", "day": "tue", "to": "thu"}), today)
     assert (parsed.day, parsed.to) == (date(2027, 1, 5), date(2027, 1, 7))
     assert parsed.member == MemberRef("mention", "42")
+
+
+def test_compliance_forms() -> None:
+    """`/compliance` (issue 13 item 4): a Slack slash command with its usage, and Discord
+    options completing groups and members for `group:` and `coach:`."""
+    commands = {
+        c["command"]: c for c in manifest("https://x.example")["features"]["slash_commands"]
+    }
+    assert commands["/compliance"]["usage_hint"] == "[group:G|coach:C] [week|month|DATE..DATE]"
+    assert _options(_tree()["compliance"]) == [
+        ("period", False, False),
+        ("group", False, True),
+        ("coach", False, True),
+    ]
+    spec = REGISTRY["compliance"]
+    assert {p.name: p.suggest for p in spec.params} == {
+        "period": None,
+        "group": "group",
+        "coach": "member",
+    }
+    today = date(2027, 1, 7)
+    built = spec.build(option_values({"group": "Squad", "period": "month"}), today)
+    found, tokens = command_of("/compliance group:Squad month")
+    assert found is spec and not isinstance(tokens, Exception)
+    assert built == spec.parse(tokens, today)
+    coach = spec.build(option_values({"coach": "<@42>"}), today)
+    assert coach.coach == MemberRef("mention", "42")

@@ -122,7 +122,9 @@ async def test_an_athlete_is_refused_whatever_they_name(club: Club) -> None:
             "/compliance coach:nobody@else.run",
         )
     }
-    assert answers == {"You can't use /compliance: it is not open to your role. Type /help to see yours."}
+    assert answers == {
+        "You can't use /compliance: it is not open to your role. Type /help to see yours."
+    }
     assert "/compliance" not in (await club.ok(AVA, "/help")).text
     assert "/compliance" in (await club.ok(KAI, "/help")).text
 
