@@ -28,6 +28,7 @@ from datetime import date, timedelta
 from bot import grammar
 from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command, member_arg
 from bot.commands.common import require, resolve_member
+from bot.commands.leaderboard import Period
 from bot.domain.compliance import Compliance, compliance_of, near_days, worst_first
 from bot.grammar import GrammarError, MemberRef, shown
 from bot.messages import Table
@@ -38,13 +39,6 @@ MAX_DAYS = 92  # a quarter: the longest stretch a coach reviews at once
 SHOWN = 40  # lines in one reply; the rest are counted, and group:/coach: narrow it
 GROUP_NAME_MAX = 80
 USAGE = "/compliance [group:G|coach:C] [week|month|DATE..DATE]"
-
-
-@dataclass(frozen=True)
-class Period:
-    first: date
-    last: date
-    label: str
 
 
 def compliance_period(word: str | None, today: date) -> Period:
@@ -66,7 +60,7 @@ def compliance_period(word: str | None, today: date) -> Period:
     return Period(first, last, f"{first:%a %d %b %Y} to {last:%a %d %b %Y}")
 
 
-def _distance(metres: float | None, units: str) -> str:
+def _distance_or_dash(metres: float | None, units: str) -> str:
     if metres is None:
         return "—"
     return fmt_distance(metres, units) if metres else f"0 {units}"
@@ -81,7 +75,7 @@ def compliance_table(rows: list[Compliance], units: str) -> Table:
             str(r.skipped),
             str(r.missed),
             "—" if r.percent is None else f"{r.percent}%",
-            f"{_distance(r.done_m, units)} / {_distance(r.planned_m, units)}",
+            f"{_distance_or_dash(r.done_m, units)} / {_distance_or_dash(r.planned_m, units)}",
         )
         for r in rows
     )
@@ -149,8 +143,8 @@ async def compliance(cmd: ShowCompliance, ctx: Ctx) -> None:
     period = compliance_period(cmd.period, ctx.today)
     counted = await ctx.uow.repo.compliance(
         ctx.viewer,
-        period.first,
-        period.last,
+        period.start,
+        period.end,
         near=near_days(ctx.now),
         group_id=group_id,
         coach_membership_id=coach_id,
