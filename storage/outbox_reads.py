@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,6 +29,7 @@ from storage.models import (
     TrainingSession,
     Workout,
 )
+from storage.repositories.compliance import session_open
 from storage.repositories.leaderboard import Totals, board_totals_query, read_totals
 from storage.visibility import activity_filter, coached_filter, visible_filter
 
@@ -45,10 +46,7 @@ _COVERING = aliased(PlanAssignment, name="covering")
 def _missed(session: Any, done_by: Any, day: date) -> Any:
     """A session with a workout on or before `day` that is neither skipped nor done as
     the athlete's coaches see it (a private activity alone completes nothing for them)."""
-    done = and_(
-        session.status == "completed", or_(done_by.id.is_(None), done_by.private.is_(False))
-    )
-    return and_(session.day <= day, session.status != "skipped", ~done)
+    return and_(session.day <= day, session_open(session, done_by))
 
 
 def _last_session_missed(session: Any, done_by: Any, before: Any, day: date) -> Any:
