@@ -156,9 +156,8 @@ async def compliance(cmd: ShowCompliance, ctx: Ctx) -> None:
         ctx.reply(f"{head}\nNo athletes here.")
         return
     lines = [head]
-    shown_rows = planned[:SHOWN]
-    if shown_rows:
-        table = compliance_table(shown_rows, ctx.account.units)
+    table = compliance_table(planned[:SHOWN], ctx.account.units)
+    if table.rows:
         lines.append(table_text(table.columns, list(table.rows)))
     if len(planned) > SHOWN:
         lines.append(
@@ -172,5 +171,4 @@ async def compliance(cmd: ShowCompliance, ctx: Ctx) -> None:
         "Distance done shows — where the athlete doesn't share their activities with you; "
         "private activities count nowhere."
     )
-    tables = (compliance_table(shown_rows, ctx.account.units),) if shown_rows else ()
-    ctx.reply("\n".join(lines), tables=tables)
+    ctx.reply("\n".join(lines), tables=(table,) if table.rows else ())

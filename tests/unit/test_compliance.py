@@ -216,3 +216,22 @@ async def test_miles(club: Club, units: str) -> None:
     text = (await club.ok(HC, "/compliance")).text
     assert row(text, "ava")[-1] == "17.52 mi / 16.16 mi"
     assert " km" not in text
+
+
+async def test_a_big_group_is_cut_worst_first_within_the_message_limit(club: Club) -> None:
+    from bot.messages import TEXT_LIMIT
+    from tests.unit.test_training import seed_athletes
+
+    lake = await seed_lake(club)
+    await seed_plan(club, lake, "Base", 2, WEEK_PLAN)
+    big = await seed_group(club, lake, "Big")
+    await seed_athletes(club, lake, "runner", 45, big)
+    await club.ok(HC, "/assign-plan Base group:Big start:today")
+    await club.ok("runner0007@lake.run", "/log 8k 40:00")
+    club.clock.advance(timedelta(days=1))
+    said = await club.ok(HC, "/compliance group:Big")
+    lines = said.text.splitlines()
+    assert "… and 5 more: narrow it with group:G or coach:C, or a shorter period." in lines
+    assert len(said.reply.tables[0].rows) == 40
+    assert "runner0007" not in said.text  # 100 %: among the five not shown
+    assert len(said.text) < TEXT_LIMIT
