@@ -11,7 +11,8 @@ activities. Not a test: never run in CI.
    has 100 activities spread evenly over 2026-01-05..2027-01-10 (about two a week; 3 %
    without distance or duration, 5 % private, 10 % rides); 10 % of athletes do not share
    with their group and 2 % share nothing. The 5,000 athletes of orgs 1-10 also have a
-   plan of 8 weeks x 4 sessions. `ix_activities_account_day` is dropped before the load
+   plan of 8 weeks x 4 sessions (an 8 km Easy run each; skipped ones give a reason).
+   `ix_activities_account_day` is dropped before the load
    and built after it, then ANALYZE. Databases are cached in `~/.cache/coachbot-bench`
    (`COACHBOT_BENCH_CACHE`), keyed by the generator version and a digest of the
    migrations; PostgreSQL uses `COACHBOT_BENCH_POSTGRES_URL` (default database
@@ -58,7 +59,7 @@ from storage.repositories.leaderboard import (
     explain,
 )
 
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: sessions hold a workout (8 km Easy) and skipped ones a reason
 ORGS = 1_000
 ATHLETES = 100_000
 BIG_ORGS, BIG = 10, 500  # orgs 1..10 hold 500 athletes each: the measured groups
@@ -209,6 +210,12 @@ def generator_sql(pg: bool, activities: int) -> list[tuple[str, str]]:
             f"FROM {series('o', BIG_ORGS)}",
         ),
         (
+            "workouts",
+            "INSERT INTO workouts (id, org_id, name, name_key, type, kind, distance_m, "
+            f"visibility, created_at) SELECT o.i, o.i, 'Easy', 'easy', 'run', 'easy', 8000, "
+            f"'public', {created} FROM {series('o', BIG_ORGS)}",
+        ),
+        (
             "plan assignments",
             "INSERT INTO plan_assignments (id, org_id, plan_id, membership_id, start_date, "
             f"end_date, created_at) SELECT a.i, {org_of('a.i')}, {org_of('a.i')}, a.i, "
@@ -217,8 +224,9 @@ def generator_sql(pg: bool, activities: int) -> list[tuple[str, str]]:
         ),
         (
             "sessions",
-            "INSERT INTO sessions (id, membership_id, plan_assignment_id, day, status) "
-            f"SELECT s.i, {s_a}, {s_a}, {day(s_off)}, {status} FROM {series('s', sessions)}",
+            "INSERT INTO sessions (id, membership_id, plan_assignment_id, day, workout_id, "
+            f"status, note) SELECT s.i, {s_a}, {s_a}, {day(s_off)}, {org_of(s_a)}, {status}, "
+            f"CASE WHEN {status} = 'skipped' THEN 'tired legs' END FROM {series('s', sessions)}",
         ),
         (
             "activities",
@@ -302,7 +310,7 @@ async def generate_postgres(url: str, activities: int, key: str) -> dict[str, fl
             await conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
             await conn.exec_driver_sql(INDEX)
             spent["index"] = time.perf_counter() - started
-            for table in ("orgs", "accounts", "memberships", "groups", "plans"):
+            for table in ("orgs", "accounts", "memberships", "groups", "plans", "workouts"):
                 await conn.exec_driver_sql(  # explicit ids: move the sequences past them
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"

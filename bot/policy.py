@@ -292,6 +292,7 @@ class Action(StrEnum):
     OWN_TRAINING = "own_training"  # log, edit, delete own activities; check in; skip
     VIEW_SCHEDULE = "view_schedule"  # one athlete's sessions and their statuses
     CHANGE_SCHEDULE = "change_schedule"  # /session set|move|clear, /plan end
+    VIEW_COMPLIANCE = "view_compliance"  # /compliance: sessions due, done, missed per athlete
     VIEW_ACTIVITIES = "view_activities"
     COMMENT = "comment"
     WRITE_NOTES = "write_notes"
@@ -338,6 +339,9 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     Action.VIEW_SCHEDULE: _row(N, Scope.OWN, Y, Y),
     # §3 as for assigning a plan: the head coach anyone's, an assistant their roster's
     Action.CHANGE_SCHEDULE: _row(N, N, Scope.ROSTER, Y),
+    # §4 "/compliance (coaches, in scope)", scoped as changing a schedule: the head coach
+    # the whole org, an assistant their own roster
+    Action.VIEW_COMPLIANCE: _row(N, N, Scope.ROSTER, Y),
     Action.VIEW_ACTIVITIES: _row(N, Y, Y, Y),
     Action.COMMENT: _row(N, Scope.OWN, Scope.ROSTER, Y),
     Action.WRITE_NOTES: _row(N, N, Scope.ROSTER, Y),
@@ -403,6 +407,7 @@ OUT_OF_SCOPE: dict[Action, str] = {
     Action.CHANGE_SCHEDULE: (
         "You can change the schedules of athletes on your roster only; not on it: {name}."
     ),
+    Action.VIEW_COMPLIANCE: "You can see the compliance of your own roster only, not {name}'s.",
     Action.COMMENT: "You can comment on your own activities and those of athletes on your roster.",
     Action.WRITE_NOTES: "You can write notes about athletes on your roster only.",
     Action.LEADERBOARD: "No group named {name}. See /group list.",

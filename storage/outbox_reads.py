@@ -9,13 +9,14 @@ digest or leaderboard post (there are few of those).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from bot.policy import Viewer
+from bot.policy import Resource, Viewer
 from storage.models import (
     Account,
     Activity,
@@ -28,8 +29,41 @@ from storage.models import (
     TrainingSession,
     Workout,
 )
+from storage.repositories.compliance import session_open
 from storage.repositories.leaderboard import Totals, board_totals_query, read_totals
-from storage.visibility import coached_filter
+from storage.visibility import activity_filter, coached_filter, visible_filter
+
+FLAG_WINDOW = 7  # days: "no activity for 7 days", "effort >= 9 twice in 7 days"
+HARD_EFFORT = 9
+_PREVIOUS = aliased(TrainingSession, name="previous")
+_PREVIOUS_BY = aliased(Activity, name="previous_by")
+_LATEST = aliased(TrainingSession, name="latest")
+_LATEST_BY = aliased(Activity, name="latest_by")
+_SEEN = aliased(Activity, name="seen")
+_COVERING = aliased(PlanAssignment, name="covering")
+
+
+def _missed(session: Any, done_by: Any, day: date) -> Any:
+    """A session with a workout on or before `day` that is neither skipped nor done as
+    the athlete's coaches see it (a private activity alone completes nothing for them)."""
+    return and_(session.day <= day, session_open(session, done_by))
+
+
+def _last_session_missed(session: Any, done_by: Any, before: Any, day: date) -> Any:
+    """Whether the athlete's latest session with a workout dated `before` was missed."""
+    return (
+        select(_missed(session, done_by, day))
+        .select_from(session)
+        .outerjoin(done_by, done_by.id == session.activity_id)
+        .where(
+            session.membership_id == Membership.id,
+            session.workout_id.is_not(None),
+            before,
+        )
+        .order_by(session.day.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 class OutboxReads:
@@ -127,6 +161,59 @@ class OutboxReads:
         return [
             (name, status, workout, note, bool(hidden))
             for name, status, workout, note, hidden in (await self.s.execute(query)).all()
+        ]
+
+    async def coached_flags(self, coach: Viewer, day: date) -> list[tuple[str, bool, bool, bool]]:
+        """The digest's flags for `day` (SPEC §6), for the athletes `coach` coaches (never
+        the coach's own line) whose activities the coach may see — flags are activity
+        data (SPEC §2) — by name: (athlete, two sessions missed in a row ending `day`,
+        no activity for 7 days while on a plan, effort >= 9 twice in 7 days with one of
+        them on `day`). Only athletes with a flag are returned. What counts is what the
+        coach may see: a private activity does not exist for them."""
+        first = day - timedelta(days=FLAG_WINDOW - 1)
+        visible = activity_filter(coach, activity=_SEEN)
+        in_window = and_(_SEEN.account_id == Account.id, _SEEN.day.between(first, day), visible)
+        hard = _SEEN.effort >= HARD_EFFORT
+        missed_twice = and_(
+            _last_session_missed(_LATEST, _LATEST_BY, _LATEST.day == day, day),
+            _last_session_missed(_PREVIOUS, _PREVIOUS_BY, _PREVIOUS.day < day, day),
+        )
+
+        def on_plan(on: date) -> Any:
+            return (
+                select(_COVERING.id)
+                .where(
+                    _COVERING.membership_id == Membership.id,
+                    _COVERING.start_date <= on,
+                    _COVERING.end_date >= on,
+                )
+                .exists()
+            )
+
+        idle = and_(on_plan(first), on_plan(day), ~select(_SEEN.id).where(in_window).exists())
+        efforts = select(func.count(_SEEN.id)).where(in_window, hard).scalar_subquery() >= 2
+        hard_today = select(_SEEN.id).where(in_window, hard, _SEEN.day == day).exists()
+        query = (
+            select(
+                Account.display_name,
+                func.coalesce(missed_twice, false()).label("missed_twice"),
+                idle.label("idle"),
+                and_(efforts, hard_today).label("hard"),
+            )
+            .select_from(Membership)
+            .join(Account, Account.id == Membership.account_id)
+            .where(
+                Membership.org_id == coach.org_id,
+                Membership.is_athlete.is_(True),
+                coached_filter(coach, member=Membership, account=Account),
+                visible_filter(Resource.ACTIVITIES, coach),
+            )
+            .order_by(Account.display_name, Account.id)
+        )
+        return [
+            (name, bool(twice), bool(no_activity), bool(effort))
+            for name, twice, no_activity, effort in (await self.s.execute(query)).all()
+            if twice or no_activity or effort
         ]
 
     async def failed_between(self, org_id: int, since: datetime, until: datetime) -> int:

@@ -14,6 +14,7 @@ AREAS = (
     "training",
     "schedule",
     "sessions",
+    "compliance",
     "activities",
     "leaderboard",
     "account",

@@ -114,9 +114,19 @@ async def daily(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     return (await daily_many(reads, [row]))[row.id]
 
 
+# what each of `OutboxReads.coached_flags`' flags says, in its order
+FLAG_WORDS = (
+    "two sessions missed in a row",
+    "no activity for 7 days while on a plan",
+    "effort 9 or more twice in 7 days",
+)
+
+
 async def digest(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
-    """Yesterday for a coach: done, skipped and missed sessions of the athletes they
-    coach (head coach: the whole org, plus messages that could not be delivered)."""
+    """Yesterday for a coach: done, skipped (with the reasons quoted) and missed
+    sessions of the athletes they coach (head coach: the whole org, plus messages that
+    could not be delivered), and the flags of SPEC §6 for athletes whose activities
+    the coach may see (flags are activity data, SPEC §2)."""
     found = await reads.digest_reader(row.account_id) if row.account_id is not None else None
     if found is None or row.local_date is None:
         return None
@@ -130,8 +140,8 @@ async def digest(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     ):
         if status == "completed" and not hidden:
             groups["done"].append(f"{name} ({workout_name})")
-        elif status == "skipped":
-            groups["skipped"].append(f"{name} ({workout_name}{': ' + note if note else ''})")
+        elif status == "skipped":  # the athlete's reason, in their words
+            groups["skipped"].append(f"{name} ({workout_name})" + (f': "{note}"' if note else ""))
         else:
             groups["missed"].append(f"{name} ({workout_name})")
     whose = "the whole club" if member.is_head_coach else "your roster"
@@ -139,6 +149,12 @@ async def digest(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     for label, items in groups.items():
         if items:
             lines.append(f"{label.capitalize()} ({len(items)}): " + "; ".join(items))
+    flagged = await reads.coached_flags(member_viewer(member), day)
+    if flagged:
+        lines.append("Flags:")
+        for name, *holds in flagged:
+            says = [words for words, held in zip(FLAG_WORDS, holds, strict=True) if held]
+            lines.append(f"- {name}: " + "; ".join(says))
     # failed since the previous digest
     failed = (
         await reads.failed_between(member.org_id, row.due_at - timedelta(days=1), row.due_at)
@@ -147,8 +163,11 @@ async def digest(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     )
     if failed:
         lines.append(f"Messages that could not be delivered: {failed}.")
-    if len(lines) == 1:
-        return None  # nothing was planned and nothing failed: no news is no message
+    # no news is no message: nothing planned, nothing failed and nothing new flagged (an
+    # athlete idle for a week rides along with a digest but sends none on a quiet day)
+    news = any(groups.values()) or failed or any(f[1] or f[3] for f in flagged)
+    if not news:
+        return None
     return Outgoing(Via.DM, "\n".join(lines), account_id=account.id, kind="digest")
 
 

@@ -12,6 +12,7 @@ from storage.repositories.accounts import AccountQueries
 from storage.repositories.activities import ActivityQueries
 from storage.repositories.audit import AuditQueries
 from storage.repositories.base import RepositoryBase
+from storage.repositories.compliance import ComplianceQueries
 from storage.repositories.deliveries import DeliveryQueries
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
@@ -46,6 +47,7 @@ class Repository(
     SuggestionQueries,
     DeliveryQueries,
     ScheduleQueries,
+    ComplianceQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

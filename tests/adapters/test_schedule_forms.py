@@ -135,3 +135,30 @@ def test_plan_set_apply_is_a_choice_on_discord_and_in_slacks_usage() -> None:
     found, tokens = command_of("/plan set Base week:2 day:mon workout:Easy apply:new")
     assert found is spec and not isinstance(tokens, Exception)
     assert spec.parse(tokens, date(2027, 1, 4)).apply == "new"
+
+
+def test_compliance_forms() -> None:
+    """`/compliance` (issue 13 item 4): a Slack slash command with its usage, and Discord
+    options completing groups and members for `group:` and `coach:`."""
+    commands = {
+        c["command"]: c for c in manifest("https://x.example")["features"]["slash_commands"]
+    }
+    assert commands["/compliance"]["usage_hint"] == "[group:G|coach:C] [week|month|DATE..DATE]"
+    assert _options(_tree()["compliance"]) == [
+        ("period", False, False),
+        ("group", False, True),
+        ("coach", False, True),
+    ]
+    spec = REGISTRY["compliance"]
+    assert {p.name: p.suggest for p in spec.params} == {
+        "period": None,
+        "group": "group",
+        "coach": "member",
+    }
+    today = date(2027, 1, 7)
+    built = spec.build(option_values({"group": "Squad", "period": "month"}), today)
+    found, tokens = command_of("/compliance group:Squad month")
+    assert found is spec and not isinstance(tokens, Exception)
+    assert built == spec.parse(tokens, today)
+    coach = spec.build(option_values({"coach": "<@42>"}), today)
+    assert coach.coach == MemberRef("mention", "42")

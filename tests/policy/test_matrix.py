@@ -442,6 +442,8 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     Action.VIEW_SCHEDULE: ("no", "own", "yes", "yes"),
     # §4 /session, /plan end: "coaches, in scope" — §3 as for assigning a plan
     Action.CHANGE_SCHEDULE: ("no", "no", "on own roster", "yes"),
+    # §4 /compliance "(coaches, in scope)": scoped as changing a schedule (issue 13)
+    Action.VIEW_COMPLIANCE: ("no", "no", "on own roster", "yes"),
     Action.VIEW_ACTIVITIES: ("no", "yes", "yes", "yes"),
     # comment: own activities | activities of roster athletes | any visible activity
     Action.COMMENT: ("no", "own", "on own roster", "yes"),
@@ -637,6 +639,10 @@ MATRIX: dict[str, Row] = {
     "session clear": Row(f"/session clear {BEN} 2027-01-05", (N, N, N, Y, Y)),
     "plan end of kai's athlete": Row(f"/plan end {AVA}", (N, N, Y, N, Y)),
     "plan end of an athlete on no roster": Row(f"/plan end {CY} from:2027-01-06", (N, N, N, N, Y)),
+    # compliance (issue 13 item 4): coaches, within their scope
+    "compliance": Row("/compliance month", (N, N, Y, Y, Y)),
+    "compliance of a group": Row("/compliance group:Squad", (N, N, Y, Y, Y)),
+    "compliance of kai's roster": Row(f"/compliance coach:{KAI}", (N, N, Y, N, Y)),
     "activities": Row("/activities", (N, Y, Y, Y, Y)),
     "activities of ava": Row(f"/activities {AVA}", (N, Y, Y, Y, Y)),
     "comment on ava's run": Row('/comment {ava_run} "nice"', (N, N, Y, N, Y)),

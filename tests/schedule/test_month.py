@@ -195,7 +195,7 @@ async def test_a_month_in_two_clubs_across_both_dst_changes(db_url: str) -> None
     assert "Missed (2): ben (Easy); chloe (Easy)" in first["hb@spree.run"]
     assert "Done (1): anna (Easy)" in first["kb@spree.run"]
     assert "ben" not in first["kb@spree.run"] and "chloe" not in first["kb@spree.run"]
-    assert "Skipped (1): dan (Easy: tired)" in first["hn@hudson.run"]
+    assert 'Skipped (1): dan (Easy): "tired"' in first["hn@hudson.run"]  # the reason quoted
     assert "Missed (1): eve (Easy)" in first["hn@hudson.run"]
 
     # the squad's weekly leaderboard: its linked channel, Mondays 08:00 Berlin, once each
