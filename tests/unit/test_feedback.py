@@ -18,7 +18,19 @@ from bot.messages import Via
 from storage.models import Membership, OutboxMessage
 from tests.conftest import Club, Said
 from tests.unit.test_activities import log
-from tests.unit.test_training import AVA, BEN, CY, HC, KAI, NOOR, Lake, count, seed_lake, seed_plan
+from tests.unit.test_training import (
+    AVA,
+    BEN,
+    CY,
+    HC,
+    KAI,
+    NOOR,
+    Lake,
+    count,
+    seed_group,
+    seed_lake,
+    seed_plan,
+)
 
 EVERY_DAY = {(1, d): "Tempo" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -230,3 +242,16 @@ async def test_feedback_names_only_what_the_coach_may_see(club: Club) -> None:
     for text in texts:
         for secret in ("10.00 km", "10k", "50:00", "/km", "effort", "legs heavy"):
             assert secret not in text, (secret, text)
+
+
+async def test_the_policy_decides_for_a_coach_who_also_runs_in_the_group(club: Club) -> None:
+    """Not sharing with coaches does not hide what a coach may see as a groupmate: the
+    feedback follows the one rule, whatever relation opens it (docs/DESIGN.md)."""
+    lake = await on_plan(club, AVA)
+    await also_athlete(club, lake, KAI)
+    await seed_group(club, lake, "Hills", AVA, KAI)
+    await club.ok(AVA, "/privacy share_with_coaches off")
+    assert set(feedback(await club.ok(AVA, "/skip sore calf"))) == {KAI}
+    await club.ok(AVA, "/privacy share_with_group off")
+    number = await log(club, AVA, "/log 5k 25:00")
+    assert feedback(await club.ok(AVA, f"/comment #{number} better today")) == {}
