@@ -555,3 +555,17 @@ def thing_scope(viewer: Viewer, thing: Thing) -> Scope:
 def shows_workout_description(viewer: Viewer, visibility: str) -> bool:
     scope = thing_scope(viewer, Thing.WORKOUT)
     return scope is Scope.YES or (scope is Scope.PUBLIC and visibility == "public")
+
+
+def can_read_comment(
+    viewer: Viewer, subject: Subject, *, private: bool, comment_org_id: int | None
+) -> bool:
+    """One comment on an activity of `subject` (SPEC §1-2): whoever may see the activity,
+    and of those, besides its athlete, only members of the org the comment was written
+    in. The same rule as `storage.visibility.comment_filter` over `activity_filter`."""
+    if not can_see_activity(viewer, subject, private=private):
+        return False
+    if viewer.account_id == subject.account_id:
+        return True
+    in_org = thing_scope(viewer, Thing.COMMENT) is Scope.ORG
+    return in_org and viewer.org_id is not None and comment_org_id == viewer.org_id

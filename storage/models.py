@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,6 +89,8 @@ class Account(Base):
     notify_daily: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_leaderboard: Mapped[bool] = mapped_column(Boolean, default=True)
+    # an athlete's skip reason or comment on their own activity, DMed to their coaches
+    notify_feedback: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     share_activities: Mapped[bool] = mapped_column(Boolean, default=True)
     share_with_coaches: Mapped[bool] = mapped_column(Boolean, default=True)
     share_with_group: Mapped[bool] = mapped_column(Boolean, default=True)

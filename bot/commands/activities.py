@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from bot import grammar
 from bot.commands.base import CommandSpec, Ctx, Kind, Refusal, arg, command, member_arg
 from bot.commands.common import public_id_of, require, resolve_member, subject_of
+from bot.commands.feedback import comment_feedback, replied_to
 from bot.commands.training import (
     NOTES_MAX,
     activity_type_arg,
@@ -294,14 +295,18 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
     own = activity.account_id == ctx.account.id
     target = Target(account_id=activity.account_id, own=own, on_roster=subject.assigned_to_viewer)
     require(ctx, Action.COMMENT, target)
+    org_id = ctx.org.id if ctx.org is not None else None  # comments stay in their org
+    answered = None
+    if own:  # the thread so far: a comment after a coach's is a reply to it
+        thread = (await ctx.uow.repo.comments_on(ctx.viewer, [activity.id])).get(activity.id, [])
+        named = [(c, a.display_name if a else None) for c, a in thread]
+        answered = replied_to(named, ctx.account.id, org_id)
     comment_id = await ctx.uow.repo.add_comment(
-        activity.id,
-        ctx.org.id if ctx.org is not None else None,  # comments stay in their org
-        ctx.account.id,
-        cmd.text,
-        ctx.now,
+        activity.id, org_id, ctx.account.id, cmd.text, ctx.now
     )
-    if not own:
+    if own:
+        await comment_feedback(ctx, activity, comment_id, cmd.text, answered)
+    else:
         ctx.dm(
             f"{ctx.account.display_name} commented on your {activity.type} of "
             f"{fmt_day(activity.day, ctx.today)} (#{activity.public_id}): {free_text(cmd.text)}",
@@ -310,6 +315,43 @@ async def comment(cmd: CommentOn, ctx: Ctx) -> None:
             key=f"comment:{comment_id}",
         )
     ctx.reply(f"Comment added to #{activity.public_id}.")
+
+
+@dataclass(frozen=True)
+class Comments:
+    activity: str = activity_id()
+
+
+@command(
+    "comments",
+    usage="/comments #ACTIVITY",
+    summary="an activity's comment thread",
+    action=Action.VIEW_ACTIVITIES,
+)
+async def comments(cmd: Comments, ctx: Ctx) -> None:
+    """The thread under one activity, to whoever may see the activity (SPEC §1): an
+    activity they may not see reads as a missing one, and of its comments, besides its
+    athlete, a reader sees those written in their own org (SPEC §2) — "no comments" reads
+    the same whether there are none or none they may read."""
+    activity, _ = await visible_activity(ctx, cmd.activity)
+    thread = (await ctx.uow.repo.comments_on(ctx.viewer, [activity.id])).get(activity.id, [])
+    if activity.account_id == ctx.account.id:
+        whose = "your"
+    else:
+        athlete = await ctx.uow.repo.account(activity.account_id)
+        whose = f"{athlete.display_name}'s" if athlete else "an athlete's"
+    what = f"{whose} {activity.type} of {fmt_day(activity.day, ctx.today)} (#{activity.public_id})"
+    if not thread:
+        ctx.reply(f"No comments on {what} yet. /comment #{activity.public_id} TEXT adds one.")
+        return
+    lines = [f"Comments on {what}:"]
+    for item, author in thread:
+        when = item.created_at.astimezone(ctx.zone)
+        name = author.display_name if author else "someone"
+        lines.append(
+            f"- {name}, {fmt_day(when.date(), ctx.today)} {when:%H:%M}: {free_text(item.text)}"
+        )
+    ctx.reply("\n".join(lines))
 
 
 # -- files -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from bot import grammar
 from bot.commands.base import Ctx, Kind, Refusal, arg, command
+from bot.commands.feedback import skip_feedback
 from bot.commands.plans import workout_line
 from bot.commands.schedule import member_plan, member_today, member_week, schedule_member
 from bot.domain.schedule import monday_of
@@ -337,6 +338,8 @@ async def _skip(reason: str | None, ctx: Ctx) -> None:
     if session.status != "scheduled":
         raise Refusal(f"Today's session is already {session.status}.")
     await ctx.uow.repo.skip_session(session, reason or None)
+    if reason:  # the button, /skip and `skip` in a DM all come here (SPEC §6)
+        await skip_feedback(ctx, session.id, workout, reason)
     ctx.reply(f"Skipped today's {workout.name}." + (f" Reason noted: {reason}" if reason else ""))
 
 

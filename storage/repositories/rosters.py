@@ -58,6 +58,15 @@ _CLEAR_WAITING = (
 )
 
 
+_ROSTER_COACHES = (
+    select(_COACH_M, _COACH_A)
+    .join(Assignment, Assignment.coach_membership_id == _COACH_M.id)
+    .join(_COACH_A, _COACH_A.id == _COACH_M.account_id)
+    .where(Assignment.athlete_membership_id == bindparam("athlete"))
+    .order_by(_COACH_A.display_name, _COACH_A.id)
+)
+
+
 def _visible_assignments(query: _Q, viewer: Viewer) -> _Q:
     """Coach <-> athlete assignments the viewer may see (the coach as `_COACH_M` and
     `_COACH_A`, the athlete as `_ATHLETE_M` and `_ATHLETE_A`); `query` names what to
@@ -118,6 +127,14 @@ class RosterQueries(RepositoryBase):
         then athlete."""
         params = {**viewer_params(viewer), "org": org_id, "coach": coach_mid}
         return (await self.s.execute(_roster_query(viewer, coach_mid is not None), params)).all()
+
+    async def roster_coaches(self, athlete_mid: int) -> list[tuple[Membership, Account]]:
+        """The coaches who have the athlete on their roster, with their accounts, by name
+        (whom an athlete's feedback goes to, SPEC §6; no viewer: the core asks the policy
+        about each before anything is sent)."""
+        return [
+            (m, a) for m, a in (await self.s.execute(_ROSTER_COACHES, {"athlete": athlete_mid}))
+        ]
 
     async def coach_names(self, viewer: Viewer, athlete_mid: int) -> list[str]:
         """The athlete's coaches the viewer may know of, by name."""

@@ -646,6 +646,8 @@ MATRIX: dict[str, Row] = {
     "activities": Row("/activities", (N, Y, Y, Y, Y)),
     "activities of ava": Row(f"/activities {AVA}", (N, Y, Y, Y, Y)),
     "comment on ava's run": Row('/comment {ava_run} "nice"', (N, N, Y, N, Y)),
+    # the thread: whoever sees the run (shared with coaches; cy is in no group of ava's)
+    "comments on ava's run": Row("/comments {ava_run}", (N, N, Y, N, Y)),
     # leaderboards: own groups for athletes
     "leaderboard of own group": Row("/leaderboard group:Solo", (N, Y, Y, Y, Y)),
     "leaderboard of another group": Row("/leaderboard group:Squad", (N, N, Y, Y, Y)),

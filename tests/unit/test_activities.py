@@ -257,7 +257,10 @@ async def test_who_may_comment(club: Club) -> None:
                 written += 1
                 target = owner[case.on]
                 if target == case.who:
-                    assert said.dms() == [], where
+                    # feedback (SPEC §6): to ava's roster coach while she shares with
+                    # coaches, never to herself (tests/unit/test_feedback.py)
+                    expected = {KAI} if step == 0 else set()
+                    assert {m.email for m in said.dms()} == expected, where
                 else:
                     (dm,) = said.dms(target)
                     assert "nice" in dm.text and f"#{number}" in dm.text, where

@@ -168,7 +168,7 @@ async def test_settings_defaults(lake: Club) -> None:
         "Reminder: 06:00",
         "Goal race: —",
         "Bio: —",
-        "Messages: daily on, digest on, leaderboard on",
+        "Messages: daily on, digest on, leaderboard on, feedback on",
     ]
 
 
@@ -184,6 +184,7 @@ async def test_settings_defaults(lake: Club) -> None:
         ("notify:daily off", "daily messages off", "Messages: daily off, digest on, leaderboard"),
         ("notify:digest off", "digest messages off", "daily on, digest off, leaderboard on"),
         ("notify:leaderboard no", "leaderboard messages off", "leaderboard off"),
+        ("notify:feedback off", "feedback messages off", "leaderboard on, feedback off"),
     ],
 )
 async def test_settings_each_field(lake: Club, args: str, saved: str, shown: str) -> None:
