@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,6 +89,9 @@ class Account(Base):
     notify_daily: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_leaderboard: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the Sunday recap and the daily DM of a day with no session (migration 0011)
+    notify_weekly: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_restday: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     share_activities: Mapped[bool] = mapped_column(Boolean, default=True)
     share_with_coaches: Mapped[bool] = mapped_column(Boolean, default=True)
     share_with_group: Mapped[bool] = mapped_column(Boolean, default=True)

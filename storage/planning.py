@@ -30,6 +30,7 @@ from storage.models import (
     Org,
     OutboxMessage,
     PlanAssignment,
+    TrainingSession,
 )
 from storage.outbox import insert_ignoring_duplicates, next_change_after
 from storage.types import UTCDateTime
@@ -65,13 +66,16 @@ class DueMoment(Protocol):
 
 
 def _moments(moments: Sequence[DueMoment]) -> Any:
-    """Moments as a derived table `due` (zone, at, local_date, suffix, due_at, expires_at),
-    built from bound literals (a UNION ALL of one-row SELECTs works on both stores)."""
+    """Moments as a derived table `due` (zone, at, local_date, week_start, suffix, due_at,
+    expires_at), built from bound literals (a UNION ALL of one-row SELECTs works on both
+    stores). `week_start` is the Monday six days before `local_date` (the weekly recap's
+    Sunday), computed here because date arithmetic differs between the stores."""
     rows = [
         select(
             literal(m.zone, String()).label("zone"),
             literal(m.at, String()).label("at"),
             literal(m.day, Date()).label("local_date"),
+            literal(m.day - timedelta(days=6), Date()).label("week_start"),
             literal(f":{m.day.isoformat()}", String()).label("suffix"),
             literal(m.due, UTCDateTime()).label("due_at"),
             literal(m.ends, UTCDateTime()).label("expires_at"),
@@ -108,6 +112,31 @@ def _on_plan(day: Any, due: Any) -> Any:
     )
 
 
+def _on_plan_in_week(monday: Any, sunday: Any, due: Any) -> Any:
+    """On a plan that covers a day of the week `monday`..`sunday` and existed at the
+    recap's moment (a plan ended before it began covers no day)."""
+    return exists(
+        select(PlanAssignment.id).where(
+            PlanAssignment.membership_id == Membership.id,
+            PlanAssignment.start_date <= sunday,
+            PlanAssignment.end_date >= monday,
+            PlanAssignment.start_date <= PlanAssignment.end_date,
+            PlanAssignment.created_at <= due,
+        )
+    )
+
+
+def _session_on(day: Any) -> Any:
+    """A session with a workout on `day`: the daily DM of any other day is a rest-day DM."""
+    return exists(
+        select(TrainingSession.id).where(
+            TrainingSession.membership_id == Membership.id,
+            TrainingSession.day == day,
+            TrainingSession.workout_id.is_not(None),
+        )
+    )
+
+
 def _settings_apply(day: Any) -> Any:
     """The account's zone and reminder time govern `day` (a change made during a day
     applies from the next one: `/settings` plans that day under the old settings)."""
@@ -116,6 +145,10 @@ def _settings_apply(day: Any) -> Any:
 
 def _athletes() -> Any:
     return _people().where(Membership.is_athlete.is_(True), Account.notify_daily.is_(True))
+
+
+def _recapped() -> Any:
+    return _people().where(Membership.is_athlete.is_(True), Account.notify_weekly.is_(True))
 
 
 def _coaches() -> Any:
@@ -131,8 +164,8 @@ def _channels() -> Any:
     )
 
 
-def _with_plan_soon(now: datetime) -> Any:
-    soon = (now - timedelta(days=2)).date()
+def _with_plan_soon(now: datetime, days: int = 2) -> Any:
+    soon = (now - timedelta(days=days)).date()
     return exists(
         select(PlanAssignment.id).where(
             PlanAssignment.membership_id == Membership.id, PlanAssignment.end_date >= soon
@@ -185,6 +218,12 @@ class Planning:
         )
         return [(str(zone), str(reminder)) for zone, reminder in pairs.all()]
 
+    async def weekly_zones(self, now: datetime) -> list[str]:
+        """The zones of athletes who may get a weekly recap around `now` (recaps on, on a
+        plan that has not ended before this week)."""
+        query = _recapped().add_columns(_zone()).where(_with_plan_soon(now, days=8)).distinct()
+        return [str(zone) for zone in (await self.s.scalars(query)).all()]
+
     async def digest_zones(self) -> list[str]:
         """The zones of coaches who get the morning digest."""
         return list((await self.s.scalars(_coaches().add_columns(_zone()).distinct())).all())
@@ -218,6 +257,26 @@ class Planning:
             .where(
                 _settings_apply(due.c.local_date),
                 _on_plan(due.c.local_date, due.c.due_at),
+                # `notify:restday off`: no DM at all on a day without a session
+                or_(Account.notify_restday.is_(True), _session_on(due.c.local_date)),
+                _new(key),
+            )
+        )
+        return await self._insert(rows)
+
+    async def plan_weekly(self, moments: Sequence[DueMoment], now: datetime) -> int:
+        """Insert the weekly recaps of `moments` (Sundays at 18:00) for every athlete in
+        their zone who was on a plan that week, in one statement."""
+        if not moments:
+            return 0
+        due = _moments(moments)
+        key = literal("weekly:") + cast(Account.id, String) + due.c.suffix
+        rows = (
+            _recapped()
+            .join(due, due.c.zone == _zone())
+            .add_columns(*_rows("weekly", key, Account.id, literal(None), due, now))
+            .where(
+                _on_plan_in_week(due.c.week_start, due.c.local_date, due.c.due_at),
                 _new(key),
             )
         )
