@@ -210,12 +210,13 @@ def recap_text(found: Recap, units: str) -> str:
         lines.append("Sessions: none were planned this week.")
     if found.activities:
         plural = "activity" if found.activities == 1 else "activities"
-        lines.append(
-            f"Distance {fmt_distance(t.done_m or 0.0, units)}, time {fmt_duration(t.done_s or 0)}"
-            f" ({found.activities} {plural})."
-        )
+        measured = [fmt_distance(t.done_m, units)] if t.done_m else []
+        if t.done_s:
+            measured.append(fmt_duration(t.done_s))
+        given = ", ".join(measured) if measured else "no distance or time given"
+        lines.append(f"Logged: {found.activities} {plural}, {given}.")
     else:
-        lines.append("Nothing logged this week.")
+        lines.append("Logged: nothing this week.")
     if found.streak:
         weeks = "week" if found.streak == 1 else "weeks in a row"
         lines.append(f"Streak: {found.streak} {weeks} with every session done.")
