@@ -19,7 +19,20 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Date, String, and_, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import (
@@ -66,16 +79,13 @@ class DueMoment(Protocol):
 
 
 def _moments(moments: Sequence[DueMoment]) -> Any:
-    """Moments as a derived table `due` (zone, at, local_date, week_start, suffix, due_at,
-    expires_at), built from bound literals (a UNION ALL of one-row SELECTs works on both
-    stores). `week_start` is the Monday six days before `local_date` (the weekly recap's
-    Sunday), computed here because date arithmetic differs between the stores."""
+    """Moments as a derived table `due` (zone, at, local_date, suffix, due_at, expires_at),
+    built from bound literals (a UNION ALL of one-row SELECTs works on both stores)."""
     rows = [
         select(
             literal(m.zone, String()).label("zone"),
             literal(m.at, String()).label("at"),
             literal(m.day, Date()).label("local_date"),
-            literal(m.day - timedelta(days=6), Date()).label("week_start"),
             literal(f":{m.day.isoformat()}", String()).label("suffix"),
             literal(m.due, UTCDateTime()).label("due_at"),
             literal(m.ends, UTCDateTime()).label("expires_at"),
@@ -164,8 +174,8 @@ def _channels() -> Any:
     )
 
 
-def _with_plan_soon(now: datetime, days: int = 2) -> Any:
-    soon = (now - timedelta(days=days)).date()
+def _with_plan_soon(now: datetime) -> Any:
+    soon = (now - timedelta(days=2)).date()
     return exists(
         select(PlanAssignment.id).where(
             PlanAssignment.membership_id == Membership.id, PlanAssignment.end_date >= soon
@@ -218,11 +228,16 @@ class Planning:
         )
         return [(str(zone), str(reminder)) for zone, reminder in pairs.all()]
 
-    async def weekly_zones(self, now: datetime) -> list[str]:
-        """The zones of athletes who may get a weekly recap around `now` (recaps on, on a
-        plan that has not ended before this week)."""
-        query = _recapped().add_columns(_zone()).where(_with_plan_soon(now, days=8)).distinct()
-        return [str(zone) for zone in (await self.s.scalars(query)).all()]
+    async def weekly_zones(self) -> list[str]:
+        """The zones a weekly recap may fall due in: every club's and every zone an
+        account with recaps on chose for itself. A superset of the zones of athletes on a
+        plan, read from two small scans without joins (the planner asks on every tick of
+        a Sunday evening); a zone with nobody due makes an INSERT that adds nothing."""
+        clubs = select(Org.timezone)
+        own = select(Account.timezone).where(
+            Account.timezone.is_not(None), Account.notify_weekly.is_(True)
+        )
+        return sorted({str(zone) for zone in (await self.s.scalars(union(clubs, own))).all()})
 
     async def digest_zones(self) -> list[str]:
         """The zones of coaches who get the morning digest."""
@@ -266,21 +281,46 @@ class Planning:
 
     async def plan_weekly(self, moments: Sequence[DueMoment], now: datetime) -> int:
         """Insert the weekly recaps of `moments` (Sundays at 18:00) for every athlete in
-        their zone who was on a plan that week, in one statement."""
-        if not moments:
-            return 0
-        due = _moments(moments)
-        key = literal("weekly:") + cast(Account.id, String) + due.c.suffix
-        rows = (
-            _recapped()
-            .join(due, due.c.zone == _zone())
-            .add_columns(*_rows("weekly", key, Account.id, literal(None), due, now))
-            .where(
-                _on_plan_in_week(due.c.week_start, due.c.local_date, due.c.due_at),
-                _new(key),
+        their zone who was on a plan that week; returns how many were new.
+
+        Every moment of one run falls on the same date (at one instant, Sunday is one
+        date wherever it is Sunday), so instead of joining the moments as a derived
+        table — which SQLite made the outer loop, scanning the athletes once per moment
+        and probing the plans of every (moment, athlete) pair — the athletes are scanned
+        once, kept when their zone is due, and each row takes its zone's instants from a
+        CASE: one statement per date, so one per run."""
+        by_day: dict[date, dict[str, DueMoment]] = {}
+        for m in moments:
+            by_day.setdefault(m.day, {})[m.zone] = m
+        added = 0
+        for sunday, due in by_day.items():
+            zone = _zone()
+            due_at = case({z: literal(m.due, UTCDateTime()) for z, m in due.items()}, value=zone)
+            ends = case({z: literal(m.ends, UTCDateTime()) for z, m in due.items()}, value=zone)
+            key = literal("weekly:") + cast(Account.id, String) + literal(f":{sunday.isoformat()}")
+            monday = literal(sunday - timedelta(days=6), Date())
+            rows = (
+                _recapped()
+                .add_columns(
+                    key,
+                    literal("weekly"),
+                    Account.id,
+                    literal(None),
+                    literal(sunday, Date()),
+                    due_at,
+                    ends,
+                    literal("pending"),
+                    literal(0),
+                    literal(now, UTCDateTime()),
+                )
+                .where(
+                    zone.in_(sorted(due)),
+                    _new(key),
+                    _on_plan_in_week(monday, literal(sunday, Date()), due_at),
+                )
             )
-        )
-        return await self._insert(rows)
+            added += await self._insert(rows)
+        return added
 
     async def plan_digests(self, moments: Sequence[DueMoment], now: datetime) -> int:
         """Insert the digests of `moments` for every coach in their zone."""

@@ -193,7 +193,7 @@ class Planner:
         at = WEEKLY_AT.strftime("%H:%M")
         return [
             m
-            for z in await planning.weekly_zones(now)
+            for z in await planning.weekly_zones()
             if (m := moment_of(z, at, now, weekday=WEEKLY_WEEKDAY)) is not None
         ]
 
@@ -214,7 +214,7 @@ class Planner:
                         after, LEADERBOARD_AT, ZoneInfo(zone_name), weekday=LEADERBOARD_WEEKDAY
                     )
                 )
-            for zone_name in await planning.weekly_zones(after):
+            for zone_name in await planning.weekly_zones():
                 candidates.append(
                     next_occurrence(after, WEEKLY_AT, ZoneInfo(zone_name), weekday=WEEKLY_WEEKDAY)
                 )
