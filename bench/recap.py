@@ -35,6 +35,7 @@ import tracemalloc
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -62,6 +63,33 @@ def due_instants() -> dict[datetime, list[str]]:
     return dict(sorted(found.items()))
 
 
+def _proc_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a local process (None: not readable here)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def server_cpu(engine: AsyncEngine) -> dict[int, float] | None:
+    """The CPU seconds so far of each PostgreSQL backend serving this database, when the
+    server runs on this machine (None on SQLite, or when /proc does not show them):
+    on a loaded machine the wall time says little, the server's CPU more."""
+    if engine.dialect.name != "postgresql":
+        return None
+    async with engine.connect() as conn:
+        pids = (
+            await conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            )
+        ).scalars()
+        found = {int(pid): _proc_cpu(int(pid)) for pid in pids}
+    if any(cpu is None for cpu in found.values()):
+        return None
+    return {pid: cpu for pid, cpu in found.items() if cpu is not None}
+
+
 @dataclass
 class Run:
     at: datetime
@@ -75,6 +103,7 @@ class Run:
 class Planned:
     runs: list[Run] = field(default_factory=list)
     cpu_s: float = 0.0
+    server_cpu_s: float | None = None  # PostgreSQL backends on this machine
     weekly: int = 0
     keys: int = 0
     heap_peak_mib: float = 0.0
@@ -112,6 +141,7 @@ async def bench_recaps(url: str) -> Planned:
         planner = Planner(PlanningStore(sessions), clock)
         async with engine.connect() as conn:  # open the pool before measuring
             await conn.exec_driver_sql("SELECT 1")
+        server_before = await server_cpu(engine)  # the pool's one connection, open
         out.rss_before = rss_mib()
         tracemalloc.start()
         cpu = time.process_time()
@@ -119,6 +149,11 @@ async def bench_recaps(url: str) -> Planned:
             clock.set(at)
             out.runs.append(await _timed(engine, planner, at, zones))
         out.cpu_s = time.process_time() - cpu
+        server_after = await server_cpu(engine)
+        if server_before is not None and server_after is not None:
+            out.server_cpu_s = sum(
+                cpu - server_before.get(pid, 0.0) for pid, cpu in server_after.items()
+            )
         out.heap_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         out.rss_after = rss_mib()
@@ -171,9 +206,14 @@ def report(store: str, note: str, planned: Planned) -> str:
             f"| {run.at:%a %H:%M} | {', '.join(run.zones)} | {run.added:,} "
             f"| {run.seconds:.2f} | {run.statements.count} ({run.statements.describe()}) |"
         )
+    server = (
+        f"; CPU of the PostgreSQL backends serving them {planned.server_cpu_s:.1f} s"
+        if planned.server_cpu_s is not None
+        else ""
+    )
     lines += [
         "",
-        f"CPU of this process over the runs {planned.cpu_s:.1f} s; Python heap peak "
+        f"CPU of this process over the runs {planned.cpu_s:.1f} s{server}; Python heap peak "
         f"{planned.heap_peak_mib:.1f} MiB (tracemalloc); ru_maxrss {planned.rss_before:.0f} "
         f"MiB before, {planned.rss_after:.0f} MiB after. Fresh Planner: "
         f"{fresh.statements.count} statements ({fresh.statements.describe()}).",
