@@ -89,6 +89,9 @@ class Account(Base):
     notify_daily: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_leaderboard: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the Sunday recap and the daily DM of a day with no session (migration 0011)
+    notify_weekly: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_restday: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # an athlete's skip reason or comment on their own activity, DMed to their coaches
     notify_feedback: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     share_activities: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -3,7 +3,8 @@
 A scheduled message says what holds at the moment it goes, so `bot.schedule.texts`
 asks these questions of one read-only session per batch (`OutboxStore.reading`): one
 query for all of a batch's daily DMs, one for its recipients' addresses, a few per
-digest or leaderboard post (there are few of those).
+digest, leaderboard post or weekly recap (a recap reads its athlete's schedule through
+the same reads as `/schedule`, `storage.repositories.schedules`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.domain.agenda import Logged, Planned
 from bot.policy import Resource, Viewer
 from storage.models import (
     Account,
@@ -31,6 +33,7 @@ from storage.models import (
 )
 from storage.repositories.compliance import session_open
 from storage.repositories.leaderboard import Totals, board_totals_query, read_totals
+from storage.repositories.schedules import ScheduleQueries
 from storage.visibility import activity_filter, coached_filter, visible_filter
 
 FLAG_WINDOW = 7  # days: "no activity for 7 days", "effort >= 9 twice in 7 days"
@@ -69,6 +72,7 @@ def _last_session_missed(session: Any, done_by: Any, before: Any, day: date) -> 
 class OutboxReads:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+        self._schedules = ScheduleQueries(session)
 
     async def daily_facts(self, row_ids: Iterable[int]) -> Sequence[Any]:
         """For each daily-DM row: its account, membership, whether a plan covers its day,
@@ -92,6 +96,7 @@ class OutboxReads:
                 Account.id.label("account_id"),
                 Account.units,
                 Account.notify_daily,
+                Account.notify_restday,
                 Membership.status.label("member_status"),
                 Membership.org_id,
                 Membership.id.label("membership_id"),
@@ -118,8 +123,9 @@ class OutboxReads:
         )
         return (await self.s.execute(query)).all()
 
-    async def digest_reader(self, account_id: int) -> tuple[Account, Membership] | None:
-        """The account a digest goes to and its membership (None: either is gone)."""
+    async def reader_of(self, account_id: int) -> tuple[Account, Membership] | None:
+        """The account a digest or recap goes to and its membership (None: either is
+        gone)."""
         account = await self.s.get(Account, account_id)
         member = (
             await self.s.scalars(select(Membership).where(Membership.account_id == account_id))
@@ -127,6 +133,29 @@ class OutboxReads:
         if account is None or member is None:
             return None
         return account, member
+
+    async def on_plan_between(self, membership_id: int, first: date, last: date) -> bool:
+        """Whether a plan covers a day of `first..last` (a plan ended before it began
+        covers none)."""
+        query = select(PlanAssignment.id).where(
+            PlanAssignment.membership_id == membership_id,
+            PlanAssignment.start_date <= last,
+            PlanAssignment.end_date >= first,
+            PlanAssignment.start_date <= PlanAssignment.end_date,
+        )
+        return await self.s.scalar(query.limit(1)) is not None
+
+    async def sessions_until(self, membership_id: int, last: date) -> list[Planned]:
+        """Every session of the athlete up to `last`, as `/schedule` reads them (the
+        recap's streak looks back as far as it goes)."""
+        return await self._schedules.planned_between(membership_id, date.min, last)
+
+    async def logged_between(
+        self, viewer: Viewer, account_id: int, first: date, last: date
+    ) -> list[Logged]:
+        """The athlete's activities of `first..last` that `viewer` may see, through the
+        policy's filter (for the athlete themselves: all, private ones included)."""
+        return await self._schedules.logged_between(viewer, account_id, first, last)
 
     async def coached_sessions(
         self, coach: Viewer, day: date

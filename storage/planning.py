@@ -19,7 +19,20 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Date, String, and_, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import (
@@ -30,6 +43,7 @@ from storage.models import (
     Org,
     OutboxMessage,
     PlanAssignment,
+    TrainingSession,
 )
 from storage.outbox import insert_ignoring_duplicates, next_change_after
 from storage.types import UTCDateTime
@@ -108,6 +122,31 @@ def _on_plan(day: Any, due: Any) -> Any:
     )
 
 
+def _on_plan_in_week(monday: Any, sunday: Any, due: Any) -> Any:
+    """On a plan that covers a day of the week `monday`..`sunday` and existed at the
+    recap's moment (a plan ended before it began covers no day)."""
+    return exists(
+        select(PlanAssignment.id).where(
+            PlanAssignment.membership_id == Membership.id,
+            PlanAssignment.start_date <= sunday,
+            PlanAssignment.end_date >= monday,
+            PlanAssignment.start_date <= PlanAssignment.end_date,
+            PlanAssignment.created_at <= due,
+        )
+    )
+
+
+def _session_on(day: Any) -> Any:
+    """A session with a workout on `day`: the daily DM of any other day is a rest-day DM."""
+    return exists(
+        select(TrainingSession.id).where(
+            TrainingSession.membership_id == Membership.id,
+            TrainingSession.day == day,
+            TrainingSession.workout_id.is_not(None),
+        )
+    )
+
+
 def _settings_apply(day: Any) -> Any:
     """The account's zone and reminder time govern `day` (a change made during a day
     applies from the next one: `/settings` plans that day under the old settings)."""
@@ -116,6 +155,10 @@ def _settings_apply(day: Any) -> Any:
 
 def _athletes() -> Any:
     return _people().where(Membership.is_athlete.is_(True), Account.notify_daily.is_(True))
+
+
+def _recapped() -> Any:
+    return _people().where(Membership.is_athlete.is_(True), Account.notify_weekly.is_(True))
 
 
 def _coaches() -> Any:
@@ -185,6 +228,17 @@ class Planning:
         )
         return [(str(zone), str(reminder)) for zone, reminder in pairs.all()]
 
+    async def weekly_zones(self) -> list[str]:
+        """The zones a weekly recap may fall due in: every club's and every zone an
+        account with recaps on chose for itself. A superset of the zones of athletes on a
+        plan, read from two small scans without joins (the planner asks on every tick of
+        a Sunday evening); a zone with nobody due makes an INSERT that adds nothing."""
+        clubs = select(Org.timezone)
+        own = select(Account.timezone).where(
+            Account.timezone.is_not(None), Account.notify_weekly.is_(True)
+        )
+        return sorted({str(zone) for zone in (await self.s.scalars(union(clubs, own))).all()})
+
     async def digest_zones(self) -> list[str]:
         """The zones of coaches who get the morning digest."""
         return list((await self.s.scalars(_coaches().add_columns(_zone()).distinct())).all())
@@ -218,10 +272,55 @@ class Planning:
             .where(
                 _settings_apply(due.c.local_date),
                 _on_plan(due.c.local_date, due.c.due_at),
+                # `notify:restday off`: no DM at all on a day without a session
+                or_(Account.notify_restday.is_(True), _session_on(due.c.local_date)),
                 _new(key),
             )
         )
         return await self._insert(rows)
+
+    async def plan_weekly(self, moments: Sequence[DueMoment], now: datetime) -> int:
+        """Insert the weekly recaps of `moments` (Sundays at 18:00) for every athlete in
+        their zone who was on a plan that week; returns how many were new.
+
+        Every moment of one run falls on the same date (at one instant, Sunday is one
+        date wherever it is Sunday), so instead of joining the moments as a derived
+        table — which SQLite made the outer loop, scanning the athletes once per moment
+        and probing the plans of every (moment, athlete) pair — the athletes are scanned
+        once, kept when their zone is due, and each row takes its zone's instants from a
+        CASE: one statement per date, so one per run."""
+        by_day: dict[date, dict[str, DueMoment]] = {}
+        for m in moments:
+            by_day.setdefault(m.day, {})[m.zone] = m
+        added = 0
+        for sunday, due in by_day.items():
+            zone = _zone()
+            due_at = case({z: literal(m.due, UTCDateTime()) for z, m in due.items()}, value=zone)
+            ends = case({z: literal(m.ends, UTCDateTime()) for z, m in due.items()}, value=zone)
+            key = literal("weekly:") + cast(Account.id, String) + literal(f":{sunday.isoformat()}")
+            monday = literal(sunday - timedelta(days=6), Date())
+            rows = (
+                _recapped()
+                .add_columns(
+                    key,
+                    literal("weekly"),
+                    Account.id,
+                    literal(None),
+                    literal(sunday, Date()),
+                    due_at,
+                    ends,
+                    literal("pending"),
+                    literal(0),
+                    literal(now, UTCDateTime()),
+                )
+                .where(
+                    zone.in_(sorted(due)),
+                    _new(key),
+                    _on_plan_in_week(monday, literal(sunday, Date()), due_at),
+                )
+            )
+            added += await self._insert(rows)
+        return added
 
     async def plan_digests(self, moments: Sequence[DueMoment], now: datetime) -> int:
         """Insert the digests of `moments` for every coach in their zone."""

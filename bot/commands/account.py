@@ -23,7 +23,7 @@ from bot.messages import TEXT_LIMIT
 from bot.policy import PRIVACY_FLAGS, Action, permits
 from bot.schedule.planner import settings_changed
 
-NOTIFY_KINDS = ("daily", "digest", "leaderboard", "feedback")
+NOTIFY_KINDS = ("daily", "digest", "leaderboard", "weekly", "restday", "feedback")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class OwnSettings:
     bio: str | None = arg(Kind.WORD, help="a few words about you", max_len=2000, lines=True)
     notify: str | None = arg(
         Kind.CHOICE,
-        help="a message to turn on or off: daily, digest, leaderboard or feedback",
+        help="a message to turn on or off: daily, digest, leaderboard, weekly, restday or feedback",
         choices=NOTIFY_KINDS,
     )
     switch: bool | None = arg(
@@ -51,7 +51,7 @@ class OwnSettings:
 @command(
     "settings",
     usage='/settings [tz:ZONE] [units:km|mi] [reminder:HH:MM] [name:"..."] [goal:"..."] '
-    '[bio:"..."] [notify:daily|digest|leaderboard|feedback on|off]',
+    '[bio:"..."] [notify:daily|digest|leaderboard|weekly|restday|feedback on|off]',
     summary="your own settings",
     action=Action.OWN_SETTINGS,
 )

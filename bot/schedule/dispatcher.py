@@ -184,6 +184,7 @@ class Dispatcher:
             "daily": texts.daily_many,
             "digest": texts.one_by_one(texts.digest),
             "leaderboard": texts.one_by_one(texts.weekly_leaderboard),
+            "weekly": texts.one_by_one(texts.weekly),
         }
         self._busy = asyncio.Lock()
         self._wake = asyncio.Event()

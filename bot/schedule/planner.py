@@ -16,8 +16,9 @@ not planned again meanwhile; see `Planner.plan` for why that is safe.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,18 @@ if TYPE_CHECKING:
 DIGEST_AT = time(7, 0)
 LEADERBOARD_AT = time(8, 0)
 LEADERBOARD_WEEKDAY = 0  # Monday
+WEEKLY_AT = time(18, 0)
+WEEKLY_WEEKDAY = 6  # Sunday
 REMEMBER = timedelta(minutes=5)
+KINDS = ("daily", "digest", "leaderboard", "weekly")
+
+
+def sunday_evening_somewhere(now: datetime) -> bool:
+    """Whether a weekly recap can be due anywhere at `now`: Sunday 18:00 comes first at
+    UTC+14 (Sunday 04:00Z) and the last Sunday ends at UTC-12 (Monday 12:00Z). On the
+    other days the planner does not even ask for the athletes' zones."""
+    shifted = now.astimezone(UTC) - timedelta(hours=4)  # Sunday 04:00Z -> Sunday 00:00
+    return shifted.weekday() == 6 or (shifted.weekday() == 0 and shifted.hour < 8)
 
 
 @dataclass(frozen=True)
@@ -119,24 +131,38 @@ class Planner:
 
         return [m for m in moments if not recent(m)]
 
-    async def plan(self, now: datetime | None = None) -> int:
+    async def plan(self, now: datetime | None = None, *, kinds: Collection[str] = KINDS) -> int:
         """Insert every scheduled message due by `now`; returns how many were new.
 
         A moment this Planner planned less than `REMEMBER` ago is skipped: everyone it
         concerned then got their row, and who joins it later is rare and not urgent — a
         plan assigned after the reminder time starts the next day anyway, `/settings`
         plans its own changes in its transaction, and a member made active again is
-        planned once the memory lapses, a few minutes later, while the day lasts."""
+        planned once the memory lapses, a few minutes later, while the day lasts.
+        `kinds` narrows a run to some kinds (the benchmarks measure one kind at a time)."""
         now = now or self.clock.now()
         self._planned = {k: at for k, at in self._planned.items() if k[1].ends > now}
+        due: dict[str, list[Moment]] = {}
         async with self.store.run() as planning:
-            daily = self._fresh("daily", await self._daily_moments(planning, now), now)
-            digests = self._fresh("digest", await self._digest_moments(planning, now), now)
-            boards = self._fresh("leaderboard", await self._board_moments(planning, now), now)
-            added = await planning.plan_daily(daily, now)
-            added += await planning.plan_digests(digests, now)
-            added += await planning.plan_leaderboards(boards, now)
-        for kind, moments in (("daily", daily), ("digest", digests), ("leaderboard", boards)):
+            finders = {
+                "daily": self._daily_moments,
+                "digest": self._digest_moments,
+                "leaderboard": self._board_moments,
+                "weekly": self._weekly_moments,
+            }
+            for kind in KINDS:
+                if kind in kinds:
+                    due[kind] = self._fresh(kind, await finders[kind](planning, now), now)
+            inserts = {
+                "daily": planning.plan_daily,
+                "digest": planning.plan_digests,
+                "leaderboard": planning.plan_leaderboards,
+                "weekly": planning.plan_weekly,
+            }
+            added = 0
+            for kind, moments in due.items():
+                added += await inserts[kind](moments, now)
+        for kind, moments in due.items():
             self._planned |= {(kind, m): now for m in moments}
         return added
 
@@ -160,6 +186,17 @@ class Planner:
             if (m := moment_of(z, at, now, weekday=LEADERBOARD_WEEKDAY)) is not None
         ]
 
+    @staticmethod
+    async def _weekly_moments(planning: Planning, now: datetime) -> list[Moment]:
+        if not sunday_evening_somewhere(now):
+            return []
+        at = WEEKLY_AT.strftime("%H:%M")
+        return [
+            m
+            for z in await planning.weekly_zones()
+            if (m := moment_of(z, at, now, weekday=WEEKLY_WEEKDAY)) is not None
+        ]
+
     async def next_due_after(self, after: datetime) -> datetime | None:
         """The first instant after `after` when something may fall due: the simulated
         clock of the console jumps from one to the next instead of ticking each minute."""
@@ -177,8 +214,19 @@ class Planner:
                         after, LEADERBOARD_AT, ZoneInfo(zone_name), weekday=LEADERBOARD_WEEKDAY
                     )
                 )
+            for zone_name in await planning.weekly_zones():
+                candidates.append(
+                    next_occurrence(after, WEEKLY_AT, ZoneInfo(zone_name), weekday=WEEKLY_WEEKDAY)
+                )
             candidates += await planning.outbox_changes_after(after)
         return min(candidates) if candidates else None
 
 
-__all__ = ["Moment", "Planner", "moment_of", "settings_changed"]
+__all__ = [
+    "KINDS",
+    "Moment",
+    "Planner",
+    "moment_of",
+    "settings_changed",
+    "sunday_evening_somewhere",
+]

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.domain.agenda import PlannedWorkout, week_of
+from bot.domain.recap import Recap, recap
 from bot.identity import member_viewer
 from bot.messages import Button, ChannelRef, Outgoing, Via
 from bot.platforms import facts_of
@@ -76,6 +78,8 @@ def _daily(found: Any) -> Outgoing | None:
         return None
     heading = f"Good morning! {day:%A %d %B}:"
     if found.workout_id is None:
+        if not found.notify_restday:  # turned off after it was planned
+            return None
         return Outgoing(
             Via.DM,
             f"{heading} rest day. Recovery is training too.",
@@ -127,7 +131,7 @@ async def digest(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
     sessions of the athletes they coach (head coach: the whole org, plus messages that
     could not be delivered), and the flags of SPEC §6 for athletes whose activities
     the coach may see (flags are activity data, SPEC §2)."""
-    found = await reads.digest_reader(row.account_id) if row.account_id is not None else None
+    found = await reads.reader_of(row.account_id) if row.account_id is not None else None
     if found is None or row.local_date is None:
         return None
     account, member = found
@@ -192,3 +196,75 @@ async def weekly_leaderboard(reads: OutboxReads, row: OutboxMessage) -> Outgoing
     name = facts_of(link.platform).channel_name(link.channel_id)
     channel = ChannelRef(link.platform, link.space_id, link.channel_id, name)
     return Outgoing(Via.CHANNEL, text, channel=channel, tables=(table,), kind="leaderboard")
+
+
+def _target(workout: PlannedWorkout, units: str) -> str:
+    """Name, type, kind and targets: what a recap lists of a session to come (never a
+    description, which a `coaches` workout keeps from athletes; a week of them would not
+    read as a list anyway — each day's DM has its own)."""
+    target = [fmt_distance(workout.distance_m, units)] if workout.distance_m else []
+    if workout.duration_s:
+        target.append(fmt_duration(workout.duration_s))
+    extra = f", {' / '.join(target)}" if target else ""
+    return f"{workout.name} ({workout.type}, {workout.kind}{extra})"
+
+
+def recap_text(found: Recap, units: str) -> str:
+    t = found.totals
+    lines = [f"Your week, {found.monday:%a %d %b} to {found.sunday:%a %d %b}:"]
+    if t.sessions:
+        rest = [
+            f"{n} {label}"
+            for n, label in (
+                (t.skipped, "skipped"),
+                (t.missed, "missed"),
+                (t.to_come, "still to do today"),
+            )
+            if n
+        ]
+        lines.append(
+            f"Sessions: {t.done} of {t.sessions} done" + (f" ({', '.join(rest)})" if rest else "")
+        )
+    else:
+        lines.append("Sessions: none were planned this week.")
+    if found.activities:
+        plural = "activity" if found.activities == 1 else "activities"
+        measured = [fmt_distance(t.done_m, units)] if t.done_m else []
+        if t.done_s:
+            measured.append(fmt_duration(t.done_s))
+        given = ", ".join(measured) if measured else "no distance or time given"
+        lines.append(f"Logged: {found.activities} {plural}, {given}.")
+    else:
+        lines.append("Logged: nothing this week.")
+    if found.streak:
+        weeks = "week" if found.streak == 1 else "weeks in a row"
+        lines.append(f"Streak: {found.streak} {weeks} with every session done.")
+    else:
+        lines.append("Streak: none this week. Every session done starts one.")
+    if found.next_week:
+        lines.append("Next week:")
+        lines += [f"- {day:%a %d %b}: {_target(w, units)}" for day, w in found.next_week]
+    else:
+        lines.append("Next week: no sessions planned.")
+    return "\n".join(lines)
+
+
+async def weekly(reads: OutboxReads, row: OutboxMessage) -> Outgoing | None:
+    """Sunday 18:00: the athlete's own week — sessions done against planned, distance
+    and time, the streak of weeks with every session done — and next week's sessions.
+
+    The reader is the athlete: their own activities, private ones included, come
+    through the policy's filter for them (SPEC §2: self sees all)."""
+    found = await reads.reader_of(row.account_id) if row.account_id is not None else None
+    if found is None or row.local_date is None:
+        return None
+    account, member = found
+    if member.status != "active" or not member.is_athlete or not account.notify_weekly:
+        return None
+    monday, sunday = week_of(row.local_date)
+    if not await reads.on_plan_between(member.id, monday, sunday):
+        return None  # the plan was ended before the week began, or removed
+    sessions = await reads.sessions_until(member.id, sunday + timedelta(days=7))
+    logged = await reads.logged_between(member_viewer(member), account.id, monday, sunday)
+    text = recap_text(recap(sunday, sessions, logged), account.units)
+    return Outgoing(Via.DM, text, account_id=account.id, kind="weekly")

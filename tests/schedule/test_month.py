@@ -13,7 +13,10 @@ each coach's zone, once a day, after each training day, holding the right people
 messages caused by a command (welcome, plan) go out at once and carry that command's
 line number; scheduled ones carry the number of the @clock/@tick line that moved time
 past them; everything goes out in time order; the squad's leaderboard is posted to its
-linked channel every Monday at 08:00 Berlin time (also its own, shorter test).
+linked channel every Monday at 08:00 Berlin time (also its own, shorter test); each
+athlete's weekly recap goes on every Sunday their plan covers, at 18:00 their time
+(issue 13 item 6: this month now holds 23 recaps besides the daily DMs, digests and
+boards, and the kinds scheduled by the clock include "weekly").
 """
 
 from __future__ import annotations
@@ -111,6 +114,15 @@ COACHES = {
     "hn@hudson.run": (NEW_YORK, "the whole club"),
 }
 TRAINING = [PLAN_MONDAY + timedelta(weeks=w, days=d) for w in range(4) for d in (1, 5)]
+SCHEDULED = ("daily", "digest", "leaderboard", "weekly")
+
+
+def expected_weekly(email: str) -> list[datetime]:
+    """Sunday 18:00 local of each week of the athlete's plan, up to the end of the run."""
+    zone, _, start = ATHLETES[email]
+    sundays = [start + timedelta(days=6, weeks=w) for w in range(4)]
+    instants = [datetime.combine(d, time(18), ZoneInfo(zone)) for d in sundays]
+    return [i for i in instants if i <= END]
 
 
 def line_of(lines: list[str], text: str, nth: int = 0) -> int:
@@ -207,15 +219,23 @@ async def test_a_month_in_two_clubs_across_both_dst_changes(db_url: str) -> None
     ]
     assert [s.at.hour for _, s in boards] == [7, 7, 7, 6, 6]  # CET, then CEST from 03-28
 
+    # weekly recaps: Sunday 18:00 athlete-local, once per week of each athlete's plan
+    for email, (zone, _, _) in ATHLETES.items():
+        recaps = rec.of("weekly", email)
+        assert [s.at for s in recaps] == expected_weekly(email), email
+        assert all(s.local(zone).time() == time(18) for s in recaps)
+    assert len(rec.of("weekly")) == 23  # 4 each for five athletes, 3 for gus
+    assert {r.to for r, s in sent_at if s.kind == "weekly"} == set(ATHLETES)
+
     # scheduled messages carry the line of the @clock/@tick that reached them
     for record, sent in sent_at:
-        if sent.kind in ("daily", "digest", "leaderboard"):
+        if sent.kind in SCHEDULED:
             assert record.line == covering_line(windows, sent.at), (record, sent.at)
 
     # messages caused by a command go at once, with that command's line
     caused: dict[int, list[str]] = defaultdict(list)
     for record, sent in sent_at:
-        if sent.kind not in ("daily", "digest", "leaderboard"):
+        if sent.kind not in SCHEDULED:
             caused[record.line].append(f"{sent.kind} {sent.to}")
     squad = line_of(lines, "hb@spree.run: /assign-plan Spring group:squad start:2027-03-08")
     assert caused[squad] == ["plan_assigned anna@spree.run", "plan_assigned ben@spree.run"]

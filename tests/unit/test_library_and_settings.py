@@ -168,7 +168,7 @@ async def test_settings_defaults(lake: Club) -> None:
         "Reminder: 06:00",
         "Goal race: —",
         "Bio: —",
-        "Messages: daily on, digest on, leaderboard on, feedback on",
+        "Messages: daily on, digest on, leaderboard on, weekly on, restday on, feedback on",
     ]
 
 
@@ -184,7 +184,9 @@ async def test_settings_defaults(lake: Club) -> None:
         ("notify:daily off", "daily messages off", "Messages: daily off, digest on, leaderboard"),
         ("notify:digest off", "digest messages off", "daily on, digest off, leaderboard on"),
         ("notify:leaderboard no", "leaderboard messages off", "leaderboard off"),
-        ("notify:feedback off", "feedback messages off", "leaderboard on, feedback off"),
+        ("notify:weekly off", "weekly messages off", "leaderboard on, weekly off, restday on"),
+        ("notify:restday off", "restday messages off", "weekly on, restday off"),
+        ("notify:feedback off", "feedback messages off", "restday on, feedback off"),
     ],
 )
 async def test_settings_each_field(lake: Club, args: str, saved: str, shown: str) -> None:
@@ -222,7 +224,7 @@ SETTINGS_REFUSALS: list[Case] = [
     (AVA, "/settings reminder:25:00", "not a time of day"),
     (AVA, "/settings reminder:7pm", "not a time of day"),
     (AVA, "/settings notify:daily", "notify: takes a kind and on or off"),
-    (AVA, "/settings notify:weekly off", "notify must be one of"),
+    (AVA, "/settings notify:monthly off", "notify must be one of"),
     (AVA, "/settings off", "notify: takes a kind and on or off"),
     (AVA, "/settings notify:daily maybe", "not on or off"),
     (AVA, "/settings name:" + "x" * 81, "the most is 80"),
@@ -239,7 +241,7 @@ async def test_settings_refusals(lake: Club, subtests: pytest.Subtests) -> None:
     # nothing was half-written (units:mi came with a bad tz)
     said = await lake.ok(AVA, "/settings")
     assert "Units: km" in said.text and "Time zone: Europe/London" in said.text
-    assert "Messages: daily on, digest on, leaderboard on" in said.text
+    assert "Messages: daily on, digest on, leaderboard on, weekly on, restday on" in said.text
 
 
 async def test_settings_without_an_organization(club: Club) -> None:
