@@ -182,7 +182,7 @@ async def _club_plans(url: str) -> tuple[str, list[str], list[str]]:
 
 async def test_the_club_board_walks_the_orgs_members_then_their_indexes(db_url: str) -> None:
     dialect, totals, attendance = await _club_plans(db_url)
-    shown = "\n".join(totals + ["--"] + attendance)
+    shown = "\n".join([*totals, "--", *attendance])
     if dialect == "sqlite":
         assert any(
             line.startswith("SEARCH activities USING INDEX ix_activities_account_day")
