@@ -10,17 +10,19 @@ activities. Not a test: never run in CI.
    measured groups), the other 95,000 athletes are spread over orgs 11-1000. Each athlete
    has 100 activities spread evenly over 2026-01-05..2027-01-10 (about two a week; 3 %
    without distance or duration, 5 % private, 10 % rides); 10 % of athletes do not share
-   with their group and 2 % share nothing. The 5,000 athletes of orgs 1-10 also have a
-   plan of 8 weeks x 4 sessions (an 8 km Easy run each; skipped ones give a reason).
-   `ix_activities_account_day` is dropped before the load
-   and built after it, then ANALYZE. Databases are cached in `~/.cache/coachbot-bench`
+   with their group, a quarter do not share with their org, and 2 % share nothing. The
+   5,000 athletes of orgs 1-10 also have a plan of 8 weeks x 4 sessions (an 8 km Easy run
+   each; skipped ones give a reason). `ix_activities_account_day` is dropped before the
+   load and built after it, then ANALYZE. Databases are cached in `~/.cache/coachbot-bench`
    (`COACHBOT_BENCH_CACHE`), keyed by the generator version and a digest of the
    migrations; PostgreSQL uses `COACHBOT_BENCH_POSTGRES_URL` (default database
    `bench_leaderboard`), marked by a one-row table.
 2. **Measured**, with the clock on Thursday 2027-01-07 (org time): the query the command
    runs (`Repository.leaderboard_totals` / `leaderboard_attendance`, a fresh session each
    time, groups 1-10 in turn) for this week by distance, by consistency, and this month;
-   then `/leaderboard group:squad-N` typed by the head coach through the real core.
+   then `/leaderboard group:squad-N` typed by the head coach through the real core; then
+   the club board (issue 13 item 7) of orgs 1-10, this week by distance and by
+   consistency (`Repository.club_leaderboard_*`) and `/leaderboard club` via the core.
    p50/p95/max over `--runs` runs after a warm-up, the plan (PostgreSQL: EXPLAIN ANALYZE),
    the peak RSS of the process and the Python heap peak of one query (tracemalloc).
 """
@@ -56,10 +58,13 @@ from storage.repositories import Repository
 from storage.repositories.leaderboard import (
     board_attendance_query,
     board_totals_query,
+    club_totals_query,
     explain,
 )
 
-DATA_VERSION = 2  # 2: sessions hold a workout (8 km Easy) and skipped ones a reason
+DATA_VERSION = (
+    3  # 2: sessions hold a workout and skip reasons; 3: a quarter do not share with their org
+)
 ORGS = 1_000
 ATHLETES = 100_000
 BIG_ORGS, BIG = 10, 500  # orgs 1..10 hold 500 athletes each: the measured groups
@@ -164,7 +169,7 @@ def generator_sql(pg: bool, activities: int) -> list[tuple[str, str]]:
             f"INSERT INTO accounts ({account_cols}) SELECT a.i, "
             f"'athlete-' || a.i || '@bench.run', 'Runner ' || a.i, {t}, "
             f"CASE WHEN a.i % 10 = 0 THEN 'mi' ELSE 'km' END, '06:00', 'en', {t}, {t}, {t}, "
-            f"(a.i % 50 <> 7), {t}, (a.i % 10 <> 3), {f}, {t}, {t}, {created} "
+            f"(a.i % 50 <> 7), {t}, (a.i % 10 <> 3), (a.i % 4 <> 1), {t}, {t}, {created} "
             f"FROM {series('a', ATHLETES)}",
         ),
         (
@@ -444,6 +449,23 @@ async def bench_store(url: str, runs: int) -> list[str]:
             found = await Repository(s).leaderboard_attendance(group(i), *WEEK, TODAY)
         return sum(1 for r in found if r.due)
 
+    async def club_week_distance(i: int) -> int:
+        async with sessions() as s, s.begin():
+            found = await Repository(s).club_leaderboard_totals(group(i), *WEEK, by="distance")
+        return len(found)
+
+    async def club_week_consistency(i: int) -> int:
+        async with sessions() as s, s.begin():
+            found = await Repository(s).club_leaderboard_attendance(group(i), *WEEK, TODAY)
+        return sum(1 for r in found if r.due)
+
+    async def club_command(i: int) -> int:
+        g = group(i)
+        out = await app.core.handle(console_caller(f"head-{g}@bench.run"), "/leaderboard club")
+        if not out or not out[0].ok:
+            raise RuntimeError(f"/leaderboard club failed: {out and out[0].text}")
+        return out[0].text.count("\n")
+
     async def floor(i: int) -> int:
         async with sessions() as s, s.begin():
             await s.execute(text("SELECT 1"))
@@ -467,6 +489,9 @@ async def bench_store(url: str, runs: int) -> list[str]:
             ("week, by consistency (query)", week_consistency),
             ("month, by distance (query)", month_distance),
             ("/leaderboard via the core", command),
+            ("club, week, by distance (query)", club_week_distance),
+            ("club, week, by consistency (query)", club_week_consistency),
+            ("/leaderboard club via the core", club_command),
         ]
         lines.append("| case | rows | p50 ms | p95 ms | max ms | client CPU p50 ms |")
         lines.append("|---|---:|---:|---:|---:|---:|")
@@ -495,8 +520,12 @@ async def bench_store(url: str, runs: int) -> list[str]:
             plan_sessions = await explain(
                 s, board_attendance_query(group(0), *WEEK, TODAY), analyze=True
             )
+            plan_club = await explain(
+                s, club_totals_query(group(0), *WEEK, "distance"), analyze=True
+            )
         lines += ["", "Plan, weekly totals:", "```", *plan_totals, "```"]
         lines += ["", "Plan, weekly consistency:", "```", *plan_sessions, "```"]
+        lines += ["", "Plan, the club's weekly totals:", "```", *plan_club, "```"]
     finally:
         await app.close()
     return lines

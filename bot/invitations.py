@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.commands.base import Caller, Refusal, identity_space, mention_of
 from bot.commands.plans import enroll
-from bot.domain.schedule import next_monday, start_problem
+from bot.domain.schedule import next_monday, plan_end
 from bot.messages import Button, Outgoing, Via
 from storage.models import Account, CoachNote, GroupMember, Invitation, Membership
 from storage.unit_of_work import UnitOfWork
@@ -135,9 +135,7 @@ async def accept_invitation(
     plan = await uow.repo.plan(invitation.plan_id) if invitation.plan_id else None
     if plan is not None and member.is_athlete:
         today = now.astimezone(ZoneInfo(account.timezone or (await _org_zone(uow, member)))).date()
-        start = invitation.start_date or next_monday(today)
-        if start_problem(start, today):  # the invitation waited too long: start afresh
-            start = next_monday(today)
+        start, from_day = plan_start_on_joining(invitation.start_date, plan.weeks, today)
         _, messages = await enroll(
             uow,
             plan,
@@ -145,9 +143,28 @@ async def accept_invitation(
             start,
             by_account_id=invitation.created_by_account_id or account.id,
             now=now,
+            from_day=from_day,
         )
         out.extend(messages)
     return out
+
+
+def plan_start_on_joining(start: date | None, weeks: int, today: date) -> tuple[date, date | None]:
+    """(the plan's start, the first day to schedule or None) for someone joining `today`
+    by an invitation or invite link that carries a plan (issue 13 item 8).
+
+    The plan starts on the invitation's start date (none given: the next Monday), so
+    everyone who joins by one link follows the same calendar: week 3 is week 3 for all
+    of them. Someone who joins after that date gets the plan from their join day on —
+    the days before it are not scheduled, so nothing reads as missed. When the whole
+    plan is over by then, it starts afresh for them on the next Monday."""
+    if start is None:
+        return next_monday(today), None
+    if start >= today:
+        return start, None
+    if today > plan_end(start, weeks):
+        return next_monday(today), None
+    return start, today
 
 
 async def _tell_coaches(

@@ -299,6 +299,7 @@ class Action(StrEnum):
     READ_NOTES = "read_notes"
     OWN_SETTINGS = "own_settings"
     LEADERBOARD = "leaderboard"
+    CLUB_LEADERBOARD = "club_leaderboard"  # `/leaderboard club`: athletes sharing with the org
     AUDIT = "audit"
     HELP = "help"
 
@@ -348,6 +349,8 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     Action.READ_NOTES: _row(N, N, Y, Y),
     Action.OWN_SETTINGS: _row(Scope.OWN, Scope.OWN, Scope.OWN, Scope.OWN),
     Action.LEADERBOARD: _row(N, Scope.GROUPS, Y, Y),
+    # issue 13 item 7: the club board is visible to every member of the org
+    Action.CLUB_LEADERBOARD: _row(N, Y, Y, Y),
     Action.AUDIT: _row(N, N, N, Y),
     Action.HELP: _row(Y, Y, Y, Y),
 }

@@ -61,6 +61,8 @@ USER_ID_MAX = 320
 IDENTITY_KEY_MAX = 400
 # a console channel's name, and any platform's channel id
 CHANNEL_MAX = 100
+# a race's name on a race result (`/log ... race:"NAME"`)
+RACE_NAME_MAX = 100
 
 
 def _fk(target: str, ondelete: str = "CASCADE") -> ForeignKey:
@@ -506,6 +508,8 @@ class Activity(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(8))
     private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a race result (`/log ... race:"NAME"`, migration 0012): the race's name; NULL otherwise
+    race_name: Mapped[str | None] = mapped_column(String(RACE_NAME_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (

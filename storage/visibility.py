@@ -257,11 +257,24 @@ def coached_filter(viewer: Viewer, *, member: Any, account: Any) -> ColumnElemen
     return or_(*found) if found else false()
 
 
+def cell_filter(resource: Resource, relation: Relation, account: Any) -> ColumnElement[bool]:
+    """What every viewer holding `relation` (and nothing more) may see of an athlete's
+    `resource`, whoever they are: the table's cell and the athlete's sharing flags it
+    needs, over `account`. Boards shown alike to a whole group or club use it."""
+    grant = VISIBILITY[resource].get(relation)
+    if grant is None or grant.level is Level.NONE:
+        return false()
+    return and_(true(), *(getattr(account, flag).is_(True) for flag in grant.needs))
+
+
 def groupmate_filter(resource: Resource, account: Any) -> ColumnElement[bool]:
     """The group-level rule (SPEC §2 note 3) for `resource`: what every member of a group
     may see of an athlete of it (leaderboards, channel posts) — the groupmate cell of the
     table, the athlete's sharing flags it needs, over `account`."""
-    grant = VISIBILITY[resource].get(Relation.GROUPMATE)
-    if grant is None or grant.level is Level.NONE:
-        return false()
-    return and_(true(), *(getattr(account, flag).is_(True) for flag in grant.needs))
+    return cell_filter(resource, Relation.GROUPMATE, account)
+
+
+def orgmate_filter(resource: Resource, account: Any) -> ColumnElement[bool]:
+    """The club-level rule (SPEC §2 note 4) for `resource`: what every athlete of the org
+    may see of another athlete of it (`/leaderboard club`) — the org-athlete cell."""
+    return cell_filter(resource, Relation.ORG_ATHLETE, account)

@@ -154,6 +154,8 @@ async def activities(cmd: Activities, ctx: Ctx) -> None:
         ]
         if show_pace:
             parts += [fmt_duration(a.duration_s), fmt_pace(a.distance_m, a.duration_s, units)]
+        if a.race_name:
+            parts.append(f"🏁 race: {a.race_name}")
         line = " · ".join(parts)
         if a.effort:
             line += f" · effort {a.effort}"

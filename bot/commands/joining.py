@@ -444,16 +444,37 @@ class InviteLink:
     group: str | None = arg(
         Kind.WORD, help="put everyone who joins with it in this group", suggest=Suggest.GROUP
     )
+    plan: str | None = arg(
+        Kind.WORD,
+        help="enrol everyone who joins with it in this plan (start: says from when)",
+        suggest=Suggest.PLAN,
+    )
+    start: date | None = plan_start()
 
 
 @command(
     "invite-link",
-    usage="/invite-link [uses:N] [expires:DATE] [group:G]",
+    usage="/invite-link [uses:N] [expires:DATE] [group:G] [plan:P start:DATE]",
     summary="make a multi-use join code",
     action=Action.INVITE_LINK,
 )
 async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
+    if cmd.plan and not permits(ctx.viewer, Action.ADD_MEMBER_WITH_PLAN_OR_COACH):
+        raise Refusal(
+            "Assistant coaches make invite links without plan: — whoever joins is on no "
+            "roster yet. Ask the head coach for a link with a plan, or assign one later."
+        )
+    if cmd.start and not cmd.plan:
+        raise Refusal("start: goes with plan:.", show_usage=True)
+    plan = None
+    start = None
+    if cmd.plan:
+        plan = await find_plan(ctx, cmd.plan)
+        start = cmd.start or next_monday(ctx.today)
+        problem = start_problem(start, ctx.today)
+        if problem:
+            raise Refusal(problem)
     group_id = None
     if cmd.group:
         group = await ctx.uow.repo.group_by_name(org.id, cmd.group)
@@ -483,6 +504,8 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
             code_hash=hash_code(code),
             status="pending",
             group_id=group_id,
+            plan_id=plan.id if plan else None,
+            start_date=start,
             created_by_account_id=ctx.account.id,
             created_at=ctx.now,
             expires_at=expires_at,
@@ -490,14 +513,26 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
             uses=0,
         )
     )
-    await ctx.audit("invite_link", None, f"uses={cmd.uses or 'unlimited'}")
+    detail = f"uses={cmd.uses or 'unlimited'}"
+    if plan is not None and start is not None:
+        detail += f"; plan {plan.name} from {start.isoformat()}"
+    await ctx.audit("invite_link", None, detail)
     limits = []
     limits.append(f"{cmd.uses} uses" if cmd.uses else "unlimited uses")
     if cmd.expires:
         limits.append(f"until {cmd.expires.isoformat()}")
     if cmd.group:
         limits.append(f"joins group {cmd.group}")
-    ctx.reply(f"Share this with athletes: /join {code} ({', '.join(limits)}).")
+    if plan is not None and start is not None:
+        limits.append(f"enrols in {plan.name} from {start:%a %d %b %Y}")
+    text = f"Share this with athletes: /join {code} ({', '.join(limits)})."
+    if plan is not None and start is not None:
+        text += (
+            " Whoever joins after the plan has begun follows it from their join day on "
+            "(nothing before it is scheduled); once it is over, it starts for them on the "
+            "next Monday."
+        )
+    ctx.reply(text)
 
 
 @dataclass(frozen=True)

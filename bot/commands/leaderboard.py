@@ -28,6 +28,14 @@ Decisions (docs for the reply wording and for the lead engineer):
   typing there gets their own board privately, as if the channel were not linked.
 - **Units**: a private reply uses the caller's units; a channel post uses the units of
   whoever typed the command (they chose to post it; the header names the unit).
+- **The club board** (`club`, issue 13 item 7) ranks the org's athletes who share their
+  activities with the org (SPEC §2 note 4: `share_activities` and `share_with_org`),
+  compiled from the org-athlete cells as the group board is from the groupmate cells;
+  every member may ask for it (`Action.CLUB_LEADERBOARD`). It is always the caller's
+  private answer, never a channel post, wherever it is typed: no channel is the club's,
+  and a channel of a bound workspace may be read by people outside the org.
+- **`type:T`** counts only activities of that type on every board (`runs` then counts
+  those activities) and, for consistency, only sessions whose workout is of that type.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ from zoneinfo import ZoneInfo
 
 from bot import grammar
 from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
+from bot.commands.common import require
+from bot.commands.training import TYPES
 from bot.grammar import GrammarError, shown
 from bot.messages import ChannelRef, Table
 from bot.policy import Action, Target, decide, sees_everyone
@@ -188,16 +198,43 @@ HEADINGS = {
 }
 
 
-def render(group: Group, period: Period, by: str, table: Table, units: str) -> tuple[str, Table]:
+TYPED_HEADINGS = {
+    "distance": "distance ({kind} only)",
+    "time": "time ({kind} only)",
+    "runs": "activities logged ({kind} only)",
+    "consistency": "consistency ({kind} sessions completed of those due)",
+}
+
+
+def heading(by: str, kind: str | None) -> str:
+    return HEADINGS[by] if kind is None else TYPED_HEADINGS[by].format(kind=kind)
+
+
+def render(
+    name: str,
+    period: Period,
+    by: str,
+    table: Table,
+    units: str,
+    *,
+    kind: str | None = None,
+    club: bool = False,
+) -> tuple[str, Table]:
+    """The board's text and its table; `name` is the group's (or the club's) name."""
     unit_note = f", in {units}" if by == "distance" else ""
-    head = f"{group.name} leaderboard — {HEADINGS[by]}, {period.label}{unit_note}"
+    head = f"{name} leaderboard — {heading(by, kind)}, {period.label}{unit_note}"
     shown = table.rows[:SHOWN]
     lines = [head]
+    whom = "the club" if club else "the group"
     if not table.rows:
         lines.append(
-            "No one with a session due in this period shares with the group yet."
+            f"No one with a session due in this period shares with {whom} yet."
             if by == "consistency"
-            else "No athlete of this group shares their activities with it yet."
+            else (
+                "No athlete of the club shares their activities with it yet."
+                if club
+                else "No athlete of this group shares their activities with it yet."
+            )
         )
     else:
         lines.append(table_text(table.columns, list(shown)))
@@ -205,16 +242,18 @@ def render(group: Group, period: Period, by: str, table: Table, units: str) -> t
             lines.append(f"… and {len(table.rows) - SHOWN} more.")
     if by == "consistency":
         lines.append(
-            "Athletes with no session due in the period, or who don't share with the group, "
+            f"Athletes with no session due in the period, or who don't share with {whom}, "
             "are not ranked."
         )
     elif by == "time":
         lines.append(
             "Private activities, and athletes who don't share their activities or their pace "
-            "with the group, are left out."
+            f"with {whom}, are left out."
         )
     else:
-        lines.append("Private activities and athletes who don't share with the group are left out.")
+        lines.append(f"Private activities and athletes who don't share with {whom} are left out.")
+    if club:
+        lines.append("To be on the club board: /privacy share_with_org on.")
     return "\n".join(lines), Table(head, table.columns, shown)
 
 
@@ -241,28 +280,61 @@ class ShowLeaderboard:
         choices=METRICS,
         default="distance",
     )
+    club: bool = arg(
+        Kind.FLAG,
+        help="rank the whole club: every athlete who shares with the org",
+        default=False,
+    )
+    type: str | None = arg(
+        Kind.CHOICE,
+        help="count only this activity type: run, ride, swim, strength, walk, hike or other",
+        choices=TYPES,
+    )
 
 
 @command(
     "leaderboard",
-    usage="/leaderboard [group:G] [week|month|DATE..DATE] [by:distance|time|runs|consistency]",
-    summary="a group's ranking for the week, month or dates (posted when typed in its channel)",
+    usage="/leaderboard [club|group:G] [week|month|DATE..DATE] "
+    "[by:distance|time|runs|consistency] [type:T]",
+    summary="a group's or the club's ranking for the week, month or dates",
     action=Action.LEADERBOARD,
 )
 async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
     org, _ = ctx.require_org()
     today = ctx.now.astimezone(ZoneInfo(org.timezone)).date()
+    if cmd.club and cmd.group is not None:
+        raise Refusal("Name the club or one group:G, not both.", show_usage=True)
     period = leaderboard_period(cmd.period, today)
-    group, post_to = await target_group(ctx, cmd.group)
     units = ctx.account.units
     repo = ctx.uow.repo
+    kind = cmd.type
+    if cmd.club:
+        require(ctx, Action.CLUB_LEADERBOARD)
+        if cmd.by == "consistency":
+            rows = await repo.club_leaderboard_attendance(
+                org.id, period.start, period.end, today, kind=kind
+            )
+            table = attendance_table(rows)
+        else:
+            totals = await repo.club_leaderboard_totals(
+                org.id, period.start, period.end, by=cmd.by, kind=kind
+            )
+            table = totals_table(totals, cmd.by, units)
+        text, shown = render(org.name, period, cmd.by, table, units, kind=kind, club=True)
+        ctx.reply(text, tables=(shown,))  # never a channel post: see the module's notes
+        return
+    group, post_to = await target_group(ctx, cmd.group)
     if cmd.by == "consistency":
-        rows = await repo.leaderboard_attendance(group.id, period.start, period.end, today)
+        rows = await repo.leaderboard_attendance(
+            group.id, period.start, period.end, today, kind=kind
+        )
         table = attendance_table(rows)
     else:
-        totals = await repo.leaderboard_totals(group.id, period.start, period.end, by=cmd.by)
+        totals = await repo.leaderboard_totals(
+            group.id, period.start, period.end, by=cmd.by, kind=kind
+        )
         table = totals_table(totals, cmd.by, units)
-    text, shown = render(group, period, cmd.by, table, units)
+    text, shown = render(group.name, period, cmd.by, table, units, kind=kind)
     if post_to is None:
         ctx.reply(text, tables=(shown,))
         return

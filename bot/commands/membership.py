@@ -16,17 +16,20 @@ from bot.commands.common import (
     who,
     with_email,
 )
+from bot.domain.records import BEST_TYPE, STANDARDS, window
 from bot.grammar import MemberRef, shown
 from bot.policy import (
     Action,
     Level,
     Resource,
+    Subject,
     Target,
     can_see,
     grant_for,
     permits,
     sees_everyone,
 )
+from bot.render import fmt_duration
 from bot.text import free_text
 from storage.models import Account, Invitation, Membership
 
@@ -476,6 +479,7 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
     if member is None:
         lines += [f"E-mail: {account.email or NO_EMAIL}", "Organization: none yet"]
         lines += _personal(account)
+        lines += await _best_lines(ctx, account, None)
         ctx.reply("\n".join(lines))
         return
     subject = await subject_of(ctx, member, account)
@@ -514,7 +518,39 @@ async def profile(cmd: Profile, ctx: Ctx) -> None:
             lines.append(f"Goal race: {account.goal or '—'}")
             if account.bio:
                 lines.append(f"Bio: {free_text(account.bio)}")
+    if member.is_athlete:
+        lines += await _best_lines(ctx, account, subject)
     ctx.reply("\n".join(lines))
+
+
+WINDOWS = tuple((s.label, *window(s)) for s in STANDARDS)
+
+
+async def _best_lines(ctx: Ctx, account: Account, subject: Subject | None) -> list[str]:
+    """Personal bests at 5k, 10k, half and marathon (`bot.domain.records`), for a viewer
+    who may see the athlete's activities *and* their pace (SPEC §2: best times need the
+    pace grant); anyone else gets no line at all, so nothing hints at what is hidden.
+    Only activities the viewer may see count: never another's private one. `subject`
+    None: the caller's own profile outside any org."""
+    if subject is not None and not (
+        can_see(Resource.ACTIVITIES, ctx.viewer, subject)
+        and can_see(Resource.PACE, ctx.viewer, subject)
+    ):
+        return []
+    found = await ctx.uow.repo.best_times(ctx.viewer, account.id, BEST_TYPE, WINDOWS)
+    if not found:
+        return ["Personal bests: none yet (from runs logged with distance and time)"]
+    lines = ["Personal bests:"]
+    for standard in STANDARDS:
+        best = found.get(standard.label)
+        if best is None or best.duration_s is None:
+            continue
+        where = f"{best.race_name}, " if best.race_name else ""
+        lines.append(
+            f"- {standard.label}: {fmt_duration(best.duration_s)} "
+            f"({where}{best.day:%d %b %Y}, #{best.public_id})"
+        )
+    return lines
 
 
 def _personal(account: Account, *, with_goal: bool = True) -> list[str]:

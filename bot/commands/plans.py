@@ -366,15 +366,21 @@ async def enroll(
     *,
     by_account_id: int,
     now: datetime,
+    from_day: date | None = None,
 ) -> tuple[Enrolled, list[Outgoing]]:
     """Assign a plan to athletes in bulk (a group of 500 is one statement per table) and
     write each the DM that shows their first week. Shared by /assign-plan and by joining
     with an invitation that carries a plan. A new assignment replaces each athlete's
-    sessions still to come from its start date (SPEC §1)."""
+    sessions still to come from its start date (SPEC §1).
+
+    `from_day` (joining by an invitation whose plan began before the join day): the plan
+    keeps its start date and week numbers, but no session before `from_day` is made, so
+    nothing from before someone joined is held against them as missed."""
     ids = [m.id for m, _ in athletes]
     days = await uow.repo.plan_days(plan.id)
     planned = [PlannedDay(d.week, d.weekday, d.workout_id) for d, _ in days]
-    schedule = list(sessions_for(start, plan.weeks, planned))
+    first = start if from_day is None else max(start, from_day)
+    schedule = [(day, wid) for day, wid in sessions_for(start, plan.weeks, planned) if day >= first]
     end = plan_end(start, plan.weeks)
     assignment_ids, replaced_by = await uow.repo.enroll(
         plan, ids, start, end, schedule, by_account_id=by_account_id, now=now
@@ -383,8 +389,15 @@ async def enroll(
     first_week = [
         (day, workouts.get(wid))
         for day, wid in schedule
-        if day <= monday_of(start) + timedelta(days=6)
+        if day <= monday_of(first) + timedelta(days=6)
     ]
+    joined_late = ""
+    if first > start:
+        week_no = (monday_of(first) - monday_of(start)).days // 7 + 1
+        joined_late = (
+            f" It began before you joined: you join in week {week_no} of {plan.weeks}, "
+            f"with sessions from {first:%a %d %b}."
+        )
     names = {m.id: a.display_name for m, a in athletes}
     messages = []
     for (_, account), assignment_id in zip(athletes, assignment_ids, strict=True):
@@ -397,7 +410,7 @@ async def enroll(
             Outgoing(
                 Via.DM,
                 f"You have a new training plan: {plan.name}, from {start:%a %d %b %Y} "
-                f"to {end:%a %d %b %Y}.\nYour first week:\n{week_lines}",
+                f"to {end:%a %d %b %Y}.{joined_late}\nYour first week:\n{week_lines}",
                 account_id=account.id,
                 kind="plan_assigned",
                 key=f"plan_assigned:{assignment_id}",

@@ -19,7 +19,7 @@ from bot.messages import Button
 from bot.policy import Action
 from bot.render import fmt_day, fmt_distance, fmt_duration, fmt_pace
 from bot.text import clean
-from storage.models import Activity, TrainingSession, Workout
+from storage.models import RACE_NAME_MAX, Activity, TrainingSession, Workout
 
 NOTES_MAX = 2000
 TYPES = ("run", "ride", "swim", "strength", "walk", "hike", "other")
@@ -191,6 +191,7 @@ async def record(
     notes: str | None = None,
     private: bool = False,
     started_at: datetime | None = None,
+    race_name: str | None = None,
 ) -> tuple[Activity, TrainingSession | None]:
     """Store an activity and complete that day's session when the type matches."""
     if day > ctx.today:
@@ -215,6 +216,7 @@ async def record(
             notes=notes,
             source=source,
             private=private,
+            race_name=race_name,
             created_at=ctx.now,
         )
     )
@@ -243,6 +245,8 @@ def logged_text(ctx: Ctx, activity: Activity, completed: TrainingSession | None)
     if activity.distance_m and activity.duration_s:
         parts.append(fmt_pace(activity.distance_m, activity.duration_s, units))
     text = f"Logged #{activity.public_id}: {', '.join(parts)} on {fmt_day(activity.day, ctx.today)}"
+    if activity.race_name:
+        text += f", race result: {activity.race_name}"
     if activity.private:
         text += " (private: only you see it)"
     text += "."
@@ -278,6 +282,11 @@ class Log:
         Kind.DATE_BACKWARD, help="the day, if not today: 2027-01-04, yesterday, mon…sun"
     )
     effort: int | None = effort_arg()
+    race: str | None = arg(
+        Kind.WORD,
+        help='a race result: the race\'s name, like "City 10k"',
+        max_len=RACE_NAME_MAX,
+    )
     private: bool = arg(Kind.FLAG, help="only you see it", default=False)
 
 
@@ -300,13 +309,15 @@ async def _log(cmd: Log, ctx: Ctx, *, source: str = "chat") -> None:
         effort=cmd.effort,
         notes=parts.notes,
         private=cmd.private or parts.private,
+        race_name=cmd.race,
     )
     ctx.reply(logged_text(ctx, activity, completed))
 
 
 @command(
     "log",
-    usage='/log [DISTANCE] [DURATION] [type:T] [date:D] [effort:1-10] [private] ["notes"]',
+    usage="/log [DISTANCE] [DURATION] [type:T] [date:D] [effort:1-10] "
+    '[race:"NAME"] [private] ["notes"]',
     summary="log a run (or ride, swim...) you did",
     action=Action.OWN_TRAINING,
 )

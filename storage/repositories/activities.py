@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.policy import Viewer
@@ -47,6 +47,46 @@ def _visible_activities(viewer: Viewer, limit: int) -> Select[Activity]:
     )
 
 
+Window = tuple[str, float, float]  # a standard distance's label, shortest and longest run
+
+
+@per_viewer_shape
+def _best_times(viewer: Viewer, kind: str, windows: tuple[Window, ...]) -> Select[Any]:
+    """For each window, the athlete's fastest measured activity of type `kind` whose
+    distance falls in it, among those the viewer may see (a private one only for its
+    athlete): one row (activity, label) per window that has any. Ties go to the earlier."""
+    athlete_m, athlete_a = _ATHLETE_M, _ATHLETE_A
+    fits = [Activity.distance_m.between(low, high) for _, low, high in windows]
+    standard = case(*((fit, label) for fit, (label, _, _) in zip(fits, windows, strict=True)))
+    ranked = (
+        select(
+            Activity.id.label("id"),
+            standard.label("standard"),
+            func.row_number()
+            .over(
+                partition_by=standard,
+                order_by=(Activity.duration_s, Activity.day, Activity.id),
+            )
+            .label("place"),
+        )
+        .join(athlete_a, athlete_a.id == Activity.account_id)
+        .outerjoin(athlete_m, athlete_m.account_id == Activity.account_id)
+        .where(
+            Activity.account_id == bindparam("athlete"),
+            Activity.type == kind,
+            Activity.duration_s.is_not(None),
+            or_(*fits),
+            activity_filter(viewer, activity=Activity, member=athlete_m, account=athlete_a),
+        )
+        .subquery("ranked")
+    )
+    return (
+        select(Activity, ranked.c.standard)
+        .join(ranked, ranked.c.id == Activity.id)
+        .where(ranked.c.place == 1)
+    )
+
+
 @per_viewer_shape
 def _visible_comments(viewer: Viewer) -> Select[Comment, Account]:
     """Comments on activities `ids` (already visible to the viewer) that the viewer may
@@ -72,6 +112,16 @@ class ActivityQueries(RepositoryBase):
         params = {**viewer_params(viewer), "athlete": account_id, "first": first, "last": last}
         query = _visible_activities(viewer, limit)
         return list((await self.s.scalars(query, params)).all())
+
+    async def best_times(
+        self, viewer: Viewer, account_id: int, kind: str, windows: tuple[Window, ...]
+    ) -> dict[str, Activity]:
+        """The athlete's fastest activity of type `kind` in each distance window, by the
+        window's label, among those the viewer may see (`bot.domain.records` says which
+        windows and why). Whether the viewer may see times at all is the caller's check."""
+        params = {**viewer_params(viewer), "athlete": account_id}
+        rows = (await self.s.execute(_best_times(viewer, kind, windows), params)).all()
+        return {str(label): activity for activity, label in rows}
 
     async def comments_on(
         self, viewer: Viewer, activity_ids: list[int]

@@ -1,14 +1,18 @@
-"""Group leaderboards as SQL aggregates (SPEC §2, §4 `/leaderboard`).
+"""Group and club leaderboards as SQL aggregates (SPEC §2, §4 `/leaderboard`).
 
-Each board is one query: the group's athletes, LEFT JOINed to their activities (or
-sessions) in the period, grouped per athlete. The database does the counting, whatever
-the size of the group or of its history; the access path is the athlete's rows through
-`ix_activities_account_day (account_id, day)` or the sessions' `(membership_id, day)`
-unique index, never a scan of the big tables (tests/storage/test_leaderboard_plan.py).
+Each board is one query: the group's athletes (or, for `/leaderboard club`, the org's),
+LEFT JOINed to their activities (or sessions) in the period, grouped per athlete. The
+database does the counting, whatever the size of the group or of its history; the
+access path is the athlete's rows through `ix_activities_account_day (account_id, day)`
+or the sessions' `(membership_id, day)` unique index, never a scan of the big tables
+(tests/storage/test_leaderboard_plan.py).
 
-Who is ranked and which rows count is SPEC §2 note 3's group-level rule, the same for
-every viewer, so it is compiled here from the groupmate cells of `bot.policy`'s table
-(as `storage.visibility` compiles the per-viewer rows) and never written by hand. The
+Who is ranked and which rows count is SPEC §2 note 3's group-level rule (note 4's
+club-level rule for the club board), the same for every viewer, so it is compiled here
+from the groupmate (org-athlete) cells of `bot.policy`'s table (as `storage.visibility`
+compiles the per-viewer rows) and never written by hand. A club board walks the org's
+memberships through `ix_memberships_org_id`, then each athlete's activities as a group
+board does. The
 statement builders still take those predicates as arguments, so the property test can
 set them against the single-item check.
 """
@@ -37,9 +41,17 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
 
 from bot.policy import Resource
-from storage.models import Account, Activity, Group, GroupMember, Membership, TrainingSession
+from storage.models import (
+    Account,
+    Activity,
+    Group,
+    GroupMember,
+    Membership,
+    TrainingSession,
+    Workout,
+)
 from storage.repositories.base import RepositoryBase
-from storage.visibility import groupmate_filter
+from storage.visibility import groupmate_filter, orgmate_filter
 
 METRICS = ("distance", "time", "runs")
 
@@ -81,10 +93,27 @@ def pace_shared_with_group(account: Any = Account) -> ColumnElement[bool]:
     return groupmate_filter(Resource.PACE, account)
 
 
+def shared_with_org(account: Any = Account) -> ColumnElement[bool]:
+    """SQL for "this athlete's activities are shared with the org" (SPEC §2 note 4), from
+    the org-athlete cell of the activities row: who the club board ranks."""
+    return orgmate_filter(Resource.ACTIVITIES, account)
+
+
+def pace_shared_with_org(account: Any = Account) -> ColumnElement[bool]:
+    """SQL for "the org's athletes may see this athlete's pace" (the org-athlete cell of
+    the pace row): without it the club board shows none of their durations."""
+    return orgmate_filter(Resource.PACE, account)
+
+
 def countable(activity: Any = Activity) -> ColumnElement[bool]:
     """A `private` activity is visible to its athlete alone, so never to a group."""
     result: ColumnElement[bool] = activity.private.is_(False)
     return result
+
+
+def of_type(kind: str | None, activity: Any = Activity) -> ColumnElement[bool]:
+    """`type:T` on a board: only activities of that type count (every type without it)."""
+    return true() if kind is None else activity.type == kind
 
 
 # -- the statements ---------------------------------------------------------------------
@@ -101,18 +130,37 @@ def _org_of(group_id: int) -> Any:
     return select(Group.org_id).where(Group.id == group_id).scalar_subquery()
 
 
-def _members(group_id: int, athletes: ColumnElement[bool]) -> Select[Any]:
-    return (
+# The club board groups by the membership's key: one row per athlete of the org.
+_PER_CLUB_ATHLETE = (Membership.id, Account.id, Account.display_name)
+
+
+def _members(
+    group_id: int | None, athletes: ColumnElement[bool], org_id: int | None = None
+) -> tuple[Select[Any], tuple[Any, ...]]:
+    """The athletes a board ranks, and the columns that make one row per athlete: a
+    group's (`group_id`), or with `group_id` None every athlete of org `org_id`."""
+    if group_id is None:
+        if org_id is None:
+            raise ValueError("a board needs a group or an org")
+        club = (
+            select()
+            .select_from(Membership)
+            .join(Account, Account.id == Membership.account_id)
+            .where(Membership.org_id == org_id, Membership.is_athlete.is_(True), athletes)
+        )
+        return club, _PER_CLUB_ATHLETE
+    group = (
         select()
         .select_from(GroupMember)
         .join(Membership, Membership.id == GroupMember.membership_id)
         .join(Account, Account.id == Membership.account_id)
         .where(GroupMember.group_id == group_id, Membership.org_id == _org_of(group_id), athletes)
     )
+    return group, _PER_ATHLETE
 
 
 def totals_query(
-    group_id: int,
+    group_id: int | None,
     start: date,
     end: date,
     *,
@@ -120,9 +168,11 @@ def totals_query(
     countable: ColumnElement[bool],
     by: str,
     shows_time: ColumnElement[bool] | None = None,
+    org_id: int | None = None,
 ) -> Select[Any]:
-    """Per athlete of the group passing `athletes`: distance, time and count of the
-    `countable` activities dated `start`..`end` (athlete's local dates), best first.
+    """Per athlete of the group (`group_id` None: of the org `org_id`) passing
+    `athletes`: distance, time and count of the `countable` activities dated
+    `start`..`end` (athlete's local dates), best first.
 
     SUM skips NULL, so an activity without a distance (a `done` check-in) adds nothing to
     the distance or time totals but still counts as an activity (SPEC §1 "measured values
@@ -142,7 +192,9 @@ def totals_query(
     }
     metric = metrics[by]
     time_ok = true() if shows_time is None else shows_time
-    members = _members(group_id, and_(athletes, time_ok) if by == "time" else athletes)
+    members, per_athlete = _members(
+        group_id, and_(athletes, time_ok) if by == "time" else athletes, org_id
+    )
     return (
         members.add_columns(
             Account.id, Account.display_name, distance, duration, count, time_ok.label("time")
@@ -151,21 +203,25 @@ def totals_query(
             Activity,
             (Activity.account_id == Account.id) & Activity.day.between(start, end) & countable,
         )
-        .group_by(*_PER_ATHLETE)
+        .group_by(*per_athlete)
         .order_by(desc(metric), func.lower(Account.display_name), Account.id)
     )
 
 
 def attendance_query(
-    group_id: int,
+    group_id: int | None,
     start: date,
     end: date,
     today: date,
     *,
     athletes: ColumnElement[bool],
     countable: ColumnElement[bool] | None = None,
+    org_id: int | None = None,
+    kind: str | None = None,
 ) -> Select[Any]:
-    """Per athlete of the group passing `athletes`: sessions completed and sessions due.
+    """Per athlete of the group (`group_id` None: of the org `org_id`) passing
+    `athletes`: sessions completed and sessions due; with `kind`, only sessions whose
+    workout is of that type.
 
     A session is due once it is settled (completed or skipped) or its day is over: a
     session still open today or later in the period is not held against anyone yet. A
@@ -184,9 +240,15 @@ def attendance_query(
         done = and_(done, not_(uncounted))
     due = or_(TrainingSession.day < today, settled)
     completed = func.count(case((done, TrainingSession.id)))
+    # a day a coach kept as rest (`/session clear`, `set rest`) is no session
+    planned: ColumnElement[bool] = or_(
+        TrainingSession.workout_id.is_not(None), TrainingSession.edited.is_(None)
+    )
+    if kind is not None:
+        planned = TrainingSession.workout_id.in_(select(Workout.id).where(Workout.type == kind))
+    members, per_athlete = _members(group_id, athletes, org_id)
     return (
-        _members(group_id, athletes)
-        .add_columns(
+        members.add_columns(
             Account.id,
             Account.display_name,
             completed.label("completed"),
@@ -196,32 +258,74 @@ def attendance_query(
             TrainingSession,
             (TrainingSession.membership_id == Membership.id)
             & TrainingSession.day.between(start, end)
-            # a day a coach kept as rest (`/session clear`, `set rest`) is no session
-            & or_(TrainingSession.workout_id.is_not(None), TrainingSession.edited.is_(None))
+            & planned
             & due,
         )
-        .group_by(*_PER_ATHLETE)
+        .group_by(*per_athlete)
         .order_by(func.lower(Account.display_name), Account.id)
     )
 
 
-def board_totals_query(group_id: int, start: date, end: date, by: str) -> Select[Any]:
+def board_totals_query(
+    group_id: int, start: date, end: date, by: str, kind: str | None = None
+) -> Select[Any]:
     """The totals `/leaderboard` and the weekly post rank: the group-level rule applied."""
     return totals_query(
         group_id,
         start,
         end,
         athletes=shared_with_group(),
-        countable=countable(),
+        countable=and_(countable(), of_type(kind)),
         by=by,
         shows_time=pace_shared_with_group(),
     )
 
 
-def board_attendance_query(group_id: int, start: date, end: date, today: date) -> Select[Any]:
+def board_attendance_query(
+    group_id: int, start: date, end: date, today: date, kind: str | None = None
+) -> Select[Any]:
     """The consistency `/leaderboard by:consistency` ranks: the group-level rule applied."""
     return attendance_query(
-        group_id, start, end, today, athletes=shared_with_group(), countable=countable()
+        group_id,
+        start,
+        end,
+        today,
+        athletes=shared_with_group(),
+        countable=countable(),
+        kind=kind,
+    )
+
+
+def club_totals_query(
+    org_id: int, start: date, end: date, by: str, kind: str | None = None
+) -> Select[Any]:
+    """The totals `/leaderboard club` ranks: the org's athletes under the club-level rule
+    (SPEC §2 note 4), private activities left out, durations only where pace is shared."""
+    return totals_query(
+        None,
+        start,
+        end,
+        athletes=shared_with_org(),
+        countable=and_(countable(), of_type(kind)),
+        by=by,
+        shows_time=pace_shared_with_org(),
+        org_id=org_id,
+    )
+
+
+def club_attendance_query(
+    org_id: int, start: date, end: date, today: date, kind: str | None = None
+) -> Select[Any]:
+    """`/leaderboard club by:consistency`: the club-level rule applied."""
+    return attendance_query(
+        None,
+        start,
+        end,
+        today,
+        athletes=shared_with_org(),
+        countable=countable(),
+        org_id=org_id,
+        kind=kind,
     )
 
 
@@ -242,17 +346,30 @@ async def read_attendance(session: AsyncSession, query: Select[Any]) -> list[Att
 
 
 class LeaderboardQueries(RepositoryBase):
-    """The boards as the core asks for them: a group and a period, nothing about SQL."""
+    """The boards as the core asks for them: a group (or the club) and a period, an
+    activity type or none, nothing about SQL."""
 
     async def leaderboard_totals(
-        self, group_id: int, start: date, end: date, *, by: str
+        self, group_id: int, start: date, end: date, *, by: str, kind: str | None = None
     ) -> list[Totals]:
-        return await read_totals(self.s, board_totals_query(group_id, start, end, by))
+        return await read_totals(self.s, board_totals_query(group_id, start, end, by, kind))
 
     async def leaderboard_attendance(
-        self, group_id: int, start: date, end: date, today: date
+        self, group_id: int, start: date, end: date, today: date, *, kind: str | None = None
     ) -> list[Attendance]:
-        return await read_attendance(self.s, board_attendance_query(group_id, start, end, today))
+        query = board_attendance_query(group_id, start, end, today, kind)
+        return await read_attendance(self.s, query)
+
+    async def club_leaderboard_totals(
+        self, org_id: int, start: date, end: date, *, by: str, kind: str | None = None
+    ) -> list[Totals]:
+        return await read_totals(self.s, club_totals_query(org_id, start, end, by, kind))
+
+    async def club_leaderboard_attendance(
+        self, org_id: int, start: date, end: date, today: date, *, kind: str | None = None
+    ) -> list[Attendance]:
+        query = club_attendance_query(org_id, start, end, today, kind)
+        return await read_attendance(self.s, query)
 
 
 # -- query plans (for the plan test and the benchmark) ---------------------------------

@@ -453,6 +453,8 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     Action.READ_NOTES: ("no", "no", "yes", "yes"),
     Action.OWN_SETTINGS: ("own", "own", "own", "own"),
     Action.LEADERBOARD: ("no", "own groups", "yes", "yes"),
+    # issue 13 item 7: `/leaderboard club` is visible to every member of the org
+    Action.CLUB_LEADERBOARD: ("no", "yes", "yes", "yes"),
     # §2 audit log: head coach only
     Action.AUDIT: ("no", "no", "no", "yes"),
     Action.HELP: ("yes", "yes", "yes", "yes"),
@@ -581,6 +583,8 @@ MATRIX: dict[str, Row] = {
     "profile": Row("/profile", (Y, Y, Y, Y, Y)),
     "profile of ava": Row(f"/profile {AVA}", (N, Y, Y, Y, Y)),
     "invite-link": Row("/invite-link uses:5", (N, N, Y, Y, Y)),
+    # SPEC §3: an assistant coach's invite links carry no plan: (as /add-member's)
+    "invite-link plan:": Row("/invite-link uses:5 plan:Base", (N, N, N, N, Y)),
     "join": Row(f"/join {JOIN_CODE}", (Y, N, N, N, N)),
     "accept": Row("/accept #ZEDACPT", (Y, N, N, N, N), space="T-NEW"),
     "invitations": Row("/invitations", (N, N, Y, Y, Y)),
@@ -651,6 +655,8 @@ MATRIX: dict[str, Row] = {
     # leaderboards: own groups for athletes
     "leaderboard of own group": Row("/leaderboard group:Solo", (N, Y, Y, Y, Y)),
     "leaderboard of another group": Row("/leaderboard group:Squad", (N, N, Y, Y, Y)),
+    # issue 13 item 7: the club's board, every member
+    "leaderboard of the club": Row("/leaderboard club", (N, Y, Y, Y, Y)),
     # proof of identity (SPEC §5a): everyone, about themselves
     "verify on the console": Row("/verify new@lake.run", (Y, Y, Y, Y, Y)),
     "link": Row("/link", (Y, Y, Y, Y, Y)),

@@ -29,6 +29,8 @@ from storage.models import (
 from storage.repositories.leaderboard import (
     board_attendance_query,
     board_totals_query,
+    club_attendance_query,
+    club_totals_query,
     explain,
 )
 
@@ -155,4 +157,44 @@ async def test_attendance_uses_the_sessions_index(db_url: str) -> None:
             and "uq_sessions_membership_id_day" in line
             for line in plan
         ), shown
+        assert "Seq Scan on sessions" not in shown, shown
+
+
+async def _club_plans(url: str) -> tuple[str, list[str], list[str]]:
+    """The plans of `/leaderboard club`'s two statements over the same data."""
+    engine = make_engine(url)
+    try:
+        sessions = make_sessionmaker(engine)
+        async with sessions() as s, s.begin():
+            group_id = await _populate(s)
+            org_id = (await s.get(Group, group_id)).org_id  # type: ignore[union-attr]
+        async with sessions() as s, s.begin():
+            dialect = s.bind.dialect.name
+            await s.execute(text("ANALYZE"))
+            if dialect != "sqlite":
+                await s.execute(text("SET LOCAL enable_seqscan = off"))
+            totals = await explain(s, club_totals_query(org_id, START, END, "distance", "run"))
+            attendance = await explain(s, club_attendance_query(org_id, START, END, TODAY))
+        return dialect, totals, attendance
+    finally:
+        await engine.dispose()
+
+
+async def test_the_club_board_walks_the_orgs_members_then_their_indexes(db_url: str) -> None:
+    dialect, totals, attendance = await _club_plans(db_url)
+    shown = "\n".join([*totals, "--", *attendance])
+    if dialect == "sqlite":
+        assert any(
+            line.startswith("SEARCH activities USING INDEX ix_activities_account_day")
+            for line in totals
+        ), shown
+        assert any(
+            line.startswith("SEARCH sessions USING INDEX") and "membership_id=?" in line
+            for line in attendance
+        ), shown
+        assert not any(line.startswith(("SCAN activities", "SCAN sessions")) for line in totals)
+        assert not any(line.startswith(("SCAN activities", "SCAN sessions")) for line in attendance)
+    else:
+        assert "ix_activities_account_day" in "\n".join(totals), shown
+        assert "Seq Scan on activities" not in shown, shown
         assert "Seq Scan on sessions" not in shown, shown

@@ -57,6 +57,10 @@ from tests.conftest import Club
 HC, KAI, NOOR = "hc@lake.run", "kai@lake.run", "noor@lake.run"
 AVA, BEN, CY, EVE, FIN = (f"{n}@lake.run" for n in ("ava", "ben", "cy", "eve", "fin"))
 SQUAD = "#10k-squad"
+USAGE = (
+    "/leaderboard [club|group:G] [week|month|DATE..DATE] "
+    "[by:distance|time|runs|consistency] [type:T]"
+)
 THURSDAY = datetime(2027, 1, 7, 10, 0, tzinfo=UTC)  # week of Mon 2027-01-04, London = UTC
 
 
@@ -480,7 +484,7 @@ async def test_a_coach_of_a_club_without_groups(club: Club) -> None:
 
 async def test_help_lists_it_for_members_only(club: Club) -> None:
     await squads(club)
-    usage = "/leaderboard [group:G] [week|month|DATE..DATE] [by:distance|time|runs|consistency]"
+    usage = USAGE
     for who in (AVA, KAI, HC):
         assert usage in (await club.ok(who, "/help")).text
     assert "/leaderboard" not in (await club.ok("zed@else.org", "/help")).text
@@ -533,6 +537,8 @@ BAD_INPUT = [
     ("/leaderboard by:pace", "by must be one of distance, time, runs, consistency"),
     ("/leaderboard colour:red", "colour: is not an option here"),
     ("/leaderboard week month", "I did not expect 'month' there."),
+    ("/leaderboard type:rowing", "type must be one of run, ride, swim"),
+    ("/leaderboard club group:10k-squad", "Name the club or one group:G, not both."),
 ]
 
 
@@ -541,10 +547,7 @@ async def test_bad_input_is_refused_with_the_usage(club: Club) -> None:
     for line, problem in BAD_INPUT:
         said = await club.no(AVA, line)
         assert problem in said.text, (line, said.text)
-        assert said.text.endswith(
-            "Usage: /leaderboard [group:G] [week|month|DATE..DATE] "
-            "[by:distance|time|runs|consistency]"
-        )
+        assert said.text.endswith(f"Usage: {USAGE}")
 
 
 @pytest.mark.parametrize(
@@ -586,9 +589,8 @@ def test_leaderboard_period_refuses_more_than_366_days() -> None:
 def test_long_boards_are_cut_for_chat() -> None:
     rows = tuple((str(i + 1), f"athlete{i}", "1 km", "5:00", "1") for i in range(SHOWN + 7))
     table = Table("Leaderboard", ("#", "Athlete", "Distance", "Time", "Activities"), rows)
-    group = Group(name="Big")
     text, shown = render(
-        group, Period(date(2027, 1, 4), date(2027, 1, 10), "w"), "distance", table, "km"
+        "Big", Period(date(2027, 1, 4), date(2027, 1, 10), "w"), "distance", table, "km"
     )
     assert len(shown.rows) == SHOWN and f"athlete{SHOWN - 1}" in text
     assert f"athlete{SHOWN}" not in text and "… and 7 more." in text
