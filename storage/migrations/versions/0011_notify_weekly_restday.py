@@ -6,7 +6,7 @@
 Both are on for every existing account (server default true), as every kind starts on.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2027-01-10 18:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@
 existing rows are left as they were.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2027-01-11 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
