@@ -83,11 +83,21 @@ def _why(exc: BaseException) -> str:
 
 
 async def _upgrade(engine: AsyncEngine, revision: str) -> None:
+    await _alembic(engine, command.upgrade, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Alembic's downgrade, with the same care for SQLite as an upgrade. coachbot itself
+    only ever upgrades; the migration tests go down to check each step is reversible."""
+    await _alembic(engine, command.downgrade, revision)
+
+
+async def _alembic(engine: AsyncEngine, step: Any, revision: str) -> None:
     cfg = alembic_config()
 
     def _run(connection: Any) -> None:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+        step(cfg, revision)
 
     async with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"

@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.migrate import upgrade
+from storage.migrate import downgrade, upgrade
 from tests.storage import old_shape as old
 from tests.storage.test_migrations import empty  # noqa: F401  (the fixture)
-from tests.storage.test_session_edits_migration import downgrade
 
 NOW = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from alembic import command
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.ports import Conflict
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import downgrade, upgrade
 from tests.storage import old_shape as old
 from tests.storage.test_migrations import empty  # noqa: F401  (the fixture)
 
@@ -78,15 +77,3 @@ async def test_0009_keeps_the_sessions_and_opens_one_offs(empty: AsyncEngine) ->
     async with empty.connect() as conn:
         days = (await conn.execute(text("SELECT day FROM sessions ORDER BY day"))).scalars()
         assert [str(day) for day in days] == ["2027-01-04", "2027-01-05", "2027-01-06"]
-
-
-async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    """Alembic's downgrade on the engine (coachbot itself only ever upgrades)."""
-    config = alembic_config()
-
-    def run(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with engine.connect() as conn, conn.begin():
-        await conn.run_sync(run)
