@@ -18,16 +18,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table(
-        "accounts", schema=None, table_kwargs={"sqlite_autoincrement": True}
-    ) as batch_op:
-        batch_op.add_column(
-            sa.Column("notify_feedback", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # SQLite adds a column in place (a batch would copy `accounts` only if it had to)
+    op.add_column(
+        "accounts",
+        sa.Column("notify_feedback", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table(
-        "accounts", schema=None, table_kwargs={"sqlite_autoincrement": True}
-    ) as batch_op:
-        batch_op.drop_column("notify_feedback")
+    # in place, not as a batch: a batch copies `accounts` on SQLite, and dropping the old
+    # table cascades to every row that refers to an account (SQLite drops a column in
+    # place since 3.35)
+    op.drop_column("accounts", "notify_feedback")

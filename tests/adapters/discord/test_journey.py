@@ -136,6 +136,8 @@ async def test_a_club_runs_from_discord(
     assert "8.20 km" in said.text
     await run.ok("/activity edit", by=ava, **g, activity=f"#{activity}", effort=7)
     said = await run.ok("/comment", by=kai, **g, activity=f"#{activity}", text="Strong: keep it up")
+    said = await run.ok("/comments", by=ava, **g, activity=f"#{activity}")
+    assert "Strong: keep it up" in said.text
     said = await run.no("/skip", by=ben, **g, reason="sore calf")
     assert said.text == "You have no session today, so there is nothing to skip."
     await run.ok("/privacy", by=ben, **g, setting="share_pace", switch="off")

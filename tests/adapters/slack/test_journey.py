@@ -127,6 +127,11 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     await say(KAI, f'/comment #{activity[1]} "Nice & steady <3"')
     await s.due()
     assert any("Nice & steady <3" in t for t in s.dms_to(AVA))  # & and < survive both ways
+    await say(AVA, f'/comment #{activity[1]} "thanks, coach"')  # a reply: kai hears (§6)
+    await s.due()
+    assert any("replied to" in t and "thanks, coach" in t for t in s.dms_to(KAI))
+    thread = await say(KAI, f"/comments #{activity[1]}")
+    assert "Nice & steady <3" in thread and "thanks, coach" in thread
     await say(AVA, "/log 3k 20:00 type:walk date:yesterday")
     await say(AVA, "/activity delete #2")
     await say(HC, f'/assign-plan "Base" {BEN} start:2027-01-04')
