@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, select
+from sqlalchemy import and_, case, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -162,8 +162,10 @@ class OutboxReads:
     ) -> list[tuple[str, str, str | None, str | None, bool]]:
         """`day`'s planned sessions of the athletes `coach` coaches (the head coach's
         club, an assistant's roster; never the coach's own line), by name: (athlete,
-        status, workout, note, whether only a private activity completed it — which,
-        for the coach, is as if not done)."""
+        status, workout, skip reason, whether only a private activity completed it —
+        which, for the coach, is as if not done). The reason is there only where the
+        coach may see the athlete's activities: SPEC §6 lists skip reasons among the
+        digest's flags, and §2 makes flags activity data (as the feedback DM, §6)."""
         athlete = Membership
         private = and_(TrainingSession.status == "completed", Activity.private.is_(True))
         query = (
@@ -171,7 +173,10 @@ class OutboxReads:
                 Account.display_name,
                 TrainingSession.status,
                 Workout.name,
-                TrainingSession.note,
+                case(
+                    (visible_filter(Resource.ACTIVITIES, coach), TrainingSession.note),
+                    else_=None,
+                ).label("note"),
                 private.label("private"),
             )
             .select_from(TrainingSession)

@@ -156,3 +156,21 @@ async def test_skip_reasons_and_flags_leave_the_coachs_own_line_out(club: Club) 
     thursday = await morning(club, date(2027, 1, 7))  # ben missed Tuesday and Wednesday
     assert "ben" not in flags(thursday[BEN]) and "ben" not in thursday[BEN]
     assert flags(thursday[NOOR]).get("ben") == TWICE
+
+
+async def test_skip_reasons_follow_the_activities_grant(club: Club) -> None:
+    """A skip reason is one of the digest's flags (SPEC §6), so activity data (§2): with
+    `share_with_coaches off` the skip is still listed (a status), its reason is not — as
+    the feedback DM is never sent then. Turned back on, the next reason is quoted."""
+    await on_plan(club, AVA)
+    await club.ok(AVA, "/privacy share_with_coaches off")
+    await club.ok(AVA, "/skip sore calf")
+    tuesday = await morning(club, date(2027, 1, 5))
+    for coach in (HC, KAI):
+        assert "Skipped (1): ava (Easy)" in tuesday[coach]
+        assert "sore calf" not in tuesday[coach]
+    await club.ok(AVA, "/privacy share_with_coaches on")
+    club.clock.set(datetime(2027, 1, 5, 9, 0, tzinfo=UTC))
+    await club.ok(AVA, "/skip travelling")
+    wednesday = await morning(club, date(2027, 1, 6))
+    assert 'Skipped (1): ava (Tempo): "travelling"' in wednesday[HC]
