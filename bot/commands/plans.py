@@ -147,8 +147,8 @@ class SetPlanDay:
     workout: str = day_workout_arg()
     apply: str = arg(
         Kind.CHOICE,
-        help="future: athletes on the plan follow the edit from tomorrow on (the default); "
-        "new: only plans assigned from now on",
+        help="future (default): athletes on the plan follow from tomorrow; new: only plans "
+        "assigned later",
         choices=APPLY_CHOICES,
         default="future",
     )
