@@ -152,6 +152,10 @@ async def test_a_club_runs_from_discord(
     # one athlete's schedule: any coach sees it, the roster's coach changes it day by day
     said = await run.ok("/schedule", by=kai, **g, member=mention(ava), period="week")
     assert "Ava R.'s schedule, week of Mon 04 Jan 2027" in said.text
+    said = await run.ok("/compliance", by=kai, **g, group="5k-squad", period="week")
+    assert said.text.startswith("Compliance, week of Mon 04 Jan 2027, group 5k-squad")
+    said = await run.ok("/compliance", by=hc, **g, coach=mention(kai))
+    assert "'s roster:" in said.text.splitlines()[0]
     said = await run.ok("/today", by=hc, **g, member=mention(ava))
     assert "Easy 8k" in said.text
     said = await run.ok(

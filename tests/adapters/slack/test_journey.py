@@ -142,6 +142,9 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     # one athlete's schedule: any coach sees it, the roster's coach changes it day by day
     assert "— done: run, 8.00 km" in await say(KAI, f"/schedule {s.mention(AVA)}")
     assert "ava's today, Mon 04 Jan" in await say(NOOR, f"/today {AVA}")
+    compliance = await say(KAI, "/compliance week")
+    assert compliance.startswith("Compliance, week of Mon 04 Jan 2027, your roster:")
+    assert "ava" in compliance and "ben" not in compliance
     assert "is now Easy 8k" in await say(KAI, f'/session set {AVA} 2027-01-06 workout:"Easy 8k"')
     moved = await say(KAI, f"/session move {s.mention(AVA)} 2027-01-06 to:2027-01-07")
     assert "moves from Wed 06 Jan to Thu 07 Jan" in moved
