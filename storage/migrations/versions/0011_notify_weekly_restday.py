@@ -20,20 +20,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table(
-        "accounts", schema=None, table_kwargs={"sqlite_autoincrement": True}
-    ) as batch_op:
-        batch_op.add_column(
-            sa.Column("notify_weekly", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("notify_restday", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # ALTER TABLE ... ADD COLUMN on both stores (SQLite accepts NOT NULL with a default)
+    op.add_column(
+        "accounts",
+        sa.Column("notify_weekly", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
+    op.add_column(
+        "accounts",
+        sa.Column("notify_restday", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table(
-        "accounts", schema=None, table_kwargs={"sqlite_autoincrement": True}
-    ) as batch_op:
-        batch_op.drop_column("notify_restday")
-        batch_op.drop_column("notify_weekly")
+    # a plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), not batch mode: batch mode
+    # would copy `accounts` and drop the old table, and with foreign keys enforced that
+    # DROP cascades into every table referring to accounts (memberships, sessions, ...)
+    op.drop_column("accounts", "notify_restday")
+    op.drop_column("accounts", "notify_weekly")
