@@ -25,7 +25,15 @@ NAME = "slack"
 async def check_slack(settings: Settings) -> Check:
     token = settings.slack_bot_token
     if not token:
+        if settings.slack_signing_secret or settings.slack_app_token:
+            return Check.fail(NAME, "COACHBOT_SLACK_BOT_TOKEN is not set, so Slack is off")
         return Check.skipped(NAME)
+    if not settings.slack_enabled:
+        return Check.fail(
+            NAME,
+            "COACHBOT_SLACK_BOT_TOKEN is set but neither COACHBOT_SLACK_SIGNING_SECRET (HTTP "
+            "mode) nor COACHBOT_SLACK_APP_TOKEN (Socket Mode), so Slack is off",
+        )
     api_url = settings.slack_api_url.rstrip("/") + "/"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
         client = AsyncWebClient(token=token, base_url=api_url, session=session)
