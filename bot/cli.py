@@ -324,10 +324,27 @@ async def _doctor_checks(settings: Settings) -> list[Check]:
             return Check.fail("smtp", f"COACHBOT_SMTP_URL: {exc}")
         return await mailer.check()
 
-    for run in (database, lambda: check_slack(settings), lambda: check_discord(settings), smtp):
-        checks.append(await run())
-        print(checks[-1].line, flush=True)
+    runs = {
+        "database": database,
+        "slack": lambda: check_slack(settings),
+        "discord": lambda: check_discord(settings),
+        "smtp": smtp,
+    }
+    for name, run in runs.items():
+        try:
+            async with asyncio.timeout(DOCTOR_SECONDS):
+                check = await run()
+        except TimeoutError:
+            check = Check.fail(name, f"no answer within {DOCTOR_SECONDS:.0f} s")
+        except Exception as exc:  # a check that breaks is reported as a failed check
+            log.debug("doctor: the %s check failed", name, exc_info=True)
+            check = Check.fail(name, f"the check itself failed ({type(exc).__name__}: {exc})")
+        checks.append(check)
+        print(check.line, flush=True)
     return checks
+
+
+DOCTOR_SECONDS = 60.0  # the most one check may take
 
 
 class StartError(RuntimeError):

@@ -33,6 +33,8 @@ async def check_discord(settings: Settings) -> Check:
             await client.login(settings.discord_token)
         except discord.LoginFailure:
             return Check.fail(NAME, "Discord refused COACHBOT_DISCORD_TOKEN")
+        except discord.HTTPException as exc:
+            return Check.fail(NAME, f"Discord answered the login with {exc.status} ({exc.text})")
         except (OSError, TimeoutError, aiohttp.ClientError) as exc:
             return Check.fail(
                 NAME,

@@ -124,3 +124,9 @@ def test_discord_defaults_left_out_are_no_difference() -> None:
         }
     ]
     assert compare(ours, theirs) == ""
+
+
+async def test_discord_other_refusal_of_the_login(double: DiscordDouble) -> None:
+    double.fail("GET", "/users/@me", 403, {"message": "Missing Access", "code": 50001})
+    check = await check_discord(discord_settings(double))
+    assert check.line == "discord: FAIL: Discord answered the login with 403 (Missing Access)"
