@@ -135,14 +135,13 @@ def _sqlite_backup(url: str, path: Path) -> Done:
     staging = _staging(path)
     try:
         with closing(_open_source(url)) as source, closing(sqlite3.connect(staging)) as copy:
-            try:
-                source.backup(copy)  # pages=-1: every page in one step, one snapshot
-            except sqlite3.Error as exc:
-                raise BackupError(f"the backup failed: {exc}") from None
+            source.backup(copy)  # pages=-1: every page in one step, one snapshot
             revision = _revision(copy)
             _check_integrity(copy, "the copy")
             copy.execute("PRAGMA journal_mode=DELETE")  # one file, no -wal beside it
         os.replace(staging, path)
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot back up the database of COACHBOT_DATABASE_URL ({exc})") from None
     finally:
         for leftover in (staging, Path(f"{staging}-journal")):
             leftover.unlink(missing_ok=True)
@@ -177,17 +176,19 @@ def _sqlite_restore(url: str, path: Path) -> Done:
         target, uri = sqlite_target(url)
         if target == ":memory:":
             raise BackupError("an in-memory SQLite database cannot be backed up or restored")
-        with closing(sqlite3.connect(target, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
-            tables = db.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]
-            if tables:
-                raise BackupError(_not_empty(tables))
-            try:
+        try:
+            with closing(sqlite3.connect(target, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
+                tables = db.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                ).fetchone()[0]
+                if tables:
+                    raise BackupError(_not_empty(tables))
                 backup_file.backup(db)
-            except sqlite3.Error as exc:
-                raise BackupError(f"the restore failed: {exc}") from None
-            db.execute("PRAGMA journal_mode=WAL")  # as coachbot runs it (storage.engine)
+                db.execute("PRAGMA journal_mode=WAL")  # as coachbot runs it (storage.engine)
+        except sqlite3.Error as exc:
+            raise BackupError(
+                f"cannot restore into the database of COACHBOT_DATABASE_URL ({exc})"
+            ) from None
     return Done("sqlite", revision, path.stat().st_size)
 
 

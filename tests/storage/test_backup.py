@@ -311,3 +311,20 @@ async def test_postgresql_backup_without_pg_dump_says_so(
     dump.write_bytes(b"PGDMP\x01\x0e\x00")
     with pytest.raises(BackupError, match="pg_restore is not installed"):
         await restore("postgresql+asyncpg://coach:pw@127.0.0.1:1/club", dump)
+
+
+async def test_sqlite_errors_are_one_line(sqlite_url: str, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all, but long enough to be read as one" * 20)
+    with pytest.raises(BackupError, match="cannot back up the database of COACHBOT_DATABASE_URL"):
+        await backup(f"sqlite+aiosqlite:///{junk}", tmp_path / "x.backup")
+    assert not (tmp_path / "x.backup").exists()  # and nothing half-written is left
+    assert [n for n in await asyncio.to_thread(os.listdir, tmp_path) if "partial" in n] == []
+
+    path = tmp_path / "good.backup"
+    await backup(sqlite_url, path)
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    read_only = f"sqlite+aiosqlite:///file:{empty}?mode=ro&uri=true"
+    with pytest.raises(BackupError, match="cannot restore into the database"):
+        await restore(read_only, path)
