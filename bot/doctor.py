@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 
-class Outcome(Enum):
+class Verdict(Enum):
     OK = "ok"
     FAIL = "FAIL"
     SKIPPED = "skipped"
@@ -22,20 +22,20 @@ class Outcome(Enum):
 @dataclass(frozen=True)
 class Check:
     name: str
-    outcome: Outcome
+    outcome: Verdict
     detail: str = ""
 
     @classmethod
     def ok(cls, name: str, detail: str = "") -> Check:
-        return cls(name, Outcome.OK, detail)
+        return cls(name, Verdict.OK, detail)
 
     @classmethod
     def fail(cls, name: str, detail: str) -> Check:
-        return cls(name, Outcome.FAIL, detail)
+        return cls(name, Verdict.FAIL, detail)
 
     @classmethod
     def skipped(cls, name: str, why: str = "not configured") -> Check:
-        return cls(name, Outcome.SKIPPED, why)
+        return cls(name, Verdict.SKIPPED, why)
 
     @property
     def line(self) -> str:
@@ -43,11 +43,11 @@ class Check:
         detail = " ".join(self.detail.split())  # a check's detail never spans lines
         if not detail:
             return f"{self.name}: {self.outcome.value}"
-        if self.outcome is Outcome.FAIL:
+        if self.outcome is Verdict.FAIL:
             return f"{self.name}: FAIL: {detail}"
         return f"{self.name}: {self.outcome.value} ({detail})"
 
 
 def exit_status(checks: Iterable[Check]) -> int:
     """1 when any check failed (2 stays the CLI's usage and start-up error)."""
-    return 1 if any(check.outcome is Outcome.FAIL for check in checks) else 0
+    return 1 if any(check.outcome is Verdict.FAIL for check in checks) else 0

@@ -241,7 +241,7 @@ def libpq_environment(url: str) -> dict[str, str]:
     return env
 
 
-async def _run(*command: str, env: dict[str, str]) -> str:
+async def _run_tool(*command: str, env: dict[str, str]) -> str:
     """Run a client tool; its error output's first `error:` line on failure."""
     process = await asyncio.create_subprocess_exec(
         *command,
@@ -264,7 +264,7 @@ async def _pg_backup(url: str, path: Path) -> Done:
     revision, _ = await _pg_state(url)
     staging = _staging(path)
     try:
-        await _run(pg_dump, "-Fc", "-f", str(staging), env=libpq_environment(url))
+        await _run_tool(pg_dump, "-Fc", "-f", str(staging), env=libpq_environment(url))
         os.replace(staging, path)
     finally:
         staging.unlink(missing_ok=True)
@@ -274,13 +274,13 @@ async def _pg_backup(url: str, path: Path) -> Done:
 async def _pg_restore(url: str, path: Path) -> Done:
     pg_restore = _tool("pg_restore")
     env = libpq_environment(url)
-    listing = await _run(pg_restore, "--list", str(path), env=env)
+    listing = await _run_tool(pg_restore, "--list", str(path), env=env)
     if "alembic_version" not in listing:
         raise BackupError(f"{path} is not a coachbot database (it has no schema revision)")
     _, tables = await _pg_state(url)
     if tables:
         raise BackupError(_not_empty(tables))
-    await _run(
+    await _run_tool(
         pg_restore,
         "--no-owner",
         "--no-privileges",

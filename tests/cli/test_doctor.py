@@ -22,7 +22,7 @@ from adapters.discord.doctor import expected_commands
 from adapters.mail.smtp import SmtpMailer
 from adapters.slack.manifest import SCOPES
 from bot.config import Settings
-from bot.doctor import Check, Outcome, exit_status
+from bot.doctor import Check, Verdict, exit_status
 from storage.engine import make_engine
 from storage.migrate import DatabaseUnusable, head_revision, inspect
 from tests.adapters.discord.double import APP_ID, DiscordDouble
@@ -295,9 +295,9 @@ async def test_smtp_reachable_and_nothing_sent(smtp_inbox: tuple[Door, int]) -> 
 async def test_smtp_login(smtp_inbox: tuple[Door, int]) -> None:
     inbox, port = smtp_inbox
     good = await SmtpMailer(f"smtp://coach:s3cret@127.0.0.1:{port}", "club@lake.run").check()
-    assert good.outcome is Outcome.OK and "logged in as coach" in good.line, good.line
+    assert good.outcome is Verdict.OK and "logged in as coach" in good.line, good.line
     bad = await SmtpMailer(f"smtp://coach:wrong@127.0.0.1:{port}", "club@lake.run").check()
-    assert bad.outcome is Outcome.FAIL
+    assert bad.outcome is Verdict.FAIL
     assert "refused the login of COACHBOT_SMTP_URL (535" in bad.line
     assert "wrong" not in bad.line  # the password is never shown
     assert inbox.messages == []
@@ -305,7 +305,7 @@ async def test_smtp_login(smtp_inbox: tuple[Door, int]) -> None:
 
 async def test_smtp_unreachable(closed_port: int) -> None:
     check = await SmtpMailer(f"smtp://127.0.0.1:{closed_port}", "x@y.org", timeout=2).check()
-    assert check.outcome is Outcome.FAIL
+    assert check.outcome is Verdict.FAIL
     assert check.line.startswith(
         f"smtp: FAIL: cannot reach the SMTP server at 127.0.0.1:{closed_port}"
     )

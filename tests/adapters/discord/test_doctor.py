@@ -12,7 +12,7 @@ import pytest
 
 from adapters.discord.doctor import check_discord, compare, expected_commands
 from bot.config import Settings
-from bot.doctor import Outcome
+from bot.doctor import Verdict
 from tests.adapters.discord.conftest import Starter
 from tests.adapters.discord.double import APP_ID, TOKEN, DiscordDouble
 
@@ -53,7 +53,7 @@ async def test_discord_in_sync_after_the_front_end_synced(
     await start_discord(sqlite_url)
     assert double.commands.get(None)
     check = await check_discord(discord_settings(double))
-    assert check.outcome is Outcome.OK, check.line
+    assert check.outcome is Verdict.OK, check.line
     assert f"{len(double.commands[None])} commands in sync globally" in check.line
     listed = [c for c in double.calls if c.method == "GET" and c.path.endswith("/commands")]
     assert [c.path for c in listed] == [f"/applications/{APP_ID}/commands"]
@@ -68,7 +68,7 @@ async def test_discord_commands_out_of_sync(double: DiscordDouble) -> None:
     by_name["old-command"] = {"name": "old-command", "description": "gone", "type": 1}
     double.commands[None] = list(by_name.values())
     check = await check_discord(discord_settings(double))
-    assert check.outcome is Outcome.FAIL
+    assert check.outcome is Verdict.FAIL
     assert "all guilds: missing /help" in check.line
     assert "not coachbot's /old-command" in check.line
     assert f"different options /{changed['name']}" in check.line
@@ -79,10 +79,10 @@ async def test_discord_commands_of_a_configured_guild(double: DiscordDouble) -> 
     guild = double.add_guild("Lakeside")
     double.commands[None] = await synced_payload()  # global ones do not count
     check = await check_discord(discord_settings(double, discord_guild_ids=str(guild.id)))
-    assert check.outcome is Outcome.FAIL and f"guild {guild.id}: missing /" in check.line
+    assert check.outcome is Verdict.FAIL and f"guild {guild.id}: missing /" in check.line
     double.commands[guild.id] = await synced_payload()
     check = await check_discord(discord_settings(double, discord_guild_ids=str(guild.id)))
-    assert check.outcome is Outcome.OK and f"in sync guilds {guild.id}" in check.line
+    assert check.outcome is Verdict.OK and f"in sync guilds {guild.id}" in check.line
 
 
 async def test_discord_refused_token(double: DiscordDouble) -> None:
@@ -93,7 +93,7 @@ async def test_discord_refused_token(double: DiscordDouble) -> None:
 
 async def test_discord_unreachable(closed_port: int) -> None:
     check = await check_discord(settings(discord_api_url=f"http://127.0.0.1:{closed_port}/api/v10"))
-    assert check.outcome is Outcome.FAIL
+    assert check.outcome is Verdict.FAIL
     assert "cannot reach Discord at COACHBOT_DISCORD_API_URL" in check.line
 
 

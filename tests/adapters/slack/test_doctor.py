@@ -12,7 +12,7 @@ import pytest
 from adapters.slack.doctor import check_slack
 from adapters.slack.manifest import SCOPES
 from bot.config import Settings
-from bot.doctor import Outcome
+from bot.doctor import Verdict
 from tests.adapters.slack.double import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackDouble
 
 
@@ -48,7 +48,7 @@ def slack_settings(double: SlackDouble, **values: Any) -> Settings:
 
 async def test_slack_token_with_every_scope(slack: SlackDouble) -> None:
     check = await check_slack(slack_settings(slack))
-    assert check.outcome is Outcome.OK, check.line
+    assert check.outcome is Verdict.OK, check.line
     assert check.line == f"slack: ok (workspace T0HOME as coachbot, all {len(SCOPES)} scopes)"
     assert [c.method for c in slack.calls] == ["auth.test"]  # nothing else asked or sent
 
@@ -56,7 +56,7 @@ async def test_slack_token_with_every_scope(slack: SlackDouble) -> None:
 async def test_slack_token_missing_scopes(slack: SlackDouble) -> None:
     slack.scopes = [s for s in SCOPES if s not in ("users:read.email", "files:read")]
     check = await check_slack(slack_settings(slack))
-    assert check.outcome is Outcome.FAIL
+    assert check.outcome is Verdict.FAIL
     assert "lacks the scopes users:read.email, files:read" in check.line
     assert "coachbot slack manifest" in check.line
 
@@ -64,7 +64,7 @@ async def test_slack_token_missing_scopes(slack: SlackDouble) -> None:
 async def test_slack_answer_without_scopes_header(slack: SlackDouble) -> None:
     slack.scopes = None
     check = await check_slack(slack_settings(slack))
-    assert check.outcome is Outcome.FAIL and "x-oauth-scopes" in check.line
+    assert check.outcome is Verdict.FAIL and "x-oauth-scopes" in check.line
 
 
 async def test_slack_refused_token(slack: SlackDouble) -> None:
@@ -85,7 +85,7 @@ async def test_slack_unreachable(closed_port: int) -> None:
             slack_api_url=f"http://127.0.0.1:{closed_port}/api/",
         )
     )
-    assert check.outcome is Outcome.FAIL
+    assert check.outcome is Verdict.FAIL
     assert f"cannot reach Slack at COACHBOT_SLACK_API_URL http://127.0.0.1:{closed_port}" in (
         check.line
     )
@@ -93,7 +93,7 @@ async def test_slack_unreachable(closed_port: int) -> None:
 
 async def test_slack_half_configured_is_a_failure() -> None:
     check = await check_slack(settings(slack_bot_token=BOT_TOKEN))
-    assert check.outcome is Outcome.FAIL and "COACHBOT_SLACK_SIGNING_SECRET" in check.line
+    assert check.outcome is Verdict.FAIL and "COACHBOT_SLACK_SIGNING_SECRET" in check.line
     check = await check_slack(settings(slack_app_token=APP_TOKEN))
-    assert check.outcome is Outcome.FAIL and "COACHBOT_SLACK_BOT_TOKEN is not set" in check.line
+    assert check.outcome is Verdict.FAIL and "COACHBOT_SLACK_BOT_TOKEN is not set" in check.line
     assert (await check_slack(settings())).line == "slack: skipped (not configured)"
