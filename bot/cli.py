@@ -1,4 +1,5 @@
-"""`coachbot run | console | script | db upgrade` — the one place that wires adapters in."""
+"""`coachbot run | console | script | db upgrade|backup|restore | doctor` — the one place
+that wires adapters in."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from storage.migrate import DatabaseUnusable
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.doctor import Check
 
 DEMO_HEAD_COACH = "coach@demo.club"
 log = logging.getLogger("coachbot")
@@ -63,8 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     script.add_argument(
         "--db", type=_database_url, help="database URL (default: a fresh temporary database)"
     )
-    db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
+    db = sub.add_parser("db", help="database maintenance: upgrade, backup PATH, restore PATH")
+    actions = db.add_subparsers(dest="action", required=True)
+    actions.add_parser("upgrade", help="migrate the database to this coachbot's schema")
+    backup = actions.add_parser("backup", help="copy the database to a new file, while it runs")
+    backup.add_argument("path", type=Path, help="the backup file to write (must not exist)")
+    restore = actions.add_parser("restore", help="load a backup into an empty database")
+    restore.add_argument("path", type=Path, help="a file `coachbot db backup` wrote")
+    sub.add_parser(
+        "doctor",
+        help="check the settings, the database, Slack, Discord and SMTP; exit 1 on a failure",
+    )
     slack = sub.add_parser("slack", help="Slack helpers: `coachbot slack manifest --url URL`")
     slack.add_argument("action", choices=["manifest"])
     slack.add_argument("rest", nargs=argparse.REMAINDER, help="--url URL | --socket-mode")
@@ -241,11 +252,99 @@ def _transcript_lines(file: Path, data: bytes) -> list[str]:
     return lines
 
 
-async def _db(settings: Settings) -> int:
-    app = await _open(settings)
-    await app.close()
-    print("database is up to date")
+async def _db(settings: Settings, action: str, path: Path | None) -> int:
+    if action == "upgrade":
+        app = await _open(settings)
+        await app.close()
+        print("database is up to date")
+        return 0
+    from storage.backup import BackupError, backup, restore
+
+    assert path is not None
+    try:
+        if action == "backup":
+            done = await backup(settings.database_url, path)
+            print(f"backed up the database ({done.describe()}) to {path}")
+        else:
+            done = await restore(settings.database_url, path)
+            print(f"restored {path} ({done.describe()}) into the database")
+    except BackupError as exc:
+        print(f"coachbot db {action}: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _doctor() -> int:
+    """`coachbot doctor`: one line per check as it finishes; 1 when any failed."""
+    from bot.doctor import Check, exit_status
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(Check.fail("settings", str(exc)).line)
+        return 1
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord").setLevel(logging.ERROR)  # its login says INFO and WARNING
+    return exit_status(asyncio.run(_doctor_checks(settings)))
+
+
+async def _doctor_checks(settings: Settings) -> list[Check]:
+    from adapters.discord.doctor import check_discord
+    from adapters.mail.smtp import SmtpMailer
+    from adapters.slack.doctor import check_slack
+    from bot.doctor import Check
+    from storage.engine import make_engine
+    from storage.migrate import inspect
+
+    front_ends = [
+        name
+        for name, on in (("Slack", settings.slack_enabled), ("Discord", settings.discord_enabled))
+        if on
+    ]
+    checks = [Check.ok("settings", "front ends: " + (", ".join(front_ends) or "the console"))]
+    print(checks[-1].line, flush=True)
+
+    async def database() -> Check:
+        engine = make_engine(settings.database_url)
+        try:
+            return Check.ok("database", await inspect(engine))
+        except DatabaseUnusable as exc:
+            return Check.fail(
+                "database", f"cannot use the database of COACHBOT_DATABASE_URL: {exc}"
+            )
+        finally:
+            await engine.dispose()
+
+    async def smtp() -> Check:
+        if not settings.smtp_url:
+            return Check.skipped("smtp")
+        try:
+            mailer = SmtpMailer(settings.smtp_url, settings.smtp_from)
+        except ValueError as exc:
+            return Check.fail("smtp", f"COACHBOT_SMTP_URL: {exc}")
+        return await mailer.check()
+
+    runs = {
+        "database": database,
+        "slack": lambda: check_slack(settings),
+        "discord": lambda: check_discord(settings),
+        "smtp": smtp,
+    }
+    for name, run in runs.items():
+        try:
+            async with asyncio.timeout(DOCTOR_SECONDS):
+                check = await run()
+        except TimeoutError:
+            check = Check.fail(name, f"no answer within {DOCTOR_SECONDS:.0f} s")
+        except Exception as exc:  # a check that breaks is reported as a failed check
+            log.debug("doctor: the %s check failed", name, exc_info=True)
+            check = Check.fail(name, f"the check itself failed ({type(exc).__name__}: {exc})")
+        checks.append(check)
+        print(check.line, flush=True)
+    return checks
+
+
+DOCTOR_SECONDS = 60.0  # the most one check may take
 
 
 class StartError(RuntimeError):
@@ -254,6 +353,8 @@ class StartError(RuntimeError):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd == "doctor":
+        return _doctor()
     if args.cmd == "slack":
         from adapters.slack.manifest import main as manifest_main
 
@@ -276,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "script":
         coroutine = _script(settings, args.file, args.json, args.db)
     else:
-        coroutine = _db(settings)
+        coroutine = _db(settings, args.action, getattr(args, "path", None))
     try:
         return asyncio.run(coroutine)
     except KeyboardInterrupt:

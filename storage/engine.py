@@ -79,6 +79,24 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def sqlite_target(url: str) -> tuple[str, bool]:
+    """What `sqlite3.connect` takes for a SQLite URL, as SQLAlchemy reads it: the file
+    (or `file:...?mode=ro` URI, or `:memory:`) and whether it is a URI."""
+    from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+
+    args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    return str(args[0]), bool(kwargs.get("uri"))
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names when it does not exist yet (opening it would create
+    an empty one), else None."""
+    target, uri = sqlite_target(url)
+    if uri or target == ":memory:" or Path(target).exists():
+        return None
+    return target
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine with the per-store settings described above."""
     if is_sqlite(url):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sqlite3
 from pathlib import Path
@@ -9,12 +10,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.ports import Conflict, StoreUnavailable
+from storage.engine import missing_sqlite_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -38,14 +42,24 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await _upgrade(engine, revision)
     except CommandError as exc:
         raise DatabaseUnusable(_unknown_revision(exc)) from None
-    except (DBAPIError, OSError, TimeoutError, sqlite3.Error, Conflict, StoreUnavailable) as exc:
-        raise DatabaseUnusable(_why(exc)) from None
     except Exception as exc:
+        unusable = as_unusable(exc)
+        if unusable is None:
+            raise
+        raise unusable from None
+
+
+def as_unusable(exc: BaseException) -> DatabaseUnusable | None:
+    """A failure to open or write the database as DatabaseUnusable (None: a bug)."""
+    if isinstance(exc, DatabaseUnusable):
+        return exc
+    if isinstance(
+        exc, (DBAPIError, OSError, TimeoutError, sqlite3.Error, Conflict, StoreUnavailable)
+    ) or type(exc).__module__.startswith("asyncpg"):
         # asyncpg raises its own errors while connecting (a wrong password, no such
         # database); SQLAlchemy does not wrap those
-        if type(exc).__module__.startswith("asyncpg"):
-            raise DatabaseUnusable(_why(exc)) from None
-        raise
+        return DatabaseUnusable(_why(exc))
+    return None
 
 
 def _unknown_revision(exc: CommandError) -> str:
@@ -80,6 +94,74 @@ def _why(exc: BaseException) -> str:
             "start on a database it cannot write to"
         )
     return line
+
+
+def head_revision() -> str:
+    """The newest schema revision this coachbot knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The schema revision the database is at (None: no coachbot schema)."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+async def inspect(engine: AsyncEngine) -> str:
+    """`coachbot doctor`'s database check: the database answers, is at this coachbot's
+    newest schema revision, and takes a write (one that changes nothing, rolled back).
+    Returns what it found in a few words; raises DatabaseUnusable saying what is wrong.
+    Unlike `upgrade`, it changes nothing."""
+    try:
+        async with asyncio.timeout(CHECK_SECONDS):
+            return await _inspect(engine)
+    except Exception as exc:
+        unusable = as_unusable(exc)
+        if unusable is None:
+            raise
+        raise unusable from None
+
+
+CHECK_SECONDS = 30.0  # a database that has not answered by then is reported as such
+
+
+async def _inspect(engine: AsyncEngine) -> str:
+    if engine.dialect.name == "sqlite":
+        missing = missing_sqlite_file(engine.url.render_as_string(hide_password=False))
+        if missing is not None:
+            raise DatabaseUnusable(
+                f"its SQLite file {missing} does not exist (coachbot db upgrade creates it)"
+            )
+    current = await current_revision(engine)
+    head = head_revision()
+    if current is None:
+        raise DatabaseUnusable("it has no coachbot schema yet (run coachbot db upgrade)")
+    if current not in known_revisions():
+        raise DatabaseUnusable(
+            f"it is at schema revision {current!r}, which this coachbot does not know: a "
+            "newer coachbot has migrated it (run that version, or restore a backup)"
+        )
+    if current != head:
+        raise DatabaseUnusable(
+            f"it is at schema revision {current}, not this coachbot's newest, {head} (run "
+            "coachbot db upgrade; coachbot run also migrates when it starts)"
+        )
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        finally:
+            await transaction.rollback()
+    return f"{engine.dialect.name}, schema revision {current}, the newest"
 
 
 async def _upgrade(engine: AsyncEngine, revision: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -236,3 +237,11 @@ async def sqlite_club(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Club]:
     application = await bootstrap(sqlite_url, clock=clock, migrate=False, sender=ConsoleSender())
     yield Club(application, clock)
     await application.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released): refuses at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

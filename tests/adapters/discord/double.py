@@ -395,6 +395,8 @@ class DiscordDouble:
                     },
                 }
             )
+        if method == "GET" and parts[0] == "applications" and parts[-1] == "commands":
+            return _json(self.commands.get(int(parts[3]) if len(parts) == 5 else None, []))
         if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
             guild = int(parts[3]) if len(parts) == 5 else None
             synced = [

@@ -7,6 +7,10 @@ private file downloads, takes `response_url` posts, and speaks just enough of So
 Mode's websocket for a test to push an envelope and read the acknowledgement. Tests
 wait for calls with `wait_for` (an asyncio condition with a timeout), never by sleeping.
 
+A wrong token is answered `invalid_auth`; an accepted one's answers carry its scopes in
+the `x-oauth-scopes` header, as Slack's do (`scopes`: the manifest's, unless a test
+takes some away).
+
 With `limits` (`SlackLimits`) it enforces Slack's rate limits on its clock `now` and
 answers beyond them as Slack does: HTTP 429, `{"ok": false, "error": "ratelimited"}`,
 and a `Retry-After` header in whole seconds.
@@ -27,6 +31,7 @@ from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
 
+from adapters.slack.manifest import SCOPES
 from tests.adapters.limits import SlidingWindow
 
 TEAM = "T0HOME"
@@ -90,6 +95,8 @@ class SlackDouble:
         self._ts = 0
         self.base = ""
         self.gates: dict[str, asyncio.Event] = {}
+        # what the bot token was granted (the `x-oauth-scopes` header); None: no header
+        self.scopes: list[str] | None = list(SCOPES)
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -281,7 +288,9 @@ class SlackDouble:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
-        return 200, handler(args), {}
+        # Slack names the token's scopes on every answer to an accepted token
+        granted = {} if self.scopes is None else {"x-oauth-scopes": ",".join(self.scopes)}
+        return 200, handler(args), granted
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
