@@ -168,7 +168,11 @@ class SlackFrontEnd:
         await self.start()
         await asyncio.Event().wait()
 
-    async def stop(self) -> None:
+    async def drain(self) -> None:
+        """Take no new requests — the HTTP listener closed (a new connection is refused;
+        Slack retries it, to another process behind the same URL), or the socket — and
+        wait until the work that follows each ack() has finished (the caller bounds the
+        wait: `coachbot run`'s shutdown)."""
         self.ready.clear()
         if self._socket is not None:
             await self._socket.close_async()
@@ -176,9 +180,13 @@ class SlackFrontEnd:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        log.info("Slack: taking no new requests; %s in progress", self.bot.in_flight)
+        await self.bot.settled()
+
+    async def stop(self) -> None:
         try:  # the work that follows each ack(): let it finish, within reason
             async with asyncio.timeout(10.0):
-                await self.bot.settled()
+                await self.drain()
         except TimeoutError:
             log.warning("Slack: stopped with %s requests still in progress", self.bot.in_flight)
         if self._session is not None:
