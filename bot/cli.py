@@ -167,7 +167,12 @@ async def _live_repl(app: App, email: str) -> int:
 
     settle_heap()
     await app.scheduling.start()
-    return await repl(app.core, email, after_each=app.scheduling.dispatcher.drain)
+    stopping = on_stop_signals()  # stop reading, finish the line, hand back the leases
+    code = await repl(app.core, email, after_each=app.scheduling.dispatcher.drain, stop=stopping)
+    if stopping.done():
+        log.info("stopping on %s", signal.Signals(stopping.result()).name)
+        await stop_gracefully(app, [])
+    return code
 
 
 async def _console(settings: Settings, email: str, db: str | None) -> int:

@@ -135,10 +135,10 @@ async def reclaim_orphans(session: AsyncSession) -> int:
             .distinct()
         )
     ).all()
-    dead = []
+    dead: list[str] = []
     for owner in owners:
         pid = owner.split(":")[1] if owner and owner.count(":") >= 2 else ""
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if owner and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             dead.append(owner)
     return await release_leases(session, dead)
 

@@ -69,10 +69,17 @@ async def seed_due_dms(
 
 
 async def coachbot_run(
-    db_url: str, settings: dict[str, str], directory: Path, *, logged: bool = False
+    db_url: str,
+    settings: dict[str, str],
+    directory: Path,
+    *,
+    logged: bool = False,
+    stdin: int = asyncio.subprocess.DEVNULL,
+    stdout: int | None = None,
 ) -> asyncio.subprocess.Process:
     """`coachbot run` on this worktree's code, with no COACHBOT_ setting but `settings`;
-    `logged`: its INFO log on a pipe, for `Log` to read."""
+    `logged`: its INFO log on a pipe, for `Log` to read (the console's input and output
+    are `stdin` and `stdout`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COACHBOT_")}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -87,7 +94,8 @@ async def coachbot_run(
         "run",
         env=env,
         cwd=directory,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=stdin,
+        stdout=stdout,
         stderr=asyncio.subprocess.PIPE if logged else None,
     )
 
