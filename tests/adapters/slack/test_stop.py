@@ -30,6 +30,7 @@ from bot.shutdown import stop_gracefully
 from tests.adapters.crash import Log, coachbot_run, outbox_rows, seed_due_dms
 from tests.adapters.slack.conftest import settings_for
 from tests.adapters.slack.double import (
+    APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
     TEAM,
@@ -37,6 +38,7 @@ from tests.adapters.slack.double import (
     form,
     signed_headers,
 )
+from tests.adapters.slack.test_front_end import envelope
 from tests.adapters.wiring import free_port, serving
 from tests.schedule.test_dispatch import Naps
 
@@ -45,10 +47,10 @@ WAIT = 60.0  # the safety net of each test: a process starts in seconds, even un
 
 @asynccontextmanager
 async def started(
-    db_url: str, double: SlackDouble, tmp_path: Path
+    db_url: str, double: SlackDouble, tmp_path: Path, *, socket: bool = False
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, Log, str]]:
-    """`coachbot run` serving Slack over HTTP, once it listens; its events URL. Killed
-    at the end if a test left it running."""
+    """`coachbot run` serving Slack over HTTP (or in Socket Mode), once it listens; its
+    events URL. Killed at the end if a test left it running."""
     port = free_port()
     settings = {
         "COACHBOT_SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -57,11 +59,13 @@ async def started(
         "COACHBOT_HTTP_HOST": "127.0.0.1",
         "COACHBOT_HTTP_PORT": str(port),
     }
+    if socket:
+        settings["COACHBOT_SLACK_APP_TOKEN"] = APP_TOKEN
     process = await coachbot_run(db_url, settings, tmp_path, logged=True)
     log = Log(process)
     try:
         async with asyncio.timeout(WAIT):
-            await log.seen("Slack: serving")
+            await log.seen("Slack: connected in Socket Mode" if socket else "Slack: serving")
         yield process, log, f"http://127.0.0.1:{port}{PATH}"
     finally:
         if process.returncode is None:
@@ -110,6 +114,26 @@ async def test_item_03_a_command_in_flight_is_answered_and_no_new_one_taken(
     assert "Commands you can use" in answer["text"]
     assert double.responses("second") == []
     assert "Traceback" not in text
+
+
+async def test_item_03_socket_mode_closes_its_socket_and_answers_the_command_in_flight(
+    db_url: str, double: SlackDouble, tmp_path: Path
+) -> None:
+    double.add_user("UANN", "ann@club.run", "ann")
+    gate = double.gate("users.info")
+    async with started(db_url, double, tmp_path, socket=True) as (process, log, _):
+        async with asyncio.timeout(WAIT):
+            command = envelope(1, "UANN", "/help")
+            command["payload"]["response_url"] = double.response_url("s1")  # type: ignore[index]
+            await double.socket_send(command)
+            await double.wait_for(lambda: double.calls_to("users.info"))  # acked, working
+            process.send_signal(signal.SIGTERM)
+            await log.seen("Slack: taking no new requests; 1 in progress")
+            assert double.open_sockets == 0  # nothing new can come in
+            gate.set()
+            assert await process.wait() == 0
+    [answer] = double.responses("s1")
+    assert "Commands you can use" in answer["text"]
 
 
 def dm_link(double: SlackDouble) -> object:
