@@ -239,6 +239,8 @@ class DiscordFrontEnd:
         lost = asyncio.ensure_future(self.lost_before_ready.wait())
         try:
             await asyncio.wait((connecting, ready, lost), return_when=asyncio.FIRST_COMPLETED)
+            if self.draining:
+                return  # stopped before it was ready: nothing to report
             if not self.ready.is_set():
                 failure = connecting.exception() if connecting.done() else None
                 if isinstance(failure, discord.ConnectionClosed) and failure.code == 4004:

@@ -171,10 +171,10 @@ class SlackFrontEnd:
         await asyncio.Event().wait()
 
     async def drain(self) -> None:
-        """Take no new requests — the HTTP listener closed (a new connection is refused;
-        Slack retries it, to another process behind the same URL), or the socket — and
-        wait until the work that follows each ack() has finished (the caller bounds the
-        wait: `coachbot run`'s shutdown)."""
+        """Take no new requests — the HTTP listener closed (a new connection is refused:
+        behind a load balancer it goes to another process), or the socket — and wait
+        until the work that follows each ack() has finished (the caller bounds the wait:
+        `coachbot run`'s shutdown; docs/DESIGN.md "Stopping and restarting")."""
         self.drained = True
         self.ready.clear()
         serving = self._socket is not None or self._runner is not None
