@@ -18,6 +18,7 @@ from bot.clock import FakeClock, SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.grammar import GrammarError, parse_email
 from bot.ports import FrontEnd, FrontEndStartError, Sender
+from bot.shutdown import on_stop_signals, stop_gracefully
 from storage.engine import check_url
 from storage.migrate import DatabaseUnusable
 
@@ -127,17 +128,20 @@ async def _serve_platforms(settings: Settings) -> int:
         settle_heap()
         await app.scheduling.start()
         serving = asyncio.gather(*(front.run() for front in front_ends))
-
-        loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGTERM, signal.SIGINT):
-            # a container's stop: close the front ends and let sends in flight finish
-            loop.add_signal_handler(signal_number, serving.cancel)
-        try:
-            await serving
-        except FrontEndStartError as exc:
-            raise StartError(str(exc)) from None
-        except asyncio.CancelledError:
-            log.info("stopping on a signal")
+        # a container's stop: no new work, the work in flight finished, leases handed back
+        stopping = on_stop_signals()
+        await asyncio.wait((serving, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if serving.done() and not serving.cancelled():
+            exc = serving.exception()
+            if isinstance(exc, FrontEndStartError):
+                raise StartError(str(exc)) from None
+            if exc is not None:
+                raise exc
+        if stopping.done():
+            log.info("stopping on %s", signal.Signals(stopping.result()).name)
+            await stop_gracefully(app, front_ends)
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
         return 0
     finally:
         for front in front_ends:
@@ -174,7 +178,12 @@ async def _live_repl(app: App, email: str) -> int:
 
     settle_heap()
     await app.scheduling.start()
-    return await repl(app.core, email, after_each=app.scheduling.dispatcher.drain)
+    stopping = on_stop_signals()  # stop reading, finish the line, hand back the leases
+    code = await repl(app.core, email, after_each=app.scheduling.dispatcher.drain, stop=stopping)
+    if stopping.done():
+        log.info("stopping on %s", signal.Signals(stopping.result()).name)
+        await stop_gracefully(app, [])
+    return code
 
 
 async def _console(settings: Settings, email: str, db: str | None) -> int:

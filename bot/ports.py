@@ -94,6 +94,11 @@ class FrontEnd(Protocol):
         """Serve until cancelled."""
         ...
 
+    async def drain(self) -> None:
+        """Take no new work and wait until the work already taken is finished (the
+        caller bounds the wait): the first half of a graceful stop."""
+        ...
+
     async def stop(self) -> None: ...
 
 

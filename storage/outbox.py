@@ -1,5 +1,5 @@
 """The outbox's storage verbs: enqueue (idempotent by key), claim with a lease, settle,
-take back the leases of a dead process.
+take back the leases of a dead process, hand back a stopping one's.
 
 PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so several dispatchers take disjoint
 batches; SQLite has one writer at a time (`BEGIN IMMEDIATE`), which gives the same.
@@ -135,16 +135,23 @@ async def reclaim_orphans(session: AsyncSession) -> int:
             .distinct()
         )
     ).all()
-    dead = []
+    dead: list[str] = []
     for owner in owners:
         pid = owner.split(":")[1] if owner and owner.count(":") >= 2 else ""
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if owner and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             dead.append(owner)
-    if not dead:
+    return await release_leases(session, dead)
+
+
+async def release_leases(session: AsyncSession, owners: Sequence[str]) -> int:
+    """The rows `owners` leased and never settled go back to `pending` at once, their
+    attempt given back, for any dispatcher to claim: a dead process's (above), or a
+    stopping process's own (`coachbot run` on SIGTERM). Returns how many came back."""
+    if not owners:
         return 0
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.lease_owner.in_(dead))
+        .where(OutboxMessage.status == "sending", OutboxMessage.lease_owner.in_(list(owners)))
         .values(
             status="pending",
             lease_until=None,
@@ -302,6 +309,11 @@ class OutboxStore:
     async def reclaim_orphans(self) -> int:
         async with self.sessions() as session, session.begin():
             return await reclaim_orphans(session)
+
+    async def release(self, owner: str) -> int:
+        """Hand back every row `owner` still leases (a dispatcher stopping)."""
+        async with self.sessions() as session, session.begin():
+            return await release_leases(session, [owner])
 
     async def claim(
         self, now: datetime, *, lease: timedelta, limit: int, owner: str | None = None

@@ -9,10 +9,12 @@ prints just the answer and exits 0 at the end of input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from adapters.console.transcript import console_caller, to_records, upload_file
 from bot import grammar
@@ -56,12 +58,34 @@ async def seed_demo(core: Core, head_coach: str = DEMO_HEAD_COACH) -> None:
         await core.handle(console_caller(head_coach), line)
 
 
-async def _read_line(stream: TextIO, prompt: str | None) -> str | None:
+def _read_line(stream: TextIO, prompt: str | None) -> asyncio.Future[str]:
+    """The next line ("" at the end of input), read in a daemon thread of its own: a
+    stop while it waits for someone to type leaves it behind (asyncio's own threads
+    would hold up the exit until the next line)."""
     if prompt is not None:
         sys.stdout.write(prompt)
         sys.stdout.flush()
-    line = await asyncio.to_thread(stream.readline)
-    return line if line else None
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def settle(outcome: str | BaseException) -> None:
+        if line.done():
+            return
+        if isinstance(outcome, BaseException):
+            line.set_exception(outcome)
+        else:
+            line.set_result(outcome)
+
+    def read() -> None:
+        try:
+            outcome: str | BaseException = stream.readline()
+        except Exception as exc:
+            outcome = exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return line
 
 
 async def repl(
@@ -69,15 +93,27 @@ async def repl(
     email: str,
     stream: TextIO | None = None,
     after_each: Callable[[], Awaitable[object]] | None = None,
+    stop: asyncio.Future[Any] | None = None,
 ) -> int:
+    """Read and answer lines until the end of input, `:quit`, or `stop` completing (a
+    signal: the line being answered is finished first; 0 in every case)."""
     stream = stream or sys.stdin
     interactive = stream.isatty()
     current = grammar.parse_email(email)
     if interactive:
         print(f"coachbot console — you are {current}. Type /help, ':as EMAIL' or ':quit'.")
     while True:
-        line = await _read_line(stream, f"{current}> " if interactive else None)
-        if line is None:
+        if stop is not None and stop.done():
+            return 0
+        reading = _read_line(stream, f"{current}> " if interactive else None)
+        if stop is not None:
+            await asyncio.wait((reading, stop), return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                if interactive:
+                    print()  # off the prompt's line
+                return 0  # stopped while waiting for a line: it is left unread
+        line = await reading
+        if not line:
             return 0
         text = line.strip()
         if not text or text.startswith("# "):

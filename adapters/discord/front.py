@@ -79,12 +79,24 @@ class DiscordStartError(FrontEndStartError):
 
 
 class Handled:
-    """Which interactions and DMs the adapter has finished answering (for tests and
-    benchmarks that must know when the last follow-up went out); keeps the newest."""
+    """Which interactions and DMs the adapter is answering and has finished answering
+    (shutdown waits for the first; tests and benchmarks that must know when the last
+    follow-up went out, for the second); keeps the newest."""
 
     def __init__(self, keep: int = 1000) -> None:
         self.keep = keep
         self._events: OrderedDict[int, asyncio.Event] = OrderedDict()
+        self.in_progress: set[int] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def start(self, key: int) -> None:
+        self.in_progress.add(key)
+        self._idle.clear()
+
+    async def settled(self) -> None:
+        """Until nothing started is still being answered."""
+        await self._idle.wait()
 
     def _event(self, key: int) -> asyncio.Event:
         event = self._events.get(key)
@@ -96,6 +108,9 @@ class Handled:
 
     def finish(self, key: int) -> None:
         self._event(key).set()
+        self.in_progress.discard(key)
+        if not self.in_progress:
+            self._idle.set()
 
     async def wait(self, key: int, within: float = 10.0) -> None:
         async with asyncio.timeout(within):
@@ -106,7 +121,11 @@ class CoachTree(app_commands.CommandTree["CoachClient"]):
     async def interaction_check(self, interaction: discord.Interaction[CoachClient], /) -> bool:
         if interaction.type is not discord.InteractionType.application_command:
             return True  # autocomplete answers at once, without deferring
-        return await self.client.front.acknowledge(interaction)
+        front = self.client.front
+        if front.draining:
+            return False  # stopping: left unanswered here, for a process that goes on
+        front.handled.start(interaction.id)
+        return await front.acknowledge(interaction)
 
     async def on_error(
         self, interaction: discord.Interaction[CoachClient], error: app_commands.AppCommandError, /
@@ -180,6 +199,8 @@ class DiscordFrontEnd:
             self.client.tree.add_command(command)
         self.sender = DiscordSender(self.client, self.core.identities, limits=limits)
         self.sleep = sleep  # the wait for a turn in Discord's pace (tests pass their own)
+        self.draining = False  # stopping: no new interaction or DM is taken
+        self._gateway: asyncio.Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -194,7 +215,9 @@ class DiscordFrontEnd:
             await self._log_in()
             await self._connect()
         finally:
-            if not self.client.is_closed():
+            # drained: the gateway is closed, and the REST session stays open for the
+            # answers still in flight until stop()
+            if not self.client.is_closed() and not self.draining:
                 await self.client.close()
 
     async def _log_in(self) -> None:
@@ -211,11 +234,13 @@ class DiscordFrontEnd:
     async def _connect(self) -> None:
         """The gateway: the first connection must succeed (discord.py would retry it
         forever, or fail on its missing session); later ones are discord.py's to retry."""
-        connecting = asyncio.ensure_future(self.client.connect(reconnect=True))
+        connecting = self._gateway = asyncio.ensure_future(self.client.connect(reconnect=True))
         ready = asyncio.ensure_future(self.ready.wait())
         lost = asyncio.ensure_future(self.lost_before_ready.wait())
         try:
             await asyncio.wait((connecting, ready, lost), return_when=asyncio.FIRST_COMPLETED)
+            if self.draining:
+                return  # stopped before it was ready: nothing to report
             if not self.ready.is_set():
                 failure = connecting.exception() if connecting.done() else None
                 if isinstance(failure, discord.ConnectionClosed) and failure.code == 4004:
@@ -225,11 +250,34 @@ class DiscordFrontEnd:
                     f"{discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY}"
                     + (f" ({network_reason(failure)})" if failure is not None else "")
                 )
-            await connecting
+            try:
+                await connecting
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not self.draining or (task is not None and task.cancelling()):
+                    raise
+                # drain() ended the gateway: serving is over, without an error
         finally:
             for task in (connecting, ready, lost):
                 task.cancel()
             await asyncio.gather(connecting, ready, lost, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Take no new events — the gateway closed (Discord delivers to the sessions still
+        open: another process of the bot), an event already read is left unanswered —
+        and wait until the interactions and DMs being answered are answered, over the
+        REST session kept open until `stop()` (the caller bounds the wait)."""
+        self.draining = True
+        self.ready.clear()
+        gateway, self._gateway = self._gateway, None
+        if gateway is not None and not gateway.done():
+            gateway.cancel()
+            await asyncio.gather(gateway, return_exceptions=True)
+        ws = self.client.ws
+        if ws is not None and ws.open:
+            await ws.close(code=1000)
+        log.info("Discord: taking no new events; %s in progress", len(self.handled.in_progress))
+        await self.handled.settled()
 
     async def stop(self) -> None:
         await self.client.close()
@@ -277,6 +325,9 @@ class DiscordFrontEnd:
     async def run_action(self, interaction: discord.Interaction[Any], command: str) -> None:
         """A button: the same as typing `command` in the DM, answered privately;
         once it went through, the message's buttons are taken away."""
+        if self.draining:
+            return
+        self.handled.start(interaction.id)
         if not await self.acknowledge(interaction):
             return
         try:
@@ -358,8 +409,9 @@ class DiscordFrontEnd:
     # -- DMs to the bot ------------------------------------------------------------------
 
     async def on_direct_message(self, message: discord.Message) -> None:
-        if message.guild is not None or message.author.bot:
+        if message.guild is not None or message.author.bot or self.draining:
             return  # the bot reads DMs only (and no bot, itself included)
+        self.handled.start(message.id)
         try:
             if not await self.core.first_delivery("discord", f"message:{message.id}"):
                 return

@@ -75,6 +75,7 @@ class SlackFrontEnd:
         self._socket: Any = None
         self._session: aiohttp.ClientSession | None = None
         self.ready = asyncio.Event()  # set once serving (HTTP bound / socket connected)
+        self.drained = False  # drain() ran: stop() closes without waiting again
 
     @property
     def mode(self) -> str:
@@ -93,6 +94,7 @@ class SlackFrontEnd:
 
     async def start(self) -> None:
         """Open the connection pool and start listening (returns once ready)."""
+        self.drained = False
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
             self.client.session = self._session
@@ -168,18 +170,34 @@ class SlackFrontEnd:
         await self.start()
         await asyncio.Event().wait()
 
-    async def stop(self) -> None:
+    async def drain(self) -> None:
+        """Take no new requests — the HTTP listener closed (a new connection is refused:
+        behind a load balancer it goes to another process), or the socket — and wait
+        until the work that follows each ack() has finished (the caller bounds the wait:
+        `coachbot run`'s shutdown; docs/DESIGN.md "Stopping and restarting")."""
+        self.drained = True
         self.ready.clear()
+        serving = self._socket is not None or self._runner is not None
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        try:  # the work that follows each ack(): let it finish, within reason
-            async with asyncio.timeout(10.0):
-                await self.bot.settled()
-        except TimeoutError:
+        if serving:
+            log.info("Slack: taking no new requests; %s in progress", self.bot.in_flight)
+        await self.bot.settled()
+
+    async def stop(self) -> None:
+        """Close everything; after `drain()` at once (its caller gave the work in flight
+        the time it had), else after the work in flight, within reason."""
+        if not self.drained:
+            try:
+                async with asyncio.timeout(10.0):
+                    await self.drain()
+            except TimeoutError:
+                pass
+        if self.bot.in_flight:
             log.warning("Slack: stopped with %s requests still in progress", self.bot.in_flight)
         if self._session is not None:
             await self._session.close()

@@ -512,3 +512,8 @@ class Dispatcher:
         self._wake.set()
         async with self._busy:
             await self._put_back_ahead(self.paused_until if self._paused() else None)
+
+    async def release(self) -> int:
+        """Hand back every row this dispatcher still leases — what a stop cut short left
+        claimed — for any process to send at once; returns how many."""
+        return await self.store.release(self.owner)

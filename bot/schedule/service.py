@@ -95,3 +95,14 @@ class Scheduling:
         if self._serving is not None:
             await self._serving
             self._serving = None
+
+    async def abandon(self) -> None:
+        """The hard end of a stop that took too long: the sending task is cancelled where
+        it is (its leased rows are then handed back with `dispatcher.release()`)."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from storage.models import Account, ChatIdentity, OutboxMessage
@@ -67,16 +69,71 @@ async def seed_due_dms(
 
 
 async def coachbot_run(
-    db_url: str, settings: dict[str, str], directory: Path
+    db_url: str,
+    settings: dict[str, str],
+    directory: Path,
+    *,
+    logged: bool = False,
+    stdin: int = asyncio.subprocess.DEVNULL,
+    stdout: int | None = None,
 ) -> asyncio.subprocess.Process:
-    """`coachbot run` on this worktree's code, with no COACHBOT_ setting but `settings`."""
+    """`coachbot run` on this worktree's code, with no COACHBOT_ setting but `settings`;
+    `logged`: its INFO log on a pipe, for `Log` to read (the console's input and output
+    are `stdin` and `stdout`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COACHBOT_")}
     env.update(
         PYTHONPATH=str(ROOT),
         COACHBOT_DATABASE_URL=db_url,
-        COACHBOT_LOG_LEVEL="WARNING",
+        COACHBOT_LOG_LEVEL="INFO" if logged else "WARNING",
         **settings,
     )
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=directory
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=env,
+        cwd=directory,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=asyncio.subprocess.PIPE if logged else None,
     )
+
+
+class Log:
+    """The log of a process started with `logged=True`, read as it is written (the pipe
+    never fills); `seen` waits for a line (callers bound the wait)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stderr is not None
+        self.lines: list[str] = []
+        self._changed = asyncio.Condition()
+        self._reading = asyncio.create_task(self._read(process.stderr))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def seen(self, text: str) -> str:
+        """The first line containing `text`, once it is written."""
+        async with self._changed:
+            while not (found := [line for line in self.lines if text in line]):
+                await self._changed.wait()
+        return found[0]
+
+    async def close(self) -> str:
+        """The whole log, once the process has closed it."""
+        await self._reading
+        return "\n".join(self.lines)
+
+
+async def outbox_rows(db_url: str) -> list[OutboxMessage]:
+    """Every outbox row as the database holds it now."""
+    app = await bootstrap(db_url, migrate=False)
+    try:
+        async with app.sessions() as session:
+            return list((await session.scalars(select(OutboxMessage))).all())
+    finally:
+        await app.close()

@@ -126,6 +126,7 @@ class DiscordDouble:
         self.files: dict[str, bytes] = {}
         self.downloads: list[str] = []  # attachments the bot fetched
         self.rules: list[Rule] = []
+        self.holds: list[tuple[str, re.Pattern[str], asyncio.Event]] = []
         self.identify: dict[str, Any] | None = None
         self.connected = asyncio.Event()
         self._ids = itertools.count(1_000_000_000_000_000_001)
@@ -175,6 +176,13 @@ class DiscordDouble:
         times: int | None = 1,
     ) -> None:
         self.rules.append(Rule(method, re.compile(path), status, body or {}, headers or {}, times))
+
+    def hold(self, method: str, path: str) -> asyncio.Event:
+        """Answer every matching request (recorded at once) only once the returned event
+        is set: work in flight, for as long as a test needs it."""
+        gate = asyncio.Event()
+        self.holds.append((method, re.compile(path), gate))
+        return gate
 
     @property
     def api_url(self) -> str:
@@ -349,6 +357,9 @@ class DiscordDouble:
                 await self.after_create(self.created[-1])
         finally:
             await self._notify()
+        for method, pattern, gate in self.holds:
+            if method == request.method and pattern.fullmatch(path):
+                await gate.wait()
         return answer
 
     def _over_global_limit(self, call: Call) -> web.Response | None:

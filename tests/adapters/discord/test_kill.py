@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.adapters.crash import coachbot_run, seed_due_dms
+from tests.adapters.crash import coachbot_run, outbox_rows, seed_due_dms
 from tests.adapters.discord.double import TOKEN, DiscordDouble
 
 PEOPLE = 60
@@ -79,10 +79,15 @@ async def test_item_02_kill_9_mid_send_repeats_nothing_on_discord(
     try:
         # well inside the two-minute lease: the dead process's rows come back at once
         await double.wait_for(lambda: len(created_per_channel(double)) >= PEOPLE, within=60)
+        async with asyncio.timeout(60):
+            second.send_signal(signal.SIGTERM)  # and a graceful stop after it (issue 14)
+            assert await second.wait() == 0
     finally:
-        second.terminate()
-        async with asyncio.timeout(30):
+        if second.returncode is None:
+            second.kill()
             await second.wait()
+    # nothing left leased or unsent
+    assert {(r.status, r.lease_owner) for r in await outbox_rows(db_url)} == {("sent", None)}
 
     counts = created_per_channel(double)
     assert set(counts) == set(channels.values())  # everyone got it

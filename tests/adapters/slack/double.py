@@ -374,6 +374,11 @@ class SlackDouble:
                 await self._record(Call("socket:ack", ack))
         return ws
 
+    @property
+    def open_sockets(self) -> int:
+        """Socket Mode connections the app has open."""
+        return sum(1 for ws in self._sockets if not ws.closed)
+
     async def socket_send(self, envelope: dict[str, Any]) -> None:
         await self._sockets[-1].send_json(envelope)
 

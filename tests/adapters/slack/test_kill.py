@@ -20,7 +20,7 @@ import socket
 from collections import Counter
 from pathlib import Path
 
-from tests.adapters.crash import coachbot_run, seed_due_dms
+from tests.adapters.crash import coachbot_run, outbox_rows, seed_due_dms
 from tests.adapters.slack.double import BOT_TOKEN, SIGNING_SECRET, TEAM, SlackDouble
 
 PEOPLE = 30
@@ -78,10 +78,14 @@ async def test_item_02_kill_9_mid_send_repeats_at_most_the_window(
         # well inside the two-minute lease: the dead process's rows come back at once
         async with asyncio.timeout(60):
             await double.wait_for(lambda: len(delivered(double)) >= PEOPLE)
+            second.send_signal(signal.SIGTERM)  # and a graceful stop after it (issue 14)
+            assert await second.wait() == 0
     finally:
-        second.terminate()
-        async with asyncio.timeout(30):
+        if second.returncode is None:
+            second.kill()
             await second.wait()
+    # nothing left leased or unsent
+    assert {(r.status, r.lease_owner) for r in await outbox_rows(db_url)} == {("sent", None)}
 
     counts = delivered(double)
     assert len(counts) == PEOPLE  # everyone got it
