@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -23,6 +25,33 @@ def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest schema revision this coachbot knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def schema_problem(engine: AsyncEngine) -> str | None:
+    """Why the database cannot serve right now (for `/readyz`): unreachable, or its schema
+    not at this coachbot's newest revision; None when it can. Never the URL."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            try:
+                current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            except Exception:  # no such table: never migrated
+                current = None
+    except Exception as exc:  # any driver's error: not ready, and why
+        return f"database unreachable: {_why(exc)}"
+    head = head_revision()
+    if current != head:
+        return (
+            f"database schema at revision {current!r}, this coachbot needs {head!r} "
+            "(run `coachbot db upgrade`)"
+        )
+    return None
 
 
 class DatabaseUnusable(RuntimeError):

@@ -168,6 +168,14 @@ class SlackFrontEnd:
         await self.start()
         await asyncio.Event().wait()
 
+    async def connected(self) -> bool:
+        """Serving: the HTTP endpoint bound, or the Socket Mode connection open (`/readyz`)."""
+        if not self.ready.is_set():
+            return False
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self._runner is not None
+
     async def stop(self) -> None:
         self.ready.clear()
         if self._socket is not None:

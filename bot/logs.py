@@ -1,0 +1,124 @@
+"""Logging an operator can use (issue 14 item 2): COACHBOT_LOG_FORMAT=text|json.
+
+- `text`: `TIME LEVEL LOGGER: MESSAGE`, one line per record (a traceback follows on its
+  own lines); `json`: one JSON object per line with `time`, `level`, `logger`,
+  `message`, the structured fields a line carries (a command's `command`, `outcome`,
+  `duration_ms`; a send's `platform`, `kind`, `outcome`, `duration_ms`) and `exc` for a
+  traceback.
+- Secrets: coachbot's own lines never carry a command's arguments or a message's text
+  (`bot.observe`); on top of that every line is scrubbed of the secrets the settings
+  hold (tokens, the signing secret, passwords in the database and SMTP URLs), whoever
+  logs it. The chat libraries and SQLAlchemy stay at INFO / WARNING even with
+  COACHBOT_LOG_LEVEL=DEBUG: their DEBUG lines quote request payloads and statement
+  parameters, which carry message text (join codes, notes).
+- The console stays quiet: `coachbot console`, `script`, and `run` without platform
+  tokens log WARNING and above only (DEBUG when asked for), so nothing prints between
+  replies; APScheduler's per-tick INFO lines are dropped everywhere unless DEBUG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+REDACTED = "[redacted]"
+
+# third-party loggers quiet unless COACHBOT_LOG_LEVEL=DEBUG: APScheduler's "Running job"
+# every tick, Alembic's steps at each start
+QUIET_UNLESS_DEBUG = ("apscheduler", "alembic")
+# third-party loggers never more talkative than this, whatever the level: below it they
+# quote statements' parameters and requests' payloads (message text)
+NEVER_BELOW = {
+    "sqlalchemy": logging.WARNING,
+    "slack_bolt": logging.INFO,
+    "slack_sdk": logging.INFO,
+    "discord": logging.INFO,
+    "aiohttp": logging.INFO,
+}
+
+
+class _Scrub:
+    """Replaces every known secret in a rendered line."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # longest first, so a secret containing another is replaced whole
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__(TEXT_FORMAT)
+        self.scrub = _Scrub(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.scrub(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.scrub = _Scrub(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.scrub(record.getMessage()),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            for key, value in fields.items():
+                if key not in line:
+                    line[key] = self.scrub(value) if isinstance(value, str) else value
+        if record.exc_info:
+            line["exc"] = self.scrub(self.formatException(record.exc_info))
+        elif record.exc_text:
+            line["exc"] = self.scrub(record.exc_text)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def formatter(fmt: str, secrets: Iterable[str] = ()) -> logging.Formatter:
+    return JsonFormatter(secrets) if fmt == "json" else TextFormatter(secrets)
+
+
+def configure(
+    level: str,
+    fmt: str = "text",
+    *,
+    secrets: Iterable[str] = (),
+    quiet: bool = False,
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Send every log line to `stream` (stderr) in `fmt`, at `level` — at WARNING at
+    least when `quiet` (the console) unless `level` is DEBUG. Replaces any handler set
+    before, so it may be called again (tests)."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    if quiet and numeric > logging.DEBUG:
+        numeric = max(numeric, logging.WARNING)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter(fmt, secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    for name in QUIET_UNLESS_DEBUG:
+        quiet_level = numeric if numeric == logging.DEBUG else max(numeric, logging.WARNING)
+        logging.getLogger(name).setLevel(quiet_level)
+    for name, floor in NEVER_BELOW.items():
+        logging.getLogger(name).setLevel(max(numeric, floor))
+    return handler
