@@ -35,6 +35,8 @@ QUIET_UNLESS_DEBUG = ("apscheduler", "alembic")
 # quote statements' parameters and requests' payloads (message text)
 NEVER_BELOW = {
     "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
+    "asyncpg": logging.INFO,
     "slack_bolt": logging.INFO,
     "slack_sdk": logging.INFO,
     "discord": logging.INFO,

@@ -54,11 +54,11 @@ class Observed:
     def send(self, platform: str, kind: str, outcome: str, seconds: float, *, row: int) -> None:
         ms = round(seconds * 1000, 1)
         sends_log.info(
-            "send %s %s to %s %s in %s ms",
+            "send %s #%s %s to %s in %s ms",
             kind,
+            row,
             outcome,
             platform,
-            row,
             ms,
             extra={
                 "fields": {
