@@ -29,7 +29,7 @@ from bot.grammar import GrammarError
 from bot.identity import Identified, identify, normalised, settled, viewer_of
 from bot.importers.pool import ParsePool, shared_pool
 from bot.messages import Outgoing, Via, bounded, within_limit
-from bot.observe import CONFLICT, ERROR, OK, REFUSED, UNAVAILABLE, Observed
+from bot.observe import CANCELLED, CONFLICT, ERROR, OK, REFUSED, UNAVAILABLE, Observed
 from bot.policy import Action, permits
 from bot.ports import Conflict, Observer, StoreUnavailable
 from bot.schedule.outbox import encode_actions
@@ -134,6 +134,9 @@ class Core:
         started = time.perf_counter()
         try:
             return await self._traced(caller, text, prepared, trace)
+        except BaseException:  # cancelled (a shutdown): every other error is answered
+            trace.outcome = CANCELLED
+            raise
         finally:
             elapsed = time.perf_counter() - started
             self.observed.command(trace.name, trace.outcome, elapsed, platform=caller.platform)

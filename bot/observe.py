@@ -20,8 +20,9 @@ sends_log = logging.getLogger("coachbot.sends")
 schedule_log = logging.getLogger("coachbot.schedule")
 
 # command outcomes: answered, refused (a rule, the grammar, the policy), a constraint the
-# store held (a race lost), the store busy, an unexpected error
+# store held (a race lost), the store busy, an unexpected error, cut short by a shutdown
 OK, REFUSED, CONFLICT, UNAVAILABLE, ERROR = "ok", "refused", "conflict", "unavailable", "error"
+CANCELLED = "cancelled"
 
 
 class Observed:
