@@ -14,12 +14,20 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from adapters.admin import Metrics
+from adapters.console.transcript import console_caller
+from bot.bootstrap import bootstrap
+from bot.clock import FakeClock
+from bot.commands import load_all
+from bot.commands.base import REGISTRY, Refusal
 from bot.config import Settings
 from bot.logs import configure
+from bot.ports import Conflict, StoreUnavailable
 from tests.unit.test_proof import DEE, HC, World, _club, _world
 
 TOKENS = {
@@ -174,3 +182,34 @@ def test_log_format_setting() -> None:
     assert Settings(_env_file=None, log_format="JSON").log_format == "json"  # type: ignore[call-arg]
     assert Settings(_env_file=None).log_format == "text"  # type: ignore[call-arg]
     assert Settings(_env_file=None).admin_host == "127.0.0.1"  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("raised", "outcome"),
+    [
+        (StoreUnavailable("locked"), "unavailable"),
+        (Conflict("UNIQUE constraint failed: orgs.name_key"), "conflict"),
+        (RuntimeError("a bug"), "error"),
+        (Refusal("no"), "refused"),
+    ],
+)
+async def test_each_outcome_is_named(
+    raised: Exception,
+    outcome: str,
+    sqlite_url: str,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def fails(command: object, ctx: object) -> None:
+        raise raised
+
+    load_all()
+    monkeypatch.setitem(REGISTRY, "help", replace(REGISTRY["help"], handler=fails))
+    metrics = Metrics()
+    app = await bootstrap(sqlite_url, clock=clock, migrate=False, observer=metrics)
+    try:
+        await app.core.handle(console_caller("hc@lake.run"), "/help")
+    finally:
+        await app.close()
+    labels = {"command": "help", "outcome": outcome}
+    assert metrics.registry.get_sample_value("coachbot_commands_total", labels) == 1
