@@ -91,6 +91,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """coachbot's own handler, so `configure` replaces it and only it."""
+
+
 def formatter(fmt: str, secrets: Iterable[str] = ()) -> logging.Formatter:
     return JsonFormatter(secrets) if fmt == "json" else TextFormatter(secrets)
 
@@ -105,17 +109,19 @@ def configure(
 ) -> logging.Handler:
     """Send every log line to `stream` (stderr) in `fmt`, at `level` — at WARNING at
     least when `quiet` (the console) unless `level` is DEBUG. Replaces any handler set
-    before, so it may be called again (tests)."""
+    before by this function (never another's, such as a test runner's), so it may be
+    called again."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
     if quiet and numeric > logging.DEBUG:
         numeric = max(numeric, logging.WARNING)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _Handler(stream or sys.stderr)
     handler.setFormatter(formatter(fmt, secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if isinstance(old, _Handler):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
     for name in QUIET_UNLESS_DEBUG:
