@@ -91,8 +91,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class CoachbotHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """coachbot's own handler, so `configure` replaces it and only it."""
+
+
+class _StderrHandler(CoachbotHandler):
+    """Writes to whatever `sys.stderr` is at each line (as logging's last resort does),
+    not the object it was when configured — which a caller may since have closed."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
 
 
 def formatter(fmt: str, secrets: Iterable[str] = ()) -> logging.Formatter:
@@ -116,11 +129,11 @@ def configure(
         numeric = logging.INFO
     if quiet and numeric > logging.DEBUG:
         numeric = max(numeric, logging.WARNING)
-    handler = _Handler(stream or sys.stderr)
+    handler = CoachbotHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter(fmt, secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
-        if isinstance(old, _Handler):
+        if isinstance(old, CoachbotHandler):
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)

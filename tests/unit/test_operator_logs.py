@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -51,21 +50,6 @@ def secret_settings() -> Settings:
     )
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    named = {n: logging.getLogger(n).level for n in ("apscheduler", "alembic", "sqlalchemy")}
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-    for name, was in named.items():
-        logging.getLogger(name).setLevel(was)
-
-
 async def secrets_through_every_path(world: World) -> list[str]:
     """Type commands that carry secrets; returns the secrets that were made."""
     await _club(world)
@@ -84,9 +68,7 @@ async def secrets_through_every_path(world: World) -> list[str]:
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
-async def test_no_secret_reaches_a_log_line(
-    fmt: str, db_url: str, clock: object, restore_logging: None
-) -> None:
+async def test_no_secret_reaches_a_log_line(fmt: str, db_url: str, clock: object) -> None:
     settings = secret_settings()
     buffer = io.StringIO()
     configure("DEBUG", fmt, secrets=settings.secrets, stream=buffer)
@@ -153,7 +135,7 @@ def count_lines(world: World) -> list[str]:
     return seen
 
 
-def test_the_console_stays_quiet(restore_logging: None) -> None:
+def test_the_console_stays_quiet() -> None:
     """The console's floor is WARNING: no command, send or scheduler line between
     replies — unless DEBUG is asked for."""
     buffer = io.StringIO()
@@ -168,7 +150,7 @@ def test_the_console_stays_quiet(restore_logging: None) -> None:
     assert len(buffer.getvalue().splitlines()) == 1
 
 
-def test_apscheduler_ticks_are_dropped_outside_the_console_too(restore_logging: None) -> None:
+def test_apscheduler_ticks_are_dropped_outside_the_console_too() -> None:
     buffer = io.StringIO()
     configure("INFO", "json", stream=buffer)
     logging.getLogger("apscheduler.scheduler").info("Added job")
