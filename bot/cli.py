@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from bot import health, logs
 from bot.bootstrap import App, bootstrap, settle_heap
@@ -28,6 +28,35 @@ if TYPE_CHECKING:
 
 DEMO_HEAD_COACH = "coach@demo.club"
 log = logging.getLogger("coachbot")
+
+# libraries' loggers, as `bot.logs.configure` holds them: quiet unless DEBUG (APScheduler's
+# "Running job" every tick, Alembic's steps at each start) ...
+QUIET_UNLESS_DEBUG = ("apscheduler", "alembic")
+# ... and never more talkative than this, whatever the level: below it they quote
+# statements' parameters and requests' payloads, which carry message text
+NEVER_BELOW = {
+    "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.INFO,
+    "asyncpg": logging.INFO,
+    "slack_bolt": logging.INFO,
+    "slack_sdk": logging.INFO,
+    "discord": logging.INFO,
+    "aiohttp": logging.INFO,
+}
+
+
+def configure_logging(settings: Settings, *, quiet: bool, stream: TextIO | None = None) -> None:
+    """COACHBOT_LOG_LEVEL / LOG_FORMAT, the settings' secrets scrubbed, the libraries
+    held back; `quiet`: the console's floor of WARNING (unless DEBUG)."""
+    logs.configure(
+        settings.log_level,
+        settings.log_format,
+        secrets=settings.secrets,
+        quiet=quiet,
+        stream=stream,
+        quiet_unless_debug=QUIET_UNLESS_DEBUG,
+        never_below=NEVER_BELOW,
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -326,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     # the console (and `run` without platform tokens, which opens it) stays quiet:
     # nothing below WARNING prints between its replies
     console = args.cmd in ("console", "script") or (args.cmd == "run" and not _platforms(settings))
-    logs.configure(settings.log_level, settings.log_format, secrets=settings.secrets, quiet=console)
+    configure_logging(settings, quiet=console)
 
     if args.cmd == "run":
         coroutine = _run(settings)

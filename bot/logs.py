@@ -8,9 +8,9 @@
 - Secrets: coachbot's own lines never carry a command's arguments or a message's text
   (`bot.observe`); on top of that every line is scrubbed of the secrets the settings
   hold (tokens, the signing secret, passwords in the database and SMTP URLs), whoever
-  logs it. The chat libraries and SQLAlchemy stay at INFO / WARNING even with
-  COACHBOT_LOG_LEVEL=DEBUG: their DEBUG lines quote request payloads and statement
-  parameters, which carry message text (join codes, notes).
+  logs it. The libraries whose DEBUG lines quote request payloads or statement
+  parameters (message text: join codes, notes) are held at INFO or WARNING whatever
+  COACHBOT_LOG_LEVEL says; the composition root names them (`bot.cli`).
 - The console stays quiet: `coachbot console`, `script`, and `run` without platform
   tokens log WARNING and above only (DEBUG when asked for), so nothing prints between
   replies; APScheduler's per-tick INFO lines are dropped everywhere unless DEBUG.
@@ -21,27 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
-
-# third-party loggers quiet unless COACHBOT_LOG_LEVEL=DEBUG: APScheduler's "Running job"
-# every tick, Alembic's steps at each start
-QUIET_UNLESS_DEBUG = ("apscheduler", "alembic")
-# third-party loggers never more talkative than this, whatever the level: below it they
-# quote statements' parameters and requests' payloads (message text)
-NEVER_BELOW = {
-    "sqlalchemy": logging.WARNING,
-    "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
-    "asyncpg": logging.INFO,
-    "slack_bolt": logging.INFO,
-    "slack_sdk": logging.INFO,
-    "discord": logging.INFO,
-    "aiohttp": logging.INFO,
-}
 
 
 class _Scrub:
@@ -119,11 +104,15 @@ def configure(
     secrets: Iterable[str] = (),
     quiet: bool = False,
     stream: TextIO | None = None,
+    quiet_unless_debug: Iterable[str] = (),
+    never_below: Mapping[str, int] | None = None,
 ) -> logging.Handler:
     """Send every log line to `stream` (stderr) in `fmt`, at `level` — at WARNING at
     least when `quiet` (the console) unless `level` is DEBUG. Replaces any handler set
     before by this function (never another's, such as a test runner's), so it may be
-    called again."""
+    called again. `quiet_unless_debug`: loggers held at WARNING unless `level` is
+    DEBUG; `never_below`: loggers never more talkative than their level, whatever
+    `level` is (the composition root names the libraries, `bot.cli.LIBRARY_LOGS`)."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
@@ -137,9 +126,9 @@ def configure(
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
-    for name in QUIET_UNLESS_DEBUG:
+    for name in quiet_unless_debug:
         quiet_level = numeric if numeric == logging.DEBUG else max(numeric, logging.WARNING)
         logging.getLogger(name).setLevel(quiet_level)
-    for name, floor in NEVER_BELOW.items():
+    for name, floor in (never_below or {}).items():
         logging.getLogger(name).setLevel(max(numeric, floor))
     return handler

@@ -98,7 +98,8 @@ def need_shared(*parts: str) -> Path:
 def _logging_as_it_was() -> Iterator[None]:
     """A test that runs `cli.main` in this process sets up coachbot's logging (a handler
     on the root logger, levels): undone after it, so no later test logs through it."""
-    from bot.logs import NEVER_BELOW, QUIET_UNLESS_DEBUG, CoachbotHandler
+    from bot.cli import NEVER_BELOW, QUIET_UNLESS_DEBUG
+    from bot.logs import CoachbotHandler
 
     names = [*QUIET_UNLESS_DEBUG, *NEVER_BELOW]
     root = logging.getLogger()

@@ -1,6 +1,6 @@
 """Issue 14 item 2: logs an operator can use, and that never hold a secret.
 
-Logging is set up by the function `coachbot` itself uses (`bot.logs.configure`), at
+Logging is set up by the function `coachbot` itself uses (`bot.cli.configure_logging`), at
 DEBUG, in both formats, into a buffer. Then known secrets go through every path: the
 settings' tokens and passwords (logged by a library, and inside an exception), a join
 code, a `/verify` code, a `/link` code, a coach's note and an activity's notes — typed
@@ -21,11 +21,11 @@ import pytest
 from adapters.admin import Metrics
 from adapters.console.transcript import console_caller
 from bot.bootstrap import bootstrap
+from bot.cli import configure_logging
 from bot.clock import FakeClock
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, Refusal
 from bot.config import Settings
-from bot.logs import configure
 from bot.ports import Conflict, StoreUnavailable
 from tests.unit.test_proof import DEE, HC, World, _club, _world
 
@@ -41,9 +41,11 @@ NOTE = "NOTESECRET knee feels off"
 ACTIVITY_NOTES = "ACTIVITYSECRET hills"
 
 
-def secret_settings() -> Settings:
+def secret_settings(fmt: str = "text") -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
+        log_level="DEBUG",
+        log_format=fmt,
         database_url=f"postgresql+asyncpg://coach:{DB_PASSWORD}@db.example:5432/coachbot",
         smtp_url=f"smtp://mailer:{SMTP_PASSWORD}@mail.example:587",
         **TOKENS,
@@ -69,9 +71,9 @@ async def secrets_through_every_path(world: World) -> list[str]:
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 async def test_no_secret_reaches_a_log_line(fmt: str, db_url: str, clock: object) -> None:
-    settings = secret_settings()
+    settings = secret_settings(fmt)
     buffer = io.StringIO()
-    configure("DEBUG", fmt, secrets=settings.secrets, stream=buffer)
+    configure_logging(settings, quiet=False, stream=buffer)
 
     # a library that logs what it was given, and an error that quotes a URL
     logging.getLogger("slack_sdk").warning("auth.test with token %s", TOKENS["slack_bot_token"])
@@ -139,7 +141,7 @@ def test_the_console_stays_quiet() -> None:
     """The console's floor is WARNING: no command, send or scheduler line between
     replies — unless DEBUG is asked for."""
     buffer = io.StringIO()
-    configure("INFO", "text", quiet=True, stream=buffer)
+    configure_logging(Settings(_env_file=None, log_format="text"), quiet=True, stream=buffer)
     logging.getLogger("coachbot.commands").info("command help ok in 1 ms (console)")
     logging.getLogger("apscheduler.executors.default").info('Running job "tick"')
     logging.getLogger("coachbot.schedule").info("planned")
@@ -152,7 +154,7 @@ def test_the_console_stays_quiet() -> None:
 
 def test_apscheduler_ticks_are_dropped_outside_the_console_too() -> None:
     buffer = io.StringIO()
-    configure("INFO", "json", stream=buffer)
+    configure_logging(Settings(_env_file=None, log_format="json"), quiet=False, stream=buffer)
     logging.getLogger("apscheduler.scheduler").info("Added job")
     logging.getLogger("apscheduler.executors.default").info('Job "tick" executed successfully')
     logging.getLogger("coachbot.sends").info("send note #1 sent to slack in 2 ms")
