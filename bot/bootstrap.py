@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
-from bot.ports import Mailer, Sender
+from bot.ports import Mailer, Observer, Sender
 from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.planner import Planner
 from bot.schedule.routing import Router
@@ -63,9 +63,11 @@ async def bootstrap(
     default_timezone: str = "UTC",
     migrate: bool = True,
     mailer: Mailer | None = None,
+    observer: Observer | None = None,
 ) -> App:
     """Open the store (migrating it to the newest schema) and build the core on it, with
-    the one way out: a `Router` over `senders` (`sender`: one; neither: the console)."""
+    the one way out: a `Router` over `senders` (`sender`: one; neither: the console).
+    `observer` receives what the core, the dispatcher and the scheduler did (metrics)."""
     if sender is not None:
         if senders is not None:
             raise TypeError("pass senders= or sender=, not both")
@@ -91,6 +93,7 @@ async def bootstrap(
         default_timezone=default_timezone,
         on_enqueued=wake,
         can_mail=mailer is not None,
+        observer=observer,
     )
     try:
         if senders is None:
@@ -103,6 +106,6 @@ async def bootstrap(
     except BaseException:
         await engine.dispose()
         raise
-    dispatcher = Dispatcher(OutboxStore(sessions), clock, router, mailer=mailer)
-    scheduling = Scheduling(Planner(PlanningStore(sessions), clock), dispatcher)
+    dispatcher = Dispatcher(OutboxStore(sessions), clock, router, mailer=mailer, observer=observer)
+    scheduling = Scheduling(Planner(PlanningStore(sessions), clock), dispatcher, observer=observer)
     return App(core=core, engine=engine, scheduling=scheduling, sessions=sessions)

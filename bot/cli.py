@@ -10,9 +10,11 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from bot import health, logs
 from bot.bootstrap import App, bootstrap, settle_heap
 from bot.clock import FakeClock, SystemClock
 from bot.config import Settings, SettingsError, load_settings
@@ -20,14 +22,44 @@ from bot.grammar import GrammarError, parse_email
 from bot.ports import FrontEnd, FrontEndStartError, Sender
 from bot.shutdown import on_stop_signals, stop_gracefully
 from storage.engine import check_url
-from storage.migrate import DatabaseUnusable
+from storage.migrate import DatabaseUnusable, schema_problem
 
 if TYPE_CHECKING:
+    from adapters.admin import AdminServer, Metrics
     from bot.core import Core
     from bot.doctor import Check
 
 DEMO_HEAD_COACH = "coach@demo.club"
 log = logging.getLogger("coachbot")
+
+# libraries' loggers, as `bot.logs.configure` holds them: quiet unless DEBUG (APScheduler's
+# "Running job" every tick, Alembic's steps at each start) ...
+QUIET_UNLESS_DEBUG = ("apscheduler", "alembic")
+# ... and never more talkative than this, whatever the level: below it they quote
+# statements' parameters and requests' payloads, which carry message text
+NEVER_BELOW = {
+    "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.INFO,
+    "asyncpg": logging.INFO,
+    "slack_bolt": logging.INFO,
+    "slack_sdk": logging.INFO,
+    "discord": logging.INFO,
+    "aiohttp": logging.INFO,
+}
+
+
+def configure_logging(settings: Settings, *, quiet: bool, stream: TextIO | None = None) -> None:
+    """COACHBOT_LOG_LEVEL / LOG_FORMAT, the settings' secrets scrubbed, the libraries
+    held back; `quiet`: the console's floor of WARNING (unless DEBUG)."""
+    logs.configure(
+        settings.log_level,
+        settings.log_format,
+        secrets=settings.secrets,
+        quiet=quiet,
+        stream=stream,
+        quiet_unless_debug=QUIET_UNLESS_DEBUG,
+        never_below=NEVER_BELOW,
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,12 +152,51 @@ def platform_senders(
     return platforms
 
 
+def admin_server(
+    settings: Settings, app: App, metrics: Metrics, front_ends: list[FrontEnd], **kw: Any
+) -> AdminServer:
+    """`/healthz`, `/readyz`, `/metrics` on COACHBOT_ADMIN_HOST:ADMIN_PORT, wired to this
+    process: ready when the database answers at this coachbot's schema revision and each
+    front end is connected; the outbox gauges read at each scrape. `kw` overrides the
+    host or port (tests)."""
+    from adapters.admin import AdminServer
+
+    checks: list[health.Check] = [partial(schema_problem, app.engine)]
+    checks += [health.front_end_check(front) for front in front_ends]
+    clock, store = app.core.clock, app.scheduling.dispatcher.store
+
+    async def ready() -> list[str]:
+        return await health.problems(checks)
+
+    async def refresh() -> None:
+        now = clock.now()
+        depth, oldest = await store.backlog(now)
+        metrics.outbox(depth, (now - oldest).total_seconds() if oldest is not None else 0.0)
+
+    return AdminServer(
+        kw.get("host", settings.admin_host),
+        kw.get("port", settings.admin_port),
+        metrics=metrics,
+        ready=ready,
+        refresh=refresh,
+    )
+
+
 async def _serve_platforms(settings: Settings) -> int:
-    """Slack and/or Discord, sharing one core and one outbox (through the Router)."""
+    """Slack and/or Discord, sharing one core and one outbox (through the Router), with
+    the admin endpoints beside them."""
+    from adapters.admin import Metrics
+
     front_ends: list[FrontEnd] = []
-    app = await _open(settings, senders=platform_senders(settings, front_ends))
+    metrics = Metrics()
+    app = await _open(settings, senders=platform_senders(settings, front_ends), observer=metrics)
+    admin = admin_server(settings, app, metrics, front_ends)
     try:
         settle_heap()
+        try:
+            await admin.start()  # before the front ends: /readyz says what they await
+        except FrontEndStartError as refused:
+            raise StartError(str(refused)) from None
         await app.scheduling.start()
         serving = asyncio.gather(*(front.run() for front in front_ends))
         # a container's stop: no new work, the work in flight finished, leases handed back
@@ -146,18 +217,34 @@ async def _serve_platforms(settings: Settings) -> int:
     finally:
         for front in front_ends:
             await front.stop()
+        await admin.stop()
         await app.close()
 
 
+def _platforms(settings: Settings) -> bool:
+    return settings.slack_enabled or settings.discord_enabled
+
+
 async def _run(settings: Settings) -> int:
-    if settings.slack_enabled or settings.discord_enabled:
+    if _platforms(settings):
         return await _serve_platforms(settings)
+    from adapters.admin import Metrics
     from adapters.console.repl import seed_demo
     from adapters.console.sender import ConsoleSender, print_message
 
     console = ConsoleSender()
-    app = await _open(settings, senders=[console])
+    metrics = Metrics()
+    app = await _open(settings, senders=[console], observer=metrics)
+    admin: AdminServer | None = None
     try:
+        if "admin_port" in settings.model_fields_set:
+            # the console's demo serves the admin endpoints only when asked: a newcomer's
+            # `make run` never fails on a port something else holds
+            admin = admin_server(settings, app, metrics, [])
+            try:
+                await admin.start()
+            except FrontEndStartError as exc:
+                raise StartError(str(exc)) from None
         async with app.core.uow() as uow:
             empty = await uow.repo.is_empty()
         if empty:
@@ -168,6 +255,8 @@ async def _run(settings: Settings) -> int:
         console.echo = print_message
         return await _live_repl(app, DEMO_HEAD_COACH)
     finally:
+        if admin is not None:
+            await admin.stop()
         await app.close()
 
 
@@ -373,11 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if settings.log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    # the console (and `run` without platform tokens, which opens it) stays quiet:
+    # nothing below WARNING prints between its replies
+    console = args.cmd in ("console", "script") or (args.cmd == "run" and not _platforms(settings))
+    configure_logging(settings, quiet=console)
 
     if args.cmd == "run":
         coroutine = _run(settings)

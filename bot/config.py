@@ -7,6 +7,7 @@ pydantic's validation report into a single `SettingsError` message.
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError, field_validator
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
     smtp_from: str = "coachbot@localhost"
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # health, readiness and metrics (adapters/admin.py): loopback unless said otherwise,
+    # apart from the public HTTP_HOST:HTTP_PORT; port 0 takes any free port
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 9464
 
     @field_validator("database_url")
     @classmethod
@@ -77,6 +83,18 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("admin_port")
+    @classmethod
+    def _admin_port(cls, value: int) -> int:
+        if not 0 <= value < 65536:
+            raise ValueError("must be a TCP port from 1 to 65535 (0: any free port)")
+        return value
+
     @field_validator("http_port")
     @classmethod
     def _port(cls, value: int) -> int:
@@ -91,6 +109,25 @@ class Settings(BaseSettings):
     @property
     def discord_enabled(self) -> bool:
         return bool(self.discord_token)
+
+    @property
+    def secrets(self) -> list[str]:
+        """What no log line may show (`bot.logs` scrubs them): the tokens, the signing
+        secret and the passwords inside the database and SMTP URLs."""
+        found = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.discord_token,
+        ]
+        for url in (self.database_url, self.smtp_url):
+            try:
+                password = urlsplit(url or "").password
+            except ValueError:
+                password = None
+            if password:
+                found += [password, unquote(password)]
+        return [secret for secret in found if secret]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -12,8 +12,9 @@ never a stack trace. What adapters ask besides commands is `bot.services`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -28,8 +29,9 @@ from bot.grammar import GrammarError
 from bot.identity import Identified, identify, normalised, settled, viewer_of
 from bot.importers.pool import ParsePool, shared_pool
 from bot.messages import Outgoing, Via, bounded, within_limit
+from bot.observe import CANCELLED, CONFLICT, ERROR, OK, REFUSED, UNAVAILABLE, Observed
 from bot.policy import Action, permits
-from bot.ports import Conflict, StoreUnavailable
+from bot.ports import Conflict, Observer, StoreUnavailable
 from bot.schedule.outbox import encode_actions
 from bot.services import AdapterServices
 
@@ -43,6 +45,15 @@ log = logging.getLogger("coachbot.core")
 PERSONAL = frozenset({Action.HELP, Action.JOIN, Action.IDENTITY, Action.DECLINE_INVITATION})
 
 APOLOGY = "Sorry, something went wrong on my side and nothing was changed. Please try again."
+
+
+@dataclass
+class _Trace:
+    """What one line's log line and metrics say: the command's registered name once it
+    is known (never its text), and how it ended."""
+
+    name: str = "unknown"
+    outcome: str = OK
 
 
 def _order(messages: list[Outgoing]) -> list[Outgoing]:
@@ -60,6 +71,7 @@ class Core:
         on_enqueued: Callable[[], None] | None = None,
         can_mail: bool = False,
         parse_pool: ParsePool | None = None,
+        observer: Observer | None = None,
     ) -> None:
         """`units` opens one transaction on the store (`UnitOfWork`), built by the
         composition root: the core never sees the database behind it."""
@@ -74,6 +86,8 @@ class Core:
         # uploads are parsed in worker processes, a few at once (bot/importers/pool.py)
         self.parse_pool = parse_pool or shared_pool()
         self.services = AdapterServices(units, clock)
+        # one log line per command, and the metrics port when `coachbot run` wires one
+        self.observed = Observed(observer)
 
     def uow(self) -> UnitOfWork:
         return self.units()
@@ -116,6 +130,24 @@ class Core:
     async def _guarded(
         self, caller: Caller, text: str, prepared: tuple[CommandSpec, Any] | None
     ) -> list[Outgoing]:
+        trace = _Trace(prepared[0].name if prepared else "unknown")
+        started = time.perf_counter()
+        try:
+            return await self._traced(caller, text, prepared, trace)
+        except BaseException:  # cancelled (a shutdown): every other error is answered
+            trace.outcome = CANCELLED
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            self.observed.command(trace.name, trace.outcome, elapsed, platform=caller.platform)
+
+    async def _traced(
+        self,
+        caller: Caller,
+        text: str,
+        prepared: tuple[CommandSpec, Any] | None,
+        trace: _Trace,
+    ) -> list[Outgoing]:
         try:
             caller = normalised(caller)
             # the common case, one transaction: a known caller whose name needs no update
@@ -129,20 +161,23 @@ class Core:
                     if settled(caller, account, identity, self.clock.now()):
                         return _order(
                             await self._run_in(
-                                uow, caller, account, membership, org, text, prepared
+                                uow, caller, account, membership, org, text, prepared, trace
                             )
                         )
             found = await self._identify(caller)
             if found.refusal is not None or found.account_id is None:
+                trace.outcome = REFUSED if found.refusal is not None else ERROR
                 return [Outgoing(Via.REPLY, found.refusal or APOLOGY, ok=False)]
-            return _order(await self._run(caller, found.account_id, text, prepared))
+            return _order(await self._run(caller, found.account_id, text, prepared, trace))
 
         except GrammarError as exc:  # the platform's e-mail for the caller is unusable
+            trace.outcome = REFUSED
             return [
                 Outgoing(Via.REPLY, f"I can't use your e-mail address: {exc.message}", ok=False)
             ]
         except Exception:
-            log.exception("command failed: platform=%s", caller.platform)
+            trace.outcome = ERROR
+            log.exception("command %s failed: platform=%s", trace.name, caller.platform)
             return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
 
     async def _identify(self, caller: Caller) -> Identified:
@@ -196,14 +231,17 @@ class Core:
         account_id: int,
         text: str,
         prepared: tuple[CommandSpec, Any] | None = None,
+        trace: _Trace | None = None,
     ) -> list[Outgoing]:
+        trace = trace or _Trace()
         async with self.uow() as uow:
             account = await uow.repo.account(account_id)
             if account is None:
+                trace.outcome = ERROR
                 return [Outgoing(Via.REPLY, APOLOGY, ok=False)]
             membership = await uow.repo.membership_of(account.id)
             org = await uow.repo.org(membership.org_id) if membership else None
-            return await self._run_in(uow, caller, account, membership, org, text, prepared)
+            return await self._run_in(uow, caller, account, membership, org, text, prepared, trace)
 
     async def _run_in(
         self,
@@ -214,6 +252,7 @@ class Core:
         org: Org | None,
         text: str,
         prepared: tuple[CommandSpec, Any] | None,
+        trace: _Trace,
     ) -> list[Outgoing]:
         """The command, in the caller's transaction: committed when it succeeds, rolled
         back (unless the refusal keeps its writes) when it does not."""
@@ -243,6 +282,7 @@ class Core:
                 spec = prepared[0]
             else:
                 spec, found = command_of(text)
+                trace.name = spec.name
                 if isinstance(found, GrammarError):
                     raise found
                 tokens = found
@@ -256,6 +296,7 @@ class Core:
             self._notify(len(answers) < len(ctx.out))
             return answers
         except (Refusal, GrammarError) as exc:
+            trace.outcome = REFUSED
             if isinstance(exc, Refusal) and exc.keep_writes:
                 await uow.commit()
             else:
@@ -265,11 +306,14 @@ class Core:
                 message = f"{message}\nUsage: {spec.usage}"
             return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
         except Conflict as exc:
+            trace.outcome = CONFLICT
             await uow.rollback()
-            log.info("constraint refused a command: %s", exc.detail)
+            # the constraint's name, never the values the store may quote after it
+            log.info("constraint refused a command: %s", exc.detail.splitlines()[0][:200])
             message = conflict_message(exc, spec.name if spec else None)
             return [Outgoing(Via.REPLY, message, ok=False, account_id=account_id, email=email)]
         except StoreUnavailable:
+            trace.outcome = UNAVAILABLE
             await uow.rollback()
             log.exception("database busy")
             return [Outgoing(Via.REPLY, APOLOGY, ok=False, account_id=account_id, email=email)]

@@ -101,6 +101,28 @@ class FrontEnd(Protocol):
 
     async def stop(self) -> None: ...
 
+    async def connected(self) -> bool:
+        """Serving now (HTTP bound, the socket or gateway open): what `/readyz` reports."""
+        ...
+
+
+class Observer(Protocol):
+    """Where the core reports what it did, for metrics (`adapters/admin.py` keeps them in
+    Prometheus form). Labels are bounded sets: a command's registered name (never its
+    arguments), a platform, a message kind, an outcome word."""
+
+    def command(self, name: str, outcome: str, seconds: float) -> None: ...
+
+    def send(self, platform: str, kind: str, outcome: str, seconds: float) -> None: ...
+
+    def waited(self, platform: str, seconds: float) -> None:
+        """A send waited for its platform's pace or a Retry-After."""
+        ...
+
+    def scheduler_lag(self, seconds: float) -> None:
+        """How late a scheduler tick ran after the moment it was due."""
+        ...
+
 
 class FrontEndStartError(RuntimeError):
     """A chat front end cannot start (a token refused, a port taken); its message is one

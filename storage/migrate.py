@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,35 @@ def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
+
+
+@cache
+def head_revision() -> str:
+    """The newest schema revision this coachbot knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def schema_problem(engine: AsyncEngine) -> str | None:
+    """Why the database cannot serve right now (for `/readyz`): unreachable, or its schema
+    not at this coachbot's newest revision; None when it can. Never the URL."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            try:
+                current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            except Exception:  # no such table: never migrated
+                current = None
+    except Exception as exc:  # any driver's error: not ready, and why
+        return f"database unreachable: {_why(exc)}"
+    head = head_revision()
+    if current != head:
+        return (
+            f"database schema at revision {current!r}, this coachbot needs {head!r} "
+            "(run `coachbot db upgrade`)"
+        )
+    return None
 
 
 class DatabaseUnusable(RuntimeError):
@@ -94,13 +124,6 @@ def _why(exc: BaseException) -> str:
             "start on a database it cannot write to"
         )
     return line
-
-
-def head_revision() -> str:
-    """The newest schema revision this coachbot knows."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
 
 
 def known_revisions() -> set[str]:

@@ -347,6 +347,11 @@ class OutboxStore:
             for account_id, platform, reason in unreachable:
                 await mark_unreachable(session, account_id, platform, reason, now)
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """For `/metrics`: on a session that never takes SQLite's write lock."""
+        async with self.readers() as session:
+            return await backlog(session, now)
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[OutboxReads]:
         """The reads that render a claimed batch, in one read-only session."""
@@ -368,3 +373,16 @@ async def next_change_after(session: AsyncSession, after: datetime) -> list[date
         )
     )
     return [when for when in (pending, leases) if when is not None]
+
+
+async def backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """The outbox's depth — messages due by `now` and not yet sent, those being sent
+    included — and when the oldest of them fell due (None: nothing is due)."""
+    unsent = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
+        OutboxMessage.status == "sending",
+    )
+    count, oldest = (
+        await session.execute(select(func.count(), func.min(OutboxMessage.due_at)).where(unsent))
+    ).one()
+    return int(count), oldest

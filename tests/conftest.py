@@ -5,10 +5,11 @@ commands as named people through the real core."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,24 @@ def need_shared(*parts: str) -> Path:
     if IN_CI:
         pytest.fail(f"{path} is missing; CI always has ../shared")
     pytest.skip(f"{path} is absent (a clone without ../shared)")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs `cli.main` in this process sets up coachbot's logging (a handler
+    on the root logger, levels): undone after it, so no later test logs through it."""
+    from bot.cli import NEVER_BELOW, QUIET_UNLESS_DEBUG
+    from bot.logs import CoachbotHandler
+
+    names = [*QUIET_UNLESS_DEBUG, *NEVER_BELOW]
+    root = logging.getLogger()
+    level, levels = root.level, {name: logging.getLogger(name).level for name in names}
+    yield
+    for handler in [h for h in root.handlers if isinstance(h, CoachbotHandler)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    for name, was in levels.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture(scope="session")

@@ -282,6 +282,14 @@ class DiscordFrontEnd:
     async def stop(self) -> None:
         await self.client.close()
 
+    async def connected(self) -> bool:
+        """Connected to the gateway now (`/readyz`): ready once, and the socket open (not
+        between a drop and discord.py's reconnection)."""
+        ws = self.client.ws
+        return (
+            self.ready.is_set() and not self.client.is_closed() and ws is not None and bool(ws.open)
+        )
+
     async def sync_commands(self) -> None:
         """Publish the command set (per configured guild, else globally). A sync Discord
         refuses is logged, and the bot serves on with the commands Discord has."""

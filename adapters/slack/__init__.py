@@ -170,6 +170,14 @@ class SlackFrontEnd:
         await self.start()
         await asyncio.Event().wait()
 
+    async def connected(self) -> bool:
+        """Serving: the HTTP endpoint bound, or the Socket Mode connection open (`/readyz`)."""
+        if not self.ready.is_set():
+            return False
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self._runner is not None
+
     async def drain(self) -> None:
         """Take no new requests — the HTTP listener closed (a new connection is refused:
         behind a load balancer it goes to another process), or the socket — and wait

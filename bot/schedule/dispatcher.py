@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -41,7 +42,8 @@ from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.messages import Outgoing, Via, within_limit
-from bot.ports import Mailer, Sender, SendError
+from bot.observe import Observed
+from bot.ports import Mailer, Observer, Sender, SendError
 from bot.schedule import texts
 from bot.schedule.outbox import decode_actions
 from bot.schedule.routing import Lane, Router
@@ -78,6 +80,15 @@ class Outcome:
 
 
 SENT = Outcome("sent")
+
+
+def _word(outcome: Outcome) -> str:
+    """A send's outcome as its log line and metrics name it."""
+    if outcome.limited:
+        return "limited"  # a 429: held, sent again when its Retry-After ends
+    if outcome.status == "pending":
+        return "retry"
+    return outcome.status  # sent, failed
 
 
 class _Later:
@@ -168,6 +179,7 @@ class Dispatcher:
         batch: int = 200,
         settle_every: int = 1,
         sleep: Sleep | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -178,6 +190,7 @@ class Dispatcher:
         self.batch = batch
         self.settle_every = settle_every
         self.owner = store.new_owner()
+        self.observed = Observed(observer)  # one log line per send, and its metrics
         self._reclaimed = False
         self.sleep: Sleep = sleep or self._nap
         self.renderers: dict[str, Renderer] = {
@@ -351,6 +364,7 @@ class Dispatcher:
                     return Outcome("pending", retry_at=held, untried=True, limited=True)
                 if defer:
                     return DEFER
+                self.observed.waited(lane.platform, (held - now).total_seconds())
                 if not await self._wait_until(held):
                     return STOP
                 continue
@@ -361,6 +375,7 @@ class Dispatcher:
                     now, to=lane.key(message), cost=lane.cost(message), opens=lane.opens(message)
                 )
                 if delay > 0:
+                    self.observed.waited(lane.platform, delay)
                     await self.sleep(delay)
                     if self._stopping:
                         return STOP
@@ -450,6 +465,17 @@ class Dispatcher:
         return rendered, unreachable
 
     async def _send(self, row: OutboxMessage, message: Outgoing, lane: Lane) -> Outcome:
+        """One attempt, and its log line and metrics: where it went (the lane's platform,
+        or `mail` for an e-mail-only kind), its kind, and how it ended."""
+        started = time.perf_counter()
+        outcome = await self._attempt(row, message, lane)
+        platform = "mail" if row.kind in MAIL_ONLY else lane.platform
+        self.observed.send(
+            platform, row.kind, _word(outcome), time.perf_counter() - started, row=row.id
+        )
+        return outcome
+
+    async def _attempt(self, row: OutboxMessage, message: Outgoing, lane: Lane) -> Outcome:
         now = self.clock.now()
         try:
             subject = MAIL_ONLY.get(row.kind)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import FakeClock
 from bot.messages import Outgoing, Via
+from bot.observe import Observed
+from bot.ports import Observer
 from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.planner import Planner
 
@@ -30,9 +32,13 @@ def _in_order(messages: list[Outgoing]) -> list[Outgoing]:
 
 
 class Scheduling:
-    def __init__(self, planner: Planner, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, planner: Planner, dispatcher: Dispatcher, *, observer: Observer | None = None
+    ) -> None:
         self.planner = planner
         self.dispatcher = dispatcher
+        self.observed = Observed(observer)
+        self._next_tick: datetime | None = None  # when the live tick is next due
         self._scheduler: AsyncIOScheduler | None = None
         self._serving: asyncio.Task[None] | None = None
         self._planned_at: datetime | None = None
@@ -72,17 +78,37 @@ class Scheduling:
     # -- live -----------------------------------------------------------------------
 
     async def _tick(self) -> None:
+        self._lag()
         try:
             await self.planner.plan()
         except Exception:
             log.exception("planning failed")
         self.dispatcher.wake()
 
+    def _lag(self) -> None:
+        """Scheduler lag: how long after its due moment this tick runs (a busy event loop,
+        a tick still running). Ticks that were skipped count from the first one missed."""
+        if self._next_tick is None:
+            return
+        now = self.dispatcher.clock.now()
+        self.observed.scheduler_lag(max(0.0, (now - self._next_tick).total_seconds()))
+        step = timedelta(seconds=TICK_SECONDS)
+        while self._next_tick <= now:
+            self._next_tick += step
+
     async def start(self) -> None:
         await self._tick()  # catch up at once after downtime
         self._scheduler = AsyncIOScheduler()
+        self._next_tick = self.dispatcher.clock.now() + timedelta(seconds=TICK_SECONDS)
+        # a late tick still runs (once, however late: coalesced), and its lag is measured;
+        # APScheduler's default would skip a tick more than a second late
         self._scheduler.add_job(
-            self._tick, "interval", seconds=TICK_SECONDS, coalesce=True, max_instances=1
+            self._tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
         )
         self._scheduler.start()
         self._serving = asyncio.create_task(self.dispatcher.serve())

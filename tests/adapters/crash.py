@@ -85,6 +85,7 @@ async def coachbot_run(
         PYTHONPATH=str(ROOT),
         COACHBOT_DATABASE_URL=db_url,
         COACHBOT_LOG_LEVEL="INFO" if logged else "WARNING",
+        COACHBOT_ADMIN_PORT="0",  # any free port: tests run side by side
         **settings,
     )
     return await asyncio.create_subprocess_exec(

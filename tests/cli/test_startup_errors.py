@@ -30,19 +30,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def coachbot(
-    directory: Path, *args: str, env: dict[str, str] | None = None
+    directory: Path, *args: str, env: dict[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
     """`coachbot ARGS` in `directory`, with no COACHBOT_ setting but those given."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("COACHBOT_")}
     environment.update(
         PYTHONPATH=str(ROOT),
         COACHBOT_LOG_LEVEL="WARNING",
+        COACHBOT_ADMIN_PORT="0",  # any free port: tests run side by side
         COACHBOT_DATABASE_URL=f"sqlite+aiosqlite:///{directory / 'coachbot.db'}",
     )
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        input="",
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=directory,

@@ -91,6 +91,7 @@ async def test_a_huge_file_is_refused_without_downloading_it(
     bot = await start_discord(sqlite_url)
     club = await club_with_dee(double, bot)
     message = await double.direct_message(club["dee"], "", files=(("big.fit", b"x"),))
+    await bot.front.handled.wait(int(message["id"]))  # the small one downloaded first
     # (the double announces the size it is told; Discord announces the real one)
     message["attachments"][0]["size"] = MAX_FILE_BYTES + 1
     message["id"] = str(double.snowflake())

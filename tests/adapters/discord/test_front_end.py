@@ -190,6 +190,7 @@ async def test_coachbot_run_serves_discord(double: DiscordDouble, tmp_path: Path
         "COACHBOT_DISCORD_GATEWAY_URL": double.gateway_url,
         "COACHBOT_SLACK_BOT_TOKEN": "",
         "COACHBOT_LOG_LEVEL": "WARNING",
+        "COACHBOT_ADMIN_PORT": "0",  # any free port: tests run side by side
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path
