@@ -86,8 +86,8 @@ async def coachbot_run(
         COACHBOT_DATABASE_URL=db_url,
         COACHBOT_LOG_LEVEL="INFO" if logged else "WARNING",
         COACHBOT_ADMIN_PORT="0",  # any free port: tests run side by side
-        **settings,
     )
+    env.update(settings)  # a test's own level wins (the console shows INFO only at DEBUG)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -20,7 +20,10 @@ async def test_item_03_the_console_stops_reading_and_exits_0(
     db_url: str, tmp_path: Path, stop: signal.Signals
 ) -> None:
     pipe = asyncio.subprocess.PIPE
-    process = await coachbot_run(db_url, {}, tmp_path, logged=True, stdin=pipe, stdout=pipe)
+    # the console keeps its log to warnings unless at DEBUG (issue 14 item 2): the line
+    # saying the signal was taken is an INFO line
+    debug = {"COACHBOT_LOG_LEVEL": "DEBUG"}
+    process = await coachbot_run(db_url, debug, tmp_path, logged=True, stdin=pipe, stdout=pipe)
     log = Log(process)
     assert process.stdin is not None and process.stdout is not None
     try:
