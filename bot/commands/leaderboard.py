@@ -41,6 +41,7 @@ Decisions (docs for the reply wording and for the lead engineer):
 from __future__ import annotations
 
 import calendar
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -310,33 +311,24 @@ async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
     kind = cmd.type
     if cmd.club:
         require(ctx, Action.CLUB_LEADERBOARD)
-        if cmd.by == "consistency":
-            rows = await repo.club_leaderboard_attendance(
-                org.id, period.start, period.end, today, kind=kind
-            )
-            table = attendance_table(rows)
-        else:
-            totals = await repo.club_leaderboard_totals(
-                org.id, period.start, period.end, by=cmd.by, kind=kind
-            )
-            table = totals_table(totals, cmd.by, units)
-        text, shown = render(org.name, period, cmd.by, table, units, kind=kind, club=True)
-        ctx.reply(text, tables=(shown,))  # never a channel post: see the module's notes
-        return
-    group, post_to = await target_group(ctx, cmd.group)
-    if cmd.by == "consistency":
-        rows = await repo.leaderboard_attendance(
-            group.id, period.start, period.end, today, kind=kind
-        )
-        table = attendance_table(rows)
+        # never a channel post: see the module's notes
+        scope, name, post_to = org.id, org.name, None
+        attendance: Callable[..., Awaitable[list[Attendance]]] = repo.club_leaderboard_attendance
+        totals: Callable[..., Awaitable[list[Totals]]] = repo.club_leaderboard_totals
     else:
-        totals = await repo.leaderboard_totals(
-            group.id, period.start, period.end, by=cmd.by, kind=kind
+        group, post_to = await target_group(ctx, cmd.group)
+        scope, name = group.id, group.name
+        attendance, totals = repo.leaderboard_attendance, repo.leaderboard_totals
+    if cmd.by == "consistency":
+        table = attendance_table(
+            await attendance(scope, period.start, period.end, today, kind=kind)
         )
-        table = totals_table(totals, cmd.by, units)
-    text, shown = render(group.name, period, cmd.by, table, units, kind=kind)
+    else:
+        found = await totals(scope, period.start, period.end, by=cmd.by, kind=kind)
+        table = totals_table(found, cmd.by, units)
+    text, shown = render(name, period, cmd.by, table, units, kind=kind, club=cmd.club)
     if post_to is None:
         ctx.reply(text, tables=(shown,))
         return
     ctx.post(post_to, text, tables=(shown,))
-    ctx.reply(f"Posted {group.name}'s leaderboard to {post_to.name or 'this channel'}.")
+    ctx.reply(f"Posted {name}'s leaderboard to {post_to.name or 'this channel'}.")
