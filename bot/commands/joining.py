@@ -45,6 +45,7 @@ from storage.models import (
     Invitation,
     InvitationAssignment,
     Membership,
+    Plan,
 )
 from storage.types import new_public_id
 
@@ -295,6 +296,22 @@ async def joins_at_once(ctx: Ctx, invitee: Invitee, account: Account) -> bool:
     return await ctx.uow.repo.has_identity_in(account.id, caller.platform, caller.space_id)
 
 
+async def plan_and_start(
+    ctx: Ctx, name: str | None, start: date | None
+) -> tuple[Plan | None, date | None]:
+    """The plan an invitation carries (`plan:` on /add-member and /invite-link) and the day
+    it starts (`start:`, else next Monday), refused when the plan is unknown or the start
+    out of range."""
+    if not name:
+        return None, None
+    plan = await find_plan(ctx, name)
+    start = start or next_monday(ctx.today)
+    problem = start_problem(start, ctx.today)
+    if problem:
+        raise Refusal(problem)
+    return plan, start
+
+
 @command(
     "add-member",
     usage="/add-member EMAIL|@member [group:G] [plan:P start:DATE] [coach:C] [user:@mention]",
@@ -312,14 +329,7 @@ async def add_member(cmd: AddMember, ctx: Ctx) -> None:
     if cmd.start and not cmd.plan:
         raise Refusal("start: goes with plan:.", show_usage=True)
     invitee = invitee_of(ctx, cmd.person, cmd.user)
-    plan = None
-    start = None
-    if cmd.plan:
-        plan = await find_plan(ctx, cmd.plan)
-        start = cmd.start or next_monday(ctx.today)
-        problem = start_problem(start, ctx.today)
-        if problem:
-            raise Refusal(problem)
+    plan, start = await plan_and_start(ctx, cmd.plan, cmd.start)
     group_id = None
     group_names: list[str] = []  # the new member's groups, for the welcome
     if cmd.group:
@@ -467,14 +477,7 @@ async def invite_link(cmd: InviteLink, ctx: Ctx) -> None:
         )
     if cmd.start and not cmd.plan:
         raise Refusal("start: goes with plan:.", show_usage=True)
-    plan = None
-    start = None
-    if cmd.plan:
-        plan = await find_plan(ctx, cmd.plan)
-        start = cmd.start or next_monday(ctx.today)
-        problem = start_problem(start, ctx.today)
-        if problem:
-            raise Refusal(problem)
+    plan, start = await plan_and_start(ctx, cmd.plan, cmd.start)
     group_id = None
     if cmd.group:
         group = await ctx.uow.repo.group_by_name(org.id, cmd.group)
