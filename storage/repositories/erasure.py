@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import String, Text, and_, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
@@ -38,6 +38,7 @@ from storage.models import (
     Workout,
 )
 from storage.repositories.base import RepositoryBase
+from storage.types import JSONList
 
 
 def _like_pattern(value: str) -> str:
@@ -117,33 +118,38 @@ class ErasureQueries(RepositoryBase):
             await self.scrub_text(email, "a former member")
 
     async def scrub_text(self, needle: str, replacement: str) -> int:
-        """Replace `needle` (case-insensitively) in every string column of every table;
-        the rows are found by one query per column, and only they are rewritten. Returns
-        how many values changed. Rare and deliberate (an erasure), so a scan is fine."""
+        """Replace `needle` (case-insensitively) in every string column of every table,
+        and in every item of a JSON list column (a member's labels); the rows are found by
+        one query per column, and only they are rewritten. Returns how many values
+        changed. Rare and deliberate (an erasure), so a scan is fine."""
         pattern = _like_pattern(needle.lower())
         finder = re.compile(re.escape(needle), re.IGNORECASE)
         changed = 0
         for table in Base.metadata.sorted_tables:
             keys = list(table.primary_key.columns)
             for column in table.columns:
-                if not isinstance(column.type, String) or column in keys:
+                listed = isinstance(column.type, JSONList)
+                if not (listed or isinstance(column.type, String)) or column in keys:
                     continue
+                text = func.lower(cast(column, Text))
                 rows = (
                     await self.s.execute(
-                        select(*keys, column).where(func.lower(column).like(pattern, escape="\\"))
+                        select(*keys, column).where(text.like(pattern, escape="\\"))
                     )
                 ).all()
                 if not rows:
                     continue
-                width = column.type.length
+                width = getattr(column.type, "length", None)
                 values: list[dict[str, Any]] = []
                 for row in rows:
-                    new = finder.sub(replacement, row[-1])
+                    new: Any
+                    if listed:
+                        new = [finder.sub(replacement, item) for item in row[-1]]
+                    else:
+                        new = finder.sub(replacement, row[-1])
+                        new = new[:width] if width else new
                     values.append(
-                        {
-                            **{f"k_{k.name}": row[i] for i, k in enumerate(keys)},
-                            "v_new": new[:width] if width else new,
-                        }
+                        {**{f"k_{k.name}": row[i] for i, k in enumerate(keys)}, "v_new": new}
                     )
                 statement = (
                     update(table)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import String, func, select
+from sqlalchemy import String, Text, cast, func, select
 
 from storage.models import (
     Account,
@@ -25,6 +25,7 @@ from storage.models import (
     Plan,
     Workout,
 )
+from storage.types import JSONList
 from tests.conftest import Club
 from tests.unit.test_activities import log
 
@@ -54,17 +55,18 @@ async def account_id(club: Club, email: str) -> int:
 
 
 async def texts_naming(club: Club, needle: str) -> list[str]:
-    """Every string column of every table whose value names `needle`, any case."""
+    """Every text column of every table (strings, and JSON lists such as labels) whose
+    value names `needle`, any case."""
     found = []
     async with club.core.uow() as uow:
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
-                if not isinstance(column.type, String):
+                if not isinstance(column.type, (String, JSONList)):
                     continue
                 hits = await uow.session.scalar(
                     select(func.count())
                     .select_from(table)
-                    .where(func.lower(column).contains(needle.lower()))
+                    .where(func.lower(cast(column, Text)).contains(needle.lower()))
                 )
                 if hits:
                     found.append(f"{table.name}.{column.name}")
@@ -86,6 +88,7 @@ async def kai_leaves_traces(club: Club) -> str:
     await club.ok(HC, '/note ava@lake.run "ask KAI@lake.run about her tempo"')
     await club.ok(HC, f'/comment #{ava_run} "kai@lake.run says hi"')
     await club.ok(HC, '/workout create Tempo type:run kind:tempo desc:"from kai@lake.run"')
+    await club.ok(HC, f"/member {BEN} labels:Kai@lake.run-squad,sprinter")
     return ava_run
 
 
