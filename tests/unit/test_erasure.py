@@ -254,3 +254,11 @@ async def test_delete_club_leaves_no_row_of_the_club(club: Club) -> None:
     assert await count(club, Account, Account.email.in_((HC, KAI, AVA))) == 3
     assert await count(club, Activity, Activity.public_id == ava_run) == 1
     assert (await club.ok(HC, '/setup-org "Fresh Start"')).ok
+
+
+async def test_a_suspended_member_may_still_forget_themselves(club: Club) -> None:
+    await club.basic_club()
+    await club.ok(HC, f"/member {CY} status:suspended")
+    await club.no(CY, "/log 5k 25:00")
+    assert (await confirmed(club, CY, "/forget-me")).ok
+    assert await count(club, Account, Account.email == CY) == 0
