@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("coachbot.core")
 
 # what a person may do about themselves in any space, bound to a club or not
-PERSONAL = frozenset({Action.HELP, Action.JOIN, Action.IDENTITY, Action.DECLINE_INVITATION})
+PERSONAL = frozenset(
+    {Action.HELP, Action.JOIN, Action.IDENTITY, Action.DECLINE_INVITATION, Action.FORGET_ME}
+)
 
 APOLOGY = "Sorry, something went wrong on my side and nothing was changed. Please try again."
 

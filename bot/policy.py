@@ -302,6 +302,8 @@ class Action(StrEnum):
     CLUB_LEADERBOARD = "club_leaderboard"  # `/leaderboard club`: athletes sharing with the org
     AUDIT = "audit"
     HELP = "help"
+    FORGET_ME = "forget_me"  # /forget-me: erase one's own account (issue 14 item 5)
+    DELETE_CLUB = "delete_club"  # /delete-club: the head coach deletes the club
 
 
 def _row(none: Scope, athlete: Scope, coach: Scope, head: Scope) -> dict[Role, Scope]:
@@ -353,13 +355,21 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     Action.CLUB_LEADERBOARD: _row(N, Y, Y, Y),
     Action.AUDIT: _row(N, N, N, Y),
     Action.HELP: _row(Y, Y, Y, Y),
+    # SPEC §4 data rights: everyone may erase their own account (a head coach hands the
+    # role over first: a rule below); only the head coach deletes the club
+    Action.FORGET_ME: _row(Scope.OWN, Scope.OWN, Scope.OWN, Scope.OWN),
+    Action.DELETE_CLUB: _row(N, N, N, Y),
 }
 del N, Y
+
+# What a suspended member may still do: ask for help, and erase their own account (a data
+# right does not depend on one's standing in a club).
+SUSPENDED_MAY: frozenset[Action] = frozenset({Action.HELP, Action.FORGET_ME})
 
 
 def scope_of(viewer: Viewer, action: Action) -> Scope:
     """The caller's scope for an action; suspended members may do nothing but ask for help."""
-    if viewer.status == "suspended" and action is not Action.HELP:
+    if viewer.status == "suspended" and action not in SUSPENDED_MAY:
         return Scope.NO
     return PERMISSIONS.get(action, {}).get(viewer.role, Scope.NO)
 
@@ -465,6 +475,13 @@ RULES: dict[Action, tuple[Rule, ...]] = {
         (
             _is_head_coach,
             "The head coach stays a coach; hand the role over with /transfer-head-coach.",
+        ),
+    ),
+    Action.FORGET_ME: (
+        (
+            _is_head_coach,
+            "You are the head coach: hand the role over first with /transfer-head-coach "
+            "MEMBER (or delete the club with /delete-club), then type /forget-me again.",
         ),
     ),
 }

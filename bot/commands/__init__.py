@@ -19,6 +19,7 @@ AREAS = (
     "leaderboard",
     "account",
     "proof",
+    "erasure",
 )
 
 

@@ -189,7 +189,8 @@ async def audit(cmd: Audit, ctx: Ctx) -> None:
     lines = []
     for entry, actor, target in rows:
         when = entry.at.astimezone(ZoneInfo(org.timezone)).strftime("%Y-%m-%d %H:%M")
-        line = f"- {when} {actor.email if actor else '?'}: {entry.action}"
+        # an actor whose account was erased (/forget-me) is no longer named
+        line = f"- {when} {actor.email if actor else 'a former member'}: {entry.action}"
         if target is not None:
             line += f" {target.email}"
         if entry.detail:

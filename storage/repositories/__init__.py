@@ -14,6 +14,7 @@ from storage.repositories.audit import AuditQueries
 from storage.repositories.base import RepositoryBase
 from storage.repositories.compliance import ComplianceQueries
 from storage.repositories.deliveries import DeliveryQueries
+from storage.repositories.erasure import ErasureQueries
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
 from storage.repositories.leaderboard import LeaderboardQueries
@@ -48,6 +49,7 @@ class Repository(
     DeliveryQueries,
     ScheduleQueries,
     ComplianceQueries,
+    ErasureQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

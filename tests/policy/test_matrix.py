@@ -458,6 +458,10 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     # §2 audit log: head coach only
     Action.AUDIT: ("no", "no", "no", "yes"),
     Action.HELP: ("yes", "yes", "yes", "yes"),
+    # §4 data rights: one's own account (a head coach transfers the role first: a rule);
+    # deleting the club is the head coach's
+    Action.FORGET_ME: ("own", "own", "own", "own"),
+    Action.DELETE_CLUB: ("no", "no", "no", "yes"),
 }
 ROLE_VIEWERS = {
     Role.NONE: Viewer(account_id=1),
@@ -485,10 +489,10 @@ def test_permission_cell(action: Action, role: Role) -> None:
 
 
 @pytest.mark.parametrize("action", list(Action), ids=str)
-def test_a_suspended_members_scope_is_help_only(action: Action) -> None:
+def test_a_suspended_members_scope_is_help_and_forgetting_only(action: Action) -> None:
     for role in (Role.ATHLETE, Role.COACH, Role.HEAD_COACH):
         viewer = replace(ROLE_VIEWERS[role], status="suspended")
-        assert permits(viewer, action) is (action is Action.HELP)
+        assert permits(viewer, action) is (action in (Action.HELP, Action.FORGET_ME))
 
 
 def test_a_coach_who_is_also_an_athlete_acts_as_a_coach() -> None:
@@ -661,6 +665,10 @@ MATRIX: dict[str, Row] = {
     "verify on the console": Row("/verify new@lake.run", (Y, Y, Y, Y, Y)),
     "link": Row("/link", (Y, Y, Y, Y, Y)),
     "identities": Row("/identities", (Y, Y, Y, Y, Y)),
+    # issue 14 item 5: asking is open to all but the head coach (who transfers first);
+    # the confirmed deletions are tested in tests/unit/test_erasure.py
+    "forget-me": Row("/forget-me", (Y, Y, Y, Y, N)),
+    "delete-club": Row("/delete-club", (N, N, N, N, Y)),
 }
 # Commands the matrix cannot show by role alone, and where their cells are tested.
 NOT_IN_MATRIX = {

@@ -216,6 +216,15 @@ async def test_a_club_runs_from_discord(
     await run.ok("/remove-member", by=hc, **g, member=mention(ben))
     await run.ok("/transfer-head-coach", by=hc, **g, member=mention(kai))
     said = await run.ok("/remove-coach", by=kai, **g, member=mention(hc))
+    # data rights (issue 14 item 5): hc, no longer a member, forgets themselves on a second
+    # command; deleting the club asks the head coach to confirm (tests/unit/test_erasure.py)
+    said = await run.ok("/forget-me", by=hc, **g)
+    forget = re.search(r"/forget-me ([A-Z2-9]{6})", said.text)
+    assert forget, said.text
+    said = await run.ok("/forget-me", by=hc, **g, code=forget[1])
+    assert "Your account is deleted" in said.text
+    said = await run.ok("/delete-club", by=kai, **g)
+    assert "/delete-club " in said.text
     said = await run.ok("/unbind", by=kai, **g)
     assert "no longer serves Lakeside Striders" in said.text
 

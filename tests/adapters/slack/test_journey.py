@@ -190,6 +190,12 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     await say(HC, f"/remove-coach {NOOR}")
     assert "head coach" in await say(HC, f"/transfer-head-coach {KAI}")
     assert "Audit log" in await say(KAI, "/audit")
+    # data rights (issue 14 item 5): cy, no longer a member, forgets herself on a second
+    # command; deleting the club asks the head coach to confirm (tests/unit/test_erasure.py)
+    forget = re.search(r"/forget-me ([A-Z2-9]{6})", await say(CY, "/forget-me"))
+    assert forget, "no confirmation code"
+    assert "Your account is deleted" in await say(CY, f"/forget-me {forget[1]}")
+    assert "/delete-club " in await say(KAI, "/delete-club")
     assert "no longer serves Lakeside Striders" in await say(KAI, "/unbind")
 
     # /leaderboard has a test of its own (below)
