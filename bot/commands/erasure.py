@@ -5,7 +5,11 @@ carrying the confirmation code the first gave.
 The code is not stored: it is derived from what it confirms (the caller's account, and
 the club for `/delete-club`) and the minute it was given, so it works only for the caller
 who asked, only for that deletion, and only for `CONFIRM_MINUTES` on the clock. It is no
-secret from the caller; it only makes the deletion a second, deliberate act."""
+secret from the caller; it only makes the deletion a second, deliberate act. It binds the
+account's (or club's) creation instant, stored to the microsecond and never shown, so
+nobody else can work a valid code out in advance and talk a member into pasting
+`/forget-me CODE` without having seen the warning first. A stored random nonce would not
+lean on that; it needs a table, left for when the confirmation grows buttons."""
 
 from __future__ import annotations
 
