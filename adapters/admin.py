@@ -22,6 +22,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from adapters.network import listen
 from bot.ports import FrontEndStartError
 
 log = logging.getLogger("coachbot.admin")
@@ -172,18 +173,11 @@ class AdminServer:
         return response
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.web_app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
         try:
-            await site.start()
+            where = "COACHBOT_ADMIN_HOST:ADMIN_PORT"
+            self._runner = await listen(self.web_app(), self.host, self.port, where)
         except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
-            raise AdminStartError(
-                f"cannot listen on COACHBOT_ADMIN_HOST:ADMIN_PORT {self.host}:{self.port} "
-                f"({exc.strerror or exc})"
-            ) from None
+            raise AdminStartError(str(exc)) from None
         self.port = int(self._runner.addresses[0][1])
         log.info("admin: serving %s/healthz, /readyz and /metrics", self.url)
 

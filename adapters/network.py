@@ -6,6 +6,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from aiohttp import web
+
+
+async def listen(app: web.Application, host: str, port: int, where: str) -> web.AppRunner:
+    """Serve `app` on host:port (0: any free port) and return its runner, whose
+    `addresses` say the port bound; a port that cannot be had raises `OSError` with one
+    line naming `where` (the settings that chose it), the runner cleaned up."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise OSError(f"cannot listen on {where} {host}:{port} ({exc.strerror or exc})") from None
+    return runner
+
 
 def network_reason(exc: BaseException) -> str:
     """A network failure in a few words ("Connect call failed ('127.0.0.1', 9)")."""

@@ -19,13 +19,9 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
 import sys
-import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,20 +30,14 @@ from adapters.console.transcript import console_caller
 from bench.leaderboard import (
     ATHLETES,
     BIG_ORGS,
-    DEFAULT_POSTGRES,
     NOW,
-    PER_ATHLETE,
-    counts,
     load,
-    machine,
     pct,
     peak_rss_mib,
-    prepare_postgres,
-    prepare_sqlite,
     reset_peak_rss,
-    server,
     timed_runs,
 )
+from bench.leaderboard import main as leaderboard_main
 from bot.bootstrap import bootstrap
 from bot.clock import FakeClock
 from bot.domain.compliance import near_days
@@ -157,26 +147,7 @@ async def bench_store(url: str, runs: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--activities", type=int, default=ATHLETES * PER_ATHLETE)
-    parser.add_argument("--rebuild", action="store_true")
-    args = parser.parse_args(argv)
-    stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}")
-    for store in stores:
-        print(f"\n## {store}", flush=True)
-        started = time.perf_counter()
-        if store == "sqlite":
-            url, note = prepare_sqlite(args.activities, args.rebuild)
-        else:
-            pg = os.environ.get("COACHBOT_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
-            url, note = prepare_postgres(pg, args.activities, args.rebuild)
-        print(f"data: {note} ({time.perf_counter() - started:.0f} s); {asyncio.run(counts(url))}")
-        print(asyncio.run(server(url)))
-        for line in asyncio.run(bench_store(url, args.runs)):
-            print(line)
+    leaderboard_main(argv, measure=bench_store, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -573,8 +573,16 @@ async def counts(url: str) -> str:
         await engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(
+    argv: list[str] | None = None,
+    *,
+    measure: Callable[[str, int], Awaitable[list[str]]] | None = None,
+    doc: str | None = None,
+) -> None:
+    """The command line of the benchmarks on this module's data: this one, and
+    `bench/compliance.py`, which passes its own `measure` (and docstring)."""
+    measure = measure or bench_store
+    parser = argparse.ArgumentParser(description=(doc or __doc__ or "").split("\n\n")[0])
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--activities", type=int, default=ATHLETES * PER_ATHLETE)
@@ -592,7 +600,7 @@ def main(argv: list[str] | None = None) -> None:
             url, note = prepare_postgres(pg, args.activities, args.rebuild)
         print(f"data: {note} ({time.perf_counter() - started:.0f} s); {asyncio.run(counts(url))}")
         print(asyncio.run(server(url)))
-        for line in asyncio.run(bench_store(url, args.runs)):
+        for line in asyncio.run(measure(url, args.runs)):
             print(line)
 
 

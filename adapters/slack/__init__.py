@@ -21,7 +21,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.network import network_reason, quiet_network_retries
+from adapters.network import listen, network_reason, quiet_network_retries
 from adapters.slack.identity import Directory
 from adapters.slack.listeners import SlackBot
 from adapters.slack.manifest import PATH
@@ -116,18 +116,11 @@ class SlackFrontEnd:
             self.ready.set()
             return
         if self._runner is None:
-            self._runner = web.AppRunner(self.web_app(), access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port)
             try:
-                await site.start()
+                where = "COACHBOT_HTTP_HOST:HTTP_PORT"
+                self._runner = await listen(self.web_app(), self.host, self.port, where)
             except OSError as exc:
-                await self._runner.cleanup()
-                self._runner = None
-                raise SlackStartError(
-                    f"cannot listen on COACHBOT_HTTP_HOST:HTTP_PORT {self.host}:{self.port} "
-                    f"({exc.strerror or exc})"
-                ) from None
+                raise SlackStartError(str(exc)) from None
             bound = self._runner.addresses[0]
             self.port = int(bound[1])
             log.info("Slack: serving http://%s:%s%s", self.host, self.port, PATH)

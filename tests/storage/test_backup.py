@@ -30,6 +30,7 @@ from storage.backup import BackupError, backup, restore
 from storage.engine import make_engine
 from storage.migrate import head_revision
 from storage.models import Base
+from tests.cli.test_startup_errors import postgres_sql
 from tests.conftest import IN_CI, Club
 
 WAIT = 30.0  # seconds a thread may take before the test fails
@@ -45,24 +46,6 @@ def need_pg_tools() -> None:
     pytest.skip(f"{message}: PostgreSQL backup tests skipped")
 
 
-async def _admin(url: str, *statements: str) -> None:
-    import asyncpg
-
-    parts = make_url(url)
-    conn = await asyncpg.connect(
-        host=parts.host,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        database=parts.database,
-    )
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def empty_url(db_url: str, tmp_path: Path) -> AsyncIterator[str]:
     """A new, empty database on the same store as `db_url`."""
@@ -72,11 +55,11 @@ async def empty_url(db_url: str, tmp_path: Path) -> AsyncIterator[str]:
     base = make_url(db_url)
     name = f"{base.database}_restore"
     drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    await _admin(db_url, drop, f'CREATE DATABASE "{name}"')
+    await postgres_sql(db_url, drop, f'CREATE DATABASE "{name}"')
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        await _admin(db_url, drop)
+        await postgres_sql(db_url, drop)
 
 
 async def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
