@@ -59,6 +59,24 @@ class Button:
     command: str
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a chart's PNG, an export's JSON or CSV).
+
+    The text of the message always says what the file holds, so nothing is lost when a
+    platform cannot show it or an upload fails (issue 15): a file is never the only
+    carrier of what the bot says. `alt` describes an image for screen readers."""
+
+    name: str
+    data: bytes
+    mime: str
+    alt: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
 TEXT_LIMIT = 4000
 """The most characters any message's text holds (issue 11 item 4): safely under Slack's
 4,000-character `text` and 50 sections, and two Discord pages of 2,000 (the adapters page
@@ -102,6 +120,7 @@ class Outgoing:
     channel: ChannelRef | None = None
     tables: tuple[Table, ...] = ()
     actions: tuple[Button, ...] = ()
+    files: tuple[Attachment, ...] = ()
     kind: str = "reply"  # welcome, invitation, plan_assigned, comment, ...
     key: str | None = None  # idempotency key of an event message
     expires_at: datetime | None = None  # a DM not sent by then is dropped (a code's life)
