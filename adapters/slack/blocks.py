@@ -19,14 +19,15 @@ SECTION_LIMIT = 3000  # characters of one section's text
 MAX_BLOCKS = 50
 ACTION_PREFIX = "coachbot."  # action_id of a button: coachbot.<command>
 
-# Slack keeps /join for itself (joining a channel), so the core's "/join CODE" reads
-# "/coachbot join CODE" here; see translate.SLACK_RESERVED.
-_RESERVED_MENTION = re.compile(r"(?<![\w/])/join\b")
+# Slack keeps /join for itself (joining a channel), and a few roots past Slack's 50 slash
+# commands have none, so the core's "/join CODE" reads "/coachbot join CODE" here; see
+# translate.NOT_SLASH.
+_RESERVED_MENTION = re.compile(r"(?<![\w/])/(join|rsvp|unbind)\b")
 _KEY_VALUE = re.compile(r"^[A-Z][A-Za-z /'-]{0,23}: \S")
 
 
 def slack_wording(text: str) -> str:
-    return _RESERVED_MENTION.sub("/coachbot join", text)
+    return _RESERVED_MENTION.sub(r"/coachbot \1", text)
 
 
 def escape(text: str) -> str:

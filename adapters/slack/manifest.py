@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from adapters.slack.translate import SLACK_RESERVED, UMBRELLA
+from adapters.slack.translate import NOT_SLASH, SLASH_LIMIT, UMBRELLA
 from bot.commands import load_all
 from bot.commands.base import REGISTRY, CommandSpec, roots
 
@@ -76,7 +76,7 @@ def description(root: str, specs: list[CommandSpec]) -> str:
 
 def slash_commands(url: str | None = None) -> list[dict[str, Any]]:
     found = slash_roots()
-    reserved = sorted(root for root in found if root in SLACK_RESERVED)
+    reserved = sorted(root for root in found if root in NOT_SLASH)
     commands: list[dict[str, Any]] = [
         {
             "command": f"/{UMBRELLA}",
@@ -90,7 +90,7 @@ def slash_commands(url: str | None = None) -> list[dict[str, Any]]:
         }
     ]
     for root, specs in found.items():
-        if root in SLACK_RESERVED:
+        if root in NOT_SLASH:
             continue
         entry: dict[str, Any] = {
             "command": f"/{root}",
@@ -101,6 +101,11 @@ def slash_commands(url: str | None = None) -> list[dict[str, Any]]:
         if hint:
             entry["usage_hint"] = hint
         commands.append(entry)
+    if len(commands) > SLASH_LIMIT:
+        raise RuntimeError(
+            f"{len(commands)} slash commands: Slack takes {SLASH_LIMIT}; "
+            "add rarely typed roots to adapters.slack.translate.UMBRELLA_ONLY"
+        )
     if url:
         for entry in commands:
             entry["url"] = url

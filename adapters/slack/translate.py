@@ -25,6 +25,11 @@ SLACK_RESERVED = frozenset(
     }
 )  # fmt: skip
 UMBRELLA = "coachbot"  # `/coachbot join CODE` runs `/join CODE`
+SLASH_LIMIT = 50  # slash commands Slack accepts in one app's manifest
+# Roots past that limit: rarely typed (a button runs `/rsvp`; `/unbind` is typed once in a
+# workspace's life), so they are reached as `/coachbot NAME ...` like the reserved names.
+UMBRELLA_ONLY = frozenset({"rsvp", "unbind"})
+NOT_SLASH = SLACK_RESERVED | UMBRELLA_ONLY
 
 _LINK = re.compile(r"<([^<>]*)>")
 _MENTION = re.compile(r"@([A-Z0-9]+)(?:\|[^>]*)?")

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 from adapters.slack.manifest import slash_roots
+from adapters.slack.translate import NOT_SLASH
 from tests.adapters.slack.conftest import SlackClub
 
 HC, KAI, NOOR, AVA, BEN, CY, DAN = (
@@ -35,6 +36,8 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
 
     async def say(email: str, line: str, *, channel: str | None = None) -> str:
         words = line.split()
+        # what Slack would deliver: a slash command of the manifest, or /coachbot NAME
+        assert words[0] == "/coachbot" or words[0].lstrip("/") not in NOT_SLASH, line
         used.add(words[1] if words[0] == "/coachbot" else words[0].lstrip("/"))
         said = await s.say(email, line, channel=channel)
         print(f">> {email}: {line}\n{said.text}")
@@ -196,7 +199,7 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     assert forget, "no confirmation code"
     assert "Your account is deleted" in await say(CY, f"/forget-me {forget[1]}")
     assert "/delete-club " in await say(KAI, "/delete-club")
-    assert "no longer serves Lakeside Striders" in await say(KAI, "/unbind")
+    assert "no longer serves Lakeside Striders" in await say(KAI, "/coachbot unbind")
 
     # /leaderboard has a test of its own (below)
     missing = set(slash_roots()) - used - {"leaderboard"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.manifest import main, manifest, slash_roots
-from adapters.slack.translate import SLACK_RESERVED
+from adapters.slack.translate import NOT_SLASH, SLACK_RESERVED, UMBRELLA_ONLY
 from bot.commands.base import REGISTRY
 
 # SPEC §4, as written there: a command missing from the registry or the manifest fails.
@@ -26,12 +26,12 @@ URL = "https://coach.example.org"
 
 
 def reachable(document: dict[str, object]) -> set[str]:
-    """Command names a person can run: slash commands, and reserved names via /coachbot."""
+    """Command names a person can run: slash commands, and the rest via /coachbot."""
     features = document["features"]
     assert isinstance(features, dict)
     names = {c["command"].lstrip("/") for c in features["slash_commands"]}
     if "coachbot" in names:
-        names |= {root for root in slash_roots() if root in SLACK_RESERVED}
+        names |= {root for root in slash_roots() if root in NOT_SLASH}
     return names
 
 
@@ -54,6 +54,17 @@ def test_slack_reserved_names_are_never_registered() -> None:
     assert len(commands) == len(set(commands)) <= 50
     for command in commands:
         assert re.fullmatch(r"/[a-z0-9_-]{1,32}", command), command
+
+
+def test_umbrella_only_roots_read_as_coachbot_commands_on_slack() -> None:
+    """A root past Slack's 50 slash commands is named the way it can be typed there."""
+    from adapters.slack.blocks import slack_wording
+
+    assert UMBRELLA_ONLY <= set(slash_roots()) | {"rsvp"}
+    said = slack_wording("Type /unbind here, or /join CODE; /unbinding stays; a/join too.")
+    assert said == (
+        "Type /coachbot unbind here, or /coachbot join CODE; /unbinding stays; a/join too."
+    )
 
 
 def test_scopes_events_and_interactivity() -> None:
