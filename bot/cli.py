@@ -26,6 +26,7 @@ from storage.migrate import DatabaseUnusable, schema_problem
 
 if TYPE_CHECKING:
     from adapters.admin import AdminServer, Metrics
+    from adapters.console.files import FileFolder
     from bot.core import Core
     from bot.doctor import Check
 
@@ -92,9 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--db", type=_database_url, help="database URL (default: COACHBOT_DATABASE_URL)"
     )
+    console.add_argument("--files", type=Path, help="write the files the bot sends here")
     script = sub.add_parser("script", help="replay a transcript (SPEC §8)")
     script.add_argument("file", type=Path)
     script.add_argument("--json", action="store_true", help="one JSON object per message")
+    script.add_argument("--files", type=Path, help="write the files the bot sends here")
     script.add_argument(
         "--db", type=_database_url, help="database URL (default: a fresh temporary database)"
     )
@@ -260,7 +263,7 @@ async def _run(settings: Settings) -> int:
         await app.close()
 
 
-async def _live_repl(app: App, email: str) -> int:
+async def _live_repl(app: App, email: str, files: FileFolder | None = None) -> int:
     """The console with messages over time running on the real clock (its sender prints
     the DMs as they go out)."""
     from adapters.console.repl import repl
@@ -268,24 +271,30 @@ async def _live_repl(app: App, email: str) -> int:
     settle_heap()
     await app.scheduling.start()
     stopping = on_stop_signals()  # stop reading, finish the line, hand back the leases
-    code = await repl(app.core, email, after_each=app.scheduling.dispatcher.drain, stop=stopping)
+    code = await repl(
+        app.core, email, after_each=app.scheduling.dispatcher.drain, stop=stopping, files=files
+    )
     if stopping.done():
         log.info("stopping on %s", signal.Signals(stopping.result()).name)
         await stop_gracefully(app, [])
     return code
 
 
-async def _console(settings: Settings, email: str, db: str | None) -> int:
-    from adapters.console.sender import ConsoleSender, print_message
+async def _console(settings: Settings, email: str, db: str | None, files: Path | None) -> int:
+    from adapters.console.files import FileFolder
+    from adapters.console.sender import ConsoleSender, message_printer
 
-    app = await _open(settings, db, senders=[ConsoleSender(echo=print_message)])
+    folder = FileFolder(files)
+    app = await _open(settings, db, senders=[ConsoleSender(echo=message_printer(folder))])
     try:
-        return await _live_repl(app, email)
+        return await _live_repl(app, email, folder)
     finally:
         await app.close()
 
 
-async def _script(settings: Settings, file: Path, as_json: bool, db: str | None) -> int:
+async def _script(
+    settings: Settings, file: Path, as_json: bool, db: str | None, files: Path | None = None
+) -> int:
     from adapters.console.transcript import Transcript, TranscriptError
 
     try:
@@ -302,7 +311,7 @@ async def _script(settings: Settings, file: Path, as_json: bool, db: str | None)
         # a replayed transcript never e-mails anyone
         app = await _open(settings, url, clock=clock, mailer=None)
         try:
-            transcript = Transcript(app.core, clock, app.scheduling, base=file.parent)
+            transcript = Transcript(app.core, clock, app.scheduling, base=file.parent, files=files)
             for number, raw in enumerate(lines, start=1):
                 try:
                     records = await transcript.run_line(number, raw)
@@ -470,9 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "run":
         coroutine = _run(settings)
     elif args.cmd == "console":
-        coroutine = _console(settings, args.email, args.db)
+        coroutine = _console(settings, args.email, args.db, args.files)
     elif args.cmd == "script":
-        coroutine = _script(settings, args.file, args.json, args.db)
+        coroutine = _script(settings, args.file, args.json, args.db, args.files)
     else:
         coroutine = _db(settings, args.action, getattr(args, "path", None))
     try:

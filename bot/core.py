@@ -43,7 +43,14 @@ log = logging.getLogger("coachbot.core")
 
 # what a person may do about themselves in any space, bound to a club or not
 PERSONAL = frozenset(
-    {Action.HELP, Action.JOIN, Action.IDENTITY, Action.DECLINE_INVITATION, Action.FORGET_ME}
+    {
+        Action.HELP,
+        Action.JOIN,
+        Action.IDENTITY,
+        Action.DECLINE_INVITATION,
+        Action.FORGET_ME,
+        Action.EXPORT,
+    }
 )
 
 APOLOGY = "Sorry, something went wrong on my side and nothing was changed. Please try again."

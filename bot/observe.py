@@ -75,6 +75,32 @@ class Observed:
         if self.observer is not None:
             self.observer.send(platform, kind, outcome, seconds)
 
+    def files(self, platform: str, outcome: str, names: list[str], reason: str = "") -> None:
+        """Files that went with a message, or did not: a failed upload never fails the
+        message's text (it went first), so it is counted here as a send of kind `file`
+        with its own outcome. Names are the core's own file names, never user text."""
+        level = logging.INFO if outcome == "sent" else logging.WARNING
+        sends_log.log(
+            level,
+            "files %s %s to %s%s",
+            ", ".join(names),
+            outcome,
+            platform,
+            f": {reason}" if reason else "",
+            extra={
+                "fields": {
+                    "event": "files",
+                    "platform": platform,
+                    "outcome": outcome,
+                    "files": len(names),
+                    "reason": reason,
+                }
+            },
+        )
+        if self.observer is not None:
+            for _ in names:
+                self.observer.send(platform, "file", outcome, 0.0)
+
     def waited(self, platform: str, seconds: float) -> None:
         if self.observer is not None:
             self.observer.waited(platform, seconds)

@@ -304,6 +304,8 @@ class Action(StrEnum):
     HELP = "help"
     FORGET_ME = "forget_me"  # /forget-me: erase one's own account (issue 14 item 5)
     DELETE_CLUB = "delete_club"  # /delete-club: the head coach deletes the club
+    EXPORT = "export"  # /export: one's own data as files, by DM (issue 14 item 5)
+    EXPORT_CLUB = "export_club"  # /export club: the head coach's view of the club as files
 
 
 def _row(none: Scope, athlete: Scope, coach: Scope, head: Scope) -> dict[Role, Scope]:
@@ -359,12 +361,15 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     # role over first: a rule below); only the head coach deletes the club
     Action.FORGET_ME: _row(Scope.OWN, Scope.OWN, Scope.OWN, Scope.OWN),
     Action.DELETE_CLUB: _row(N, N, N, Y),
+    # one's own data, whoever one is (no club needed); the club's, as its head coach sees it
+    Action.EXPORT: _row(Scope.OWN, Scope.OWN, Scope.OWN, Scope.OWN),
+    Action.EXPORT_CLUB: _row(N, N, N, Y),
 }
 del N, Y
 
-# What a suspended member may still do: ask for help, and erase their own account (a data
-# right does not depend on one's standing in a club).
-SUSPENDED_MAY: frozenset[Action] = frozenset({Action.HELP, Action.FORGET_ME})
+# What a suspended member may still do: ask for help, and erase or export their own
+# account (a data right does not depend on one's standing in a club).
+SUSPENDED_MAY: frozenset[Action] = frozenset({Action.HELP, Action.FORGET_ME, Action.EXPORT})
 
 
 def scope_of(viewer: Viewer, action: Action) -> Scope:

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from adapters.console.files import FileFolder
+from adapters.console.sender import print_files
 from adapters.console.transcript import console_caller, to_records, upload_file
 from bot import grammar
 from bot.core import Core
@@ -94,9 +96,11 @@ async def repl(
     stream: TextIO | None = None,
     after_each: Callable[[], Awaitable[object]] | None = None,
     stop: asyncio.Future[Any] | None = None,
+    files: FileFolder | None = None,
 ) -> int:
     """Read and answer lines until the end of input, `:quit`, or `stop` completing (a
-    signal: the line being answered is finished first; 0 in every case)."""
+    signal: the line being answered is finished first; 0 in every case). A file the bot
+    sends prints as a line of its own, and is written to `files` when given."""
     stream = stream or sys.stdin
     interactive = stream.isatty()
     current = grammar.parse_email(email)
@@ -139,5 +143,6 @@ async def repl(
                 print(record.text)
             else:
                 print(f"[{record.channel}] {record.text}")
+            print_files(record.files, files)
         if after_each is not None:
             await after_each()  # DMs the line caused go out (and print) before the next

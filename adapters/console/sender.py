@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.messages import Outgoing
+from adapters.console.files import FileFolder, file_line
+from bot.messages import Attachment, Outgoing
 
 
 class ConsoleSender:
@@ -26,6 +27,22 @@ class ConsoleSender:
         return True  # SPEC §5: the console reaches anyone by e-mail
 
 
-def print_message(message: Outgoing) -> None:
-    where = message.channel.name if message.channel else f"DM to {message.email}"
-    print(f"[{where}] {message.text}", flush=True)
+def print_files(files: tuple[Attachment, ...], folder: FileFolder | None) -> None:
+    """A line per file, after writing them to the console's files folder (if any)."""
+    written = folder.keep(files) if folder is not None else []
+    for index, file in enumerate(files):
+        print(file_line(file, written[index] if index < len(written) else None), flush=True)
+
+
+def message_printer(folder: FileFolder | None = None) -> Callable[[Outgoing], None]:
+    """How the live console shows a message sent over time: its text, then its files."""
+
+    def show(message: Outgoing) -> None:
+        where = message.channel.name if message.channel else f"DM to {message.email}"
+        print(f"[{where}] {message.text}", flush=True)
+        print_files(message.files, folder)
+
+    return show
+
+
+print_message = message_printer()

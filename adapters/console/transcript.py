@@ -11,16 +11,18 @@ import asyncio
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from adapters.console.files import FileFolder, described
 from bot import grammar
 from bot.clock import FakeClock
 from bot.commands.base import Caller
 from bot.core import Core
 from bot.importers import MAX_FILE_BYTES
-from bot.messages import ChannelRef, Outgoing, Via
+from bot.messages import Attachment, ChannelRef, Outgoing, Via
 from bot.schedule.service import Scheduling
 
 LINE = re.compile(r"^(?P<who>[^\s:#]+@[^\s:#]+)(?:\s+(?P<channel>#[\w.\-]+))?:\s?(?P<text>.*)$")
@@ -37,9 +39,23 @@ class Record:
     ephemeral: bool
     ok: bool
     text: str
+    files: tuple[Attachment, ...] = field(default=(), compare=False)
 
     def as_json(self) -> str:
-        return json.dumps(self.__dict__, ensure_ascii=False)
+        """SPEC §8's object; a message that carries files adds `files` (name, bytes,
+        sha256), and one without has no such key."""
+        shown: dict[str, Any] = {
+            "line": self.line,
+            "to": self.to,
+            "channel": self.channel,
+            "via": self.via,
+            "ephemeral": self.ephemeral,
+            "ok": self.ok,
+            "text": self.text,
+        }
+        if self.files:
+            shown["files"] = described(self.files)
+        return json.dumps(shown, ensure_ascii=False)
 
     def as_plain(self) -> str:
         if self.via == "channel":
@@ -50,7 +66,8 @@ class Record:
             where = f"DM to {self.to}"
         flag = "" if self.ok else " [refused]"
         body = self.text.replace("\n", "\n    ")
-        return f"[{self.line}] {where}{flag}:\n    {body}"
+        files = "".join(f"\n    [file] {f.name} ({f.size:,} bytes)" for f in self.files)
+        return f"[{self.line}] {where}{flag}:\n    {body}{files}"
 
 
 def console_channel(name: str) -> ChannelRef:
@@ -80,12 +97,13 @@ def to_records(line: int, messages: Iterable[Outgoing], channel: str | None) -> 
                     False,
                     m.ok,
                     m.text,
+                    m.files,
                 )
             )
         elif m.via is Via.REPLY:
-            records.append(Record(line, m.email, channel, "reply", True, m.ok, m.text))
+            records.append(Record(line, m.email, channel, "reply", True, m.ok, m.text, m.files))
         else:
-            records.append(Record(line, m.email, None, "dm", False, m.ok, m.text))
+            records.append(Record(line, m.email, None, "dm", False, m.ok, m.text, m.files))
     return records
 
 
@@ -120,14 +138,24 @@ class Transcript:
         scheduling: Scheduling | None = None,
         *,
         base: Path | None = None,
+        files: Path | None = None,
     ) -> None:
         self.core = core
         self.clock = clock
         self.scheduling = scheduling
         self.base = base or Path.cwd()  # `:upload PATH` is read relative to this folder
+        self.files = FileFolder(files)  # where the files the bot sends are written
         self.started = False  # before the first typed line, @clock may set any time
 
     async def run_line(self, number: int, raw: str) -> list[Record]:
+        """The records of one transcript line; the files they carry are written to the
+        `files` folder (when given) as they come."""
+        records = await self._run_line(number, raw)
+        for record in records:
+            self.files.keep(record.files)
+        return records
+
+    async def _run_line(self, number: int, raw: str) -> list[Record]:
         text = raw.strip()
         if not text or text.startswith("#"):
             return []

@@ -13,6 +13,8 @@
   recorded by `Core.first_delivery`.
 - Buttons: the check-in buttons of daily DMs and an invitation's Accept / Decline
   (`views.CheckIn`).
+- Files of an answer (a chart) follow its text as ephemeral follow-ups with attachments,
+  within the interaction's own upload limit (`adapters.discord.files`).
 - An unexpected error is logged and answered with the core's short apology, never a
   stack trace and never silence.
 - Start-up: `COACHBOT_DISCORD_API_URL` / `COACHBOT_DISCORD_GATEWAY_URL` point discord.py's
@@ -36,9 +38,10 @@ from discord import app_commands
 
 from adapters.buttons import button_line
 from adapters.discord.commands import build_commands, local_suggestions
+from adapters.discord.files import FILE_LIMIT
 from adapters.discord.identity import interaction_caller, message_caller
 from adapters.discord.render import NO_PINGS, pages
-from adapters.discord.sender import LIMITS, DiscordSender
+from adapters.discord.sender import LIMITS, DiscordSender, post_files
 from adapters.discord.views import CheckIn
 from adapters.network import network_reason, quiet_network_retries
 from bot.commands.base import CommandSpec
@@ -197,7 +200,9 @@ class DiscordFrontEnd:
         self.built = build_commands(self.run_command, self.suggest)
         for command in self.built.commands:
             self.client.tree.add_command(command)
-        self.sender = DiscordSender(self.client, self.core.identities, limits=limits)
+        self.sender = DiscordSender(
+            self.client, self.core.identities, limits=limits, observed=core.observed
+        )
         self.sleep = sleep  # the wait for a turn in Discord's pace (tests pass their own)
         self.draining = False  # stopping: no new interaction or DM is taken
         self._gateway: asyncio.Future[None] | None = None
@@ -364,6 +369,13 @@ class DiscordFrontEnd:
                     embed=page.embed or discord.utils.MISSING,
                     ephemeral=True,
                     allowed_mentions=NO_PINGS,
+                )
+            if reply.files:  # after the text, in ephemeral follow-ups of their own
+                await post_files(
+                    functools.partial(interaction.followup.send, ephemeral=True),
+                    reply.files,
+                    observed=self.sender.observed,
+                    limit=getattr(interaction, "filesize_limit", None) or FILE_LIMIT,
                 )
         for note in notes:
             await interaction.followup.send(note, ephemeral=True, allowed_mentions=NO_PINGS)

@@ -20,6 +20,9 @@
   the recipient unreachable on Discord; anything else is retried with back-off.
 - Check-in actions (`Outgoing.actions`) become buttons whose click runs the action's
   command as the person who clicked (see `views.CheckIn`).
+- Files (`Outgoing.files`) follow the text in messages of their own, packed within
+  Discord's limits (`adapters.discord.files`), each with its own nonce (`<row>.f0`, ...);
+  one that fails is logged, counted and said, and never fails the text before it.
 """
 
 from __future__ import annotations
@@ -32,9 +35,18 @@ from typing import Any
 import aiohttp
 import discord
 
+from adapters.discord.files import (
+    FILE_LIMIT,
+    MAX_FILES,
+    as_discord,
+    bundles,
+    counted,
+    left_out_line,
+)
 from adapters.discord.render import NO_PINGS, pages
 from adapters.discord.views import check_in_view
-from bot.messages import Outgoing, Via
+from bot.messages import Attachment, Outgoing, Via
+from bot.observe import Observed
 from bot.pacing import Throttle
 from bot.ports import Limits, SendError
 
@@ -47,9 +59,13 @@ Identities = Callable[[int], Awaitable[list[tuple[str, str, str]]]]
 
 
 async def post(
-    channel: discord.abc.Messageable, message: Outgoing, *, nonce: str | None = None
+    channel: discord.abc.Messageable,
+    message: Outgoing,
+    *,
+    nonce: str | None = None,
+    observed: Observed | None = None,
 ) -> list[discord.Message]:
-    """Every page of `message` to `channel`, buttons on the last one."""
+    """Every page of `message` to `channel`, buttons on the last one; then its files."""
     sent = []
     shown = pages(message)
     for index, page in enumerate(shown):
@@ -62,6 +78,47 @@ async def post(
         if nonce is not None:
             kwargs["nonce"] = nonce if index == 0 else f"{nonce}.{index}"
         sent.append(await channel.send(page.content, **kwargs))
+    if message.files:
+        sent += await post_files(channel.send, message.files, nonce=nonce, observed=observed)
+    return sent
+
+
+async def post_files(
+    send: Callable[..., Awaitable[Any]],
+    files: tuple[Attachment, ...],
+    *,
+    nonce: str | None = None,
+    observed: Observed | None = None,
+    limit: int = FILE_LIMIT,
+) -> list[discord.Message]:
+    """The files of a message whose text went already, in as few messages as Discord's
+    limits allow, through `send` (a channel's, or an interaction's follow-up). A message
+    of files that fails is counted and said, never raised."""
+    observed = observed or Observed()
+    packed = bundles(files, limit)
+    counted(observed, packed)
+    sent: list[discord.Message] = []
+    failed: list[str] = []
+    for index, group in enumerate(packed.messages):
+        names = [f.name for f in group]
+        kwargs: dict[str, Any] = {"files": as_discord(group), "allowed_mentions": NO_PINGS}
+        if nonce is not None:
+            kwargs["nonce"] = f"{nonce}.f{index}"
+        try:
+            sent.append(await send(**kwargs))
+        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
+            observed.files("discord", "failed", names, type(exc).__name__)
+            failed += names
+            continue
+        observed.files("discord", "sent", names)
+    notes = [left_out_line(packed.left_out, limit)] if packed.left_out else []
+    if failed:
+        notes.append(f"I could not attach {', '.join(failed)} here; please ask again later.")
+    if notes:
+        try:
+            await send(content="\n".join(notes), allowed_mentions=NO_PINGS)
+        except (discord.HTTPException, aiohttp.ClientError, OSError):
+            log.info("could not say that files failed")
     return sent
 
 
@@ -101,18 +158,25 @@ class DiscordSender:
     platform = "discord"
 
     def __init__(
-        self, client: discord.Client, identities: Identities, *, limits: Limits = LIMITS
+        self,
+        client: discord.Client,
+        identities: Identities,
+        *,
+        limits: Limits = LIMITS,
+        observed: Observed | None = None,
     ) -> None:
         self.client = client
         self.identities = identities
         self.limits = limits
+        self.observed = observed or Observed()
         self.throttle = Throttle.under(limits)  # Discord's one pace, for every request
         self._dm_channels: dict[int, int] = {}  # Discord user -> their DM channel with us
         self._user_of: dict[int, int] = {}  # account -> its Discord user, once resolved
 
     def cost(self, message: Outgoing) -> int:
-        """A request per page, and one more to open a DM channel not known yet."""
-        requests = len(pages(message))
+        """A request per page and per message of files, and one more to open a DM channel
+        not known yet."""
+        requests = len(pages(message)) + -(-len(message.files) // MAX_FILES)
         if message.via is Via.DM and self._dm_channel_of(message.account_id) is None:
             requests += 1
         return requests
@@ -156,7 +220,7 @@ class DiscordSender:
         with discord_failures():
             channel = await self._channel(message)
             try:
-                await post(channel, message, nonce=nonce)
+                await post(channel, message, nonce=nonce, observed=self.observed)
             except discord.NotFound:
                 if message.via is Via.DM and message.account_id is not None:
                     # that DM channel is gone: open one afresh next time
@@ -166,4 +230,4 @@ class DiscordSender:
     async def reply(self, channel: discord.abc.Messageable, message: Outgoing) -> None:
         """A reply in the DM someone wrote in (no nonce: it is not an outbox row)."""
         with discord_failures():
-            await post(channel, message)
+            await post(channel, message, observed=self.observed)

@@ -60,7 +60,9 @@ class SlackFrontEnd:
         self.client = AsyncWebClient(token=token, base_url=api_url)
         clock = core.clock  # the cache expires on the injected clock, as all else does
         self.directory = Directory(self.client, now=lambda: clock.now().timestamp())
-        self.sender = SlackSender(self.client, self.directory, core.identities)
+        self.sender = SlackSender(
+            self.client, self.directory, core.identities, observed=core.observed
+        )
         self.bot = SlackBot(
             core,
             self.client,

@@ -14,6 +14,13 @@ e-mail Slack verified for each of them (SPEC §5a: a mention stands for that e-m
 A person of another workspace (a channel shared between organizations) is refused there
 and then, before the core is asked anything, so such a request can never read or change
 the org bound to this one. Buttons are the check-in's and an invitation's Accept/Decline.
+
+Files with an answer (`Outgoing.files`, a chart) follow its text. An ephemeral answer
+cannot carry a shared file, so an image is uploaded privately and shown in a second
+ephemeral message by an image block (`slack_file: {"id": ...}`); a file that is not an
+image (or an image Slack would not show there) is shared in the person's DM with the bot
+instead, and the ephemeral answer says so. A DM answer and a channel post share their
+files in their own conversation. The text always goes first (docs/DESIGN.md).
 """
 
 from __future__ import annotations
@@ -37,13 +44,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.buttons import button_line
 from adapters.slack.blocks import ACTION_PREFIX, blocks_for, escape, payload, slack_wording
+from adapters.slack.files import UploadFailed, image_blocks, is_image
 from adapters.slack.identity import Directory
 from adapters.slack.manifest import slash_roots
 from adapters.slack.sender import SlackSender, slack_failures
 from adapters.slack.translate import Origin, command_line, dm_line, is_direct, origin_of
 from bot.commands.base import Caller
 from bot.core import APOLOGY, Core
-from bot.messages import Outgoing, Via
+from bot.messages import Attachment, Outgoing, Via
 from bot.pacing import send_now
 from bot.ports import SendError
 
@@ -227,7 +235,12 @@ class SlackBot:
             await self.respond(response_url, _ephemeral(UNRESOLVED))
             return
         answer = await self.core.handle(caller, line)
-        await self.deliver(answer, response_url=response_url, here=incoming.origin.channel_id)
+        await self.deliver(
+            answer,
+            response_url=response_url,
+            here=incoming.origin.channel_id,
+            user_id=incoming.origin.user_id,
+        )
 
     # -- direct messages ----------------------------------------------------------------
 
@@ -356,6 +369,7 @@ class SlackBot:
             answer,
             response_url=response_url,
             dm_channel=channel if channel and is_direct(channel) else None,
+            user_id=incoming.origin.user_id,
         )
 
     # -- answering ----------------------------------------------------------------------
@@ -392,35 +406,96 @@ class SlackBot:
         response_url: str = "",
         here: str | None = None,
         dm_channel: str | None = None,
+        user_id: str | None = None,
     ) -> None:
         """Replies to the caller alone; channel posts to everyone in their channel. DMs are
-        never in `answer` (the core queues them in the outbox, the dispatcher sends)."""
+        never in `answer` (the core queues them in the outbox, the dispatcher sends).
+        Files follow each message's text (see the module's notes)."""
         for message in answer:
             body = payload(message)
             if message.via is Via.CHANNEL:
                 target = message.channel
                 if target is None or target.platform != "slack":
                     log.warning("a channel post for another platform was dropped")
-                elif response_url and target.channel_id == here:
+                    continue
+                if response_url and target.channel_id == here:
                     await self.respond(response_url, {**body, "response_type": "in_channel"})
                 else:
                     await self.post(target.channel_id, body)
+                if message.files:
+                    await self.sender.share_files(target.channel_id, message.files)
             elif message.via is Via.REPLY:
                 if dm_channel:
                     await self.post(dm_channel, body)
+                    if message.files:
+                        await self.sender.share_files(dm_channel, message.files)
                 elif response_url:
                     await self.respond(response_url, {**body, "response_type": "ephemeral"})
+                    if message.files:
+                        await self._ephemeral_files(response_url, message.files, user_id)
 
-    async def respond(self, response_url: str, body: dict[str, Any]) -> None:
-        if not response_url:
+    async def _ephemeral_files(
+        self, response_url: str, files: tuple[Attachment, ...], user_id: str | None
+    ) -> None:
+        """Images in an ephemeral message of their own; what it cannot show, in the DM."""
+        images = [f for f in files if is_image(f)]
+        to_dm = [f for f in files if not is_image(f)]
+        if images:
+            observed = self.sender.observed
+            names = [f.name for f in images]
+            try:
+                ids = await self.sender.uploader.upload(images, channel=None)
+            except UploadFailed as exc:
+                observed.files("slack", "failed", names, exc.reason)
+                note = f"I could not attach {', '.join(names)} here; please ask again later."
+                await self.respond(response_url, _ephemeral(note))
+            else:
+                shown = await self.respond(
+                    response_url,
+                    {
+                        "response_type": "ephemeral",
+                        "replace_original": False,
+                        "text": escape("\n".join(f.alt or f.name for f in images)),
+                        "blocks": image_blocks(images, ids),
+                    },
+                )
+                if shown:
+                    observed.files("slack", "sent", names)
+                else:  # Slack would not show them there: they go to the DM instead
+                    to_dm = images + to_dm
+        if not to_dm:
             return
+        names_text = ", ".join(f.name for f in to_dm)
+        try:
+            with slack_failures():
+                channel = await self.sender.dm_channel(user_id or "")
+        except SendError as exc:
+            self.sender.observed.files("slack", "failed", [f.name for f in to_dm], exc.reason)
+            return
+        if await self.sender.share_files(channel, to_dm):
+            await self.respond(
+                response_url, _ephemeral(f"I sent {names_text} to our direct messages.")
+            )
+
+    async def respond(self, response_url: str, body: dict[str, Any]) -> bool:
+        """Post to the request's `response_url`; whether Slack took it."""
+        if not response_url:
+            return False
         body = {k: v for k, v in body.items() if v is not None}
         try:
             async with self._session().post(response_url, json=body) as response:
                 if response.status >= 300:
                     log.warning("response_url answered HTTP %s", response.status)
+                    return False
+                if response.content_type == "application/json":
+                    answer = await response.json()
+                    if isinstance(answer, dict) and answer.get("ok") is False:
+                        log.warning("response_url refused: %s", answer.get("error"))
+                        return False
+                return True
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("response_url unreachable: %s", type(exc).__name__)
+            return False
 
     async def post(self, channel: str, body: dict[str, Any]) -> None:
         """chat.postMessage for an interactive answer, in its turn in Slack's one pace

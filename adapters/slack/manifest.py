@@ -27,6 +27,7 @@ SCOPES = (
     "users:read",
     "users:read.email",
     "files:read",
+    "files:write",  # charts and exports on their way out (files.getUploadURLExternal)
 )
 BOT_EVENTS = ("message.im",)
 DESCRIPTION_LIMIT = 140

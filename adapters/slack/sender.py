@@ -18,21 +18,28 @@ per minute" in its older guide, so 300 a minute. Its `throttle` paces the Router
 for Slack and the listeners' interactive answers alike (`bot.pacing`); `opens` and
 `conversation` tell the throttle which messages open a conversation and where each
 lands, from the DM channels this process already knows.
+
+Files (`Outgoing.files`: a chart, an export) follow the text in the same conversation,
+uploaded and shared there (`adapters.slack.files`); the text goes first, so a failed
+upload loses nothing of it and never fails the send: it is logged, counted, and said in
+a short line after the text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import payload
+from adapters.slack.blocks import escape, payload
+from adapters.slack.files import Uploader, UploadFailed
 from adapters.slack.identity import Directory
-from bot.messages import Outgoing, Via
+from bot.messages import Attachment, Outgoing, Via
+from bot.observe import Observed
 from bot.pacing import Throttle
 from bot.ports import Limits, SendError
 
@@ -94,11 +101,14 @@ class SlackSender:
         identities: Identities,
         *,
         limits: Limits = LIMITS,
+        observed: Observed | None = None,
     ) -> None:
         self.client = client
         self.directory = directory
         self.identities = identities
         self.limits = limits
+        self.uploader = Uploader(client)
+        self.observed = observed or Observed()
         self.throttle = Throttle.under(limits)  # Slack's one pace, for every request
         self._home: str | None = None
         self._dm_channels: dict[str, str] = {}  # Slack user -> their DM channel with us
@@ -132,12 +142,31 @@ class SlackSender:
             else:
                 channel = await self.dm_channel(await self._recipient(message))
             await self.post(channel, payload(message))
+        if message.files:
+            await self.share_files(channel, message.files)
 
     async def reaches_by_email(self, email: str) -> bool:
         with slack_failures():
             return await self.directory.user_id_for(email) is not None
 
     # -- pieces the listeners share -------------------------------------------------------
+
+    async def share_files(self, channel: str, files: Sequence[Attachment]) -> bool:
+        """Upload `files` and share them in `channel`, after its text went; a failure is
+        logged, counted and said in a line of its own (best effort), never raised."""
+        names = [f.name for f in files]
+        try:
+            await self.uploader.upload(files, channel=channel)
+        except UploadFailed as exc:
+            self.observed.files(self.platform, "failed", names, exc.reason)
+            try:
+                note = f"I could not attach {', '.join(names)} here; please ask again later."
+                await self.client.chat_postMessage(channel=channel, text=escape(note))
+            except (SlackApiError, OSError, TimeoutError):
+                log.info("could not say that the files to %s failed", channel)
+            return False
+        self.observed.files(self.platform, "sent", names)
+        return True
 
     def remember_dm(self, user_id: str, channel_id: str) -> None:
         """A DM the person wrote to us tells us their conversation id for free."""

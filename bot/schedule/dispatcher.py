@@ -44,7 +44,7 @@ from bot.clock import Clock
 from bot.messages import Outgoing, Via, within_limit
 from bot.observe import Observed
 from bot.ports import Mailer, Observer, Sender, SendError
-from bot.schedule import texts
+from bot.schedule import exports, texts
 from bot.schedule.outbox import decode_actions
 from bot.schedule.routing import Lane, Router
 
@@ -198,6 +198,8 @@ class Dispatcher:
             "digest": texts.one_by_one(texts.digest),
             "leaderboard": texts.one_by_one(texts.weekly_leaderboard),
             "weekly": texts.one_by_one(texts.weekly),
+            "export": texts.one_by_one(exports.own_export),
+            "export_club": texts.one_by_one(exports.club_export),
         }
         self._busy = asyncio.Lock()
         self._wake = asyncio.Event()

@@ -462,6 +462,9 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     # deleting the club is the head coach's
     Action.FORGET_ME: ("own", "own", "own", "own"),
     Action.DELETE_CLUB: ("no", "no", "no", "yes"),
+    # §4 `/export [club]`: one's own data, whoever one is; the club's, its head coach
+    Action.EXPORT: ("own", "own", "own", "own"),
+    Action.EXPORT_CLUB: ("no", "no", "no", "yes"),
 }
 ROLE_VIEWERS = {
     Role.NONE: Viewer(account_id=1),
@@ -489,10 +492,11 @@ def test_permission_cell(action: Action, role: Role) -> None:
 
 
 @pytest.mark.parametrize("action", list(Action), ids=str)
-def test_a_suspended_members_scope_is_help_and_forgetting_only(action: Action) -> None:
+def test_a_suspended_members_scope_is_help_and_their_data_rights_only(action: Action) -> None:
     for role in (Role.ATHLETE, Role.COACH, Role.HEAD_COACH):
         viewer = replace(ROLE_VIEWERS[role], status="suspended")
-        assert permits(viewer, action) is (action in (Action.HELP, Action.FORGET_ME))
+        rights = (Action.HELP, Action.FORGET_ME, Action.EXPORT)
+        assert permits(viewer, action) is (action in rights)
 
 
 def test_a_coach_who_is_also_an_athlete_acts_as_a_coach() -> None:
@@ -669,6 +673,9 @@ MATRIX: dict[str, Row] = {
     # the confirmed deletions are tested in tests/unit/test_erasure.py
     "forget-me": Row("/forget-me", (Y, Y, Y, Y, N)),
     "delete-club": Row("/delete-club", (N, N, N, N, Y)),
+    # issue 14 item 5: one's own data, whoever one is; the club's, its head coach only
+    "export": Row("/export", (Y, Y, Y, Y, Y)),
+    "export club": Row("/export club", (N, N, N, N, Y)),
 }
 # Commands the matrix cannot show by role alone, and where their cells are tested.
 NOT_IN_MATRIX = {

@@ -6,6 +6,11 @@ open and send DMs. Everything is recorded; tests inject gateway events and scrip
 failures (`fail`). discord.py parses a body as JSON only when its content-type is exactly
 `application/json`, so every answer is sent that way.
 
+A message with files comes as Discord takes it, multipart (`payload_json` and
+`files[n]`): the double reads every part, keeps each attachment's bytes (`uploaded`),
+lists them in the message it creates, and refuses what Discord refuses — more than 10
+files (400) or files over the upload limit (`upload_limit`, 10 MiB: 413, code 40005).
+
 Message creation honours `enforce_nonce` as Discord documents it (see `_create_message`),
 over a window of `nonce_window` seconds on the double's own clock (`now`, injectable); a
 test can act between Discord creating a message and its answer (`after_create`).
@@ -29,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from tests.adapters.limits import SlidingWindow
 
@@ -48,6 +53,8 @@ STAMP = "2027-01-04T09:00:00+00:00"
 NONCE_WINDOW = 120.0
 NONCE_MAX = 25  # characters: Discord refuses a longer nonce (400 Invalid Form Body)
 GLOBAL_LIMIT = 50  # requests a second per bot (discord.com/developers/docs/topics/rate-limits)
+MAX_ATTACHMENTS = 10  # files in one message
+UPLOAD_LIMIT = 10 * 1024 * 1024  # bytes a bot may upload in a guild without boosts
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -125,6 +132,8 @@ class DiscordDouble:
         self.dm_channels: dict[int, int] = {}  # user -> DM channel
         self.files: dict[str, bytes] = {}
         self.downloads: list[str] = []  # attachments the bot fetched
+        self.upload_limit = UPLOAD_LIMIT
+        self.uploaded: dict[str, bytes] = {}  # attachment id -> the bytes the bot sent
         self.rules: list[Rule] = []
         self.holds: list[tuple[str, re.Pattern[str], asyncio.Event]] = []
         self.identify: dict[str, Any] | None = None
@@ -339,11 +348,12 @@ class DiscordDouble:
         path = "/" + request.match_info["path"]
         body: Any = None
         if request.can_read_body:
-            raw = await request.read()
-            if request.content_type == "application/json":
-                body = json.loads(raw)
-            elif request.content_type.startswith("multipart/"):
-                body = {"multipart": True}
+            if request.content_type.startswith("multipart/"):
+                body = await self._multipart(request)
+            else:
+                raw = await request.read()
+                if request.content_type == "application/json":
+                    body = json.loads(raw)
         call = Call(request.method, path, dict(request.query), body, at=self.now())
         self.calls.append(call)
         try:
@@ -351,6 +361,7 @@ class DiscordDouble:
             answer = (
                 self._over_global_limit(call)
                 or self._scripted(request.method, path)
+                or self._refused_files(body)
                 or self._route(call)
             )
             if self.after_create is not None and len(self.created) > created:
@@ -361,6 +372,51 @@ class DiscordDouble:
             if method == request.method and pattern.fullmatch(path):
                 await gate.wait()
         return answer
+
+    async def _multipart(self, request: web.Request) -> dict[str, Any]:
+        """A multipart body as Discord reads it: `payload_json` is the message, and each
+        `files[n]` part an attachment (under `_files`, with its bytes)."""
+        body: dict[str, Any] = {}
+        files: list[dict[str, Any]] = []
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader):
+                continue
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            elif part.name and part.name.startswith("files["):
+                data = bytes(await part.read(decode=False))
+                files.append({"filename": part.filename, "data": data})
+        body["_files"] = files
+        return body
+
+    def _refused_files(self, body: Any) -> web.Response | None:
+        """Discord's answer to more files than one message takes, or too many bytes."""
+        files = (body or {}).get("_files") or [] if isinstance(body, dict) else []
+        if len(files) > MAX_ATTACHMENTS:
+            errors = {"files": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}}
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
+        if sum(len(f["data"]) for f in files) > self.upload_limit:
+            return _json({"message": "Request entity too large", "code": 40005}, 413)
+        return None
+
+    def _attachments(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        described = {str(a.get("id")): a for a in body.get("attachments") or []}
+        found = []
+        for index, file in enumerate(body.get("_files") or []):
+            attachment_id = str(self.snowflake())
+            self.uploaded[attachment_id] = file["data"]
+            found.append(
+                {
+                    "id": attachment_id,
+                    "filename": file["filename"],
+                    "size": len(file["data"]),
+                    "description": described.get(str(index), {}).get("description"),
+                    "url": f"http://127.0.0.1:{self.port}/files/{attachment_id}",
+                    "proxy_url": f"http://127.0.0.1:{self.port}/files/{attachment_id}",
+                }
+            )
+        return found
 
     def _over_global_limit(self, call: Call) -> web.Response | None:
         """Discord's global 429 for a request beyond `global_limit`, else None (and the
@@ -469,7 +525,7 @@ class DiscordDouble:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": self._attachments(body),
             "embeds": body.get("embeds") or [],
             "components": body.get("components") or [],
             "pinned": False,
@@ -725,3 +781,7 @@ class DiscordDouble:
 
     def posts_in(self, channel_id: int) -> list[dict[str, Any]]:
         return self.messages.get(channel_id, [])
+
+    def attached(self, messages: list[dict[str, Any]]) -> dict[str, bytes]:
+        """The files of `messages` by name, with the bytes the bot uploaded."""
+        return {a["filename"]: self.uploaded[a["id"]] for m in messages for a in m["attachments"]}

@@ -4,6 +4,9 @@ least once, through the real discord.py client and the local Discord double."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from typing import Any
 
@@ -203,6 +206,22 @@ async def test_a_club_runs_from_discord(
     assert "/link " in said.text
     said = await run.ok("/identities list", by=ava, **g)
     assert "discord" in said.text.lower()
+
+    # data rights (issue 14 item 5): one's own data, and the club's, as files in a DM
+    await run.ok("/log", by=ava, **g, what="6k 30:00", type="run")
+    said = await run.ok("/export", by=ava, **g)
+    assert "on its way" in said.text
+    said = await run.ok("/export", by=hc, **g, club=True)
+    assert "club export is on its way" in said.text
+    await bot.due_now()
+    mine = double.attached(double.dms_to(ava))
+    assert sorted(name.split("-")[1] for name in mine) == ["activities", "profile"]
+    profile = json.loads(next(v for k, v in mine.items() if k.startswith("coachbot-profile")))
+    assert profile["identities"][0]["platform"] == "discord"
+    theirs = double.attached(double.dms_to(hc))
+    runs = next(v for k, v in theirs.items() if k.startswith("club-activities"))
+    listed = [r["athlete"] for r in csv.DictReader(io.StringIO(runs.decode()))]
+    assert listed == ["Ava R."], listed  # ben logged his run private: never listed
 
     # changes of the club
     await run.ok("/unassign-athlete", by=hc, **g, coach=mention(kai), athlete=mention(ava))

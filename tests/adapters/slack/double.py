@@ -2,8 +2,12 @@
 
 It answers the methods coachbot uses (auth.test, users.info — with each user's e-mail and
 workspace admin/owner flags —, users.lookupByEmail,
-conversations.open, chat.postMessage, chat.postEphemeral, apps.connections.open), serves
-private file downloads, takes `response_url` posts, and speaks just enough of Socket
+conversations.open, chat.postMessage, chat.postEphemeral, apps.connections.open, and the
+upload flow: files.getUploadURLExternal, the POST of the bytes to the `upload_url` it
+gives — served here, the declared length checked — and files.completeUploadExternal,
+which only takes ids it gave out and whose bytes arrived, once), serves private file
+downloads, takes `response_url` posts (an image block must name a completed upload, as
+a `slack_file` id Slack knows), and speaks just enough of Socket
 Mode's websocket for a test to push an envelope and read the acknowledgement. Tests
 wait for calls with `wait_for` (an asyncio condition with a timeout), never by sleeping.
 
@@ -62,6 +66,20 @@ class SlackLimits:
 
 
 @dataclass
+class Upload:
+    """One file of the upload flow, as the double saw it."""
+
+    id: str
+    filename: str
+    length: int
+    alt: str | None
+    data: bytes | None = None  # the bytes POSTed to its upload_url
+    title: str | None = None
+    completed: bool = False
+    channel: str | None = None  # where files.completeUploadExternal shared it
+
+
+@dataclass
 class Scripted:
     status: int
     body: dict[str, Any]
@@ -86,6 +104,10 @@ class SlackDouble:
         self.limited: list[Call] = []  # calls answered 429 by the limits above
         self.users: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
+        self.uploads: dict[str, Upload] = {}  # file id -> what files.* were told and given
+        # Slack refuses an image block of a file it has not finished processing: True
+        # answers every response_url post with an image block `invalid_blocks`
+        self.refuse_images = False
         self.calls: list[Call] = []
         self.scripted: dict[str, list[Scripted]] = {}
         self.socket_acks: list[dict[str, Any]] = []
@@ -189,6 +211,14 @@ class SlackDouble:
     def responses(self, key: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == f"respond:{key}"]
 
+    def shared(self, channel: str | None = None) -> list[Upload]:
+        """Completed uploads shared in `channel` (None: every completed upload)."""
+        return [
+            u
+            for u in self.uploads.values()
+            if u.completed and (channel is None or u.channel == channel)
+        ]
+
     def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages Slack accepted (refused attempts are in `calls` only)."""
         return [
@@ -219,6 +249,7 @@ class SlackDouble:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files/{name}", self._file)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -329,7 +360,72 @@ class SlackDouble:
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if not self._blocks_show_known_files(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         return {"ok": True, "channel": args.get("channel"), "ts": self._next_ts()}
+
+    def _blocks_show_known_files(self, blocks: Any) -> bool:
+        """Every image block's `slack_file` id is a completed upload (Slack answers
+        `invalid_blocks` for one it does not know)."""
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        for block in blocks or []:
+            if block.get("type") != "image" or "slack_file" not in block:
+                continue
+            found = self.uploads.get(str(block["slack_file"].get("id")))
+            if found is None or not found.completed or not block.get("alt_text"):
+                return False
+        return True
+
+    # -- the upload flow --------------------------------------------------------------------
+
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(args.get("length") or 0)
+        except ValueError:
+            length = 0
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:09d}"
+        alt = args.get("alt_txt")
+        self.uploads[file_id] = Upload(file_id, filename, length, str(alt) if alt else None)
+        return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: the raw bytes, exactly as many as were declared."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        await self._record(Call("upload", {"file_id": file_id, "bytes": len(data)}))
+        upload = self.uploads.get(file_id)
+        if upload is None or upload.completed:
+            return web.Response(status=404, text="unknown upload")
+        if len(data) != upload.length:
+            return web.Response(status=400, text=f"expected {upload.length} bytes")
+        upload.data = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        raw = args.get("files")
+        try:
+            wanted = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(wanted, list) or not wanted:
+            return {"ok": False, "error": "invalid_arguments"}
+        found = [self.uploads.get(str(item.get("id"))) for item in wanted]
+        if any(u is None or u.data is None or u.completed for u in found):
+            return {"ok": False, "error": "file_not_found"}
+        channel = args.get("channel_id")
+        done = []
+        for upload, item in zip(found, wanted, strict=True):
+            assert upload is not None
+            upload.completed = True
+            upload.title = item.get("title") or upload.filename
+            upload.channel = str(channel) if channel else None
+            self.files[upload.id] = upload.data or b""
+            done.append({"id": upload.id, "title": upload.title, "name": upload.filename})
+        return {"ok": True, "files": done}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
@@ -348,7 +444,14 @@ class SlackDouble:
         return {"ok": True, "url": f"{self.base.replace('http', 'ws', 1)}/socket"}
 
     async def _respond(self, request: web.Request) -> web.Response:
-        await self._record(Call(f"respond:{request.match_info['key']}", await request.json()))
+        body = await request.json()
+        images = any(b.get("type") == "image" for b in body.get("blocks") or [])
+        ok = self._blocks_show_known_files(body.get("blocks")) and not (
+            images and self.refuse_images
+        )
+        await self._record(Call(f"respond:{request.match_info['key']}", body, ok=ok))
+        if not ok:
+            return web.json_response({"ok": False, "error": "invalid_blocks"}, status=404)
         return web.Response(text="ok")
 
     async def _file(self, request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ the Slack double, on both stores."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -187,6 +188,18 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     assert "/link" in await say(AVA, "/verify ava@lake.run")
     assert "/link " in await say(AVA, "/link")
     assert "slack" in (await say(AVA, "/identities")).lower()
+
+    # data rights (issue 14 item 5): one's own data, and the club's, as files in a DM
+    assert "on its way" in await say(AVA, "/export")
+    assert "on its way" in await say(HC, "/export club")
+    await s.due()
+    mine = s.double.shared(f"D{s.user_id(AVA)}")
+    assert sorted(u.filename.split("-")[1] for u in mine) == ["activities", "profile"]
+    profile = json.loads(next(u.data or b"" for u in mine if "profile" in u.filename))
+    assert profile["account"]["email"] == AVA
+    assert any("Your coachbot export" in t for t in s.dms_to(AVA))
+    club_files = s.double.shared(f"D{s.user_id(HC)}")
+    assert len(club_files) == 3 and all(u.data for u in club_files)
 
     # leaving and handing over
     await say(HC, f"/remove-member {CY}")

@@ -78,6 +78,7 @@ def test_scopes_events_and_interactivity() -> None:
         "users:read",
         "users:read.email",
         "files:read",
+        "files:write",
     }
     settings = document["settings"]
     assert "message.im" in settings["event_subscriptions"]["bot_events"]
