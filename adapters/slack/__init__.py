@@ -117,13 +117,14 @@ class SlackFrontEnd:
             self.ready.set()
             return
         assert self.public is not None
-        if not self.public.serving:
+        if not self.public.serving:  # `coachbot run` starts it first; alone, Slack does
             try:
                 await self.public.start()
             except FrontEndStartError as exc:
                 raise SlackStartError(str(exc)) from None
-            log.info("Slack: serving http://%s:%s%s", self.host, self.public.port, PATH)
         self.port = self.public.port
+        if not self.ready.is_set():
+            log.info("Slack: serving http://%s:%s%s", self.host, self.port, PATH)
         self.ready.set()
 
     async def _check_token(self) -> None:

@@ -1,4 +1,4 @@
-"""`/calendar [group:G]` and `/calendar reset [group:G]` (issue 15 item 2): a private URL
+"""`/calendar [group:G] [reset]` (issue 15 item 2): a private URL
 of an ICS feed — one's own schedule, or (coaches) a group's events — served by the public
 HTTP server under COACHBOT_PUBLIC_URL (`bot.feeds`, `adapters.public`).
 
@@ -8,6 +8,9 @@ HTTP server under COACHBOT_PUBLIC_URL (`bot.feeds`, `adapters.public`).
 - Only the token's hash is kept, so a URL cannot be shown twice: each `/calendar` makes
   one more URL for the same feed (one per calendar app or device), up to `MAX_LIVE`
   live at once; `/calendar reset` revokes every URL of that feed and gives one new one.
+- `reset` is a word of the one command, not a subcommand, so Discord shows one
+  `/calendar` with a `reset` option (a root with a subcommand becomes `/calendar list`
+  there).
 - Without COACHBOT_PUBLIC_URL there is nowhere to serve a feed: the command says so.
 """
 
@@ -34,23 +37,15 @@ ONLY_COACHES = (
 )
 
 
-def _group_arg() -> str | None:
-    return arg(
+@dataclass(frozen=True)
+class CalendarLink:
+    group: str | None = arg(
         Kind.WORD,
         help="a group whose events the feed holds (coaches); yours when left out",
         max_len=GROUP_NAME_MAX,
         suggest=Suggest.GROUP,
     )
-
-
-@dataclass(frozen=True)
-class CalendarLink:
-    group: str | None = _group_arg()
-
-
-@dataclass(frozen=True)
-class CalendarReset:
-    group: str | None = _group_arg()
+    reset: bool = arg(Kind.FLAG, help="revoke every earlier link to it first", default=False)
 
 
 def _public_url(ctx: Ctx) -> str:
@@ -92,7 +87,7 @@ async def _hand_out(ctx: Ctx, base: str, group: Group | None, opening: str) -> N
         )
     else:
         holds = f"the events of {group.name}"
-    again = "/calendar reset" + (f" group:{group.name}" if group else "")
+    again = "/calendar " + (f"group:{group.name} " if group else "") + "reset"
     ctx.reply(
         f"{opening}\n{feed_url(base, token)}\n"
         f"Subscribe to it in your calendar app (add a calendar from a URL). It holds {holds}, "
@@ -104,17 +99,20 @@ async def _hand_out(ctx: Ctx, base: str, group: Group | None, opening: str) -> N
 
 @command(
     "calendar",
-    usage="/calendar [group:G]",
+    usage="/calendar [group:G] [reset]",
     summary="a private calendar-feed link of your schedule (coaches: of a group's events)",
     action=Action.CALENDAR,
 )
 async def calendar_link(cmd: CalendarLink, ctx: Ctx) -> None:
     base = _public_url(ctx)
     group = await _feed_of(ctx, cmd.group)
+    if cmd.reset:
+        await calendar_reset(ctx, base, group)
+        return
     kind = "group" if group else "athlete"
     live = await ctx.uow.repo.live_calendar_feeds(ctx.account.id, kind, group.id if group else None)
     if live >= MAX_LIVE:
-        again = "/calendar reset" + (f" group:{group.name}" if group else "")
+        again = "/calendar " + (f"group:{group.name} " if group else "") + "reset"
         raise Refusal(
             f"You have {live} links to this calendar already, the most I keep. "
             f"{again} revokes them all and gives you one new link."
@@ -123,15 +121,8 @@ async def calendar_link(cmd: CalendarLink, ctx: Ctx) -> None:
     await _hand_out(ctx, base, group, f"Your private calendar link for {whose}:")
 
 
-@command(
-    "calendar reset",
-    usage="/calendar reset [group:G]",
-    summary="revoke every link to that calendar and get a new one",
-    action=Action.CALENDAR,
-)
-async def calendar_reset(cmd: CalendarReset, ctx: Ctx) -> None:
-    base = _public_url(ctx)
-    group = await _feed_of(ctx, cmd.group)
+async def calendar_reset(ctx: Ctx, base: str, group: Group | None) -> None:
+    """Every live link to this calendar stops answering; one new link."""
     kind = "group" if group else "athlete"
     gone = await ctx.uow.repo.revoke_calendar_feeds(
         ctx.account.id, kind, group.id if group else None, ctx.now

@@ -64,7 +64,7 @@ LINES = {
     "/calendar": (N, Y, Y, Y),
     "/calendar reset": (N, Y, Y, Y),
     "/calendar group:Squad": (N, N, Y, Y),
-    "/calendar reset group:Squad": (N, N, Y, Y),
+    "/calendar group:Squad reset": (N, N, Y, Y),
     "/calendar group:Nope": (N, N, N, N),
 }
 
@@ -100,14 +100,14 @@ async def test_refusals_say_what_was_wrong_and_hide_what_they_hide(lake: Club) -
     unknown = await lake.no(KAI, "/calendar group:Nope")
     assert unknown.text == "No group named 'Nope'. See /group list."
     extra = await lake.no(AVA, "/calendar please")
-    assert "Usage: /calendar [group:G]" in extra.text
+    assert "Usage: /calendar [group:G] [reset]" in extra.text
     await lake.ok(HC, f"/member {AVA} status:suspended")
     assert "suspended" in (await lake.no(AVA, "/calendar")).text
 
 
 async def test_without_a_public_url_the_command_says_so(lake: Club) -> None:
     lake.core.public_url = None
-    for line in ("/calendar", "/calendar reset", "/calendar group:Squad"):
+    for line in ("/calendar", "/calendar reset", "/calendar group:Squad reset"):
         said = await lake.no(KAI, line)
         assert said.text == NO_PUBLIC_URL
     assert "COACHBOT_PUBLIC_URL" in NO_PUBLIC_URL

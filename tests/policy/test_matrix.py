@@ -683,7 +683,6 @@ NOT_IN_MATRIX = {
     "unbind": "needs a bound Slack or Discord space: tests/unit/test_consent.py",
     "identities remove": "one's own identities, never the last: tests/unit/test_proof.py",
     "calendar": "needs COACHBOT_PUBLIC_URL: tests/policy/test_calendar_cells.py",
-    "calendar reset": "needs COACHBOT_PUBLIC_URL: tests/policy/test_calendar_cells.py",
 }
 CELLS = [
     pytest.param(name, role, row.allowed[i], id=f"{name}-{role}")
