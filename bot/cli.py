@@ -283,7 +283,7 @@ async def _run(settings: Settings) -> int:
         if "admin_port" in settings.model_fields_set:
             # the console's demo serves the admin endpoints only when asked: a newcomer's
             # `make run` never fails on a port something else holds
-            admin = admin_server(settings, app, metrics, [])
+            admin = admin_server(settings, app, metrics, [], public)
             try:
                 await admin.start()
             except FrontEndStartError as exc:
