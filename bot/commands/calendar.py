@@ -70,6 +70,14 @@ async def _feed_of(ctx: Ctx, name: str | None) -> Group | None:
     return group
 
 
+def _reset_line(group: Group | None) -> str:
+    """The command that resets this calendar, to copy (a name with spaces quoted)."""
+    if group is None:
+        return "/calendar reset"
+    name = f'"{group.name}"' if " " in group.name else group.name
+    return f"/calendar group:{name} reset"
+
+
 async def _hand_out(ctx: Ctx, base: str, group: Group | None, opening: str) -> None:
     _, me = ctx.require_org()
     token = new_feed_token()
@@ -87,7 +95,7 @@ async def _hand_out(ctx: Ctx, base: str, group: Group | None, opening: str) -> N
         )
     else:
         holds = f"the events of {group.name}"
-    again = "/calendar " + (f"group:{group.name} " if group else "") + "reset"
+    again = _reset_line(group)
     ctx.reply(
         f"{opening}\n{feed_url(base, token)}\n"
         f"Subscribe to it in your calendar app (add a calendar from a URL). It holds {holds}, "
@@ -112,7 +120,7 @@ async def calendar_link(cmd: CalendarLink, ctx: Ctx) -> None:
     kind = "group" if group else "athlete"
     live = await ctx.uow.repo.live_calendar_feeds(ctx.account.id, kind, group.id if group else None)
     if live >= MAX_LIVE:
-        again = "/calendar " + (f"group:{group.name} " if group else "") + "reset"
+        again = _reset_line(group)
         raise Refusal(
             f"You have {live} links to this calendar already, the most I keep. "
             f"{again} revokes them all and gives you one new link."
