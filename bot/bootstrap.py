@@ -64,6 +64,7 @@ async def bootstrap(
     migrate: bool = True,
     mailer: Mailer | None = None,
     observer: Observer | None = None,
+    public_url: str | None = None,
 ) -> App:
     """Open the store (migrating it to the newest schema) and build the core on it, with
     the one way out: a `Router` over `senders` (`sender`: one; neither: the console).
@@ -94,6 +95,7 @@ async def bootstrap(
         on_enqueued=wake,
         can_mail=mailer is not None,
         observer=observer,
+        public_url=public_url,
     )
     try:
         if senders is None:

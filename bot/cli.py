@@ -27,6 +27,7 @@ from storage.migrate import DatabaseUnusable, schema_problem
 if TYPE_CHECKING:
     from adapters.admin import AdminServer, Metrics
     from adapters.console.files import FileFolder
+    from adapters.public import PublicServer
     from bot.core import Core
     from bot.doctor import Check
 
@@ -128,24 +129,31 @@ async def _open(settings: Settings, url: str | None = None, **kw: object) -> App
     return await bootstrap(
         url or settings.database_url,
         default_timezone=settings.default_timezone,
+        public_url=settings.public_url,
         **kw,  # type: ignore[arg-type]
     )
 
 
 def platform_senders(
-    settings: Settings, front_ends: list[FrontEnd], **discord_options: Any
+    settings: Settings,
+    front_ends: list[FrontEnd],
+    public: PublicServer | None = None,
+    **discord_options: Any,
 ) -> Callable[[Core], list[Sender]]:
     """What `coachbot run` hands `bootstrap(senders=...)`: builds the configured Slack
     and/or Discord front ends from the core (into `front_ends`, for the caller to run)
-    and returns their senders, the Router's lanes in that order. The tests and the
-    schedule benchmark wire the same way (`discord_options`: a shorter wait for guilds,
-    their own sleep)."""
+    and returns their senders, the Router's lanes in that order; the public server, when
+    there is one, gets the core's feeds and Slack's route. The tests and the schedule
+    benchmark wire the same way (`discord_options`: a shorter wait for guilds, their
+    own sleep)."""
 
     def platforms(core: Core) -> list[Sender]:
+        if public is not None:
+            public.serve_feeds(core.calendar_feed)
         if settings.slack_enabled:
             from adapters.slack import build_slack
 
-            front_ends.append(build_slack(settings, core))
+            front_ends.append(build_slack(settings, core, public=public))
         if settings.discord_enabled:
             from adapters.discord import build_discord
 
@@ -155,17 +163,43 @@ def platform_senders(
     return platforms
 
 
+def public_server(settings: Settings) -> PublicServer | None:
+    """The public server on COACHBOT_HTTP_HOST:HTTP_PORT when this process serves one
+    (`Settings.public_server`): Slack's events in HTTP mode, the calendar feeds."""
+    if not settings.public_server:
+        return None
+    from adapters.public import PublicServer
+
+    return PublicServer(settings.http_host, settings.http_port)
+
+
+async def _start_public(public: PublicServer | None) -> None:
+    if public is None:
+        return
+    try:
+        await public.start()
+    except FrontEndStartError as exc:
+        raise StartError(str(exc)) from None
+
+
 def admin_server(
-    settings: Settings, app: App, metrics: Metrics, front_ends: list[FrontEnd], **kw: Any
+    settings: Settings,
+    app: App,
+    metrics: Metrics,
+    front_ends: list[FrontEnd],
+    public: PublicServer | None = None,
+    **kw: Any,
 ) -> AdminServer:
     """`/healthz`, `/readyz`, `/metrics` on COACHBOT_ADMIN_HOST:ADMIN_PORT, wired to this
-    process: ready when the database answers at this coachbot's schema revision and each
-    front end is connected; the outbox gauges read at each scrape. `kw` overrides the
-    host or port (tests)."""
+    process: ready when the database answers at this coachbot's schema revision, each
+    front end is connected and the public server listens; the outbox gauges read at each
+    scrape. `kw` overrides the host or port (tests)."""
     from adapters.admin import AdminServer
 
     checks: list[health.Check] = [partial(schema_problem, app.engine)]
     checks += [health.front_end_check(front) for front in front_ends]
+    if public is not None:
+        checks.append(partial(health.listening, "public server", lambda: public.serving))
     clock, store = app.core.clock, app.scheduling.dispatcher.store
 
     async def ready() -> list[str]:
@@ -192,14 +226,17 @@ async def _serve_platforms(settings: Settings) -> int:
 
     front_ends: list[FrontEnd] = []
     metrics = Metrics()
-    app = await _open(settings, senders=platform_senders(settings, front_ends), observer=metrics)
-    admin = admin_server(settings, app, metrics, front_ends)
+    public = public_server(settings)
+    senders = platform_senders(settings, front_ends, public)
+    app = await _open(settings, senders=senders, observer=metrics)
+    admin = admin_server(settings, app, metrics, front_ends, public)
     try:
         settle_heap()
         try:
             await admin.start()  # before the front ends: /readyz says what they await
         except FrontEndStartError as refused:
             raise StartError(str(refused)) from None
+        await _start_public(public)
         await app.scheduling.start()
         serving = asyncio.gather(*(front.run() for front in front_ends))
         # a container's stop: no new work, the work in flight finished, leases handed back
@@ -220,6 +257,8 @@ async def _serve_platforms(settings: Settings) -> int:
     finally:
         for front in front_ends:
             await front.stop()
+        if public is not None:
+            await public.stop()
         await admin.stop()
         await app.close()
 
@@ -239,11 +278,15 @@ async def _run(settings: Settings) -> int:
     metrics = Metrics()
     app = await _open(settings, senders=[console], observer=metrics)
     admin: AdminServer | None = None
+    public = public_server(settings)  # feeds, when PUBLIC_URL or HTTP_PORT is set
     try:
+        if public is not None:
+            public.serve_feeds(app.core.calendar_feed)
+            await _start_public(public)
         if "admin_port" in settings.model_fields_set:
             # the console's demo serves the admin endpoints only when asked: a newcomer's
             # `make run` never fails on a port something else holds
-            admin = admin_server(settings, app, metrics, [])
+            admin = admin_server(settings, app, metrics, [], public)
             try:
                 await admin.start()
             except FrontEndStartError as exc:
@@ -258,6 +301,8 @@ async def _run(settings: Settings) -> int:
         console.echo = print_message
         return await _live_repl(app, DEMO_HEAD_COACH)
     finally:
+        if public is not None:
+            await public.stop()
         if admin is not None:
             await admin.stop()
         await app.close()

@@ -56,6 +56,22 @@ class Settings(BaseSettings):
     # apart from the public HTTP_HOST:HTTP_PORT; port 0 takes any free port
     admin_host: str = "127.0.0.1"
     admin_port: int = 9464
+    # the base of the links coachbot hands out (calendar feeds): where the public server
+    # on HTTP_HOST:HTTP_PORT is reached from outside, e.g. https://coach.example.org
+    public_url: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL such as https://coach.example.org")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be a plain base URL, with no user, query or fragment")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod
@@ -109,6 +125,18 @@ class Settings(BaseSettings):
     @property
     def discord_enabled(self) -> bool:
         return bool(self.discord_token)
+
+    @property
+    def slack_http(self) -> bool:
+        """Slack runs in HTTP mode: its events come to the public server."""
+        return self.slack_enabled and not self.slack_app_token
+
+    @property
+    def public_server(self) -> bool:
+        """`coachbot run` serves HTTP_HOST:HTTP_PORT: for Slack's events in HTTP mode, and
+        for the calendar feeds whenever PUBLIC_URL or HTTP_PORT is set."""
+        asked = self.public_url is not None or "http_port" in self.model_fields_set
+        return self.slack_http or asked
 
     @property
     def secrets(self) -> list[str]:

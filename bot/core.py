@@ -25,6 +25,7 @@ from bot.commands import load_all
 from bot.commands.base import Caller, CommandSpec, Ctx, Refusal, identity_space
 from bot.commands.lookup import command_of
 from bot.conflicts import conflict_message
+from bot.feeds import CalendarFeeds
 from bot.grammar import GrammarError
 from bot.identity import Identified, identify, normalised, settled, viewer_of
 from bot.importers.pool import ParsePool, shared_pool
@@ -81,6 +82,7 @@ class Core:
         can_mail: bool = False,
         parse_pool: ParsePool | None = None,
         observer: Observer | None = None,
+        public_url: str | None = None,
     ) -> None:
         """`units` opens one transaction on the store (`UnitOfWork`), built by the
         composition root: the core never sees the database behind it."""
@@ -95,6 +97,9 @@ class Core:
         # uploads are parsed in worker processes, a few at once (bot/importers/pool.py)
         self.parse_pool = parse_pool or shared_pool()
         self.services = AdapterServices(units, clock)
+        # COACHBOT_PUBLIC_URL: where the public HTTP server is reached (calendar feeds)
+        self.public_url = public_url
+        self.feeds = CalendarFeeds(units, clock, default_timezone)
         # one log line per command, and the metrics port when `coachbot run` wires one
         self.observed = Observed(observer)
 
@@ -133,6 +138,10 @@ class Core:
 
     async def identities(self, account_id: int) -> list[tuple[str, str, str]]:
         return await self.services.identities(account_id)
+
+    async def calendar_feed(self, token: str) -> bytes | None:
+        """The iCalendar file a feed URL's token serves now; None: 404 (`bot.feeds`)."""
+        return await self.feeds.feed(token)
 
     # -- the pipeline ---------------------------------------------------------------
 
@@ -282,6 +291,7 @@ class Core:
             clock=self.clock,
             default_timezone=self.default_timezone,
             can_mail=self.can_mail,
+            public_url=self.public_url,
         )
         try:
             tokens: list[grammar.Token] = []

@@ -31,6 +31,11 @@ def front_end_check(front: FrontEnd) -> Check:
     return check
 
 
+async def listening(name: str, serving: Callable[[], bool]) -> str | None:
+    """A server of this process listens (the public server)."""
+    return None if serving() else f"{name} not listening"
+
+
 async def _one(check: Check, within: float) -> str | None:
     try:
         async with asyncio.timeout(within):

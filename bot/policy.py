@@ -306,6 +306,8 @@ class Action(StrEnum):
     DELETE_CLUB = "delete_club"  # /delete-club: the head coach deletes the club
     EXPORT = "export"  # /export: one's own data as files, by DM (issue 14 item 5)
     EXPORT_CLUB = "export_club"  # /export club: the head coach's view of the club as files
+    CALENDAR = "calendar"  # /calendar: a private feed of one's own schedule (issue 15)
+    CALENDAR_GROUP = "calendar_group"  # /calendar group:G: a feed of a group's events
 
 
 def _row(none: Scope, athlete: Scope, coach: Scope, head: Scope) -> dict[Role, Scope]:
@@ -364,6 +366,10 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     # one's own data, whoever one is (no club needed); the club's, as its head coach sees it
     Action.EXPORT: _row(Scope.OWN, Scope.OWN, Scope.OWN, Scope.OWN),
     Action.EXPORT_CLUB: _row(N, N, N, Y),
+    # §4 /calendar: every member their own schedule's feed; a group's events: coaches
+    # (any group, as they see every group). Checked again at every fetch of the feed.
+    Action.CALENDAR: _row(N, Scope.OWN, Scope.OWN, Scope.OWN),
+    Action.CALENDAR_GROUP: _row(N, N, Y, Y),
 }
 del N, Y
 
@@ -579,6 +585,15 @@ def thing_scope(viewer: Viewer, thing: Thing) -> Scope:
 
 def shows_workout_description(viewer: Viewer, visibility: str) -> bool:
     scope = thing_scope(viewer, Thing.WORKOUT)
+    return scope is Scope.YES or (scope is Scope.PUBLIC and visibility == "public")
+
+
+def feed_shows_description(visibility: str) -> bool:
+    """A calendar feed is read by whoever holds its URL (a calendar app, a calendar shared
+    with family): it shows a workout's description only where every athlete of the org
+    may read it — a `public` workout — whoever asked for the feed (a coach's own schedule
+    too). A `coaches` workout shows its name, type, kind and targets, as in SPEC §2."""
+    scope = THINGS[Thing.WORKOUT][Role.ATHLETE]
     return scope is Scope.YES or (scope is Scope.PUBLIC and visibility == "public")
 
 

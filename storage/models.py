@@ -413,6 +413,37 @@ class LinkCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class CalendarFeed(Base):
+    """A private calendar feed URL (issue 15 `/calendar`): only the SHA-256 of its random
+    token is kept, so the URL cannot be read back from the database, only recognised.
+
+    `kind` is `athlete` (the account's own schedule, with its groups' events) or `group`
+    (a coach's feed of one group's events, `group_id`). The feed dies with the membership
+    it was made under (removal, erasure, the club's deletion: by cascade) and with its
+    group; `revoked_at` is set by `/calendar reset`. Suspension and roles are checked at
+    every fetch (`bot.feeds`)."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(_fk("accounts.id"))
+    membership_id: Mapped[int] = mapped_column(_fk("memberships.id"))
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    group_id: Mapped[int | None] = mapped_column(_fk("groups.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('athlete', 'group')", name="kind"),
+        CheckConstraint("(kind = 'group') = (group_id IS NOT NULL)", name="group_kind"),
+        Index("ix_calendar_feeds_account_id", "account_id"),
+        Index("ix_calendar_feeds_membership_id", "membership_id"),
+        Index("ix_calendar_feeds_group_id", "group_id"),
+    )
+
+
 class Plan(Base):
     """A plan template: `weeks` weeks; each (week, weekday) holds a workout or is rest."""
 

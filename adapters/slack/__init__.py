@@ -1,6 +1,7 @@
 """Slack front end: `build_slack(settings, core)` for `coachbot run` (bot/cli.py).
 
-HTTP mode (the default) serves `POST /slack/events` on COACHBOT_HTTP_HOST:HTTP_PORT for
+HTTP mode (the default) serves `POST /slack/events` on the public server
+(`adapters.public`, COACHBOT_HTTP_HOST:HTTP_PORT, shared with the calendar feeds) for
 slash commands, the Events API (including `url_verification`) and interactivity, with
 every request's signature checked against COACHBOT_SLACK_SIGNING_SECRET (bolt answers a
 bad, missing or stale one with 401 before any listener runs). With
@@ -21,7 +22,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.network import listen, network_reason, quiet_network_retries
+from adapters.network import network_reason, quiet_network_retries
+from adapters.public import PublicServer
 from adapters.slack.identity import Directory
 from adapters.slack.listeners import SlackBot
 from adapters.slack.manifest import PATH
@@ -49,6 +51,7 @@ class SlackFrontEnd:
         *,
         port: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        public: PublicServer | None = None,
     ) -> None:
         token = settings.slack_bot_token
         if not token:
@@ -73,7 +76,11 @@ class SlackFrontEnd:
             api_url=api_url,
             sleep=sleep,
         )
-        self._runner: web.AppRunner | None = None
+        # HTTP mode: Slack's route on the public server (`coachbot run`'s, or one of its own)
+        self.public: PublicServer | None = None
+        if not self.app_token:
+            self.public = public or PublicServer(self.host, self.port)
+            self.public.add_post(PATH, self._events)
         self._socket: Any = None
         self._session: aiohttp.ClientSession | None = None
         self.ready = asyncio.Event()  # set once serving (HTTP bound / socket connected)
@@ -83,16 +90,10 @@ class SlackFrontEnd:
     def mode(self) -> str:
         return "socket" if self.app_token else "http"
 
-    def web_app(self) -> web.Application:
-        """The aiohttp application serving Slack's requests at /slack/events."""
-
-        async def events(request: web.Request) -> web.Response:
-            bolt_request = await to_bolt_request(request)
-            return await to_aiohttp_response(await self.bot.bolt.async_dispatch(bolt_request))
-
-        application = web.Application()
-        application.router.add_post(PATH, events)
-        return application
+    async def _events(self, request: web.Request) -> web.Response:
+        """A request of Slack's at /slack/events."""
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await self.bot.bolt.async_dispatch(bolt_request))
 
     async def start(self) -> None:
         """Open the connection pool and start listening (returns once ready)."""
@@ -117,14 +118,14 @@ class SlackFrontEnd:
                 log.info("Slack: connected in Socket Mode")
             self.ready.set()
             return
-        if self._runner is None:
+        assert self.public is not None
+        if not self.public.serving:  # `coachbot run` starts it first; alone, Slack does
             try:
-                where = "COACHBOT_HTTP_HOST:HTTP_PORT"
-                self._runner = await listen(self.web_app(), self.host, self.port, where)
-            except OSError as exc:
+                await self.public.start()
+            except FrontEndStartError as exc:
                 raise SlackStartError(str(exc)) from None
-            bound = self._runner.addresses[0]
-            self.port = int(bound[1])
+        self.port = self.public.port
+        if not self.ready.is_set():
             log.info("Slack: serving http://%s:%s%s", self.host, self.port, PATH)
         self.ready.set()
 
@@ -171,7 +172,7 @@ class SlackFrontEnd:
             return False
         if self._socket is not None:
             return bool(await self._socket.client.is_connected())
-        return self._runner is not None
+        return self.public is not None and self.public.serving
 
     async def drain(self) -> None:
         """Take no new requests — the HTTP listener closed (a new connection is refused:
@@ -180,13 +181,12 @@ class SlackFrontEnd:
         `coachbot run`'s shutdown; docs/DESIGN.md "Stopping and restarting")."""
         self.drained = True
         self.ready.clear()
-        serving = self._socket is not None or self._runner is not None
+        serving = self._socket is not None or bool(self.public and self.public.serving)
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self.public is not None:
+            await self.public.stop()  # the feeds it serves stop with it: the process is going
         if serving:
             log.info("Slack: taking no new requests; %s in progress", self.bot.in_flight)
         await self.bot.settled()
@@ -209,8 +209,11 @@ class SlackFrontEnd:
         await self.bot.close()
 
 
-def build_slack(settings: Settings, core: Core, *, port: int | None = None) -> SlackFrontEnd:
+def build_slack(
+    settings: Settings, core: Core, *, port: int | None = None, public: PublicServer | None = None
+) -> SlackFrontEnd:
     """The Slack front end for `coachbot run`, built from the core inside
     `bootstrap(senders=...)`; `port` overrides COACHBOT_HTTP_PORT (0: any free port, for
-    tests)."""
-    return SlackFrontEnd(settings, core, port=port)
+    tests); `public`: the process's public server, which then carries Slack's route (in
+    HTTP mode) — else the front end makes one of its own."""
+    return SlackFrontEnd(settings, core, port=port, public=public)

@@ -21,6 +21,7 @@ AREAS = (
     "proof",
     "erasure",
     "export",
+    "calendar",
 )
 
 

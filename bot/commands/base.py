@@ -222,6 +222,8 @@ class Ctx:
     default_timezone: str
     # an SMTP server is configured: codes can be e-mailed (`/verify`, SPEC §5a)
     can_mail: bool = False
+    # COACHBOT_PUBLIC_URL: the base of the links the bot hands out (calendar feeds)
+    public_url: str | None = None
     out: list[Outgoing] = field(default_factory=list)
 
     @property

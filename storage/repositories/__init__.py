@@ -12,6 +12,7 @@ from storage.repositories.accounts import AccountQueries
 from storage.repositories.activities import ActivityQueries
 from storage.repositories.audit import AuditQueries
 from storage.repositories.base import RepositoryBase
+from storage.repositories.calendar import CalendarQueries
 from storage.repositories.compliance import ComplianceQueries
 from storage.repositories.deliveries import DeliveryQueries
 from storage.repositories.erasure import ErasureQueries
@@ -52,6 +53,7 @@ class Repository(
     ComplianceQueries,
     ErasureQueries,
     ExportQueries,
+    CalendarQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

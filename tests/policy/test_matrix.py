@@ -465,6 +465,9 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     # §4 `/export [club]`: one's own data, whoever one is; the club's, its head coach
     Action.EXPORT: ("own", "own", "own", "own"),
     Action.EXPORT_CLUB: ("no", "no", "no", "yes"),
+    # §4 /calendar: one's own schedule's feed | (coaches) a group's events
+    Action.CALENDAR: ("no", "own", "own", "own"),
+    Action.CALENDAR_GROUP: ("no", "no", "yes", "yes"),
 }
 ROLE_VIEWERS = {
     Role.NONE: Viewer(account_id=1),
@@ -686,6 +689,7 @@ NOT_IN_MATRIX = {
     "decline": "needs an invitation of one's own: tests/unit/test_consent.py",
     "unbind": "needs a bound Slack or Discord space: tests/unit/test_consent.py",
     "identities remove": "one's own identities, never the last: tests/unit/test_proof.py",
+    "calendar": "needs COACHBOT_PUBLIC_URL: tests/policy/test_calendar_cells.py",
 }
 CELLS = [
     pytest.param(name, role, row.allowed[i], id=f"{name}-{role}")

@@ -4,8 +4,10 @@ Logging is set up by the function `coachbot` itself uses (`bot.cli.configure_log
 DEBUG, in both formats, into a buffer. Then known secrets go through every path: the
 settings' tokens and passwords (logged by a library, and inside an exception), a join
 code, a `/verify` code, a `/link` code, a coach's note and an activity's notes — typed
-through the core, delivered by the dispatcher to the chat sender and the mailer. The
-buffer must hold one line per command and per send, and none of the secrets.
+through the core, delivered by the dispatcher to the chat sender and the mailer — and a
+calendar feed's token, fetched over HTTP from the public server (a feed served, a feed
+not found, a feed whose building failed). The buffer must hold one line per command and
+per send, and none of the secrets.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import pytest
 
 from adapters.admin import Metrics
 from adapters.console.transcript import console_caller
+from adapters.public import PublicServer
 from bot.bootstrap import bootstrap
 from bot.cli import configure_logging
 from bot.clock import FakeClock
@@ -69,6 +73,39 @@ async def secrets_through_every_path(world: World) -> list[str]:
     return [join_code, verify_code, link_code, NOTE, ACTIVITY_NOTES]
 
 
+async def feed_secrets(world: World) -> list[str]:
+    """`/calendar`, then its feed fetched over HTTP: served, revoked (404) and broken (the
+    error is logged). Returns the token and the URL's path, which hold the secret."""
+    server = PublicServer("127.0.0.1", 0)
+    server.serve_feeds(world.app.core.calendar_feed)
+    broken = PublicServer("127.0.0.1", 0)
+
+    async def fails(token: str) -> bytes | None:
+        raise RuntimeError("the store went away")
+
+    broken.serve_feeds(fails)
+    await server.start()
+    await broken.start()
+    world.app.core.public_url = server.url
+    try:
+        said = await world.ok("ava@lake.run", "/calendar")
+        url = said.text.split("\n")[1]
+        path = url.removeprefix(server.url)
+        token = path.removeprefix("/calendar/").removesuffix(".ics")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as served:
+                assert served.status == 200
+            async with http.get(broken.url + path) as failed:
+                assert failed.status == 500
+            await world.ok("ava@lake.run", "/calendar reset")
+            async with http.get(url) as revoked:
+                assert revoked.status == 404
+    finally:
+        await server.stop()
+        await broken.stop()
+    return [token, path]
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 async def test_no_secret_reaches_a_log_line(fmt: str, db_url: str, clock: object) -> None:
     settings = secret_settings(fmt)
@@ -88,6 +125,7 @@ async def test_no_secret_reaches_a_log_line(fmt: str, db_url: str, clock: object
     typed = count_lines(world)
     try:
         made = await secrets_through_every_path(world)
+        made += await feed_secrets(world)
     finally:
         await world.app.close()
 
@@ -106,6 +144,7 @@ async def test_no_secret_reaches_a_log_line(fmt: str, db_url: str, clock: object
         assert [r["outcome"] for r in links] == ["ok", "refused"]  # asked for, misused
         assert all(isinstance(r["duration_ms"], float) for r in commands)
         assert any(r["command"] == "unknown" and r["outcome"] == "refused" for r in commands)
+        assert any(r["message"] == "a calendar feed could not be built" for r in records)
         assert {(r["platform"], r["outcome"]) for r in sends} >= {
             ("console", "sent"),
             ("mail", "sent"),

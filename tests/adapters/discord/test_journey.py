@@ -10,6 +10,10 @@ import json
 import re
 from typing import Any
 
+import aiohttp
+from icalendar import Calendar
+
+from adapters.public import PublicServer
 from tests.adapters.discord.conftest import Answer, Discord, Starter, mention, text_of
 from tests.adapters.discord.double import DiscordDouble
 
@@ -175,6 +179,24 @@ async def test_a_club_runs_from_discord(
     )
     said = await run.ok("/plan end", by=hc, **g, member=mention(ava), from_day="2027-01-09")
     assert "now ends on Fri 08 Jan" in said.text
+
+    # a private calendar feed (issue 15): Discord alone, so the public server runs alone
+    public = PublicServer("127.0.0.1", 0)
+    public.serve_feeds(bot.app.core.calendar_feed)
+    await public.start()
+    bot.app.core.public_url = public.url
+    try:
+        await run.ok("/calendar", by=ava, **g)
+        said = await run.ok("/calendar", by=ava, **g, reset=True)
+        assert "Revoked 1 earlier link" in said.text
+        link = re.search(r"(http://[\w.:]+/calendar/[\w-]+\.ics)", said.text)
+        assert link, said.text
+        async with aiohttp.ClientSession() as http, http.get(link[1]) as got:
+            assert got.status == 200
+            events = Calendar.from_ical(await got.read()).walk("VEVENT")
+        assert "Easy 8k" in {str(event["SUMMARY"]) for event in events}
+    finally:
+        await public.stop()
 
     # coaches' notes, the audit, invitations
     said = await run.ok("/note", by=kai, **g, member=mention(ava), text='Watch her "kick": 200m')

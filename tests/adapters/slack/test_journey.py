@@ -8,6 +8,8 @@ import json
 import re
 from datetime import timedelta
 
+from icalendar import Calendar
+
 from adapters.slack.manifest import slash_roots
 from adapters.slack.translate import NOT_SLASH
 from tests.adapters.slack.conftest import SlackClub
@@ -157,6 +159,18 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     await s.due()
     assert any("Your coach changed your schedule" in t for t in s.dms_to(AVA))
     assert any("Your coach ended your plan Base" in t for t in s.dms_to(BEN))
+
+    # a private calendar feed (issue 15): served on Slack's own port, by the public server
+    assert s.front.public is not None
+    s.front.public.serve_feeds(s.app.core.calendar_feed)
+    s.app.core.public_url = s.front.public.url
+    feed = re.search(r"(http://[\w.:]+/calendar/[\w-]+\.ics)", await say(AVA, "/calendar"))
+    assert feed, "no feed link"
+    assert s.http is not None
+    async with s.http.get(feed[1]) as got:
+        assert got.status == 200
+        events = Calendar.from_ical(await got.read()).walk("VEVENT")
+    assert "Easy 8k" in {str(event["SUMMARY"]) for event in events}
 
     # coach notes stay with coaches
     await say(KAI, f'/note {AVA} "Strong finish, watch the calf"')
