@@ -189,7 +189,12 @@ async def _serve_platforms(settings: Settings) -> int:
 
     front_ends: list[FrontEnd] = []
     metrics = Metrics()
-    app = await _open(settings, senders=platform_senders(settings, front_ends), observer=metrics)
+    app = await _open(
+        settings,
+        senders=platform_senders(settings, front_ends),
+        observer=metrics,
+        share_pace=True,  # with the other processes of these tokens, on PostgreSQL
+    )
     admin = admin_server(settings, app, metrics, front_ends)
     try:
         settle_heap()

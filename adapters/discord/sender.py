@@ -35,7 +35,7 @@ import discord
 from adapters.discord.render import NO_PINGS, pages
 from adapters.discord.views import check_in_view
 from bot.messages import Outgoing, Via
-from bot.pacing import Throttle
+from bot.pacing import Throttle, bot_key
 from bot.ports import Limits, SendError
 
 log = logging.getLogger("coachbot.discord.sender")
@@ -101,12 +101,19 @@ class DiscordSender:
     platform = "discord"
 
     def __init__(
-        self, client: discord.Client, identities: Identities, *, limits: Limits = LIMITS
+        self,
+        client: discord.Client,
+        identities: Identities,
+        *,
+        limits: Limits = LIMITS,
+        token: str = "",
     ) -> None:
         self.client = client
         self.identities = identities
         self.limits = limits
         self.throttle = Throttle.under(limits)  # Discord's one pace, for every request
+        # the processes (shards) of this bot token share its pace on PostgreSQL
+        self.bot_key = bot_key(token) if token else ""
         self._dm_channels: dict[int, int] = {}  # Discord user -> their DM channel with us
         self._user_of: dict[int, int] = {}  # account -> its Discord user, once resolved
 

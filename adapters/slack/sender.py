@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import payload
 from adapters.slack.identity import Directory
 from bot.messages import Outgoing, Via
-from bot.pacing import Throttle
+from bot.pacing import Throttle, bot_key
 from bot.ports import Limits, SendError
 
 log = logging.getLogger("coachbot.slack.sender")
@@ -100,6 +100,8 @@ class SlackSender:
         self.identities = identities
         self.limits = limits
         self.throttle = Throttle.under(limits)  # Slack's one pace, for every request
+        # the processes of this bot token share its pace on PostgreSQL (bot.pacing)
+        self.bot_key = bot_key(client.token) if client.token else ""
         self._home: str | None = None
         self._dm_channels: dict[str, str] = {}  # Slack user -> their DM channel with us
         self._user_of: dict[int, str] = {}  # account -> its Slack user, once resolved

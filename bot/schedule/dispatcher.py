@@ -371,9 +371,11 @@ class Dispatcher:
             if now > last_start:
                 return STOP
             if wait:
-                delay = throttle.reserve(
+                delay = await throttle.acquire(
                     now, to=lane.key(message), cost=lane.cost(message), opens=lane.opens(message)
                 )
+                if throttle.held_until(now) is not None:
+                    continue  # a Retry-After another process was told: handled above
                 if delay > 0:
                     self.observed.waited(lane.platform, delay)
                     await self.sleep(delay)
@@ -492,7 +494,7 @@ class Dispatcher:
             if exc.permanent:
                 log.info("message %s failed for good on %s: %s", row.id, lane.platform, exc.reason)
                 return Outcome("failed", exc.reason, permanent=True)
-            until = lane.throttle.refused(now, exc)  # held: this platform only, for all
+            until = await lane.throttle.rate_limited(now, exc)  # this platform, for all
             if until is not None:
                 return Outcome("pending", exc.reason, retry_at=until, limited=True)
             return self._retry(row, now, exc.reason)

@@ -15,7 +15,9 @@ Each lane has its platform's `Throttle` (`bot.pacing`): the one the sender carri
 shared with the adapter's interactive answers — or one built from the limits it
 declares. The dispatcher reserves a slot on it before each send and holds it when the
 platform answers 429, so a Retry-After on Slack pauses Slack only. A Router shared by
-several dispatchers of one process shares their pace.
+several dispatchers of one process shares their pace. Given a `PaceStore` (PostgreSQL),
+the Router shares each lane's pace with the other processes of the same bot token: a
+sender that names its token (`bot_key`) gets a `SharedPace` on its throttle.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.messages import Outgoing, Via
-from bot.pacing import Throttle
-from bot.ports import UNLIMITED, Sender
+from bot.pacing import SharedPace, Throttle
+from bot.ports import UNLIMITED, PaceStore, Sender
 
 Identities = Callable[[int], Awaitable[list[tuple[str, str, str]]]]
 
@@ -70,7 +72,13 @@ def recipient_key(message: Outgoing) -> str:
 class Router:
     """The platform senders of one process, each in its lane (see the module doc)."""
 
-    def __init__(self, senders: Sequence[Sender], identities: Identities | None = None) -> None:
+    def __init__(
+        self,
+        senders: Sequence[Sender],
+        identities: Identities | None = None,
+        *,
+        pace: PaceStore | None = None,
+    ) -> None:
         if not senders:
             raise ValueError("a router needs at least one sender")
         self.lanes: dict[str, Lane] = {}
@@ -78,6 +86,9 @@ class Router:
             throttle = getattr(sender, "throttle", None)
             if not isinstance(throttle, Throttle):
                 throttle = Throttle.under(getattr(sender, "limits", UNLIMITED))
+            bot = getattr(sender, "bot_key", None)
+            if pace is not None and isinstance(bot, str) and bot:
+                throttle.shared = SharedPace(pace, sender.platform, bot)
             self.lanes[sender.platform] = Lane(sender, throttle)
         self.identities = identities
 

@@ -20,6 +20,7 @@ from storage.repositories.invitations import InvitationQueries
 from storage.repositories.leaderboard import LeaderboardQueries
 from storage.repositories.members import Member, MemberQueries
 from storage.repositories.outbox import OutboxQueries
+from storage.repositories.pace import PaceQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 from storage.repositories.rosters import RosterQueries
@@ -50,6 +51,7 @@ class Repository(
     ScheduleQueries,
     ComplianceQueries,
     ErasureQueries,
+    PaceQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""
