@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -29,6 +29,10 @@ from bot.ports import Limits, PaceStore, SendError
 log = logging.getLogger("coachbot.pacing")
 
 Sleep = Callable[[float], Awaitable[None]]
+# the conversation a message counts in for a per-recipient spacing, by every name this
+# process knows it by (the person, and their DM channel once opened): one key or several
+To = str | Sequence[str] | None
+SPACING_MARGIN = 1.1  # a per-recipient spacing, stretched for sends that arrive out of step
 PATIENCE = 30.0  # seconds a person's answer may wait for a held platform before it is dropped
 
 
@@ -70,8 +74,10 @@ class Throttle:
     @classmethod
     def under(cls, limits: Limits) -> Throttle:
         """Under a published limit: 1 % fewer starts in a window 1 % longer than the
-        platform's, for requests that reach it out of step."""
-        spacing = timedelta(seconds=limits.per_recipient)
+        platform's, for requests that reach it out of step; and a per-recipient spacing
+        10 % longer — two sends to one conversation reach it a spacing apart only if
+        both take as long on the way (a busy process, another process, the network)."""
+        spacing = timedelta(seconds=limits.per_recipient * SPACING_MARGIN)
         opens = None
         if limits.opens_per_minute > 0:
             opens = cls._within(limits.opens_per_minute, 60.0)
@@ -114,13 +120,24 @@ class Throttle:
                 log.warning("could not share a Retry-After of %s", self.shared.platform)
         return until
 
+    async def landed(self, to: To, at: datetime) -> None:
+        """A message to `to` that opened its conversation first was posted by `at`:
+        the conversation's spacing counts from then, not from the message's slot."""
+        keys = _keys(to) if self.spacing else ()
+        for key in keys:
+            last = self._last_to.get(key)
+            self._last_to[key] = at if last is None or at > last else last
+        if keys and self.shared is not None:
+            try:
+                await self.shared.landed(keys, at + self.spacing)
+            except Exception:
+                log.warning("could not share a spacing of %s", self.shared.platform)
+
     def held_until(self, now: datetime) -> datetime | None:
         """The end of a Retry-After still running at `now`, else None."""
         return self.held if self.held is not None and self.held > now else None
 
-    def reserve(
-        self, now: datetime, *, to: str | None = None, cost: int = 1, opens: int = 0
-    ) -> float:
+    def reserve(self, now: datetime, *, to: To = None, cost: int = 1, opens: int = 0) -> float:
         """Take the next free slot for a message of `cost` requests to `to` that opens
         `opens` conversations first; the seconds to wait for it (0: go now). Opens count
         in their own budget when there is one, else as requests like any other."""
@@ -134,17 +151,20 @@ class Throttle:
             slot = max(slot, self.opens._take(now))
         if self.held is not None and self.held > slot:
             slot = self.held
-        if to is not None and self.spacing:
-            last = self._last_to.get(to)
+        keys = _keys(to) if self.spacing else ()
+        for key in keys:
+            last = self._last_to.get(key)
             if last is not None and last + self.spacing > slot:
                 slot = last + self.spacing
-            self._last_to[to] = slot
+        for key in keys:
+            self._last_to[key] = slot
+        if keys:
             if len(self._last_to) > 10_000:  # forget recipients whose spacing has passed
                 self._last_to = {k: t for k, t in self._last_to.items() if t + self.spacing > now}
         return max(0.0, (slot - now).total_seconds())
 
     async def acquire(
-        self, now: datetime, *, to: str | None = None, cost: int = 1, opens: int = 0
+        self, now: datetime, *, to: To = None, cost: int = 1, opens: int = 0
     ) -> float:
         """`reserve`, or — when shared — the slot taken from the bot's shared pace; a
         store that cannot answer leaves this process pacing alone for that send."""
@@ -199,7 +219,7 @@ class SharedPace:
         self._spaced = 0
 
     async def slot(
-        self, throttle: Throttle, now: datetime, *, to: str | None, cost: int, opens: int
+        self, throttle: Throttle, now: datetime, *, to: To, cost: int, opens: int
     ) -> datetime:
         """When a message of `cost` requests to `to`, opening `opens` conversations
         first, may start (the caller waits until then)."""
@@ -213,15 +233,25 @@ class SharedPace:
             slot = max(slot, await self._take(throttle, "opens", opening, opens, now))
         if throttle.held is not None and throttle.held > slot:
             slot = throttle.held
-        if to is not None and throttle.spacing:
-            start, _ = await self.store.claim(
-                self.platform, self.bot, f"to:{to}"[:200], earliest=slot, span=throttle.spacing
-            )
-            slot = max(slot, start)
+        keys = _keys(to) if throttle.spacing else ()
+        starts = {}
+        for key in keys:
+            starts[key] = await self._space(throttle, key, slot)
+            slot = max(slot, starts[key])
+        for key in keys:  # a later name waited: the earlier one's spacing runs from the send
+            if starts[key] < slot:
+                await self._space(throttle, key, slot)
+        if keys:
             self._spaced += 1
             if self._spaced % self.FORGET_EVERY == 0:
                 await self.store.forget(now - throttle.spacing)
         return slot
+
+    async def _space(self, throttle: Throttle, key: str, earliest: datetime) -> datetime:
+        start, _ = await self.store.claim(
+            self.platform, self.bot, f"to:{key}"[:200], earliest=earliest, span=throttle.spacing
+        )
+        return start
 
     async def _take(
         self, throttle: Throttle, scope: str, interval: timedelta, count: int, now: datetime
@@ -246,6 +276,10 @@ class SharedPace:
     async def hold(self, until: datetime) -> None:
         await self.store.hold(self.platform, self.bot, until)
 
+    async def landed(self, keys: Sequence[str], free_at: datetime) -> None:
+        for key in keys:
+            await self.store.push(self.platform, self.bot, f"to:{key}"[:200], free_at)
+
 
 async def send_now(
     throttle: Throttle,
@@ -253,7 +287,7 @@ async def send_now(
     sleep: Sleep,
     attempt: Callable[[], Awaitable[None]],
     *,
-    to: str | None = None,
+    to: To = None,
     cost: int = 1,
     opens: int = 0,
     patience: float = PATIENCE,
@@ -282,3 +316,9 @@ def _patient(throttle: Throttle, now: datetime, patience: float) -> None:
     held = throttle.held_until(now)
     if held is not None and (held - now).total_seconds() > patience:
         raise SendError(f"held by a rate limit until {held.isoformat()}")
+
+
+def _keys(to: To) -> tuple[str, ...]:
+    if to is None:
+        return ()
+    return (to,) if isinstance(to, str) else tuple(to)

@@ -68,6 +68,10 @@ class PaceStore(Protocol):
         """A Retry-After: no request of this bot starts before `until`, in any process."""
         ...
 
+    async def push(self, platform: str, bot: str, scope: str, free_at: datetime) -> None:
+        """The scope's schedule has nothing free before `free_at` (a later start)."""
+        ...
+
     async def forget(self, before: datetime) -> int:
         """Drop per-conversation spacings that ended before `before`."""
         ...

@@ -29,6 +29,10 @@ class PaceBudgets:
         async with self.sessions() as session, session.begin():
             await PaceQueries(session).hold_pace(platform, bot, until)
 
+    async def push(self, platform: str, bot: str, scope: str, free_at: datetime) -> None:
+        async with self.sessions() as session, session.begin():
+            await PaceQueries(session).push_pace(platform, bot, scope, free_at)
+
     async def forget(self, before: datetime) -> int:
         async with self.sessions() as session, session.begin():
             return await PaceQueries(session).forget_spacing(before)

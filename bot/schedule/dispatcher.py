@@ -382,7 +382,12 @@ class Dispatcher:
                     if self._stopping:
                         return STOP
             await done.settled()  # the message before is marked sent first
+            opened = wait and lane.opens(message) > 0
             outcome = await self._send(row, message, lane)
+            if opened and outcome.status == "sent":
+                # it posted a round trip after its slot: its conversation's spacing runs
+                # from now (the next message there needs no open, and would land early)
+                await throttle.landed(lane.key(message), self.clock.now())
             if outcome.limited and wait:
                 if defer:
                     return DEFER  # kept: sent again once the Retry-After expires

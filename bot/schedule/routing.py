@@ -52,12 +52,16 @@ class Lane:
         opens = getattr(self.sender, "opens", None)
         return int(opens(message)) if opens is not None else 0
 
-    def key(self, message: Outgoing) -> str:
-        """The conversation a per-recipient spacing counts `message` in: the platform's
-        own, when the sender knows it (a DM channel already open), else `recipient_key`."""
+    def key(self, message: Outgoing) -> tuple[str, ...]:
+        """The names of the conversation a per-recipient spacing counts `message` in:
+        `recipient_key` (the person, or the channel), and the platform's own when the
+        sender knows it (a DM channel already open) — so a DM and a reply in that DM
+        count together, and so do a person's DMs before and after their channel is
+        known here or in another process."""
         conversation = getattr(self.sender, "conversation", None)
         known = conversation(message) if conversation is not None else None
-        return f"channel:{known}" if known else recipient_key(message)
+        own = recipient_key(message)
+        return (own, f"channel:{known}") if known and f"channel:{known}" != own else (own,)
 
 
 def recipient_key(message: Outgoing) -> str:

@@ -55,6 +55,24 @@ class PaceQueries(RepositoryBase):
         )
         await self.s.execute(stmt)
 
+    async def push_pace(self, platform: str, bot: str, scope: str, free_at: datetime) -> None:
+        """Nothing of the scope's schedule before `free_at` (a send ended later than its
+        slot): the row's next free instant moves there unless it is later already."""
+        row = RateBudget.__table__
+        stmt = (
+            postgresql.insert(RateBudget)
+            .values(platform=platform, bot=bot, scope=scope, next_slot=free_at)
+            .on_conflict_do_update(
+                index_elements=["platform", "bot", "scope"],
+                set_={
+                    "next_slot": func.greatest(
+                        row.c.next_slot, bindparam("free_at", free_at, type_=UTCDateTime())
+                    )
+                },
+            )
+        )
+        await self.s.execute(stmt)
+
     async def forget_spacing(self, before: datetime) -> int:
         """Per-conversation rows whose spacing ran out before `before`: no longer needed."""
         result = await self.s.execute(

@@ -85,5 +85,17 @@ async def test_spacing_per_conversation_counts_every_process(
     second = await two.acquire(NOW, to="channel:D1")
     elsewhere = await two.acquire(NOW, to="channel:D2")
     assert first == 0.0
-    assert second >= 1.0  # Slack's one message a second in one conversation
+    assert second >= 1.0  # Slack's one message a second in one conversation (and 10 %)
     assert elsewhere < 1.0
+
+
+async def test_a_first_message_spaces_from_when_it_landed(stores: list[PaceBudgets]) -> None:
+    """A DM that opened its conversation posted a round trip after its slot: the next
+    one there, from any process and by either name, waits the spacing from the post."""
+    one, two, _ = processes(stores, SLACK)
+    assert await one.acquire(NOW, to="account:7", opens=1) == 0.0
+    posted = NOW + timedelta(seconds=0.3)
+    await one.landed(("account:7", "channel:D7"), posted)
+    by_channel = await two.acquire(posted, to=("account:7", "channel:D7"))
+    assert by_channel == pytest.approx(1.1)  # Slack's second, and the 10 % margin
+    assert await one.acquire(posted, to="channel:D7") == pytest.approx(2.2)
