@@ -17,7 +17,8 @@ minute, and a workspace-wide pace Slack does not publish — "several hundred me
 per minute" in its older guide, so 300 a minute. Its `throttle` paces the Router's lane
 for Slack and the listeners' interactive answers alike (`bot.pacing`); `opens` and
 `conversation` tell the throttle which messages open a conversation and where each
-lands, from the DM channels this process already knows.
+lands, from the DM channels this process already knows. `bot_key` (a hash of the token)
+lets the processes of one bot share that pace on PostgreSQL (`bot.pacing.SharedPace`).
 """
 
 from __future__ import annotations
