@@ -23,6 +23,7 @@ from bot.schedule.service import Scheduling
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.outbox import OutboxStore
+from storage.pace import PaceBudgets
 from storage.planning import PlanningStore
 from storage.unit_of_work import UnitOfWork
 
@@ -65,10 +66,13 @@ async def bootstrap(
     mailer: Mailer | None = None,
     observer: Observer | None = None,
     public_url: str | None = None,
+    share_pace: bool = False,
 ) -> App:
     """Open the store (migrating it to the newest schema) and build the core on it, with
     the one way out: a `Router` over `senders` (`sender`: one; neither: the console).
-    `observer` receives what the core, the dispatcher and the scheduler did (metrics)."""
+    `observer` receives what the core, the dispatcher and the scheduler did (metrics).
+    `share_pace` (`coachbot run`): on PostgreSQL each platform's pace is shared with the
+    other processes of the same bot token, through the database (`storage.pace`)."""
     if sender is not None:
         if senders is not None:
             raise TypeError("pass senders= or sender=, not both")
@@ -104,10 +108,15 @@ async def bootstrap(
             senders = [ConsoleSender()]
         elif callable(senders):
             senders = senders(core)
-        router = Router(senders, core.identities)
+        pace = PaceBudgets(sessions) if share_pace and _postgres(engine) else None
+        router = Router(senders, core.identities, pace=pace)
     except BaseException:
         await engine.dispose()
         raise
     dispatcher = Dispatcher(OutboxStore(sessions), clock, router, mailer=mailer, observer=observer)
     scheduling = Scheduling(Planner(PlanningStore(sessions), clock), dispatcher, observer=observer)
     return App(core=core, engine=engine, scheduling=scheduling, sessions=sessions)
+
+
+def _postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -228,7 +228,12 @@ async def _serve_platforms(settings: Settings) -> int:
     metrics = Metrics()
     public = public_server(settings)
     senders = platform_senders(settings, front_ends, public)
-    app = await _open(settings, senders=senders, observer=metrics)
+    app = await _open(
+        settings,
+        senders=senders,
+        observer=metrics,
+        share_pace=True,  # with the other processes of these tokens, on PostgreSQL
+    )
     admin = admin_server(settings, app, metrics, front_ends, public)
     try:
         settle_heap()

@@ -6,6 +6,7 @@ pydantic's validation report into a single `SettingsError` message.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +47,22 @@ class Settings(BaseSettings):
         if any(not part.isdigit() for part in parts):
             raise ValueError("must be Discord guild ids (numbers) separated by commas")
         return ",".join(parts)
+
+    # ID/COUNT: this process is shard ID of COUNT of the bot's gateway (several processes)
+    discord_shards: str = ""
+
+    @field_validator("discord_shards")
+    @classmethod
+    def _shards(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        found = re.fullmatch(r"(\d+)/(\d+)", value)
+        if found is None or not int(found[1]) < int(found[2]):
+            raise ValueError(
+                f"{value!r} is not ID/COUNT such as 0/3 (the shard's number from 0 to COUNT-1)"
+            )
+        return f"{int(found[1])}/{int(found[2])}"
 
     smtp_url: str | None = None
     smtp_from: str = "coachbot@localhost"
@@ -137,6 +154,14 @@ class Settings(BaseSettings):
         for the calendar feeds whenever PUBLIC_URL or HTTP_PORT is set."""
         asked = self.public_url is not None or "http_port" in self.model_fields_set
         return self.slack_http or asked
+
+    @property
+    def discord_shard(self) -> tuple[int, int] | None:
+        """(ID, COUNT) of COACHBOT_DISCORD_SHARDS, None when unsharded."""
+        if not self.discord_shards:
+            return None
+        shard, count = self.discord_shards.split("/")
+        return int(shard), int(count)
 
     @property
     def secrets(self) -> list[str]:

@@ -8,6 +8,7 @@ Standard library only: a port imports nothing it describes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -49,6 +50,33 @@ class Limits:
 UNLIMITED = Limits(per_second=0.0)  # a sender with no published limit: never paced
 
 
+class PaceStore(Protocol):
+    """Where the processes of one bot share its platform's pace (PostgreSQL:
+    `storage.pace.PaceBudgets`; `bot.pacing.SharedPace` uses it). A bot is named by a
+    hash of its token (`bot.pacing.bot_key`), never the token. `scope`: `requests`,
+    `opens`, or `to:<conversation>` for a per-conversation spacing."""
+
+    async def claim(
+        self, platform: str, bot: str, scope: str, *, earliest: datetime, span: timedelta
+    ) -> tuple[datetime, datetime | None]:
+        """Take the next `span` of the scope's even schedule, from `earliest` at the
+        soonest and after any hold; atomically, so no two callers get the same instant.
+        Returns its start and the bot's running hold (None: none)."""
+        ...
+
+    async def hold(self, platform: str, bot: str, until: datetime) -> None:
+        """A Retry-After: no request of this bot starts before `until`, in any process."""
+        ...
+
+    async def push(self, platform: str, bot: str, scope: str, free_at: datetime) -> None:
+        """The scope's schedule has nothing free before `free_at` (a later start)."""
+        ...
+
+    async def forget(self, before: datetime) -> int:
+        """Drop per-conversation spacings that ended before `before`."""
+        ...
+
+
 class Sender(Protocol):
     """A platform's way of delivering one outbox message (the adapters implement it)."""
 
@@ -63,7 +91,9 @@ class PlatformSender(Sender, Protocol):
     e-mail alone (an invitee with no chat identity yet).
 
     Optional, read by the Router when present: `throttle` (a `bot.pacing.Throttle`: the
-    platform's one pace, when the adapter's interactive answers share it), `opens(m)`
+    platform's one pace, when the adapter's interactive answers share it), `bot_key` (a
+    hash of the bot token, `bot.pacing.bot_key`: processes of the same bot share its
+    pace through a `PaceStore` on PostgreSQL), `opens(m)`
     (conversations `send(m)` must open first, under `limits.opens_per_minute`), and
     `conversation(m)` (the conversation `m` lands in, when known without a request, so
     a per-channel limit counts a DM and a reply in that DM together)."""

@@ -637,6 +637,23 @@ class ProcessedEvent(Base):
     __table_args__ = (UniqueConstraint("platform", "event_id"),)
 
 
+class RateBudget(Base):
+    """One bot token's pace on one platform, shared by every process on PostgreSQL
+    (issue 14 item 6): `next_slot` is the next free instant of the even schedule the
+    processes claim slots of, and `held_until` the end of the latest Retry-After any of
+    them was told. `bot` is a hash of the token, never the token; `scope` is `requests`,
+    `opens` (a budget of its own, Slack's conversations.open) or `to:<conversation>` (the
+    per-conversation spacing)."""
+
+    __tablename__ = "rate_budgets"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_slot: Mapped[datetime] = mapped_column(UTCDateTime)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # SQLite reuses the largest rowid after a delete unless a table says AUTOINCREMENT; ids
 # appear in outbox keys (`welcome:<membership id>`), so a reused id would swallow a new
 # event's message as a duplicate. PostgreSQL sequences never reuse values.

@@ -159,6 +159,14 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 @pytest.fixture
+async def postgres_url() -> str:
+    """A fresh, migrated PostgreSQL database (skipped, or failed under CI, without one)."""
+    url = need_postgres()
+    await _fresh_postgres(url)
+    return url
+
+
+@pytest.fixture
 async def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     target = tmp_path / "coachbot.db"
     shutil.copy(sqlite_template, target)

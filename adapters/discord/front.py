@@ -19,7 +19,9 @@
   stack trace and never silence.
 - Start-up: `COACHBOT_DISCORD_API_URL` / `COACHBOT_DISCORD_GATEWAY_URL` point discord.py's
   REST routes and gateway at another Discord-compatible server (a local double in tests);
-  the commands are synced per configured guild, else globally.
+  the commands are synced per configured guild, else globally. `COACHBOT_DISCORD_SHARDS`
+  (ID/COUNT) connects as that shard: Discord sends it the events of its servers
+  ((guild_id >> 22) % COUNT == ID), and DMs to shard 0.
 """
 
 from __future__ import annotations
@@ -139,7 +141,13 @@ class CoachTree(app_commands.CommandTree["CoachClient"]):
 
 
 class CoachClient(discord.Client):
-    def __init__(self, front: DiscordFrontEnd, *, guild_ready_timeout: float) -> None:
+    def __init__(
+        self,
+        front: DiscordFrontEnd,
+        *,
+        guild_ready_timeout: float,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
         # coachbot has no voice: say nothing about the voice libraries it does not need
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -154,6 +162,9 @@ class CoachClient(discord.Client):
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             allowed_mentions=NO_PINGS,
+            # COACHBOT_DISCORD_SHARDS: Discord sends this process its shard's servers only
+            shard_id=shard[0] if shard is not None else None,
+            shard_count=shard[1] if shard is not None else None,
         )
         self.front = front
         self.tree = CoachTree(self)
@@ -196,12 +207,17 @@ class DiscordFrontEnd:
         self.ready = asyncio.Event()  # set once connected and the guilds are known
         self.lost_before_ready = asyncio.Event()
         point_at(settings.discord_api_url, settings.discord_gateway_url)
-        self.client = CoachClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.shard = settings.discord_shard
+        self.client = CoachClient(self, guild_ready_timeout=guild_ready_timeout, shard=self.shard)
         self.built = build_commands(self.run_command, self.suggest)
         for command in self.built.commands:
             self.client.tree.add_command(command)
         self.sender = DiscordSender(
-            self.client, self.core.identities, limits=limits, observed=core.observed
+            self.client,
+            self.core.identities,
+            limits=limits,
+            observed=core.observed,
+            token=self.token,
         )
         self.sleep = sleep  # the wait for a turn in Discord's pace (tests pass their own)
         self.draining = False  # stopping: no new interaction or DM is taken
@@ -297,7 +313,10 @@ class DiscordFrontEnd:
 
     async def sync_commands(self) -> None:
         """Publish the command set (per configured guild, else globally). A sync Discord
-        refuses is logged, and the bot serves on with the commands Discord has."""
+        refuses is logged, and the bot serves on with the commands Discord has. Of
+        several shards, shard 0 publishes (the set is the bot's, not a shard's)."""
+        if self.shard is not None and self.shard[0] != 0:
+            return
         tree = self.client.tree
         for guild_id in self.guild_ids or (None,):
             guild = discord.Object(guild_id) if guild_id is not None else None

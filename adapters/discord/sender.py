@@ -47,7 +47,7 @@ from adapters.discord.render import NO_PINGS, pages
 from adapters.discord.views import check_in_view
 from bot.messages import Attachment, Outgoing, Via
 from bot.observe import Observed
-from bot.pacing import Throttle
+from bot.pacing import Throttle, bot_key
 from bot.ports import Limits, SendError
 
 log = logging.getLogger("coachbot.discord.sender")
@@ -164,12 +164,15 @@ class DiscordSender:
         *,
         limits: Limits = LIMITS,
         observed: Observed | None = None,
+        token: str = "",
     ) -> None:
         self.client = client
         self.identities = identities
         self.limits = limits
         self.observed = observed or Observed()
         self.throttle = Throttle.under(limits)  # Discord's one pace, for every request
+        # the processes (shards) of this bot token share its pace on PostgreSQL
+        self.bot_key = bot_key(token) if token else ""
         self._dm_channels: dict[int, int] = {}  # Discord user -> their DM channel with us
         self._user_of: dict[int, int] = {}  # account -> its Discord user, once resolved
 

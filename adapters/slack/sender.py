@@ -17,7 +17,8 @@ minute, and a workspace-wide pace Slack does not publish — "several hundred me
 per minute" in its older guide, so 300 a minute. Its `throttle` paces the Router's lane
 for Slack and the listeners' interactive answers alike (`bot.pacing`); `opens` and
 `conversation` tell the throttle which messages open a conversation and where each
-lands, from the DM channels this process already knows.
+lands, from the DM channels this process already knows. `bot_key` (a hash of the token)
+lets the processes of one bot share that pace on PostgreSQL (`bot.pacing.SharedPace`).
 
 Files (`Outgoing.files`: a chart, an export) follow the text in the same conversation,
 uploaded and shared there (`adapters.slack.files`); the text goes first, so a failed
@@ -40,7 +41,7 @@ from adapters.slack.files import Uploader, UploadFailed
 from adapters.slack.identity import Directory
 from bot.messages import Attachment, Outgoing, Via
 from bot.observe import Observed
-from bot.pacing import Throttle
+from bot.pacing import Throttle, bot_key
 from bot.ports import Limits, SendError
 
 log = logging.getLogger("coachbot.slack.sender")
@@ -110,6 +111,8 @@ class SlackSender:
         self.uploader = Uploader(client)
         self.observed = observed or Observed()
         self.throttle = Throttle.under(limits)  # Slack's one pace, for every request
+        # the processes of this bot token share its pace on PostgreSQL (bot.pacing)
+        self.bot_key = bot_key(client.token) if client.token else ""
         self._home: str | None = None
         self._dm_channels: dict[str, str] = {}  # Slack user -> their DM channel with us
         self._user_of: dict[int, str] = {}  # account -> its Slack user, once resolved

@@ -373,16 +373,23 @@ class Dispatcher:
             if now > last_start:
                 return STOP
             if wait:
-                delay = throttle.reserve(
+                delay = await throttle.acquire(
                     now, to=lane.key(message), cost=lane.cost(message), opens=lane.opens(message)
                 )
+                if throttle.held_until(now) is not None:
+                    continue  # a Retry-After another process was told: handled above
                 if delay > 0:
                     self.observed.waited(lane.platform, delay)
                     await self.sleep(delay)
                     if self._stopping:
                         return STOP
             await done.settled()  # the message before is marked sent first
+            opened = wait and lane.opens(message) > 0
             outcome = await self._send(row, message, lane)
+            if opened and outcome.status == "sent":
+                # it posted a round trip after its slot: its conversation's spacing runs
+                # from now (the next message there needs no open, and would land early)
+                await throttle.landed(lane.key(message), self.clock.now())
             if outcome.limited and wait:
                 if defer:
                     return DEFER  # kept: sent again once the Retry-After expires
@@ -494,7 +501,7 @@ class Dispatcher:
             if exc.permanent:
                 log.info("message %s failed for good on %s: %s", row.id, lane.platform, exc.reason)
                 return Outcome("failed", exc.reason, permanent=True)
-            until = lane.throttle.refused(now, exc)  # held: this platform only, for all
+            until = await lane.throttle.rate_limited(now, exc)  # this platform, for all
             if until is not None:
                 return Outcome("pending", exc.reason, retry_at=until, limited=True)
             return self._retry(row, now, exc.reason)

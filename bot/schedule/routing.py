@@ -15,7 +15,9 @@ Each lane has its platform's `Throttle` (`bot.pacing`): the one the sender carri
 shared with the adapter's interactive answers — or one built from the limits it
 declares. The dispatcher reserves a slot on it before each send and holds it when the
 platform answers 429, so a Retry-After on Slack pauses Slack only. A Router shared by
-several dispatchers of one process shares their pace.
+several dispatchers of one process shares their pace. Given a `PaceStore` (PostgreSQL),
+the Router shares each lane's pace with the other processes of the same bot token: a
+sender that names its token (`bot_key`) gets a `SharedPace` on its throttle.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.messages import Outgoing, Via
-from bot.pacing import Throttle
-from bot.ports import UNLIMITED, Sender
+from bot.pacing import SharedPace, Throttle
+from bot.ports import UNLIMITED, PaceStore, Sender
 
 Identities = Callable[[int], Awaitable[list[tuple[str, str, str]]]]
 
@@ -50,12 +52,16 @@ class Lane:
         opens = getattr(self.sender, "opens", None)
         return int(opens(message)) if opens is not None else 0
 
-    def key(self, message: Outgoing) -> str:
-        """The conversation a per-recipient spacing counts `message` in: the platform's
-        own, when the sender knows it (a DM channel already open), else `recipient_key`."""
+    def key(self, message: Outgoing) -> tuple[str, ...]:
+        """The names of the conversation a per-recipient spacing counts `message` in:
+        `recipient_key` (the person, or the channel), and the platform's own when the
+        sender knows it (a DM channel already open) — so a DM and a reply in that DM
+        count together, and so do a person's DMs before and after their channel is
+        known here or in another process."""
         conversation = getattr(self.sender, "conversation", None)
         known = conversation(message) if conversation is not None else None
-        return f"channel:{known}" if known else recipient_key(message)
+        own = recipient_key(message)
+        return (own, f"channel:{known}") if known and f"channel:{known}" != own else (own,)
 
 
 def recipient_key(message: Outgoing) -> str:
@@ -70,7 +76,13 @@ def recipient_key(message: Outgoing) -> str:
 class Router:
     """The platform senders of one process, each in its lane (see the module doc)."""
 
-    def __init__(self, senders: Sequence[Sender], identities: Identities | None = None) -> None:
+    def __init__(
+        self,
+        senders: Sequence[Sender],
+        identities: Identities | None = None,
+        *,
+        pace: PaceStore | None = None,
+    ) -> None:
         if not senders:
             raise ValueError("a router needs at least one sender")
         self.lanes: dict[str, Lane] = {}
@@ -78,6 +90,9 @@ class Router:
             throttle = getattr(sender, "throttle", None)
             if not isinstance(throttle, Throttle):
                 throttle = Throttle.under(getattr(sender, "limits", UNLIMITED))
+            bot = getattr(sender, "bot_key", None)
+            if pace is not None and isinstance(bot, str) and bot:
+                throttle.shared = SharedPace(pace, sender.platform, bot)
             self.lanes[sender.platform] = Lane(sender, throttle)
         self.identities = identities
 

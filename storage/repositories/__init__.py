@@ -22,6 +22,7 @@ from storage.repositories.invitations import InvitationQueries
 from storage.repositories.leaderboard import LeaderboardQueries
 from storage.repositories.members import Member, MemberQueries
 from storage.repositories.outbox import OutboxQueries
+from storage.repositories.pace import PaceQueries
 from storage.repositories.plans import PlanQueries
 from storage.repositories.proof import ProofQueries
 from storage.repositories.rosters import RosterQueries
@@ -54,6 +55,7 @@ class Repository(
     ErasureQueries,
     ExportQueries,
     CalendarQueries,
+    PaceQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

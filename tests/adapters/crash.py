@@ -22,22 +22,23 @@ Link = Callable[[int], tuple[str, str, str, str]]
 
 
 async def seed_due_dms(
-    db_url: str, people: int, link: Link, *, now: datetime | None = None
+    db_url: str, people: int, link: Link, *, now: datetime | None = None, first: int = 0
 ) -> list[int]:
     """`people` accounts, person i linked by `link(i)`, each with a DM due at `now` (a
-    minute ago by default); the outbox row ids (the nonces), in order."""
+    minute ago by default); the outbox row ids (the nonces), in order. `first`: the
+    first person's number (a second batch for the same database)."""
     now = now or datetime.now(UTC) - timedelta(minutes=1)
     app = await bootstrap(db_url, clock=FakeClock(now), migrate=False)
     try:
         async with app.sessions() as session, session.begin():
             accounts = [
                 Account(email=f"k{i}@club.run", display_name=f"K{i}", created_at=now)
-                for i in range(people)
+                for i in range(first, first + people)
             ]
             session.add_all(accounts)
             await session.flush()
             rows = []
-            for i, account in enumerate(accounts):
+            for i, account in enumerate(accounts, start=first):
                 platform, space_id, user_id, proof = link(i)
                 session.add(
                     ChatIdentity(

@@ -109,6 +109,13 @@ def test_item_08_env_file_that_is_not_utf8(tmp_path: Path) -> None:
     one_line(coachbot(tmp_path, "db", "upgrade"), ".env", "not UTF-8", "0xe9", "line 2")
 
 
+@pytest.mark.parametrize("value", ["3/3", "1-3", "0/0", "a/3", "1/"])
+def test_malformed_discord_shards_stop_start_up_in_one_line(tmp_path: Path, value: str) -> None:
+    ran = coachbot(tmp_path, "run", env={"COACHBOT_DISCORD_SHARDS": value})
+    line = one_line(ran, "COACHBOT_DISCORD_SHARDS", "ID/COUNT", "0/3")
+    assert repr(value) in line
+
+
 def test_item_08_read_only_sqlite_database_stops_start_up(tmp_path: Path) -> None:
     assert coachbot(tmp_path, "db", "upgrade").returncode == 0
     url = f"sqlite+aiosqlite:///file:{tmp_path / 'coachbot.db'}?mode=ro&uri=true"

@@ -98,7 +98,9 @@ async def test_item_03_posts_to_one_slack_conversation_are_a_second_apart(
     await notes(app, 2, prefix="other")
     await d.run_once(wait=True)
     same = [s.at for s in slack.sent if s.message.text.startswith("same")]
-    assert [(b - a).total_seconds() for a, b in itertools.pairwise(same)] == [1.0, 1.0]
+    # a second apart, and the 10 % margin for sends that reach Slack out of step
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(same)]
+    assert gaps == [pytest.approx(1.1), pytest.approx(1.1)]
 
 
 async def test_item_03_a_429_on_slack_leaves_discord_sending(app: App, clock: FakeClock) -> None:

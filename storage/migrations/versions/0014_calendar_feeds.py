@@ -6,7 +6,7 @@ coach's feed of a group's events). A row goes with its account, membership, org 
 by cascade, and `/calendar reset` marks the live ones `revoked_at`.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2027-01-18 10:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import storage.types
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

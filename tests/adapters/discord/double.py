@@ -15,6 +15,11 @@ Message creation honours `enforce_nonce` as Discord documents it (see `_create_m
 over a window of `nonce_window` seconds on the double's own clock (`now`, injectable); a
 test can act between Discord creating a message and its answer (`after_create`).
 
+Sharding as Discord does it: a session that IDENTIFYs with `shard: [ID, COUNT]` gets
+READY and GUILD_CREATE for its own guilds only, and `dispatch` sends a guild's events to
+the shard that owns it ((guild_id >> 22) % COUNT, `shard_of`) and DMs to shard 0;
+`add_guild(shard=(ID, COUNT))` makes a guild that shard owns.
+
 With `global_limit` (`GLOBAL_LIMIT`: Discord's 50) it enforces the global rate limit on
 that clock: at most that many REST requests in any second, opening a DM channel included
 and interaction answers (callbacks, follow-ups) excepted as Discord excepts them; beyond
@@ -55,6 +60,11 @@ NONCE_MAX = 25  # characters: Discord refuses a longer nonce (400 Invalid Form B
 GLOBAL_LIMIT = 50  # requests a second per bot (discord.com/developers/docs/topics/rate-limits)
 MAX_ATTACHMENTS = 10  # files in one message
 UPLOAD_LIMIT = 10 * 1024 * 1024  # bytes a bot may upload in a guild without boosts
+
+
+def shard_of(guild_id: int, count: int) -> int:
+    """The shard that receives a guild's events (Discord's sharding formula)."""
+    return (guild_id >> 22) % count
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -142,6 +152,8 @@ class DiscordDouble:
         self._seq = 0
         self._ws: web.WebSocketResponse | None = None  # the newest session
         self.sessions: dict[str, web.WebSocketResponse] = {}  # by the token identified with
+        self.shards: dict[int, tuple[web.WebSocketResponse, int]] = {}  # ID -> (ws, COUNT)
+        self.identified: list[dict[str, Any]] = []  # every IDENTIFY's payload, in order
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -153,8 +165,19 @@ class DiscordDouble:
     def snowflake(self) -> int:
         return next(self._ids)
 
-    def add_guild(self, name: str, channels: tuple[str, ...] = ("general",)) -> Guild:
-        guild = Guild(self.snowflake(), name)
+    def add_guild(
+        self,
+        name: str,
+        channels: tuple[str, ...] = ("general",),
+        *,
+        shard: tuple[int, int] | None = None,
+    ) -> Guild:
+        """A guild (with an id that shard (ID, COUNT) owns, when given)."""
+        guild_id = self.snowflake()
+        if shard is not None:
+            while shard_of(guild_id, shard[1]) != shard[0]:
+                guild_id += 1 << 22  # the next id with another shard; no later snowflake
+        guild = Guild(guild_id, name)
         for channel in channels:
             guild.channels[self.snowflake()] = channel
         self.guilds[guild.id] = guild
@@ -248,25 +271,31 @@ class DiscordDouble:
                 await ws.send_json({"op": 11})
             elif payload["op"] == 2:
                 self.identify = payload["d"]
+                self.identified.append(payload["d"])
                 self.sessions[payload["d"]["token"]] = ws
-                await self._ready(ws)
+                shard = payload["d"].get("shard")
+                if shard is not None:
+                    self.shards[int(shard[0])] = (ws, int(shard[1]))
+                await self._ready(ws, tuple(shard) if shard is not None else None)
                 await self._notify()
         return ws
 
-    async def _ready(self, ws: web.WebSocketResponse) -> None:
-        await self._send(
-            "READY",
-            {
-                "v": 10,
-                "user": BOT_USER,
-                "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-                "session_id": "session-1",
-                "resume_gateway_url": self.gateway_url,
-                "application": {"id": str(APP_ID), "flags": 0},
-            },
-            ws,
-        )
-        for guild in self.guilds.values():
+    async def _ready(self, ws: web.WebSocketResponse, shard: tuple[int, int] | None = None) -> None:
+        guilds = [
+            g for g in self.guilds.values() if shard is None or shard_of(g.id, shard[1]) == shard[0]
+        ]
+        ready: dict[str, Any] = {
+            "v": 10,
+            "user": BOT_USER,
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+            "session_id": f"session-{len(self.identified)}",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(APP_ID), "flags": 0},
+        }
+        if shard is not None:
+            ready["shard"] = list(shard)
+        await self._send("READY", ready, ws)
+        for guild in guilds:
             await self._send("GUILD_CREATE", self.guild_payload(guild), ws)
         self.connected.set()
 
@@ -322,8 +351,23 @@ class DiscordDouble:
         await target.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
 
     async def dispatch(self, event: str, data: dict[str, Any], *, to: str | None = None) -> None:
-        """A gateway event to the newest session, or to the one identified with `to`."""
-        await self._send(event, data, self.sessions[to] if to is not None else None)
+        """A gateway event to the session identified with `to`; when sessions are
+        sharded, to the shard owning its guild (a DM: shard 0); else to the newest."""
+        if to is not None:
+            await self._send(event, data, self.sessions[to])
+        elif self.shards:
+            await self._send(event, data, self.owner(data))
+        else:
+            await self._send(event, data)
+
+    def owner(self, data: dict[str, Any]) -> web.WebSocketResponse:
+        """The shard session an event is Discord's to send to."""
+        guild_id = data.get("guild_id")
+        count = next(iter(self.shards.values()))[1]
+        shard = shard_of(int(guild_id), count) if guild_id is not None else 0
+        if shard not in self.shards:
+            raise AssertionError(f"shard {shard} of {count} has not identified")
+        return self.shards[shard][0]
 
     # -- REST ---------------------------------------------------------------------------
 
