@@ -32,6 +32,7 @@ from storage.models import (
     Workout,
 )
 from storage.repositories.compliance import session_open
+from storage.repositories.events import EventQueries
 from storage.repositories.leaderboard import Totals, board_totals_query, read_totals
 from storage.repositories.schedules import ScheduleQueries
 from storage.visibility import activity_filter, coached_filter, visible_filter
@@ -73,6 +74,8 @@ class OutboxReads:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
         self._schedules = ScheduleQueries(session)
+        # an event's post, reminder and notice of cancellation (issue 15 item 3)
+        self.events = EventQueries(session)
 
     async def daily_facts(self, row_ids: Iterable[int]) -> Sequence[Any]:
         """For each daily-DM row: its account, membership, whether a plan covers its day,

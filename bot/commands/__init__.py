@@ -20,6 +20,7 @@ AREAS = (
     "account",
     "proof",
     "erasure",
+    "events",
 )
 
 

@@ -15,6 +15,7 @@ from storage.repositories.base import RepositoryBase
 from storage.repositories.compliance import ComplianceQueries
 from storage.repositories.deliveries import DeliveryQueries
 from storage.repositories.erasure import ErasureQueries
+from storage.repositories.events import EventQueries
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
 from storage.repositories.leaderboard import LeaderboardQueries
@@ -50,6 +51,7 @@ class Repository(
     ScheduleQueries,
     ComplianceQueries,
     ErasureQueries,
+    EventQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""
