@@ -360,7 +360,11 @@ class SlackBot:
             # never touching the shared message: a reply to a button press may otherwise
             # be taken to replace it
             for reply in replies:
-                private = {**payload(reply), "response_type": "ephemeral", "replace_original": False}
+                private = {
+                    **payload(reply),
+                    "response_type": "ephemeral",
+                    "replace_original": False,
+                }
                 await self.respond(response_url, private)
             answer = [m for m in answer if m.via is not Via.REPLY]
         await self.deliver(
