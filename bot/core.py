@@ -312,7 +312,7 @@ class Core:
             await spec.handler(command, ctx)
             answers = await self._enqueue(uow, ctx.out)
             await uow.commit()
-            self._notify(len(answers) < len(ctx.out))
+            self._notify(len(answers) < len(ctx.out) or ctx.queued)
             return answers
         except (Refusal, GrammarError) as exc:
             trace.outcome = REFUSED

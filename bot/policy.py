@@ -308,6 +308,9 @@ class Action(StrEnum):
     EXPORT_CLUB = "export_club"  # /export club: the head coach's view of the club as files
     CALENDAR = "calendar"  # /calendar: a private feed of one's own schedule (issue 15)
     CALENDAR_GROUP = "calendar_group"  # /calendar group:G: a feed of a group's events
+    MANAGE_EVENTS = "manage_events"  # /event create, /event cancel: club runs (issue 15)
+    VIEW_EVENTS = "view_events"  # /events: upcoming events, their answers and who is going
+    RSVP = "rsvp"  # /rsvp #ID going|maybe|no (the event post's buttons run it)
 
 
 def _row(none: Scope, athlete: Scope, coach: Scope, head: Scope) -> dict[Role, Scope]:
@@ -370,6 +373,12 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     # (any group, as they see every group). Checked again at every fetch of the feed.
     Action.CALENDAR: _row(N, Scope.OWN, Scope.OWN, Scope.OWN),
     Action.CALENDAR_GROUP: _row(N, N, Y, Y),
+    # issue 15 item 3, club runs: called and called off by any coach, for any group (as
+    # groups are made and linked by any coach, SPEC §3); seen and answered by the group's
+    # athletes and by every coach (coaches come to club runs too)
+    Action.MANAGE_EVENTS: _row(N, N, Y, Y),
+    Action.VIEW_EVENTS: _row(N, Scope.GROUPS, Y, Y),
+    Action.RSVP: _row(N, Scope.GROUPS, Y, Y),
 }
 del N, Y
 
@@ -436,6 +445,8 @@ OUT_OF_SCOPE: dict[Action, str] = {
     Action.WRITE_NOTES: "You can write notes about athletes on your roster only.",
     Action.LEADERBOARD: "No group named {name}. See /group list.",
     Action.VIEW_GROUPS: "No group named {name}. See /group list.",
+    Action.VIEW_EVENTS: "No group named {name}. See /group list.",
+    Action.RSVP: "No event {name} in your groups. See /events.",
 }
 # Actions whose "own" target is always in scope (SPEC §3: comment on own activities).
 OWN_ALWAYS: frozenset[Action] = frozenset({Action.COMMENT})
@@ -543,6 +554,7 @@ class Thing(StrEnum):
     PLAN = "plan"
     COMMENT = "comment"
     AUDIT_LOG = "audit log"
+    EVENT = "event"  # a group's event, its answers and the names of who is going
 
 
 S = Scope
@@ -559,6 +571,9 @@ THINGS: dict[Thing, dict[Role, Scope]] = {
     Thing.COMMENT: _row(S.NO, S.ORG, S.ORG, S.ORG),
     # the head coach only, with self-denials (`AUDIT_REVEALS`)
     Thing.AUDIT_LOG: _row(S.NO, S.NO, S.NO, S.YES),
+    # issue 15 item 3: an event, with its counts and the names of those going, is seen by
+    # the group's members (its athletes) and by the org's coaches
+    Thing.EVENT: _row(S.NO, S.GROUPS, S.YES, S.YES),
 }
 del S
 
@@ -609,3 +624,13 @@ def can_read_comment(
         return True
     in_org = thing_scope(viewer, Thing.COMMENT) is Scope.ORG
     return in_org and viewer.org_id is not None and comment_org_id == viewer.org_id
+
+
+def can_see_event(viewer: Viewer, *, event_org_id: int, in_group: bool) -> bool:
+    """One event of a group (with its answers and the names of those going): coaches of
+    its org see it, athletes when they are in its group. The same rule as
+    `storage.visibility.thing_filter(Thing.EVENT, ...)`."""
+    if viewer.org_id is None or viewer.org_id != event_org_id:
+        return False
+    scope = thing_scope(viewer, Thing.EVENT)
+    return scope is Scope.YES or (scope is Scope.GROUPS and in_group)

@@ -568,6 +568,56 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+EVENT_TITLE_MAX = 100
+EVENT_PLACE_MAX = 200
+EVENT_NOTES_MAX = 2000
+RSVP_ANSWERS = ("going", "maybe", "no")
+
+
+class ClubEvent(Base):
+    """A club run or other meeting of one group, called by a coach (SPEC §4 `/event`),
+    answered with `/rsvp` (`event_rsvps`). `starts_at` is UTC; it is shown in the org's
+    time zone. A cancelled event keeps its row (`cancelled_at`): a calendar feed still
+    says it is off, and an answer to it is refused with a reason."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(PublicId, unique=True, index=True, default=new_public_id)
+    org_id: Mapped[int] = mapped_column(_fk("orgs.id"))
+    group_id: Mapped[int] = mapped_column(_fk("groups.id"))
+    title: Mapped[str] = mapped_column(String(EVENT_TITLE_MAX))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(String(EVENT_PLACE_MAX))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(_fk("accounts.id", "SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_events_org_starts", "org_id", "starts_at"),
+        Index("ix_events_group_starts", "group_id", "starts_at"),
+        Index("ix_events_starts_at", "starts_at"),
+    )
+
+
+class EventRsvp(Base):
+    """One person's answer to one event, changed in place (one row per person)."""
+
+    __tablename__ = "event_rsvps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(_fk("events.id"))
+    account_id: Mapped[int] = mapped_column(_fk("accounts.id"), index=True)
+    answer: Mapped[str] = mapped_column(String(5))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "account_id"),
+        CheckConstraint("answer IN ('going', 'maybe', 'no')", name="answer"),
+    )
+
+
 class OutboxMessage(Base):
     """The durable state of every message sent other than a direct answer (SPEC §6).
 

@@ -32,6 +32,7 @@ from storage.models import (
     Workout,
 )
 from storage.repositories.compliance import session_open
+from storage.repositories.events import EventQueries
 from storage.repositories.exports import ExportQueries
 from storage.repositories.leaderboard import Totals, board_totals_query, read_totals
 from storage.repositories.schedules import ScheduleQueries
@@ -75,6 +76,8 @@ class OutboxReads:
         self.s = session
         self._schedules = ScheduleQueries(session)
         self.exports = ExportQueries(session)  # `/export`'s files, made when they are sent
+        # an event's post, reminder and notice of cancellation (issue 15 item 3)
+        self.events = EventQueries(session)
 
     async def daily_facts(self, row_ids: Iterable[int]) -> Sequence[Any]:
         """For each daily-DM row: its account, membership, whether a plan covers its day,

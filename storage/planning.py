@@ -37,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import (
     Account,
+    ClubEvent,
+    EventRsvp,
     Group,
     GroupChannel,
     Membership,
@@ -351,6 +353,58 @@ class Planning:
             .where(GroupChannel.linked_at < due.c.due_at, _new(key))
         )
         return await self._insert(rows)
+
+    async def plan_event_reminders(self, now: datetime, before: timedelta) -> int:
+        """Insert the reminders of the events starting within `before` of `now` (issue 15
+        item 3): one DM per person going, keyed per (event, account), due `before` the
+        start and dropped at the start. Only answers given by then count: whoever says
+        they go later has just seen the event. Whether they still go when it is sent is
+        the renderer's question (`bot.schedule.event_texts`)."""
+        soon = await self.s.execute(
+            select(ClubEvent.id, ClubEvent.starts_at).where(
+                ClubEvent.cancelled_at.is_(None),
+                ClubEvent.starts_at > now,
+                ClubEvent.starts_at <= now + before,
+            )
+        )
+        added = 0
+        for event_id, starts_at in soon.all():
+            remind_at = starts_at - before
+            key = literal(f"event_reminder:{event_id}:") + cast(EventRsvp.account_id, String)
+            rows = select(
+                key,
+                literal("event_reminder"),
+                EventRsvp.account_id,
+                literal(None),
+                literal(None, Date()),
+                literal(remind_at, UTCDateTime()),
+                literal(starts_at, UTCDateTime()),
+                literal("pending"),
+                literal(0),
+                literal(now, UTCDateTime()),
+            ).where(
+                EventRsvp.event_id == event_id,
+                EventRsvp.answer == "going",
+                EventRsvp.updated_at <= literal(remind_at, UTCDateTime()),
+                _new(key),
+            )
+            added += await self._insert(rows)
+        return added
+
+    async def event_reminders_after(self, after: datetime, before: timedelta) -> list[datetime]:
+        """When the next event reminder falls due after `after` (the console's clock
+        jumps there): `before` the start of the next event someone is going to."""
+        going = exists(
+            select(EventRsvp.id).where(
+                EventRsvp.event_id == ClubEvent.id, EventRsvp.answer == "going"
+            )
+        )
+        first = await self.s.scalar(
+            select(func.min(ClubEvent.starts_at)).where(
+                ClubEvent.cancelled_at.is_(None), ClubEvent.starts_at > after + before, going
+            )
+        )
+        return [first - before] if first is not None else []
 
     async def outbox_changes_after(self, after: datetime) -> list[datetime]:
         """When the outbox itself next has work (a row falling due, a lease ending)."""

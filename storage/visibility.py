@@ -29,6 +29,7 @@ from bot.policy import (
 from storage.models import (
     Account,
     Assignment,
+    ClubEvent,
     Group,
     GroupMember,
     Membership,
@@ -195,12 +196,17 @@ def activity_filter(
 
 
 def thing_filter(thing: Thing, viewer: Viewer) -> ColumnElement[bool]:
-    """The rows of a group, workout or plan table the viewer may see (lists, lookups by
+    """The rows of a group, workout, plan or event table the viewer may see (lists, lookups by
     name and autocomplete use this one clause)."""
     scope = thing_scope(viewer, thing)
     if scope is Scope.NO or viewer.org_id is None:
         return false()
-    model: Any = {Thing.GROUP: Group, Thing.WORKOUT: Workout, Thing.PLAN: Plan}[thing]
+    model: Any = {
+        Thing.GROUP: Group,
+        Thing.WORKOUT: Workout,
+        Thing.PLAN: Plan,
+        Thing.EVENT: ClubEvent,
+    }[thing]
     in_org = model.org_id == viewer.org_id
     if scope is Scope.YES:
         return in_org
@@ -212,6 +218,14 @@ def thing_filter(thing: Thing, viewer: Viewer) -> ColumnElement[bool]:
             )
         )
         return and_(in_org, mine)
+    if scope is Scope.GROUPS and thing is Thing.EVENT:
+        in_its_group = exists(
+            select(GroupMember.group_id).where(
+                GroupMember.group_id == ClubEvent.group_id,
+                GroupMember.membership_id == viewer.membership_id,
+            )
+        )
+        return and_(in_org, in_its_group)
     if scope is Scope.PUBLIC and thing is Thing.WORKOUT:
         return and_(in_org, Workout.visibility == "public")
     if scope is Scope.OWN and thing is Thing.PLAN:

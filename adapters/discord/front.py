@@ -355,8 +355,10 @@ class DiscordFrontEnd:
             self.handled.finish(interaction.id)
 
     async def run_action(self, interaction: discord.Interaction[Any], command: str) -> None:
-        """A button: the same as typing `command` in the DM, answered privately;
-        once it went through, the message's buttons are taken away."""
+        """A button: the same as typing `command`, answered privately. A message in a DM
+        is one person's: once its button went through, its buttons are taken away. A
+        channel's message (a club run's Going / Maybe / Can't) is everyone's: its
+        buttons stay for the next person, and for changing one's answer."""
         if self.draining:
             return
         self.handled.start(interaction.id)
@@ -365,7 +367,8 @@ class DiscordFrontEnd:
         try:
             answers = await self.core.handle(interaction_caller(interaction), button_line(command))
             await self._answer(interaction, answers)
-            if interaction.message is not None and all(a.ok for a in answers):
+            in_dm = interaction.guild_id is None
+            if in_dm and interaction.message is not None and all(a.ok for a in answers):
                 try:
                     await interaction.message.edit(view=None)
                 except discord.HTTPException:

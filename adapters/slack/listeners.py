@@ -13,7 +13,8 @@ workspace admin right from `users.info`, and — for a line that mentions people
 e-mail Slack verified for each of them (SPEC §5a: a mention stands for that e-mail).
 A person of another workspace (a channel shared between organizations) is refused there
 and then, before the core is asked anything, so such a request can never read or change
-the org bound to this one. Buttons are the check-in's and an invitation's Accept/Decline.
+the org bound to this one. Buttons are the check-in's, an invitation's Accept/Decline and
+a club run's Going / Maybe / Can't (in a channel: answered to the presser alone).
 
 Files with an answer (`Outgoing.files`, a chart) follow its text. An ephemeral answer
 cannot carry a shared file, so an image is uploaded privately and shown in a second
@@ -347,8 +348,12 @@ class SlackBot:
             return
         answer = await self.core.handle(caller, button_line(str(action.get("value") or "")))
         replies = [m for m in answer if m.via is Via.REPLY]
-        if replies and all(m.ok for m in replies):
-            # the check-in is done: the buttons give way to what it did
+        channel = incoming.origin.channel_id
+        in_dm = bool(channel) and is_direct(str(channel))
+        if in_dm and replies and all(m.ok for m in replies):
+            # the check-in is done: the buttons give way to what it did (a channel's
+            # message, a club run's Going / Maybe / Can't, is everyone's: it stays as it
+            # is and the presser alone is answered)
             kept = [
                 b
                 for b in (body.get("message") or {}).get("blocks") or []
@@ -364,7 +369,17 @@ class SlackBot:
                 },
             )
             answer = [m for m in answer if m.via is not Via.REPLY]
-        channel = incoming.origin.channel_id
+        elif not in_dm:
+            # never touching the shared message: a reply to a button press may otherwise
+            # be taken to replace it
+            for reply in replies:
+                private = {
+                    **payload(reply),
+                    "response_type": "ephemeral",
+                    "replace_original": False,
+                }
+                await self.respond(response_url, private)
+            answer = [m for m in answer if m.via is not Via.REPLY]
         await self.deliver(
             answer,
             response_url=response_url,

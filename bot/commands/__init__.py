@@ -22,6 +22,7 @@ AREAS = (
     "erasure",
     "export",
     "calendar",
+    "events",
 )
 
 

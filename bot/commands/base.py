@@ -225,6 +225,8 @@ class Ctx:
     # COACHBOT_PUBLIC_URL: the base of the links the bot hands out (calendar feeds)
     public_url: str | None = None
     out: list[Outgoing] = field(default_factory=list)
+    # the command wrote outbox rows itself (`queue`): the dispatcher is woken after it
+    queued: bool = False
 
     @property
     def now(self) -> datetime:
@@ -274,6 +276,14 @@ class Ctx:
 
     def post(self, channel: ChannelRef, text: str, *, tables: tuple[Table, ...] = ()) -> None:
         self.out.append(Outgoing(Via.CHANNEL, text, channel=channel, tables=tables, kind="post"))
+
+    async def queue(self, rows: list[dict[str, Any]]) -> None:
+        """Outbox rows the command writes itself, in its own transaction: messages with no
+        text yet, rendered when they go (an event's channel post, SPEC §6), by
+        `OutboxMessage` column; a key already queued is skipped."""
+        if rows:
+            await self.uow.repo.queue_messages(rows, self.now)
+            self.queued = True
 
     async def audit(self, action: str, target_account_id: int | None, detail: str = "") -> None:
         org, _ = self.require_org()

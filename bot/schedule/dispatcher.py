@@ -44,7 +44,7 @@ from bot.clock import Clock
 from bot.messages import Outgoing, Via, within_limit
 from bot.observe import Observed
 from bot.ports import Mailer, Observer, Sender, SendError
-from bot.schedule import exports, texts
+from bot.schedule import event_texts, exports, texts
 from bot.schedule.outbox import decode_actions
 from bot.schedule.routing import Lane, Router
 
@@ -200,6 +200,9 @@ class Dispatcher:
             "weekly": texts.one_by_one(texts.weekly),
             "export": texts.one_by_one(exports.own_export),
             "export_club": texts.one_by_one(exports.club_export),
+            "event_post": texts.one_by_one(event_texts.event_post),
+            "event_cancel_post": texts.one_by_one(event_texts.event_cancel_post),
+            "event_reminder": texts.one_by_one(event_texts.event_reminder),
         }
         self._busy = asyncio.Lock()
         self._wake = asyncio.Event()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.domain.club_events import REMIND_BEFORE
 from bot.schedule.localtime import due_instant, end_of_day, local_today, next_occurrence
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ LEADERBOARD_WEEKDAY = 0  # Monday
 WEEKLY_AT = time(18, 0)
 WEEKLY_WEEKDAY = 6  # Sunday
 REMEMBER = timedelta(minutes=5)
-KINDS = ("daily", "digest", "leaderboard", "weekly")
+KINDS = ("daily", "digest", "leaderboard", "weekly", "event")
 
 
 def sunday_evening_somewhere(now: datetime) -> bool:
@@ -151,7 +152,7 @@ class Planner:
                 "weekly": self._weekly_moments,
             }
             for kind in KINDS:
-                if kind in kinds:
+                if kind in kinds and kind != "event":
                     due[kind] = self._fresh(kind, await finders[kind](planning, now), now)
             inserts = {
                 "daily": planning.plan_daily,
@@ -162,6 +163,8 @@ class Planner:
             added = 0
             for kind, moments in due.items():
                 added += await inserts[kind](moments, now)
+            if "event" in kinds:  # not moments of a zone: each event's own instant
+                added += await planning.plan_event_reminders(now, REMIND_BEFORE)
         for kind, moments in due.items():
             self._planned |= {(kind, m): now for m in moments}
         return added
@@ -218,6 +221,7 @@ class Planner:
                 candidates.append(
                     next_occurrence(after, WEEKLY_AT, ZoneInfo(zone_name), weekday=WEEKLY_WEEKDAY)
                 )
+            candidates += await planning.event_reminders_after(after, REMIND_BEFORE)
             candidates += await planning.outbox_changes_after(after)
         return min(candidates) if candidates else None
 

@@ -16,6 +16,7 @@ from storage.repositories.calendar import CalendarQueries
 from storage.repositories.compliance import ComplianceQueries
 from storage.repositories.deliveries import DeliveryQueries
 from storage.repositories.erasure import ErasureQueries
+from storage.repositories.events import EventQueries
 from storage.repositories.exports import ExportQueries
 from storage.repositories.groups import GroupQueries
 from storage.repositories.invitations import InvitationQueries
@@ -56,6 +57,7 @@ class Repository(
     ExportQueries,
     CalendarQueries,
     PaceQueries,
+    EventQueries,
     RepositoryBase,
 ):
     """Every aggregate's queries on one open session."""

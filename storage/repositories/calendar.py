@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.feed import FeedEvent
-from storage.models import Account, CalendarFeed, Group, Membership, Org, Workout
+from storage.models import Account, CalendarFeed, ClubEvent, Group, Membership, Org, Workout
 from storage.repositories.base import RepositoryBase
 
 
@@ -118,12 +118,33 @@ class CalendarQueries(RepositoryBase):
     async def group_events_between(
         self, group_ids: Sequence[int], first: datetime, last: datetime
     ) -> list[FeedEvent]:
-        """THE SEAM for group events (issue 15, branch `events`): the events of these
-        groups starting in `first..last` (aware UTC instants), cancelled ones included,
-        in start order, as `FeedEvent`s (key: the event's public id; group: its group's
-        name). Every feed reads its events through this one method — an athlete's feed
-        for their groups, a coach's `/calendar group:G` for that group.
-
-        It returns nothing until the `events` table exists; wiring it is one SELECT over
-        `events` joined to `groups`, here."""
-        return []
+        """The events of these groups starting from `first` until before `last` (UTC),
+        cancelled ones included (a calendar app then shows them called off), in start
+        order, as `FeedEvent`s (key: the event's public id; group: its group's name).
+        Every feed reads its events through this one method — an athlete's feed for their
+        groups, a coach's `/calendar group:G` for that group; the caller has asked the
+        policy whether the feed's owner may see those groups' events."""
+        if not group_ids:
+            return []
+        rows = await self.s.execute(
+            select(ClubEvent, Group.name)
+            .join(Group, Group.id == ClubEvent.group_id)
+            .where(
+                ClubEvent.group_id.in_(group_ids),
+                ClubEvent.starts_at >= first,
+                ClubEvent.starts_at < last,
+            )
+            .order_by(ClubEvent.starts_at, ClubEvent.id)
+        )
+        return [
+            FeedEvent(
+                key=event.public_id,
+                group=group_name,
+                title=event.title,
+                starts_at=event.starts_at,
+                place=event.place,
+                notes=event.notes,
+                cancelled=event.cancelled_at is not None,
+            )
+            for event, group_name in rows.all()
+        ]

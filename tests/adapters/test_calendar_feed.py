@@ -12,6 +12,7 @@ import pytest
 from bot.clock import FakeClock
 from tests.adapters.calendar_world import AVA, BEN, CY, HC, KAI, FeedClub, feed_club
 from tests.unit.test_erasure import confirmed
+from tests.unit.test_events import EVENT_ID
 
 TUE, THU = date(2027, 1, 5), date(2027, 1, 7)
 NEXT_TUE, NEXT_THU = date(2027, 1, 12), date(2027, 1, 14)
@@ -133,13 +134,48 @@ async def test_a_coach_gets_a_groups_feed(lake: FeedClub) -> None:
     calendar = (await lake.fetch(url)).calendar
     assert str(calendar["X-WR-CALNAME"]) == "5k-squad (Lakeside Striders)"
     assert str(calendar["X-WR-TIMEZONE"]) == "Europe/London"
-    assert calendar.walk("VEVENT") == []  # group events come through their seam: none yet
+    assert calendar.walk("VEVENT") == []  # no club run called yet
     # no longer a coach, no feed of the group; the group deleted, none either
     await lake.ok(HC, f"/remove-coach {KAI}")
     assert (await lake.fetch(url)).status == 404
     other = await lake.link(HC, "/calendar group:5k-squad")
     await lake.ok(HC, "/group delete 5k-squad")
     assert (await lake.fetch(other)).status == 404
+
+
+async def test_club_runs_are_in_the_groups_and_its_athletes_feeds(lake: FeedClub) -> None:
+    """Issue 15: events appear in the calendar feed of the group's athletes (and in the
+    coaches' feed of the group), timed in the org's zone; a cancelled one says so."""
+    await lake.ok(KAI, "/group create 5k-squad")
+    await lake.ok(KAI, f"/group add 5k-squad {AVA}")
+    await lake.ok(KAI, "/group link 5k-squad", channel="#5k-squad")
+    group_url = await lake.link(KAI, "/calendar group:5k-squad")
+    ava_url, cy_url = await lake.link(AVA), await lake.link(CY)
+    said = await lake.ok(
+        KAI, '/event create group:5k-squad "Long run" date:2027-01-09 time:08:30 place:"Pier"'
+    )
+    found = EVENT_ID.search(said.text)
+    assert found, said.text
+    tempo = EVENT_ID.search(
+        (await lake.ok(KAI, '/event create group:5k-squad "Tempo" date:2027-01-13 time:18:00')).text
+    )
+    assert tempo
+    await lake.ok(KAI, f"/event cancel #{tempo[1]}")
+    for url in (group_url, ava_url):
+        runs = [
+            e
+            for e in (await lake.fetch(url)).calendar.walk("VEVENT")
+            if str(e["UID"]).startswith("event-")
+        ]
+        assert [str(e["SUMMARY"]) for e in runs] == ["Long run (5k-squad)", "Tempo (5k-squad)"]
+        long_run, cancelled = runs
+        assert long_run.decoded("dtstart") == datetime(2027, 1, 9, 8, 30, tzinfo=UTC)  # London
+        assert str(long_run["LOCATION"]) == "Pier"
+        assert str(long_run["UID"]) == f"event-{found[1]}@coachbot"
+        assert (str(long_run["STATUS"]), str(cancelled["STATUS"])) == ("CONFIRMED", "CANCELLED")
+    # an athlete of another group sees none of the squad's runs
+    assert not [e for e in (await lake.fetch(cy_url)).events().values() if "Long" in e["SUMMARY"]]
+    assert b"Long run" not in (await lake.fetch(cy_url)).body
 
 
 async def test_not_found_answers_reveal_nothing_and_unchanged_feeds_say_304(

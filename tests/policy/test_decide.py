@@ -44,6 +44,9 @@ SPEC_THINGS: dict[Thing, tuple[str, str, str, str]] = {
     Thing.COMMENT: ("no", "own org", "own org", "own org"),
     # Audit log: head coach only
     Thing.AUDIT_LOG: ("no", "no", "no", "yes"),
+    # issue 15 item 3: a club run, its answers and who is going: the group's members
+    # (its athletes) and the org's coaches
+    Thing.EVENT: ("no", "own groups", "yes", "yes"),
 }
 
 

@@ -60,7 +60,9 @@ from storage.models import (
     Activity,
     Assignment,
     ChatIdentity,
+    ClubEvent,
     Group,
+    GroupChannel,
     GroupMember,
     Invitation,
     Membership,
@@ -468,6 +470,11 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     # §4 /calendar: one's own schedule's feed | (coaches) a group's events
     Action.CALENDAR: ("no", "own", "own", "own"),
     Action.CALENDAR_GROUP: ("no", "no", "yes", "yes"),
+    # issue 15 item 3, club runs: coaches call and call off (any group, as groups are
+    # any coach's); the group's athletes and every coach see and answer them
+    Action.MANAGE_EVENTS: ("no", "no", "yes", "yes"),
+    Action.VIEW_EVENTS: ("no", "own groups", "yes", "yes"),
+    Action.RSVP: ("no", "own groups", "yes", "yes"),
 }
 ROLE_VIEWERS = {
     Role.NONE: Viewer(account_id=1),
@@ -679,6 +686,14 @@ MATRIX: dict[str, Row] = {
     # issue 14 item 5: one's own data, whoever one is; the club's, its head coach only
     "export": Row("/export", (Y, Y, Y, Y, Y)),
     "export club": Row("/export club", (N, N, N, N, Y)),
+    # issue 15 item 3, club runs: Squad (ben) is linked to #squad and has a run on
+    # Saturday; Solo (cy, the athlete of the matrix) has one on Sunday
+    "event create": Row('/event create group:Squad "Hills" date:sat time:08:00', (N, N, Y, Y, Y)),
+    "event cancel": Row("/event cancel {squad_run}", (N, N, Y, Y, Y)),
+    "events": Row("/events", (N, Y, Y, Y, Y)),
+    "events of another group": Row("/events group:Squad", (N, N, Y, Y, Y)),
+    "rsvp to own group's run": Row("/rsvp {solo_run} going", (N, Y, Y, Y, Y)),
+    "rsvp to another group's run": Row("/rsvp {squad_run} maybe", (N, N, Y, Y, Y)),
 }
 # Commands the matrix cannot show by role alone, and where their cells are tested.
 NOT_IN_MATRIX = {
@@ -800,11 +815,31 @@ async def seed(core: Core, now: datetime) -> dict[str, str]:
                 ),
             ]
         )
-        for name, who in (("Squad", BEN), ("Solo", CY)):
+        runs: dict[str, ClubEvent] = {}
+        for name, who, day in (("Squad", BEN, 5), ("Solo", CY, 6)):
             group = Group(org_id=org.id, name=name, name_key=name.casefold(), created_at=now)
             session.add(group)
             await session.flush()
             session.add(GroupMember(group_id=group.id, membership_id=members[who].id))
+            runs[name] = ClubEvent(
+                org_id=org.id,
+                group_id=group.id,
+                title=f"{name} run",
+                starts_at=now + timedelta(days=day),
+                created_by=accounts[HC].id,
+                created_at=now,
+            )
+            session.add(runs[name])
+            if name == "Squad":  # the console's #squad of this club
+                session.add(
+                    GroupChannel(
+                        group_id=group.id,
+                        platform="console",
+                        space_id=f"org:{org.id}",
+                        channel_id="squad",
+                        linked_at=now,
+                    )
+                )
         plans = {
             name: Plan(
                 org_id=org.id,
@@ -866,7 +901,12 @@ async def seed(core: Core, now: datetime) -> dict[str, str]:
         )
         session.add(run)
         await session.flush()
-        ids = {"ava_run": f"#{run.public_id}"}
+        await session.flush()
+        ids = {
+            "ava_run": f"#{run.public_id}",
+            "squad_run": f"#{runs['Squad'].public_id}",
+            "solo_run": f"#{runs['Solo'].public_id}",
+        }
         await uow.commit()
     return ids
 

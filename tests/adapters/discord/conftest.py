@@ -130,10 +130,19 @@ class Discord:
         return await self.app.scheduling.due_now()
 
     async def click(
-        self, person: dict[str, Any], message: dict[str, Any], custom_id: str
+        self,
+        person: dict[str, Any],
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        guild: Guild | None = None,
+        channel: int | None = None,
     ) -> Answer:
-        """The person presses a button of a message the bot sent them."""
-        payload = await self.double.click(message, custom_id, by=person)
+        """The person presses a button of a message the bot sent them (or, with `guild`
+        and `channel`, of a post in that channel)."""
+        payload = await self.double.click(
+            message, custom_id, by=person, guild=guild, channel=channel
+        )
         await self.front.handled.wait(int(payload["id"]), WAIT)
         interaction = int(payload["id"])
         return Answer(

@@ -780,10 +780,18 @@ class DiscordDouble:
         return payload
 
     async def click(
-        self, message: dict[str, Any], custom_id: str, *, by: dict[str, Any]
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        by: dict[str, Any],
+        guild: Guild | None = None,
+        channel: int | None = None,
     ) -> dict[str, Any]:
-        """Someone clicks a button of a message the bot sent to them."""
-        payload = self.envelope(3, {"custom_id": custom_id, "component_type": 2}, by, None, None)
+        """Someone clicks a button of a message the bot sent: to them (a DM), or in a
+        `guild`'s `channel` (a post everyone there sees)."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        payload = self.envelope(3, data, by, guild, channel, manage_guild=False)
         payload["message"] = message
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload

@@ -95,6 +95,26 @@ async def test_a_club_runs_from_discord(
     assert "#5k-squad is now 5k-squad's channel" in said.text
     said = await run.ok("/group list", by=ava, **g)
     assert "5k-squad" in said.text
+    # a club run (issue 15 item 3): called, posted with its buttons, answered, called off
+    said = await run.ok(
+        "/event create",
+        by=kai,
+        **g,
+        group="5k-squad",
+        title="Saturday long run",
+        date="sat",
+        time="08:00",
+    )
+    event = re.search(r"\(#([A-Z2-9]{7})\)", said.text)
+    assert event, said.text
+    await bot.due_now()
+    assert "Saturday long run" in text_of(double.posts_in(squad)[-1])
+    said = await run.ok("/rsvp", by=ava, **g, event=f"#{event[1]}", answer="going")
+    assert "You're going to Saturday long run" in said.text
+    said = await run.ok("/events", by=kai, **g, group="5k-squad")
+    assert "going: Ava" in said.text
+    said = await run.ok("/event cancel", by=kai, **g, event=f"#{event[1]}")
+    assert "is cancelled" in said.text
     said = await run.ok("/group show", by=kai, **g, name="5k-squad")
     assert "Ava" in said.text and "Ben" in said.text and "None" not in said.text
 

@@ -248,18 +248,25 @@ class SlackClub:
         message: dict[str, Any] | None = None,
         trigger: str | None = None,
         key: str | None = None,
+        channel: str | None = None,
         **sign: Any,
     ) -> Said:
+        """`email` presses a button carrying `value`: of a DM, or of a message in
+        `channel` (a name, as `command` takes it)."""
         user = self.person(email)
         number = next(self._numbers)
         key = key or f"r{number}"
+        if channel is None:
+            channel_id, channel_name = f"D{user}", "directmessage"
+        else:
+            channel_id, channel_name = self.channel_id(channel), channel
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": email.split("@")[0], "team_id": TEAM},
             "api_app_id": "A0COACH",
             "team": {"id": TEAM, "domain": "home"},
-            "container": {"type": "message", "channel_id": f"D{user}", "is_ephemeral": False},
-            "channel": {"id": f"D{user}", "name": "directmessage"},
+            "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
+            "channel": {"id": channel_id, "name": channel_name},
             "trigger_id": trigger or f"click.{number}",
             "response_url": self.double.response_url(key),
             "message": message or {"type": "message", "text": "Good morning!", "blocks": []},

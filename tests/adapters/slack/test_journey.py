@@ -98,6 +98,16 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     assert "ava" in await say(KAI, "/group show 5k-squad")
     linked = await say(KAI, "/group link 5k-squad", channel="5k-squad")
     assert "#5k-squad" in linked
+    # a club run (issue 15 item 3): called, posted with its buttons, answered, called off
+    called = await say(KAI, '/event create group:5k-squad "Saturday long run" date:sat time:08:00')
+    event = re.search(r"\(#([A-Z2-9]{7})\)", called)
+    assert event, called
+    await s.due()
+    [post] = s.double.posts(s.channel_id("5k-squad"))
+    assert "Saturday long run" in post["text"]
+    assert "You're going to Saturday long run" in await say(AVA, f"/rsvp #{event[1]} going")
+    assert "going: ava" in await say(KAI, "/events group:5k-squad")
+    assert "is cancelled" in await say(KAI, f"/event cancel #{event[1]}")
     await say(KAI, "/group create temp")
     await say(KAI, "/group rename temp spare")
     await say(KAI, "/group delete spare")
