@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
-from bot.ports import Mailer, Observer, Sender
+from bot.ports import Drawer, Mailer, Observer, Sender
 from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.planner import Planner
 from bot.schedule.routing import Router
@@ -64,10 +64,13 @@ async def bootstrap(
     migrate: bool = True,
     mailer: Mailer | None = None,
     observer: Observer | None = None,
+    drawer: Drawer | None = None,
 ) -> App:
     """Open the store (migrating it to the newest schema) and build the core on it, with
     the one way out: a `Router` over `senders` (`sender`: one; neither: the console).
-    `observer` receives what the core, the dispatcher and the scheduler did (metrics)."""
+    `observer` receives what the core, the dispatcher and the scheduler did (metrics);
+    `drawer` draws the charts of answers and posts (none: text alone; `coachbot` wires
+    `adapters.charts.shared_drawer()`)."""
     if sender is not None:
         if senders is not None:
             raise TypeError("pass senders= or sender=, not both")
@@ -94,6 +97,7 @@ async def bootstrap(
         on_enqueued=wake,
         can_mail=mailer is not None,
         observer=observer,
+        drawer=drawer,
     )
     try:
         if senders is None:
@@ -106,6 +110,8 @@ async def bootstrap(
     except BaseException:
         await engine.dispose()
         raise
-    dispatcher = Dispatcher(OutboxStore(sessions), clock, router, mailer=mailer, observer=observer)
+    dispatcher = Dispatcher(
+        OutboxStore(sessions), clock, router, mailer=mailer, observer=observer, drawer=drawer
+    )
     scheduling = Scheduling(Planner(PlanningStore(sessions), clock), dispatcher, observer=observer)
     return App(core=core, engine=engine, scheduling=scheduling, sessions=sessions)

@@ -65,14 +65,17 @@ def athletes_today(ctx: Ctx, account: Account) -> date:
     return ctx.now.astimezone(ZoneInfo(name or ctx.default_timezone)).date()
 
 
-async def athlete_to_view(ctx: Ctx, ref: MemberRef | None) -> Athlete:
-    """The named member (the caller when none), if the caller may see their schedule."""
+async def athlete_to_view(
+    ctx: Ctx, ref: MemberRef | None, action: Action = Action.VIEW_SCHEDULE
+) -> Athlete:
+    """The named member (the caller when none), if the caller may see their schedule
+    (`action`: what it is asked for, whose refusal is said)."""
     _, me = ctx.require_org()
     member, account = (me, ctx.account) if ref is None else await resolve_member(ctx, ref)
     subject = await subject_of(ctx, member, account)
-    require(ctx, Action.VIEW_SCHEDULE, await target_of(ctx, member, account))
+    require(ctx, action, await target_of(ctx, member, account))
     if not can_see(Resource.SCHEDULE, ctx.viewer, subject):  # the table says so too
-        raise Refusal(OUT_OF_SCOPE[Action.VIEW_SCHEDULE])
+        raise Refusal(OUT_OF_SCOPE[action])
     own = account.id == ctx.account.id
     return Athlete(member, account, subject, athletes_today(ctx, account), own)
 
