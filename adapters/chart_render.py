@@ -22,11 +22,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.artist import Artist
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
-from matplotlib.transforms import blended_transform_factory
 
 from bot.messages import Chart, ChartKind
 
@@ -86,6 +88,38 @@ def _bar_colour(name: str, index: int) -> str:
     return COLOURS.get(name, PALETTE[index % len(PALETTE)])
 
 
+class _RowTexts(Artist):
+    """One-line labels drawn straight by the renderer, one `draw_text` call each: a board's
+    50 names and 50 marks as `Text` artists cost about as much again in layout, clipping
+    and bookkeeping as drawing their glyphs. Positions are inches from the figure's
+    bottom left: the row's centre, and the text's left end (its right end if `right`).
+    Never parsed as mathtext, so a name with a `$` reads as typed."""
+
+    def __init__(
+        self, items: list[tuple[float, float, str]], points: float, *, right: bool, colour: str
+    ) -> None:
+        super().__init__()
+        self.set_zorder(5)  # over the axes, whose white face would hide marks inside it
+        self.items, self.right, self.colour = items, right, colour
+        self.prop = FontProperties(size=points)
+        self.points = points
+
+    def draw(self, renderer: RendererBase) -> None:
+        gc = renderer.new_gc()
+        gc.set_foreground(self.colour)
+        dpi = self.figure.dpi if self.figure is not None else DPI
+        _, height = renderer.get_canvas_width_height()
+        lift = 0.36 * self.points / 72 * dpi  # half a capital's height: centred on the row
+        for x, y, text in self.items:
+            line = text.replace("\n", " ")
+            px = x * dpi
+            if self.right:
+                px -= renderer.get_text_width_height_descent(line, self.prop, ismath=False)[0]
+            # the renderer's y runs down from the top, to the text's baseline
+            renderer.draw_text(gc, px, height - (y * dpi - lift), line, self.prop, 0.0)
+        gc.restore()
+
+
 def _horizontal(fig: Figure, chart: Chart) -> None:
     """RANKED and STACKED: one bar a row, top to bottom in the text's order."""
     n = max(1, len(chart.labels))
@@ -127,12 +161,19 @@ def _horizontal(fig: Figure, chart: Chart) -> None:
     ax.xaxis.grid(True, color="#E4E4E4", linewidth=0.6)
     ax.set_axisbelow(True)
     ax.set_xlabel(chart.unit, fontsize=AXIS_PT)
-    beside = blended_transform_factory(ax.transAxes, ax.transData)
-    for row, name in enumerate(names):
-        ax.text(-0.012, row, name, transform=beside, ha="right", va="center", fontsize=LABEL_PT)
-    for row, mark in enumerate(chart.marks):
-        if mark:
-            ax.text(totals[row], row, f" {mark}", va="center", fontsize=MARK_PT, color="#333333")
+    xmax = ax.get_xlim()[1]
+
+    def centre(row: int) -> float:
+        return bottom + (n - row - 0.5) * ROW_IN
+
+    beside = [(left - 0.06, centre(row), name) for row, name in enumerate(names)]
+    fig.add_artist(_RowTexts(beside, LABEL_PT, right=True, colour="black"))
+    ends = [
+        (left + totals[row] / xmax * width_ax + 0.05, centre(row), mark)
+        for row, mark in enumerate(chart.marks)
+        if mark
+    ]
+    fig.add_artist(_RowTexts(ends, MARK_PT, right=False, colour="#333333"))
     fig.text(0.5, 1 - 0.18 / height, "\n".join(title), ha="center", va="top", fontsize=TITLE_PT)
     if legend:
         fig.legend(
