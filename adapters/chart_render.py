@@ -5,8 +5,9 @@ Speed (a 50-athlete board within 300 ms, bench/charts.py): one `Figure` per work
 cleared and resized for each chart rather than built anew; no pyplot; the layout is
 worked out here in inches from the labels' lengths instead of by `tight_layout` (which
 draws the figure twice); bars are one collection a series; names and marks are drawn
-straight through the renderer, not as tick labels or `Text` artists; glyphs are rasterised without hinting (a third faster, and
-at these sizes no less legible); and the PNG is written as RGB at a low zlib level.
+straight through the renderer, not as tick labels or `Text` artists; glyphs are
+rasterised without hinting (a third faster, and at these sizes no less legible); and the
+PNG is written as RGB at a low zlib level.
 
 Readability: every chart has its title and its unit, the bars go in the text's order,
 the figure grows with the number of rows so 50 names never overlap, and colours are the
