@@ -16,6 +16,8 @@ drawing a chart for every athlete.
   (an assistant not sharing a grant, an athlete who shares nothing with coaches) sees
   statuses only — no done column, no done bars. No duration is ever shown, so hidden
   pace stays hidden.
+- **No plan yet**: the weeks still show what was done (planned 0), and say how a plan
+  comes; to a viewer who may not see the activities, just that there is no plan.
 - **The chart** is drawn from the rows of the text: a week's label, its planned and done
   distance in the caller's units, its "done/planned" sessions as the mark above it.
 """
@@ -161,13 +163,17 @@ async def progress(cmd: ShowProgress, ctx: Ctx) -> None:
     athlete = await athlete_to_view(ctx, cmd.member, Action.VIEW_PROGRESS)
     monday, sunday = week_of(athlete.today)
     first = monday - timedelta(weeks=cmd.weeks - 1)
-    days = await athlete_days(ctx, athlete, first, sunday)
-    if days is None:
+    sees_activities = can_see(Resource.ACTIVITIES, ctx.viewer, athlete.subject)
+    planless = not await ctx.uow.repo.has_plan(athlete.member.id)
+    if planless and not sees_activities:  # nothing planned, nothing of theirs to see
         ctx.reply(no_plan(athlete))
         return
-    sees_activities = can_see(Resource.ACTIVITIES, ctx.viewer, athlete.subject)
+    days = await athlete_days(ctx, athlete, first, sunday, planless=True)
+    assert days is not None
     weeks = _weeks(days, sees_activities)
     units = ctx.account.units
     text, title = progress_text(athlete, weeks, units, ctx.today, sees_activities=sees_activities)
+    if planless:  # what they did still counts, week by week
+        text += f"\n{no_plan(athlete)}"
     chart = progress_chart(title, weeks, units, ctx.today, sees_activities=sees_activities)
     ctx.reply(text, chart=chart)

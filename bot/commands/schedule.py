@@ -139,12 +139,14 @@ def totals_lines(found: ScheduleTotals, units: str) -> list[str]:
 # -- reading -----------------------------------------------------------------------------
 
 
-async def athlete_days(ctx: Ctx, athlete: Athlete, first: date, last: date) -> list[Day] | None:
+async def athlete_days(
+    ctx: Ctx, athlete: Athlete, first: date, last: date, *, planless: bool = False
+) -> list[Day] | None:
     """Each day of the range as the caller may see it; None when the athlete has never
-    had a plan and nothing is scheduled then."""
+    had a plan and nothing is scheduled then (unless `planless`: their days anyway)."""
     repo = ctx.uow.repo
     planned = await repo.planned_between(athlete.member.id, first, last)
-    if not planned and not await repo.has_plan(athlete.member.id):
+    if not planned and not planless and not await repo.has_plan(athlete.member.id):
         return None
     sees_activities = can_see(Resource.ACTIVITIES, ctx.viewer, athlete.subject)
     logged = (

@@ -178,8 +178,19 @@ async def test_refusals_say_what_was_wrong(club: Club, who: str, line: str, says
         assert USAGE in said.text
 
 
-async def test_no_plan_no_chart(club: Club) -> None:
+async def test_no_plan_still_shows_what_was_done(club: Club) -> None:
     await seed_lake(club)
-    said = await club.ok(BEN, "/progress")
-    assert said.text == "You have no training plan yet; a coach assigns one with /assign-plan."
+    await club.ok(BEN, "/log 6k 33:00")
+    said = await club.ok(BEN, "/progress weeks:2")
+    assert table(said.text) == [
+        ["28 Dec 2026", "0 km", "0 km", "—"],
+        ["04 Jan", "0 km", "6.00 km", "—"],
+    ]
+    assert said.text.endswith(
+        "You have no training plan yet; a coach assigns one with /assign-plan."
+    )
+    assert_chart_is_the_text(said.reply.chart, said.text, "km")
+    # a coach who may see ben's schedule but not his activities: nothing to show
+    said = await club.ok(KAI, f"/progress {BEN}")
+    assert said.text == "ben has no training plan yet; a coach assigns one with /assign-plan."
     assert said.reply.chart is None
