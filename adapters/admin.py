@@ -76,6 +76,18 @@ class Metrics:
             ["platform"],
             registry=r,
         )
+        self.charts = Counter(
+            "coachbot_charts",
+            "Charts drawn for messages, by outcome (ok; failed: the text went alone).",
+            ["outcome"],
+            registry=r,
+        )
+        self.chart_seconds = Histogram(
+            "coachbot_chart_duration_seconds",
+            "Time one chart took to draw, waiting for a drawing process included.",
+            buckets=LATENCY,
+            registry=r,
+        )
         self.lag = Gauge(
             "coachbot_scheduler_lag_seconds",
             "How late the last scheduler tick ran after it was due.",
@@ -108,6 +120,10 @@ class Metrics:
 
     def scheduler_lag(self, seconds: float) -> None:
         self.lag.set(seconds)
+
+    def chart(self, outcome: str, seconds: float) -> None:
+        self.charts.labels(outcome).inc()
+        self.chart_seconds.observe(seconds)
 
     # -- read at each scrape ----------------------------------------------------------
 

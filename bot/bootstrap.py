@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
-from bot.ports import Mailer, Observer, Sender
+from bot.ports import Drawer, Mailer, Observer, Sender
 from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.planner import Planner
 from bot.schedule.routing import Router
@@ -67,12 +67,15 @@ async def bootstrap(
     observer: Observer | None = None,
     public_url: str | None = None,
     share_pace: bool = False,
+    drawer: Drawer | None = None,
 ) -> App:
     """Open the store (migrating it to the newest schema) and build the core on it, with
     the one way out: a `Router` over `senders` (`sender`: one; neither: the console).
-    `observer` receives what the core, the dispatcher and the scheduler did (metrics).
-    `share_pace` (`coachbot run`): on PostgreSQL each platform's pace is shared with the
-    other processes of the same bot token, through the database (`storage.pace`)."""
+    `observer` receives what the core, the dispatcher and the scheduler did (metrics);
+    `drawer` draws the charts of answers and posts (none: text alone; `coachbot` wires
+    `adapters.charts.shared_drawer()`). `share_pace` (`coachbot run`): on PostgreSQL each
+    platform's pace is shared with the other processes of the same bot token, through the
+    database (`storage.pace`)."""
     if sender is not None:
         if senders is not None:
             raise TypeError("pass senders= or sender=, not both")
@@ -100,6 +103,7 @@ async def bootstrap(
         can_mail=mailer is not None,
         observer=observer,
         public_url=public_url,
+        drawer=drawer,
     )
     try:
         if senders is None:
@@ -113,7 +117,9 @@ async def bootstrap(
     except BaseException:
         await engine.dispose()
         raise
-    dispatcher = Dispatcher(OutboxStore(sessions), clock, router, mailer=mailer, observer=observer)
+    dispatcher = Dispatcher(
+        OutboxStore(sessions), clock, router, mailer=mailer, observer=observer, drawer=drawer
+    )
     scheduling = Scheduling(Planner(PlanningStore(sessions), clock), dispatcher, observer=observer)
     return App(core=core, engine=engine, scheduling=scheduling, sessions=sessions)
 

@@ -121,11 +121,16 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _open(settings: Settings, url: str | None = None, **kw: object) -> App:
     """The app on the configured store; it e-mails through COACHBOT_SMTP_URL when that is
-    set (invitations, `/verify` codes) unless the caller passes `mailer=` itself."""
+    set (invitations, `/verify` codes) unless the caller passes `mailer=` itself, and
+    draws charts with matplotlib in worker processes unless it passes `drawer=`."""
     if "mailer" not in kw and settings.smtp_url:
         from adapters.mail.smtp import SmtpMailer
 
         kw["mailer"] = SmtpMailer(settings.smtp_url, settings.smtp_from)
+    if "drawer" not in kw:  # charts beside the text, drawn in worker processes (issue 15)
+        from adapters.charts import shared_drawer
+
+        kw["drawer"] = shared_drawer()
     return await bootstrap(
         url or settings.database_url,
         default_timezone=settings.default_timezone,

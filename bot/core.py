@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from bot import grammar
+from bot.charting import with_charts
 from bot.clock import Clock
 from bot.commands import load_all
 from bot.commands.base import Caller, CommandSpec, Ctx, Refusal, identity_space
@@ -32,7 +33,7 @@ from bot.importers.pool import ParsePool, shared_pool
 from bot.messages import Outgoing, Via, bounded, within_limit
 from bot.observe import CANCELLED, CONFLICT, ERROR, OK, REFUSED, UNAVAILABLE, Observed
 from bot.policy import Action, permits
-from bot.ports import Conflict, Observer, StoreUnavailable
+from bot.ports import Conflict, Drawer, Observer, StoreUnavailable
 from bot.schedule.outbox import encode_actions
 from bot.services import AdapterServices
 
@@ -83,9 +84,11 @@ class Core:
         parse_pool: ParsePool | None = None,
         observer: Observer | None = None,
         public_url: str | None = None,
+        drawer: Drawer | None = None,
     ) -> None:
         """`units` opens one transaction on the store (`UnitOfWork`), built by the
-        composition root: the core never sees the database behind it."""
+        composition root: the core never sees the database behind it. `drawer` draws
+        the charts of answers and posts (none: they go as text alone)."""
         load_all()
         self.units = units
         self.clock = clock
@@ -102,13 +105,19 @@ class Core:
         self.feeds = CalendarFeeds(units, clock, default_timezone)
         # one log line per command, and the metrics port when `coachbot run` wires one
         self.observed = Observed(observer)
+        self.drawer = drawer
 
     def uow(self) -> UnitOfWork:
         return self.units()
 
     async def handle(self, caller: Caller, text: str) -> list[Outgoing]:
         """One line typed to the bot."""
-        return [within_limit(m) for m in await self._guarded(caller, text, None)]
+        return await self._leaving(await self._guarded(caller, text, None))
+
+    async def _leaving(self, messages: list[Outgoing]) -> list[Outgoing]:
+        """What leaves the core: each text within the limit, each chart drawn beside it."""
+        drawn = await with_charts(messages, self.drawer, self.observed)
+        return [within_limit(m) for m in drawn]
 
     async def handle_command(
         self, caller: Caller, spec: CommandSpec, options: Mapping[str, Any]
@@ -118,7 +127,7 @@ class Core:
         The command is built inside it (`CommandSpec.build`), where the caller's today is
         known, so each value is converted and refused as the same word typed would be."""
         prepared = (spec, partial(spec.build, dict(options)))  # made from the caller's today
-        return [within_limit(m) for m in await self._guarded(caller, "", prepared)]
+        return await self._leaving(await self._guarded(caller, "", prepared))
 
     async def handle_file(self, caller: Caller, filename: str, data: bytes) -> list[Outgoing]:
         """A file sent to the bot in a DM: logged as an activity when it is one."""
@@ -126,7 +135,7 @@ class Core:
 
         upload = await read_upload(filename, data, self.clock.now(), self.parse_pool)
         prepared = (UPLOAD, lambda _today: upload)
-        return [within_limit(m) for m in await self._guarded(caller, "", prepared)]
+        return await self._leaving(await self._guarded(caller, "", prepared))
 
     # -- what adapters ask besides commands (bot/services.py) --------------------------
 

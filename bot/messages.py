@@ -77,6 +77,50 @@ class Attachment:
         return len(self.data)
 
 
+class ChartKind(StrEnum):
+    RANKED = "ranked"  # one horizontal bar per label, in the text's order (best first)
+    STACKED = "stacked"  # one horizontal bar per label, made of its series' parts
+    WEEKLY = "weekly"  # vertical bars per week, the series side by side
+
+
+@dataclass(frozen=True)
+class Series:
+    """One set of bars: its legend name and one value per label of the chart."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart as plain data (issue 15), drawn into a PNG where the message leaves the
+    core (`bot.charting`) and sent beside the text, never instead of it.
+
+    A command builds it from exactly the rows its text shows (the same policy filter, the
+    same hidden-pace and private rules), so the chart can hold nothing the text does not
+    say: `labels` are the text's rows in its order, each series holds one number per row
+    in `unit` (the viewer's km or mi for distances), and `marks` are per-row words drawn
+    beside the bars as the text writes them (a board's "42.10 km", a week's "3/4 done").
+    `summary` is one line for screen readers: the image's alt text."""
+
+    kind: ChartKind
+    title: str
+    unit: str
+    labels: tuple[str, ...]
+    series: tuple[Series, ...]
+    marks: tuple[str, ...] = ()
+    summary: str = ""
+    caption: str = ""  # a line under the chart saying what its marks mean
+    name: str = "chart.png"
+
+    def values(self, series: str) -> tuple[float, ...]:
+        """The numbers of the series named `series` (KeyError if it has none)."""
+        for found in self.series:
+            if found.name == series:
+                return found.values
+        raise KeyError(series)
+
+
 TEXT_LIMIT = 4000
 """The most characters any message's text holds (issue 11 item 4): safely under Slack's
 4,000-character `text` and 50 sections, and two Discord pages of 2,000 (the adapters page
@@ -121,6 +165,7 @@ class Outgoing:
     tables: tuple[Table, ...] = ()
     actions: tuple[Button, ...] = ()
     files: tuple[Attachment, ...] = ()
+    chart: Chart | None = None  # drawn into `files` where the message leaves the core
     kind: str = "reply"  # welcome, invitation, plan_assigned, comment, ...
     key: str | None = None  # idempotency key of an event message
     expires_at: datetime | None = None  # a DM not sent by then is dropped (a code's life)

@@ -18,6 +18,7 @@ from bot.ports import Observer
 commands_log = logging.getLogger("coachbot.commands")
 sends_log = logging.getLogger("coachbot.sends")
 schedule_log = logging.getLogger("coachbot.schedule")
+charts_log = logging.getLogger("coachbot.charts")
 
 # command outcomes: answered, refused (a rule, the grammar, the policy), a constraint the
 # store held (a race lost), the store busy, an unexpected error, cut short by a shutdown
@@ -109,3 +110,19 @@ class Observed:
         schedule_log.debug("tick ran %.3f s after it was due", seconds)
         if self.observer is not None:
             self.observer.scheduler_lag(seconds)
+
+    def chart(self, outcome: str, seconds: float, *, kind: str) -> None:
+        ms = round(seconds * 1000, 1)
+        level = logging.INFO if outcome == OK else logging.WARNING
+        charts_log.log(
+            level,
+            "chart %s %s in %s ms",
+            kind,
+            outcome,
+            ms,
+            extra={
+                "fields": {"event": "chart", "kind": kind, "outcome": outcome, "duration_ms": ms}
+            },
+        )
+        if self.observer is not None:
+            self.observer.chart(outcome, seconds)

@@ -291,6 +291,7 @@ class Action(StrEnum):
     ASSIGN_PLAN = "assign_plan"
     OWN_TRAINING = "own_training"  # log, edit, delete own activities; check in; skip
     VIEW_SCHEDULE = "view_schedule"  # one athlete's sessions and their statuses
+    VIEW_PROGRESS = "view_progress"  # /progress: one athlete's planned vs done, week by week
     CHANGE_SCHEDULE = "change_schedule"  # /session set|move|clear, /plan end
     VIEW_COMPLIANCE = "view_compliance"  # /compliance: sessions due, done, missed per athlete
     VIEW_ACTIVITIES = "view_activities"
@@ -347,6 +348,9 @@ PERMISSIONS: dict[Action, dict[Role, Scope]] = {
     Action.OWN_TRAINING: _row(N, Y, Y, Y),
     # §2 "plan assignment and schedule": every coach sees any athlete's; an athlete their own
     Action.VIEW_SCHEDULE: _row(N, Scope.OWN, Y, Y),
+    # /progress is that schedule summed by week (issue 15): whoever sees the schedule;
+    # the distance done in it follows the activities grant, as in the schedule
+    Action.VIEW_PROGRESS: _row(N, Scope.OWN, Y, Y),
     # §3 as for assigning a plan: the head coach anyone's, an assistant their roster's
     Action.CHANGE_SCHEDULE: _row(N, N, Scope.ROSTER, Y),
     # §4 "/compliance (coaches, in scope)", scoped as changing a schedule: the head coach
@@ -437,6 +441,7 @@ OUT_OF_SCOPE: dict[Action, str] = {
     Action.VIEW_ROSTER: "You can see your own roster only.",
     Action.ASSIGN_PLAN: "You can assign plans to athletes on your roster only; not on it: {name}.",
     Action.VIEW_SCHEDULE: "You can see your own schedule only.",
+    Action.VIEW_PROGRESS: "You can see your own progress only.",
     Action.CHANGE_SCHEDULE: (
         "You can change the schedules of athletes on your roster only; not on it: {name}."
     ),

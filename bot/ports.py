@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from bot.messages import Outgoing
+    from bot.messages import Attachment, Chart, Outgoing
 
 
 class SendError(Exception):
@@ -136,6 +136,14 @@ class FrontEnd(Protocol):
         ...
 
 
+class Drawer(Protocol):
+    """Draws a chart (`bot.messages.Chart`) as an image file, never on the event loop
+    (`adapters/charts.py`: matplotlib in worker processes). Raises on failure; the core
+    then sends the text alone (`bot.charting`)."""
+
+    async def draw(self, chart: Chart) -> Attachment: ...
+
+
 class Observer(Protocol):
     """Where the core reports what it did, for metrics (`adapters/admin.py` keeps them in
     Prometheus form). Labels are bounded sets: a command's registered name (never its
@@ -151,6 +159,10 @@ class Observer(Protocol):
 
     def scheduler_lag(self, seconds: float) -> None:
         """How late a scheduler tick ran after the moment it was due."""
+        ...
+
+    def chart(self, outcome: str, seconds: float) -> None:
+        """A chart drawn (`ok`) or not (`failed`: its message went out as text alone)."""
         ...
 
 

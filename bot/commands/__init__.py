@@ -13,6 +13,7 @@ AREAS = (
     "plans",
     "training",
     "schedule",
+    "progress",
     "sessions",
     "compliance",
     "activities",

@@ -25,7 +25,7 @@ from bot.commands.params import Suggest as Suggest
 from bot.commands.params import arg as arg
 from bot.commands.params import member_arg as member_arg
 from bot.grammar import GrammarError, Token, shown
-from bot.messages import ChannelRef, Outgoing, Table, Via
+from bot.messages import ChannelRef, Chart, Outgoing, Table, Via
 from bot.platforms import PlatformFacts, facts_of
 from bot.policy import Action, Viewer
 from storage.models import ChatIdentity
@@ -249,7 +249,14 @@ class Ctx:
             )
         return self.org, self.membership
 
-    def reply(self, text: str, *, ok: bool = True, tables: tuple[Table, ...] = ()) -> None:
+    def reply(
+        self,
+        text: str,
+        *,
+        ok: bool = True,
+        tables: tuple[Table, ...] = (),
+        chart: Chart | None = None,
+    ) -> None:
         self.out.append(
             Outgoing(
                 Via.REPLY,
@@ -258,6 +265,7 @@ class Ctx:
                 account_id=self.account.id,
                 email=self.account.email,
                 tables=tables,
+                chart=chart,
             )
         )
 
@@ -274,8 +282,17 @@ class Ctx:
             Outgoing(Via.DM, text, account_id=account_id, email=email, kind=kind, key=key)
         )
 
-    def post(self, channel: ChannelRef, text: str, *, tables: tuple[Table, ...] = ()) -> None:
-        self.out.append(Outgoing(Via.CHANNEL, text, channel=channel, tables=tables, kind="post"))
+    def post(
+        self,
+        channel: ChannelRef,
+        text: str,
+        *,
+        tables: tuple[Table, ...] = (),
+        chart: Chart | None = None,
+    ) -> None:
+        self.out.append(
+            Outgoing(Via.CHANNEL, text, channel=channel, tables=tables, chart=chart, kind="post")
+        )
 
     async def queue(self, rows: list[dict[str, Any]]) -> None:
         """Outbox rows the command writes itself, in its own transaction: messages with no

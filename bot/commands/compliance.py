@@ -14,6 +14,9 @@ glance (SPEC §4; issue 13 item 4).
   the column shows a dash. Private activities count nowhere, and a session only a
   private activity completed reads as missed once its day is over. No duration is ever
   shown, so hidden pace cannot be worked out from this reply.
+- **The chart** (issue 15): a stacked bar per athlete line the reply shows, in its order
+  (worst first), of sessions done, skipped and missed, marked with the line's done share
+  — statuses only, which every coach in scope may see, so no activity data is drawn.
 - **Periods**: `week` (default) this Monday–Sunday, `month` this calendar month, or
   `DATE..DATE` (one date: that day), at most `MAX_DAYS` days, as of the caller's today.
   Missed is judged by each athlete's own date.
@@ -31,7 +34,7 @@ from bot.commands.common import require, resolve_member
 from bot.commands.leaderboard import Period
 from bot.domain.compliance import Compliance, compliance_of, near_days, worst_first
 from bot.grammar import GrammarError, MemberRef, shown
-from bot.messages import Table
+from bot.messages import Chart, ChartKind, Series, Table
 from bot.policy import Action, Target, sees_everyone
 from bot.render import fmt_distance, table_text
 
@@ -81,6 +84,32 @@ def compliance_table(rows: list[Compliance], units: str) -> Table:
     )
     columns = ("Athlete", "Due", "Done", "Skipped", "Missed", "Done %", "Distance done / planned")
     return Table("Compliance", columns, body)
+
+
+def compliance_chart(title: str, rows: list[Compliance]) -> Chart | None:
+    """Done, skipped and missed per athlete of `rows` (the lines the reply shows)."""
+    if not rows:
+        return None
+    due = sum(r.due for r in rows)
+    done = sum(r.done for r in rows)
+    summary = (
+        f"Stacked bar chart of {title.rstrip(':')}: {len(rows)} athletes, {done} of {due} "
+        "sessions due done; worst first."
+    )
+    return Chart(
+        ChartKind.STACKED,
+        title.rstrip(":"),
+        "sessions",
+        tuple(r.name for r in rows),
+        (
+            Series("done", tuple(float(r.done) for r in rows)),
+            Series("skipped", tuple(float(r.skipped) for r in rows)),
+            Series("missed", tuple(float(r.missed) for r in rows)),
+        ),
+        marks=tuple("—" if r.percent is None else f"{r.percent}%" for r in rows),
+        summary=summary,
+        name="compliance.png",
+    )
 
 
 @dataclass(frozen=True)
@@ -156,7 +185,8 @@ async def compliance(cmd: ShowCompliance, ctx: Ctx) -> None:
         ctx.reply(f"{head}\nNo athletes here.")
         return
     lines = [head]
-    table = compliance_table(planned[:SHOWN], ctx.account.units)
+    shown_rows = planned[:SHOWN]
+    table = compliance_table(shown_rows, ctx.account.units)
     if table.rows:
         lines.append(table_text(table.columns, list(table.rows)))
     if len(planned) > SHOWN:
@@ -171,4 +201,8 @@ async def compliance(cmd: ShowCompliance, ctx: Ctx) -> None:
         "Distance done shows — where the athlete doesn't share their activities with you; "
         "private activities count nowhere."
     )
-    ctx.reply("\n".join(lines), tables=(table,) if table.rows else ())
+    ctx.reply(
+        "\n".join(lines),
+        tables=(table,) if table.rows else (),
+        chart=compliance_chart(head, shown_rows),
+    )

@@ -36,6 +36,10 @@ Decisions (docs for the reply wording and for the lead engineer):
   and a channel of a bound workspace may be read by people outside the org.
 - **`type:T`** counts only activities of that type on every board (`runs` then counts
   those activities) and, for consistency, only sessions whose workout is of that type.
+- **The chart** (issue 15) is a ranked bar per row the text shows, in its order, of the
+  number the board ranks by (distance in the caller's units, time in hours, activities,
+  consistency in percent), each bar marked as the text writes it; built from those rows
+  (`board_chart`), it holds nothing the text does not. No rows, no chart.
 """
 
 from __future__ import annotations
@@ -53,9 +57,9 @@ from bot.commands.base import Ctx, Kind, Refusal, Suggest, arg, command
 from bot.commands.common import require
 from bot.commands.training import TYPES
 from bot.grammar import GrammarError, shown
-from bot.messages import ChannelRef, Table
+from bot.messages import ChannelRef, Chart, ChartKind, Series, Table
 from bot.policy import Action, Target, decide, sees_everyone
-from bot.render import fmt_distance, fmt_duration, table_text
+from bot.render import METRES_PER_MILE, fmt_distance, fmt_duration, table_text
 
 if TYPE_CHECKING:
     from storage.models import Group
@@ -178,11 +182,32 @@ def totals_table(rows: list[Totals], by: str, units: str) -> Table:
     return Table("Leaderboard", ("#", "Athlete", "Distance", "Time", "Activities"), body)
 
 
-def attendance_table(rows: list[Attendance]) -> Table:
-    ranked = sorted(
+def totals_values(rows: list[Totals], by: str, units: str) -> list[float]:
+    """The number each row of `totals_table` is ranked by, in its order: distance in
+    `units`, time in hours, activities."""
+    per = METRES_PER_MILE if units == "mi" else 1000.0
+    if by == "distance":
+        return [r.distance_m / per for r in rows]
+    if by == "time":
+        return [r.duration_s / 3600 for r in rows]
+    return [float(r.activities) for r in rows]
+
+
+def ranked_attendance(rows: list[Attendance]) -> list[Attendance]:
+    """The consistency board's rows, best first: those with a session due."""
+    return sorted(
         (r for r in rows if r.due),
         key=lambda r: (-Fraction(r.completed, r.due), r.name.lower(), r.account_id),
     )
+
+
+def attendance_values(rows: list[Attendance]) -> list[float]:
+    """The percentage each row of `attendance_table` shows, in its order."""
+    return [float(round(100 * r.completed / r.due)) for r in ranked_attendance(rows)]
+
+
+def attendance_table(rows: list[Attendance]) -> Table:
+    ranked = ranked_attendance(rows)
     ranks = _ranks([Fraction(r.completed, r.due) for r in ranked])
     body = tuple(
         (str(rank), r.name, f"{round(100 * r.completed / r.due)}%")
@@ -258,6 +283,38 @@ def render(
     return "\n".join(lines), Table(head, table.columns, shown)
 
 
+CHART_UNITS = {"time": "hours", "runs": "activities", "consistency": "% of sessions due, done"}
+MARK_COLUMN = {"distance": "Distance", "time": "Time", "runs": "Activities"}
+
+
+def board_chart(shown: Table, values: list[float], by: str, units: str) -> Chart | None:
+    """The ranked bar chart of a board's text: `shown` is the table the text holds (its
+    rows, cut to `SHOWN`), `values` the numbers of all the board's rows in that order.
+    Each bar is marked with the text's own cell (a distance without its unit, which
+    the axis names)."""
+    if not shown.rows:
+        return None
+    column = shown.columns.index(MARK_COLUMN.get(by, "Consistency"))
+    names = tuple(row[1] for row in shown.rows)
+    marks = tuple(row[column].removesuffix(f" {units}") for row in shown.rows)
+    unit = units if by == "distance" else CHART_UNITS[by]
+    more = f" (the first {len(names)})" if len(values) > len(names) else ""
+    summary = (
+        f"Bar chart of {shown.title}: {len(names)} athletes{more}, "
+        f"led by {names[0]} with {shown.rows[0][column]}."
+    )
+    return Chart(
+        ChartKind.RANKED,
+        shown.title,
+        unit,
+        names,
+        (Series(unit, tuple(values[: len(names)])),),
+        marks=marks,
+        summary=summary,
+        name=f"leaderboard-{by}.png",
+    )
+
+
 # -- the command ------------------------------------------------------------------------
 
 
@@ -320,15 +377,15 @@ async def leaderboard(cmd: ShowLeaderboard, ctx: Ctx) -> None:
         scope, name = group.id, group.name
         attendance, totals = repo.leaderboard_attendance, repo.leaderboard_totals
     if cmd.by == "consistency":
-        table = attendance_table(
-            await attendance(scope, period.start, period.end, today, kind=kind)
-        )
+        present = await attendance(scope, period.start, period.end, today, kind=kind)
+        table, values = attendance_table(present), attendance_values(present)
     else:
         found = await totals(scope, period.start, period.end, by=cmd.by, kind=kind)
-        table = totals_table(found, cmd.by, units)
+        table, values = totals_table(found, cmd.by, units), totals_values(found, cmd.by, units)
     text, shown = render(name, period, cmd.by, table, units, kind=kind, club=cmd.club)
+    chart = board_chart(shown, values, cmd.by, units)
     if post_to is None:
-        ctx.reply(text, tables=(shown,))
+        ctx.reply(text, tables=(shown,), chart=chart)
         return
-    ctx.post(post_to, text, tables=(shown,))
+    ctx.post(post_to, text, tables=(shown,), chart=chart)
     ctx.reply(f"Posted {name}'s leaderboard to {post_to.name or 'this channel'}.")

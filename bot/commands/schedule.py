@@ -65,14 +65,17 @@ def athletes_today(ctx: Ctx, account: Account) -> date:
     return ctx.now.astimezone(ZoneInfo(name or ctx.default_timezone)).date()
 
 
-async def athlete_to_view(ctx: Ctx, ref: MemberRef | None) -> Athlete:
-    """The named member (the caller when none), if the caller may see their schedule."""
+async def athlete_to_view(
+    ctx: Ctx, ref: MemberRef | None, action: Action = Action.VIEW_SCHEDULE
+) -> Athlete:
+    """The named member (the caller when none), if the caller may see their schedule
+    (`action`: what it is asked for, whose refusal is said)."""
     _, me = ctx.require_org()
     member, account = (me, ctx.account) if ref is None else await resolve_member(ctx, ref)
     subject = await subject_of(ctx, member, account)
-    require(ctx, Action.VIEW_SCHEDULE, await target_of(ctx, member, account))
+    require(ctx, action, await target_of(ctx, member, account))
     if not can_see(Resource.SCHEDULE, ctx.viewer, subject):  # the table says so too
-        raise Refusal(OUT_OF_SCOPE[Action.VIEW_SCHEDULE])
+        raise Refusal(OUT_OF_SCOPE[action])
     own = account.id == ctx.account.id
     return Athlete(member, account, subject, athletes_today(ctx, account), own)
 
@@ -136,12 +139,14 @@ def totals_lines(found: ScheduleTotals, units: str) -> list[str]:
 # -- reading -----------------------------------------------------------------------------
 
 
-async def athlete_days(ctx: Ctx, athlete: Athlete, first: date, last: date) -> list[Day] | None:
+async def athlete_days(
+    ctx: Ctx, athlete: Athlete, first: date, last: date, *, planless: bool = False
+) -> list[Day] | None:
     """Each day of the range as the caller may see it; None when the athlete has never
-    had a plan and nothing is scheduled then."""
+    had a plan and nothing is scheduled then (unless `planless`: their days anyway)."""
     repo = ctx.uow.repo
     planned = await repo.planned_between(athlete.member.id, first, last)
-    if not planned and not await repo.has_plan(athlete.member.id):
+    if not planned and not planless and not await repo.has_plan(athlete.member.id):
         return None
     sees_activities = can_see(Resource.ACTIVITIES, ctx.viewer, athlete.subject)
     logged = (

@@ -40,10 +40,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.charting import with_charts
 from bot.clock import Clock
 from bot.messages import Outgoing, Via, within_limit
 from bot.observe import Observed
-from bot.ports import Mailer, Observer, Sender, SendError
+from bot.ports import Drawer, Mailer, Observer, Sender, SendError
 from bot.schedule import event_texts, exports, texts
 from bot.schedule.outbox import decode_actions
 from bot.schedule.routing import Lane, Router
@@ -180,8 +181,10 @@ class Dispatcher:
         settle_every: int = 1,
         sleep: Sleep | None = None,
         observer: Observer | None = None,
+        drawer: Drawer | None = None,
     ) -> None:
         self.store = store
+        self.drawer = drawer  # draws a rendered message's chart (the weekly board) to send
         self.clock = clock
         self.router = sender if isinstance(sender, Router) else Router([sender])
         self.mailer = mailer
@@ -267,6 +270,11 @@ class Dispatcher:
                 if lane is None:
                     done.add(row.id, self._nowhere(unreachable))
                     continue
+                if message.chart is not None:
+                    # drawn as its turn comes (the end of the render path), so drawing a
+                    # batch never eats its lease before the first send; a chart not drawn
+                    # leaves the text to go alone (bot.charting)
+                    message = (await with_charts([message], self.drawer, self.observed))[0]
                 if lane.platform in held:
                     deferred.append((row, message, lane))
                     continue

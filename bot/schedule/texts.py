@@ -181,7 +181,7 @@ async def weekly_leaderboard(reads: OutboxReads, row: OutboxMessage) -> Outgoing
     Built with the same query and the same group-level rule as `/leaderboard` (display
     names and totals of athletes who share with the group; nothing private), so it holds
     only what every member of the channel may see."""
-    from bot.commands.leaderboard import Period, render, totals_table
+    from bot.commands.leaderboard import Period, board_chart, render, totals_table, totals_values
 
     if row.group_channel_id is None or row.local_date is None:
         return None
@@ -194,9 +194,12 @@ async def weekly_leaderboard(reads: OutboxReads, row: OutboxMessage) -> Outgoing
     totals = await reads.group_distance_totals(group.id, period.start, period.end)
     board = totals_table(totals, "distance", "km")
     text, table = render(group.name, period, "distance", board, "km")
+    chart = board_chart(table, totals_values(totals, "distance", "km"), "distance", "km")
     name = facts_of(link.platform).channel_name(link.channel_id)
     channel = ChannelRef(link.platform, link.space_id, link.channel_id, name)
-    return Outgoing(Via.CHANNEL, text, channel=channel, tables=(table,), kind="leaderboard")
+    return Outgoing(
+        Via.CHANNEL, text, channel=channel, tables=(table,), chart=chart, kind="leaderboard"
+    )
 
 
 def _target(workout: PlannedWorkout, units: str) -> str:
@@ -247,6 +250,8 @@ def recap_text(found: Recap, units: str) -> str:
         lines += [f"- {day:%a %d %b}: {_target(w, units)}" for day, w in found.next_week]
     else:
         lines.append("Next week: no sessions planned.")
+    # one chart on demand, not one drawn for every athlete each Sunday (issue 15)
+    lines.append("Your weeks against your plan, with a chart: /progress")
     return "\n".join(lines)
 
 

@@ -442,6 +442,8 @@ SPEC_3: dict[Action, tuple[str, str, str, str]] = {
     Action.OWN_TRAINING: ("no", "yes", "yes", "yes"),
     # §2 plan assignment and schedule: yes for self and every coach, no for other athletes
     Action.VIEW_SCHEDULE: ("no", "own", "yes", "yes"),
+    # §4 /progress [MEMBER]: that schedule week by week (issue 15), seen as it is
+    Action.VIEW_PROGRESS: ("no", "own", "yes", "yes"),
     # §4 /session, /plan end: "coaches, in scope" — §3 as for assigning a plan
     Action.CHANGE_SCHEDULE: ("no", "no", "on own roster", "yes"),
     # §4 /compliance "(coaches, in scope)": scoped as changing a schedule (issue 13)
@@ -650,6 +652,10 @@ MATRIX: dict[str, Row] = {
     "schedule": Row("/schedule", (N, Y, Y, Y, Y)),
     "schedule of ava": Row(f"/schedule {AVA} week", (N, N, Y, Y, Y)),
     "schedule of the athlete of the matrix": Row(f"/schedule {CY}", (N, Y, Y, Y, Y)),
+    # its weeks (issue 15): whoever sees the schedule
+    "progress": Row("/progress", (N, Y, Y, Y, Y)),
+    "progress of ava": Row(f"/progress {AVA} weeks:4", (N, N, Y, Y, Y)),
+    "progress of the athlete of the matrix": Row(f"/progress {CY}", (N, Y, Y, Y, Y)),
     # changing it: the head coach anyone's, an assistant their roster's (ava: kai, ben: noor)
     "session set for kai's athlete": Row(
         f"/session set {AVA} 2027-01-06 workout:Easy", (N, N, Y, N, Y)
@@ -1302,6 +1308,9 @@ HIDDEN: list[tuple[str, str, tuple[str, str]]] = [
     (KAI, "/week {who}", BY_NAME),
     (KAI, "/session set {who} tomorrow workout:rest", BY_EMAIL),
     (AVA, "/schedule {who}", BY_EMAIL),
+    (HC, "/progress {who}", BY_EMAIL),
+    (AVA, "/progress {who}", BY_EMAIL),
+    (KAI, "/progress {who} weeks:2", BY_NAME),
     (AVA, "/week {who}", BY_NAME),
 ]  # fmt: skip
 

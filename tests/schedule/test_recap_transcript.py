@@ -71,7 +71,8 @@ Streak: 1 week with every session done.
 Next week:
 - Tue 12 Jan: Easy (run, easy, 8.00 km)
 - Thu 14 Jan: Threshold (run, tempo, 45:00)
-- Sat 16 Jan: Long (run, long, 18.00 km)"""
+- Sat 16 Jan: Long (run, long, 18.00 km)
+Your weeks against your plan, with a chart: /progress"""
 
 WEEK_1_BO = """\
 Your week, Mon 04 Jan to Sun 10 Jan:
@@ -81,7 +82,8 @@ Streak: none this week. Every session done starts one.
 Next week:
 - Tue 12 Jan: Easy (run, easy, 4.97 mi)
 - Thu 14 Jan: Threshold (run, tempo, 45:00)
-- Sat 16 Jan: Long (run, long, 11.18 mi)"""
+- Sat 16 Jan: Long (run, long, 11.18 mi)
+Your weeks against your plan, with a chart: /progress"""
 
 WEEK_2_ANN = """\
 Your week, Mon 11 Jan to Sun 17 Jan:
@@ -89,7 +91,8 @@ Sessions: 3 of 3 done
 Logged: 3 activities, no distance or time given.
 Streak: 2 weeks in a row with every session done.
 Next week:
-- Tue 19 Jan: Easy (run, easy, 8.00 km)"""
+- Tue 19 Jan: Easy (run, easy, 8.00 km)
+Your weeks against your plan, with a chart: /progress"""
 
 WEEK_2_BO = """\
 Your week, Mon 11 Jan to Sun 17 Jan:
@@ -97,14 +100,16 @@ Sessions: 0 of 3 done (3 missed)
 Logged: nothing this week.
 Streak: none this week. Every session done starts one.
 Next week:
-- Tue 19 Jan: Easy (run, easy, 4.97 mi)"""
+- Tue 19 Jan: Easy (run, easy, 4.97 mi)
+Your weeks against your plan, with a chart: /progress"""
 
 WEEK_3_ANN = """\
 Your week, Mon 18 Jan to Sun 24 Jan:
 Sessions: 0 of 1 done (1 missed)
 Logged: nothing this week.
 Streak: none this week. Every session done starts one.
-Next week: no sessions planned."""
+Next week: no sessions planned.
+Your weeks against your plan, with a chart: /progress"""
 
 
 async def test_the_console_shows_each_athletes_recap_at_sunday_1800(db_url: str) -> None:

@@ -183,6 +183,12 @@ async def test_a_club_runs_from_discord(
     assert said.text.startswith("Compliance, week of Mon 04 Jan 2027, group 5k-squad")
     said = await run.ok("/compliance", by=hc, **g, coach=mention(kai))
     assert "'s roster:" in said.text.splitlines()[0]
+    # /progress (issue 15): a coach's view of an athlete, weeks as a typed option; and its
+    # refusal of a number out of range, with the usage
+    said = await run.ok("/progress", by=kai, **g, member=mention(ava), weeks=2)
+    assert said.text.startswith("Ava R.'s progress, 2 weeks to Sun 10 Jan 2027")
+    said = await run.no("/progress", by=ava, **g, weeks=27)
+    assert "Usage: /progress [MEMBER] [weeks:1-26]" in said.text
     said = await run.ok("/today", by=hc, **g, member=mention(ava))
     assert "Easy 8k" in said.text
     said = await run.ok(

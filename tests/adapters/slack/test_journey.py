@@ -161,6 +161,10 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     compliance = await say(KAI, "/compliance week")
     assert compliance.startswith("Compliance, week of Mon 04 Jan 2027, your roster:")
     assert "ava" in compliance and "ben" not in compliance
+    # /progress (issue 15): one's own weeks, in one's own units; a coach's view by mention
+    progress = await say(AVA, "/progress weeks:2")
+    assert progress.startswith("Your progress, 2 weeks to Sun 10 Jan 2027") and "mi" in progress
+    assert "ava's progress" in await say(KAI, f"/progress {s.mention(AVA)} weeks:1")
     assert "is now Easy 8k" in await say(KAI, f'/session set {AVA} 2027-01-06 workout:"Easy 8k"')
     moved = await say(KAI, f"/session move {s.mention(AVA)} 2027-01-06 to:2027-01-07")
     assert "moves from Wed 06 Jan to Thu 07 Jan" in moved
