@@ -105,7 +105,9 @@ async def test_a_club_is_run_from_slack(slack: SlackClub) -> None:
     await s.due()
     [post] = s.double.posts(s.channel_id("5k-squad"))
     assert "Saturday long run" in post["text"]
-    assert "You're going to Saturday long run" in await say(AVA, f"/rsvp #{event[1]} going")
+    assert "You're going to Saturday long run" in await say(
+        AVA, f"/coachbot rsvp #{event[1]} going"
+    )
     assert "going: ava" in await say(KAI, "/events group:5k-squad")
     assert "is cancelled" in await say(KAI, f"/event cancel #{event[1]}")
     await say(KAI, "/group create temp")

@@ -60,7 +60,7 @@ def test_umbrella_only_roots_read_as_coachbot_commands_on_slack() -> None:
     """A root past Slack's 50 slash commands is named the way it can be typed there."""
     from adapters.slack.blocks import slack_wording
 
-    assert UMBRELLA_ONLY <= set(slash_roots()) | {"rsvp"}
+    assert UMBRELLA_ONLY <= set(slash_roots())
     said = slack_wording("Type /unbind here, or /join CODE; /unbinding stays; a/join too.")
     assert said == (
         "Type /coachbot unbind here, or /coachbot join CODE; /unbinding stays; a/join too."
