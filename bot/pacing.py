@@ -122,6 +122,18 @@ class Throttle:
                 self._last_to = {k: t for k, t in self._last_to.items() if t + self.spacing > now}
         return max(0.0, (slot - now).total_seconds())
 
+    def sent(self, now: datetime, to: str | None) -> None:
+        """A message to `to` was accepted by `now`: the next one to that conversation
+        waits `spacing` from here. The platform counts from when it took the message,
+        which may be well after the slot reserved for it (a conversation opened first, a
+        slow answer), and under a key the sender may have learnt only by sending (the DM
+        channel it just opened; the slot was reserved under the person's key)."""
+        if to is None or not self.spacing:
+            return
+        last = self._last_to.get(to)
+        if last is None or now > last:
+            self._last_to[to] = now
+
     def _take(self, now: datetime) -> datetime:
         due = now if self._due is None else max(self._due, now - self.catch_up)
         slot = max(now, due)
@@ -164,6 +176,7 @@ async def send_now(
             await sleep(delay)
         try:
             await attempt()
+            throttle.sent(clock.now(), to)
             return
         except SendError as exc:
             if throttle.refused(clock.now(), exc) is None or tries == 2:

@@ -381,6 +381,8 @@ class Dispatcher:
                         return STOP
             await done.settled()  # the message before is marked sent first
             outcome = await self._send(row, message, lane)
+            if outcome.status == "sent":  # its conversation's spacing counts from now
+                throttle.sent(self.clock.now(), lane.key(message))
             if outcome.limited and wait:
                 if defer:
                     return DEFER  # kept: sent again once the Retry-After expires
