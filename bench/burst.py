@@ -432,10 +432,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     await control(http, where["control"], "quit")
         finally:
             await stop_bots(bots)
-            for bot in bots:
-                errors = bot.log.read_text(errors="replace")
-                if "Traceback" in errors or "ERROR" in errors:
-                    print(f"--- {bot.log.name} ---\n{errors[-3000:]}", file=sys.stderr)
+            for bot in bots:  # the bots log at WARNING: show what they said
+                said = bot.log.read_text(errors="replace").splitlines()
+                if said:
+                    tail = "\n".join(said[-30:])
+                    print(f"--- {bot.log.name}: {len(said)} lines ---\n{tail}", file=sys.stderr)
             doubles.join(timeout=10)
             if doubles.is_alive():
                 doubles.terminate()

@@ -170,7 +170,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"| every DM delivered: planned {r['planned_after_due_s']:.1f} s after 06:00, last "
         f"arrival {r['last_after_due_s']:.1f} s after 06:00 | {r['delivered_s']:.1f} s vs "
         f"ceiling {ceiling:.0f} s: "
-        + (f"{100 * r['ratio']:.0f} %" if ceiling >= 10 else "n/a (ceiling under 10 s)")
+        + (f"{100 * r['ratio']:.1f} %" if ceiling >= 10 else "n/a (ceiling under 10 s)")
         + f" | >= 95 % | {'yes' if r['ratio'] >= 0.95 else '**no**'} |",
         f"| ack of `done`, p99 (Slack n={acks['slack']['n']}, Discord n={acks['discord']['n']}) "
         f"| {r['acks_p99_ms']:.1f} ms | <= 100 ms "
