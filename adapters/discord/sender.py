@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -183,6 +184,14 @@ class DiscordSender:
         if message.via is Via.DM and self._dm_channel_of(message.account_id) is None:
             requests += 1
         return requests
+
+    async def prepare(self, message: Outgoing) -> None:
+        """Before its slot is reserved: the DM's Discord user, found once per process, so
+        that `cost` knows a DM channel the person told us of by writing to the bot."""
+        if message.via is Via.DM and message.account_id is not None:
+            if message.account_id not in self._user_of:
+                with contextlib.suppress(SendError):
+                    await self._recipient(message)
 
     async def reaches_by_email(self, email: str) -> bool:
         """Discord cannot find people by e-mail."""

@@ -384,6 +384,7 @@ class Dispatcher:
             if now > last_start:
                 return STOP
             if wait:
+                await lane.prepare(message)
                 delay = await throttle.acquire(
                     now, to=lane.key(message), cost=lane.cost(message), opens=lane.opens(message)
                 )

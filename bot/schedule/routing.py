@@ -52,6 +52,14 @@ class Lane:
         opens = getattr(self.sender, "opens", None)
         return int(opens(message)) if opens is not None else 0
 
+    async def prepare(self, message: Outgoing) -> None:
+        """Let the sender find the message's recipient before a slot is reserved, so
+        that `cost`, `opens` and `key` count what the send will really do (a DM channel
+        the person told us of by writing to the bot needs no opening)."""
+        prepare = getattr(self.sender, "prepare", None)
+        if prepare is not None:
+            await prepare(message)
+
     def key(self, message: Outgoing) -> tuple[str, ...]:
         """The names of the conversation a per-recipient spacing counts `message` in:
         `recipient_key` (the person, or the channel), and the platform's own when the

@@ -16,6 +16,8 @@ from sqlalchemy import insert, select
 
 from bot.bootstrap import App
 from bot.clock import FakeClock
+from bot.messages import Outgoing
+from bot.pacing import send_now
 from bot.ports import Limits, SendError
 from bot.schedule.dispatcher import Dispatcher
 from bot.schedule.routing import Router
@@ -101,6 +103,48 @@ async def test_item_03_posts_to_one_slack_conversation_are_a_second_apart(
     # a second apart, and the 10 % margin for sends that reach Slack out of step
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(same)]
     assert gaps == [pytest.approx(1.1), pytest.approx(1.1)]
+
+
+class Opening(Platform):
+    """Slack as bench/burst.py found it: a DM's conversation is learnt by sending to it
+    (opened first, which takes `opening` seconds of the clock), and the conversation is
+    the key of its one-message-a-second spacing from then on (`conversation`)."""
+
+    def __init__(self, clock: FakeClock, opening: float) -> None:
+        super().__init__(clock, "slack", Limits(per_second=5.0, per_recipient=1.0))
+        self.opening = opening
+        self.opened: dict[str, str] = {}
+
+    def conversation(self, message: Outgoing) -> str | None:
+        return self.opened.get(message.email or "")
+
+    async def send(self, message: Outgoing, *, nonce: str) -> None:
+        to = message.email or ""
+        if to not in self.opened:
+            self.clock.advance(timedelta(seconds=self.opening))  # conversations.open
+            self.opened[to] = f"D-{to}"
+        await super().send(message, nonce=nonce)
+
+
+async def test_an_answer_in_a_dm_just_opened_waits_a_second_after_the_dm_arrived(
+    app: App, clock: FakeClock
+) -> None:
+    """The daily DM opened its conversation (reserved under the person's key) and the
+    athlete answers at once: the bot's answer in that conversation is posted a second
+    after Slack took the DM, not a second after the DM's slot (a 429 from Slack)."""
+    slack = Opening(clock, opening=0.4)
+    router = Router([slack])
+    await notes(app, 1)
+    await dispatch(app, router, clock).run_once(wait=True)
+    [dm] = slack.sent
+    answered: list[float] = []
+
+    async def answer() -> None:
+        answered.append((clock.now() - dm.at).total_seconds())
+
+    to = f"channel:{slack.opened['p0@club.run']}"
+    await send_now(router.throttle("slack"), clock, Naps(clock), answer, to=to)
+    assert answered == [1.0]
 
 
 async def test_item_03_a_429_on_slack_leaves_discord_sending(app: App, clock: FakeClock) -> None:

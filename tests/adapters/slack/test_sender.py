@@ -215,6 +215,28 @@ async def test_a_dm_goes_to_the_identity_in_this_workspace(
         await app.close()
 
 
+async def test_a_dm_to_someone_who_wrote_to_the_bot_is_not_paced_as_an_open(
+    sqlite_url: str, clock: FakeClock, double: SlackDouble, client: AsyncWebClient
+) -> None:
+    """Ava wrote to the bot, so it knows her DM channel: her DM is paced as one post in
+    that channel, not in conversations.open's 50 a minute (bench/burst.py found warm
+    DMs paced as cold ones: half of Slack's pace lost)."""
+    double.add_user("UAVA", AVA, "ava")
+    app = await slack_app(sqlite_url, clock, client)
+    try:
+        await app.core.handle(Caller("slack", "UAVA", space_id=TEAM, email=AVA), "/help")
+        slack_sender(app).remember_dm("UAVA", "DUAVA")
+        lane = app.scheduling.dispatcher.router.lanes["slack"]
+        message = Outgoing(Via.DM, "hello", account_id=1)
+        await lane.prepare(message)
+        assert (lane.opens(message), lane.key(message)) == (0, "channel:DUAVA")
+        stranger = Outgoing(Via.DM, "hello", account_id=99)  # no identity: fails at the send
+        await lane.prepare(stranger)
+        assert lane.opens(stranger) == 1
+    finally:
+        await app.close()
+
+
 async def test_channel_posts_and_check_in_buttons(
     double: SlackDouble, client: AsyncWebClient
 ) -> None:
