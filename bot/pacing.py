@@ -121,8 +121,9 @@ class Throttle:
         return until
 
     async def landed(self, to: To, at: datetime) -> None:
-        """A message to `to` that opened its conversation first was posted by `at`:
-        the conversation's spacing counts from then, not from the message's slot."""
+        """A message to `to` was taken by the platform at `at`: the conversation's
+        spacing counts from then, not from the message's slot (it may have opened its
+        conversation first, or waited on a slow answer)."""
         keys = _keys(to) if self.spacing else ()
         for key in keys:
             last = self._last_to.get(key)
@@ -306,6 +307,7 @@ async def send_now(
             await sleep(delay)
         try:
             await attempt()
+            await throttle.landed(to, clock.now())
             return
         except SendError as exc:
             if await throttle.rate_limited(clock.now(), exc) is None or tries == 2:

@@ -396,11 +396,11 @@ class Dispatcher:
                     if self._stopping:
                         return STOP
             await done.settled()  # the message before is marked sent first
-            opened = wait and lane.opens(message) > 0
             outcome = await self._send(row, message, lane)
-            if opened and outcome.status == "sent":
-                # it posted a round trip after its slot: its conversation's spacing runs
-                # from now (the next message there needs no open, and would land early)
+            if wait and outcome.status == "sent":
+                # the platform counts a conversation's spacing from when it took the
+                # message, which may be well after its slot (a conversation opened first,
+                # a slow answer), under the names the send learnt (the DM channel opened)
                 await throttle.landed(lane.key(message), self.clock.now())
             if outcome.limited and wait:
                 if defer:

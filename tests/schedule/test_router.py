@@ -131,7 +131,7 @@ async def test_an_answer_in_a_dm_just_opened_waits_a_second_after_the_dm_arrived
 ) -> None:
     """The daily DM opened its conversation (reserved under the person's key) and the
     athlete answers at once: the bot's answer in that conversation is posted a second
-    after Slack took the DM, not a second after the DM's slot (a 429 from Slack)."""
+    after Slack took the DM (with the margin), not after the DM's slot (a 429 from Slack)."""
     slack = Opening(clock, opening=0.4)
     router = Router([slack])
     await notes(app, 1)
@@ -144,7 +144,7 @@ async def test_an_answer_in_a_dm_just_opened_waits_a_second_after_the_dm_arrived
 
     to = f"channel:{slack.opened['p0@club.run']}"
     await send_now(router.throttle("slack"), clock, Naps(clock), answer, to=to)
-    assert answered == [1.0]
+    assert answered == [pytest.approx(1.1)]  # a second, and the 10 % out-of-step margin
 
 
 async def test_item_03_a_429_on_slack_leaves_discord_sending(app: App, clock: FakeClock) -> None:

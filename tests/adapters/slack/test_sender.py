@@ -229,7 +229,7 @@ async def test_a_dm_to_someone_who_wrote_to_the_bot_is_not_paced_as_an_open(
         lane = app.scheduling.dispatcher.router.lanes["slack"]
         message = Outgoing(Via.DM, "hello", account_id=1)
         await lane.prepare(message)
-        assert (lane.opens(message), lane.key(message)) == (0, "channel:DUAVA")
+        assert lane.opens(message) == 0 and "channel:DUAVA" in lane.key(message)
         stranger = Outgoing(Via.DM, "hello", account_id=99)  # no identity: fails at the send
         await lane.prepare(stranger)
         assert lane.opens(stranger) == 1
