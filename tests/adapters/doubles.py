@@ -3,7 +3,7 @@
 loopback.
 
     python -m tests.adapters.doubles serve --slack-port 8801 --discord-port 8802 --shards 3
-    python -m tests.adapters.doubles slash http://127.0.0.1:8080/slack/events /help
+    python -m tests.adapters.doubles slash -k https://127.0.0.1:8443/slack/events /help
 
 `serve` runs both doubles until Ctrl-C (or SIGTERM), prints the COACHBOT_ settings that
 point coachbot at them, and one line per call the doubles receive. Slack knows one
@@ -147,7 +147,8 @@ async def slash(url: str, line: str, user: str, wait: float, insecure: bool = Fa
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def doubles_parser() -> argparse.ArgumentParser:
+    """The runner's command line (tests/test_operating_doc.py parses the doc's with it)."""
     parser = argparse.ArgumentParser(prog="python -m tests.adapters.doubles")
     sub = parser.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve", help="serve the Slack and Discord doubles until stopped")
@@ -155,12 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--discord-port", type=int, default=8802)
     s.add_argument("--shards", type=int, default=3, help="one Discord server per shard")
     c = sub.add_parser("slash", help="type a signed Slack slash command; print the answer")
-    c.add_argument("url", help="e.g. http://127.0.0.1:8080/slack/events")
+    c.add_argument("url", help="e.g. https://127.0.0.1:8443/slack/events")
     c.add_argument("line", help='the command as typed, e.g. "/help"')
     c.add_argument("--user", default=ADMIN, help="the Slack user id typing it")
     c.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the answer")
     c.add_argument("-k", "--insecure", action="store_true", help="accept a self-signed cert")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = doubles_parser().parse_args(argv)
     if args.cmd == "serve":
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args.slack_port, args.discord_port, args.shards))
