@@ -108,16 +108,17 @@ async def test_leaderboard_in_the_channel_posts_its_png_there(
     answer = await bot.ok(
         "/leaderboard", by=club["ava"], guild=club["guild"], channel=club["squad"]
     )
-    posted = double.posts_in(club["squad"])[before:] + [
-        m for m in answer.followups if not m["flags"] & EPHEMERAL
-    ]
-    assert any("Squad leaderboard" in plain(text_of(m)) for m in posted), posted
-    with_files = [m for m in posted if m["attachments"]]
-    got = double.attached(with_files)
+    # the caller is told privately; the board is a message of the channel, its PNG the
+    # next one, both public
+    [confirmation] = answer.followups
+    assert answer.ephemeral and "Posted Squad's leaderboard to #squad." in answer.text
+    assert not confirmation["attachments"]
+    text, files = double.posts_in(club["squad"])[before:]
+    assert "Squad leaderboard" in plain(text_of(text)) and not text["attachments"]
+    assert not (text["flags"] | files["flags"]) & EPHEMERAL
+    got = double.attached([files])
     assert list(got) == ["leaderboard-distance.png"]
     assert decoded_size(got["leaderboard-distance.png"])[0] == round(WIDTH_IN * DPI)
-    # the caller's own confirmation carries no file
-    assert not [m for m in answer.followups if m["flags"] & EPHEMERAL and m["attachments"]]
 
 
 async def test_progress_is_an_ephemeral_follow_up_with_its_image(

@@ -102,10 +102,15 @@ async def test_leaderboard_typed_in_the_channel_posts_its_png_there(
     wire_drawer(s.app, drawer)
     channel = await squad_with_runs(s)
     said = await s.say(AVA, "/leaderboard", channel="squad")
-    board = [plain(p["text"]) for p in said.posts if p["channel"] == channel] + [
-        plain(r["text"]) for r in said.in_channel
-    ]
-    assert any(t.startswith("Squad leaderboard") and "ben" in t for t in board), said.calls
+    # typed in that channel: the board is posted there by its response_url, in_channel
+    [confirmation] = said.replies
+    assert plain(confirmation["text"]) == "Posted Squad's leaderboard to #squad."
+    [board] = said.in_channel
+    assert plain(board["text"]).startswith("Squad leaderboard") and "ben" in board["text"]
+    methods = [c.method for c in said.calls]
+    assert methods.index("files.getUploadURLExternal") > methods.index(
+        f"respond:{said.key}", 1
+    )  # the text first
     [upload] = s.double.shared(channel)
     assert upload.filename == "leaderboard-distance.png"
     assert upload.alt and upload.alt.startswith("Bar chart of Squad leaderboard")
