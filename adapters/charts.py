@@ -140,18 +140,24 @@ async def running_charts(drawer: object) -> AsyncIterator[asyncio.Task[None] | N
         yield None
         return
     started = time.perf_counter()
-    drawings = drawer.start()
 
-    async def warm() -> None:
+    async def warm(drawings: asyncio.Future[list[bytes]]) -> None:
         try:
             await drawings
         except Exception:
             log.warning("chart workers did not start; the first chart will", exc_info=True)
+            # a broken pool would fail that chart too: it finds none, and starts afresh
+            await asyncio.to_thread(partial(drawer.close, kill=True))
         else:
             seconds = time.perf_counter() - started
             log.info("charts: %d worker(s) ready in %.1f s", drawer.workers, seconds)
 
-    warming = asyncio.create_task(warm(), name="chart workers warming")
+    try:
+        drawings = drawer.start()
+    except Exception as exc:  # no process could be started: the same as a failed warm-up
+        drawings = asyncio.get_running_loop().create_future()
+        drawings.set_exception(exc)
+    warming = asyncio.create_task(warm(drawings), name="chart workers warming")
     try:
         yield warming
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import zlib
 from collections.abc import AsyncIterator
@@ -198,5 +199,31 @@ async def test_a_stop_while_warming_ends_the_workers_at_once() -> None:
         assert warming.cancelled() and pool._executor is None
         assert processes and not any(p.is_alive() for p in processes)
         assert processes[0].exitcode is not None and processes[0].exitcode < 0  # terminated
+    finally:
+        pool.close()
+
+
+class WorkersThatDie(ChartPool):
+    """A pool whose workers die as they start (as if killed by the out-of-memory killer)."""
+
+    def start(self) -> asyncio.Future[list[bytes]]:
+        executor = self._pool()
+        return asyncio.gather(asyncio.wrap_future(executor.submit(os._exit, 9)))
+
+
+async def test_a_warm_up_that_fails_leaves_a_fresh_pool_for_the_first_chart(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pool = WorkersThatDie(workers=1, waiting=1)
+    try:
+        with caplog.at_level(logging.WARNING, logger="coachbot.charts"):
+            async with running_charts(pool) as warming:
+                assert warming is not None
+                async with asyncio.timeout(60):  # a safety net
+                    await warming
+                assert pool._executor is None  # the broken pool is gone
+                image = await pool.draw(STACKED)  # so the first chart is drawn, not lost
+                assert image.data.startswith(SIGNATURE)
+        assert any("did not start" in r.getMessage() for r in caplog.records)
     finally:
         pool.close()
