@@ -21,11 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import multiprocessing
 import os
+import time
+from collections.abc import AsyncIterator
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from functools import partial
 
 from bot.messages import Attachment, Chart, ChartKind, Series
+
+log = logging.getLogger("coachbot.charts")
 
 CHART_WORKERS = 1 if (os.cpu_count() or 1) <= 2 else 2
 CHART_WAITING = 8
@@ -88,15 +95,78 @@ class ChartPool:
             self._admitted -= 1
         return Attachment(chart.name, data, PNG, chart.summary or chart.title)
 
+    def start(self) -> asyncio.Future[list[bytes]]:
+        """Start every worker now, without waiting for them: the processes exist when
+        this returns, and the future is done once each has warmed and drawn once."""
+        executor = self._pool()
+        return asyncio.gather(
+            *(
+                asyncio.wrap_future(executor.submit(_draw_in_worker, WARM_UP))
+                for _ in range(self.workers)
+            )
+        )
+
     async def warm(self) -> None:
         """Start every worker and wait until each has drawn once (benchmarks, start-up)."""
         await asyncio.gather(*(self.draw(WARM_UP) for _ in range(self.workers)))
 
-    def close(self) -> None:
-        """Stop the workers (the next chart starts them again)."""
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the workers (the next chart starts them again); `kill`: at once, rather
+        than after what they are doing (a start-up that failed while they warmed)."""
         executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        if executor is None:
+            return
+        if kill:
+            for process in list((getattr(executor, "_processes", None) or {}).values()):
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    def worker_pids(self) -> set[int]:
+        """The worker processes alive now (none before the first chart or after close)."""
+        executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}
+        return {p.pid for p in list(processes.values()) if p.is_alive() and p.pid is not None}
+
+
+@asynccontextmanager
+async def running_charts(drawer: object) -> AsyncIterator[asyncio.Task[None] | None]:
+    """`coachbot run`'s chart workers: started in the background as it starts — so the
+    first chart a member asks for does not wait 1-3 s for a worker to import matplotlib —
+    without holding up start-up (nothing here is awaited on the way in), and stopped on
+    the way out. Yields the warming task (None when `drawer` is not a `ChartPool`: a
+    test's fake, or none). A warm-up that fails is a log line: the next chart starts
+    fresh workers, as after any failure."""
+    if not isinstance(drawer, ChartPool):
+        yield None
+        return
+    started = time.perf_counter()
+
+    async def warm(drawings: asyncio.Future[list[bytes]]) -> None:
+        try:
+            await drawings
+        except Exception:
+            log.warning("chart workers did not start; the first chart will", exc_info=True)
+            # a broken pool would fail that chart too: it finds none, and starts afresh
+            await asyncio.to_thread(partial(drawer.close, kill=True))
+        else:
+            seconds = time.perf_counter() - started
+            log.info("charts: %d worker(s) ready in %.1f s", drawer.workers, seconds)
+
+    try:
+        drawings = drawer.start()
+    except Exception as exc:  # no process could be started: the same as a failed warm-up
+        drawings = asyncio.get_running_loop().create_future()
+        drawings.set_exception(exc)
+    warming = asyncio.create_task(warm(drawings), name="chart workers warming")
+    try:
+        yield warming
+    finally:
+        # still warming (a start-up that failed, a stop within seconds): no member waits
+        # for them, so the workers are ended now rather than after their warm-up
+        cold = not warming.done()
+        warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)
+        await asyncio.to_thread(partial(drawer.close, kill=cold))  # off the loop
 
 
 _shared: ChartPool | None = None

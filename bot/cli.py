@@ -228,6 +228,7 @@ async def _serve_platforms(settings: Settings) -> int:
     """Slack and/or Discord, sharing one core and one outbox (through the Router), with
     the admin endpoints beside them."""
     from adapters.admin import Metrics
+    from adapters.charts import running_charts
 
     front_ends: list[FrontEnd] = []
     metrics = Metrics()
@@ -241,29 +242,31 @@ async def _serve_platforms(settings: Settings) -> int:
     )
     admin = admin_server(settings, app, metrics, front_ends, public)
     try:
-        settle_heap()
-        try:
-            await admin.start()  # before the front ends: /readyz says what they await
-        except FrontEndStartError as refused:
-            raise StartError(str(refused)) from None
-        await _start_public(public)
-        await app.scheduling.start()
-        serving = asyncio.gather(*(front.run() for front in front_ends))
-        # a container's stop: no new work, the work in flight finished, leases handed back
-        stopping = on_stop_signals()
-        await asyncio.wait((serving, stopping), return_when=asyncio.FIRST_COMPLETED)
-        if serving.done() and not serving.cancelled():
-            exc = serving.exception()
-            if isinstance(exc, FrontEndStartError):
-                raise StartError(str(exc)) from None
-            if exc is not None:
-                raise exc
-        if stopping.done():
-            log.info("stopping on %s", signal.Signals(stopping.result()).name)
-            await stop_gracefully(app, front_ends)
-            serving.cancel()
-            await asyncio.gather(serving, return_exceptions=True)
-        return 0
+        # the chart workers start beside the rest, never before it (adapters/charts.py)
+        async with running_charts(app.core.drawer):
+            settle_heap()
+            try:
+                await admin.start()  # before the front ends: /readyz says what they await
+            except FrontEndStartError as refused:
+                raise StartError(str(refused)) from None
+            await _start_public(public)
+            await app.scheduling.start()
+            serving = asyncio.gather(*(front.run() for front in front_ends))
+            # a container's stop: no new work, the work in flight finished, leases handed back
+            stopping = on_stop_signals()
+            await asyncio.wait((serving, stopping), return_when=asyncio.FIRST_COMPLETED)
+            if serving.done() and not serving.cancelled():
+                exc = serving.exception()
+                if isinstance(exc, FrontEndStartError):
+                    raise StartError(str(exc)) from None
+                if exc is not None:
+                    raise exc
+            if stopping.done():
+                log.info("stopping on %s", signal.Signals(stopping.result()).name)
+                await stop_gracefully(app, front_ends)
+                serving.cancel()
+                await asyncio.gather(serving, return_exceptions=True)
+            return 0
     finally:
         for front in front_ends:
             await front.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import zlib
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import pytest
 from PIL import Image
 
 from adapters.chart_render import DPI, ROW_IN, WEEKLY_HEIGHT_IN, WIDTH_IN
-from adapters.charts import ChartPool, ChartsBusy
+from adapters.charts import ChartPool, ChartsBusy, running_charts
 from bot.messages import Chart, ChartKind, Series
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -152,3 +153,77 @@ async def test_beyond_the_waiting_room_a_chart_is_refused_not_queued(pool: Chart
         assert (await first).data == (await second).data
     finally:
         busy.close()
+
+
+async def test_coachbot_run_starts_the_workers_beside_start_up_and_stops_them() -> None:
+    """`running_charts` (what `coachbot run` wraps its serving in): nothing is awaited on
+    the way in, so start-up is not held up; once the warming is done a worker is alive
+    before any member asks, and the first chart is drawn by it — no worker start paid;
+    on the way out the workers are gone."""
+    pool = ChartPool(workers=1, waiting=1)
+    try:
+        async with running_charts(pool) as warming:
+            assert warming is not None and not warming.done()  # start-up went on at once
+            assert pool.worker_pids()  # the worker is starting, in the background
+            async with asyncio.timeout(60):  # a safety net: the warm-up takes 1-3 s
+                await warming
+            warm = pool.worker_pids()
+            assert len(warm) == 1 and os.getpid() not in warm
+            assert pool._executor is not None
+            processes = list(pool._executor._processes.values())  # type: ignore[union-attr]
+            first = await pool.draw(board(3))
+            assert first.data.startswith(SIGNATURE)
+            assert pool.worker_pids() == warm  # drawn by the worker started at start-up
+        assert pool.worker_pids() == set() and pool._executor is None
+        assert processes and not any(p.is_alive() for p in processes)
+    finally:
+        pool.close()
+
+
+async def test_running_charts_leaves_a_fake_drawer_alone() -> None:
+    async with running_charts(object()) as warming:
+        assert warming is None
+
+
+async def test_a_stop_while_warming_ends_the_workers_at_once() -> None:
+    """A start-up that fails (a taken port) or a stop within seconds does not wait the
+    1-3 s a worker takes to import matplotlib: it is ended."""
+    pool = ChartPool(workers=1, waiting=1)
+    try:
+        async with running_charts(pool) as warming:
+            assert warming is not None
+            assert pool.worker_pids()  # started on the way in
+            assert not warming.done()  # it cannot be: the loop has not turned since
+            assert pool._executor is not None
+            processes = list(pool._executor._processes.values())  # type: ignore[union-attr]
+        assert warming.cancelled() and pool._executor is None
+        assert processes and not any(p.is_alive() for p in processes)
+        assert processes[0].exitcode is not None and processes[0].exitcode < 0  # terminated
+    finally:
+        pool.close()
+
+
+class WorkersThatDie(ChartPool):
+    """A pool whose workers die as they start (as if killed by the out-of-memory killer)."""
+
+    def start(self) -> asyncio.Future[list[bytes]]:
+        executor = self._pool()
+        return asyncio.gather(asyncio.wrap_future(executor.submit(os._exit, 9)))
+
+
+async def test_a_warm_up_that_fails_leaves_a_fresh_pool_for_the_first_chart(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pool = WorkersThatDie(workers=1, waiting=1)
+    try:
+        with caplog.at_level(logging.WARNING, logger="coachbot.charts"):
+            async with running_charts(pool) as warming:
+                assert warming is not None
+                async with asyncio.timeout(60):  # a safety net
+                    await warming
+                assert pool._executor is None  # the broken pool is gone
+                image = await pool.draw(STACKED)  # so the first chart is drawn, not lost
+                assert image.data.startswith(SIGNATURE)
+        assert any("did not start" in r.getMessage() for r in caplog.records)
+    finally:
+        pool.close()

@@ -50,6 +50,17 @@ async def until_ready(url: str) -> None:
         await asyncio.sleep(0.1)
 
 
+async def lines_until(process: asyncio.subprocess.Process, words: str) -> list[str]:
+    """The process's stderr lines up to and including the first that has `words`."""
+    assert process.stderr is not None
+    read: list[str] = []
+    while not read or words not in read[-1]:
+        line = await process.stderr.readline()
+        assert line, f"stderr ended before {words!r}: {read}"
+        read.append(line.decode().rstrip("\n"))
+    return read
+
+
 async def test_coachbot_run_with_discord_only_serves_the_admin_endpoints(tmp_path: Path) -> None:
     double = DiscordDouble()
     await double.start()
@@ -90,17 +101,22 @@ async def test_coachbot_run_with_discord_only_serves_the_admin_endpoints(tmp_pat
         } <= names
         # the admin port serves its own three paths, nothing of Slack's
         assert (await get(f"{url}/slack/events"))[0] == 404
+        # the chart worker was started in the background at start-up (issue 15): its
+        # line comes, ready or not yet when /readyz said ready, before any chart is asked
+        async with asyncio.timeout(60):
+            early = await lines_until(process, "worker(s) ready")
     finally:
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
             _, err = await process.communicate()
         await double.stop()
     assert process.returncode == 0, err
-    lines = err.decode().splitlines()
+    lines = early + err.decode().splitlines()
     records = [json.loads(line) for line in lines]  # COACHBOT_LOG_FORMAT=json: every line
     said = [r["message"] for r in records]
     assert any(m.startswith(f"admin: serving {url}/healthz") for m in said), said
     assert any("connected to Discord" in m for m in said), said
+    assert any(m.startswith("charts: ") and "worker(s) ready" in m for m in said), said
     assert TOKEN not in err.decode()
     assert not any(r["logger"].startswith("apscheduler") for r in records)
 

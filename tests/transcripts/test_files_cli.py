@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from adapters.chart_render import DPI, WIDTH_IN
 from adapters.console.files import FileFolder, safe_name
 from adapters.console.repl import repl
 from adapters.console.sender import ConsoleSender, message_printer
@@ -103,3 +105,38 @@ def test_a_file_name_never_leaves_the_folder(tmp_path: Path) -> None:
     paths = folder.keep([Attachment("a.csv", b"1", "text/csv"), Attachment("a.csv", b"2", "")])
     assert [p.name for p in paths] == ["a.csv", "a-2.csv"]
     assert [p.read_bytes() for p in paths] == [b"1", b"2"]
+
+
+CHART_SCRIPT = f"""\
+@clock 2027-01-04T09:00:00+00:00
+{COACH}: /setup-org "Riverside Runners" tz:Europe/Berlin
+{COACH}: /add-member {ANN}
+{ANN}: /log 8k 42:10
+{ANN}: /privacy share_with_org on
+{ANN}: /leaderboard club
+"""
+
+
+def test_a_charts_png_is_described_and_written(tmp_path: Path) -> None:
+    """The real drawer (issue 15): `/leaderboard`'s answer carries its chart, described
+    in the JSON line and written by `--files` as a PNG; drawn again, the same bytes."""
+    out = tmp_path / "out"
+    ran = run_script(tmp_path, CHART_SCRIPT, "--json", "--files", str(out))
+    assert ran.code == 0, ran.err
+    records = [json.loads(line) for line in ran.out.splitlines()]
+    [board] = [r for r in records if "files" in r]
+    assert (board["line"], board["via"], board["to"]) == (6, "reply", ANN)
+    assert board["text"].startswith("Riverside Runners leaderboard") and "8.00 km" in board["text"]
+    [described] = board["files"]
+    assert described["name"] == "leaderboard-distance.png"
+    data = (out / "leaderboard-distance.png").read_bytes()
+    assert [p.name for p in out.iterdir()] == ["leaderboard-distance.png"]
+    assert described["bytes"] == len(data) and data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert described["sha256"] == hashlib.sha256(data).hexdigest()
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        assert image.format == "PNG" and image.size[0] == round(WIDTH_IN * DPI)
+    (tmp_path / "again").mkdir()
+    again = run_script(tmp_path / "again", CHART_SCRIPT, "--json")
+    [same] = [json.loads(line)["files"] for line in again.out.splitlines() if '"files"' in line]
+    assert same == [described]  # a transcript's chart is reproducible to the byte
