@@ -30,6 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from functools import partial
 
+from bot.importers.pool import exit_with_parent
 from bot.messages import Attachment, Chart, ChartKind, Series
 
 log = logging.getLogger("coachbot.charts")
@@ -43,11 +44,12 @@ class ChartsBusy(RuntimeError):
     """Too many charts are waiting: this one is not drawn (its text goes alone)."""
 
 
-def _start_chart_worker() -> None:
+def _start_chart_worker(parent: int) -> None:
     """Runs once in each worker: import, load the fonts and draw once, so the first chart
     a member asks for costs what every later one does."""
     from adapters.chart_render import warm
 
+    exit_with_parent(parent)  # a parent that exits at once (a second signal) takes it along
     warm()
 
 
@@ -75,6 +77,7 @@ class ChartPool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_chart_worker,
+                initargs=(os.getpid(),),
             )
         return self._executor
 

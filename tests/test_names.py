@@ -21,6 +21,20 @@ ALLOWED = {
 }
 
 
+def parsed(source: str) -> ast.Module:
+    """`ast.parse`, tried again on CPython 3.11's "AST constructor recursion depth
+    mismatch" (gh-106905: the AST converter's depth is shared by the threads of a
+    process, so a thread some earlier test left parsing at the same moment breaks it;
+    fixed in 3.11.8). A real syntax error is no SystemError and is never retried."""
+    for _ in range(4):
+        try:
+            return ast.parse(source)
+        except SystemError as exc:
+            if "recursion depth mismatch" not in str(exc):
+                raise
+    return ast.parse(source)
+
+
 def top_level_definitions() -> dict[str, list[str]]:
     """Every top-level class and function name, with the modules that define it."""
     found: dict[str, list[str]] = defaultdict(list)
@@ -30,7 +44,7 @@ def top_level_definitions() -> dict[str, list[str]]:
             if any(relative.is_relative_to(skipped) for skipped in SKIPPED_DIRS):
                 continue
             module = ".".join(relative.with_suffix("").parts)
-            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            for node in parsed(path.read_text(encoding="utf-8")).body:
                 if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                     found[node.name].append(module)
     return found

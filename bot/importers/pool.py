@@ -35,6 +35,8 @@ import concurrent.futures
 import datetime as dt
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 
 from bot.importers import MAX_FILE_BYTES, ImportRefused, ParsedActivity, parse_activity_file
@@ -55,8 +57,31 @@ TOO_COMPLEX = (
 READER_STOPPED = "Reading this file failed on my side and nothing was logged; please send it again."
 
 
-def _start_worker(memory_bytes: int | None, nice: int) -> None:
+ORPHAN_CHECK = 0.5  # seconds between a worker's looks at whether its parent still lives
+
+
+def exit_with_parent(parent: int, every: float = ORPHAN_CHECK) -> None:
+    """In a worker process: exit when the process that started it is gone. A parent that
+    stops gracefully shuts its pools down, but one that exits at once (a second signal,
+    `kill -9`) cannot, and a worker left behind would hold the parent's output pipes open
+    (whoever waits for them waits for ever) and its memory. A daemon thread watches the
+    parent id, as the standard library's pools have no such option; Linux's
+    PR_SET_PDEATHSIG would fire when the *thread* that spawned the worker ends instead.
+    `parent` is the starter's pid as it passed it: a parent gone before this runs (while
+    the worker was still starting) is caught too, as the worker then has another."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _start_worker(memory_bytes: int | None, nice: int, parent: int) -> None:
     """Runs once in each worker process, before its first file."""
+    exit_with_parent(parent)
     if memory_bytes is not None:
         try:
             import resource
@@ -104,7 +129,7 @@ class ParsePool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(self.memory_bytes, self.nice),
+                initargs=(self.memory_bytes, self.nice, os.getpid()),
             )
         return self._executor
 
