@@ -44,6 +44,7 @@ from storage.models import (
     Workout,
 )
 from storage.repositories.base import RepositoryBase
+from storage.repositories.rosters import visible_assignments
 from storage.visibility import activity_filter, thing_filter, visible_filter
 
 _ATHLETE_M = aliased(Membership, name="export_athlete_m")
@@ -386,22 +387,5 @@ _Q = TypeVar("_Q", bound="Select[Unpack[TupleAny]]")
 
 
 def _assignments(query: _Q, viewer: Viewer) -> _Q:
-    """Coach <-> athlete pairs the viewer may see (`visible_filter` of ASSIGNMENTS: never
-    one about the viewer themselves), the coach as `_COACH_M`/`_COACH_A`, the athlete as
-    `_ATHLETE_M`/`_ATHLETE_A`."""
-    return (
-        query.select_from(Assignment)
-        .join(_COACH_M, _COACH_M.id == Assignment.coach_membership_id)
-        .join(_COACH_A, _COACH_A.id == _COACH_M.account_id)
-        .join(_ATHLETE_M, _ATHLETE_M.id == Assignment.athlete_membership_id)
-        .join(_ATHLETE_A, _ATHLETE_A.id == _ATHLETE_M.account_id)
-        .where(
-            visible_filter(
-                Resource.ASSIGNMENTS,
-                viewer,
-                member=_ATHLETE_M,
-                account=_ATHLETE_A,
-                author_column=_COACH_A.id,
-            )
-        )
-    )
+    """Coach <-> athlete pairs the viewer may see, through this module's aliases."""
+    return visible_assignments(query, viewer, (_COACH_M, _COACH_A, _ATHLETE_M, _ATHLETE_A))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, select
 from sqlalchemy.orm import aliased
@@ -67,23 +67,28 @@ _ROSTER_COACHES = (
 )
 
 
-def _visible_assignments(query: _Q, viewer: Viewer) -> _Q:
-    """Coach <-> athlete assignments the viewer may see (the coach as `_COACH_M` and
-    `_COACH_A`, the athlete as `_ATHLETE_M` and `_ATHLETE_A`); `query` names what to
-    select."""
+def visible_assignments(
+    query: _Q, viewer: Viewer, pair: tuple[Any, Any, Any, Any] | None = None
+) -> _Q:
+    """Coach <-> athlete assignments the viewer may see (`visible_filter` of ASSIGNMENTS:
+    never one about the viewer themselves); `query` names what to select. `pair` are the
+    aliases the caller selects from — (coach membership, coach account, athlete
+    membership, athlete account) — this module's `_COACH_M`, `_COACH_A`, `_ATHLETE_M`,
+    `_ATHLETE_A` by default."""
+    coach_m, coach_a, athlete_m, athlete_a = pair or (_COACH_M, _COACH_A, _ATHLETE_M, _ATHLETE_A)
     return (
         query.select_from(Assignment)
-        .join(_COACH_M, _COACH_M.id == Assignment.coach_membership_id)
-        .join(_COACH_A, _COACH_A.id == _COACH_M.account_id)
-        .join(_ATHLETE_M, _ATHLETE_M.id == Assignment.athlete_membership_id)
-        .join(_ATHLETE_A, _ATHLETE_A.id == _ATHLETE_M.account_id)
+        .join(coach_m, coach_m.id == Assignment.coach_membership_id)
+        .join(coach_a, coach_a.id == coach_m.account_id)
+        .join(athlete_m, athlete_m.id == Assignment.athlete_membership_id)
+        .join(athlete_a, athlete_a.id == athlete_m.account_id)
         .where(
             visible_filter(
                 Resource.ASSIGNMENTS,
                 viewer,
-                member=_ATHLETE_M,
-                account=_ATHLETE_A,
-                author_column=_COACH_A.id,
+                member=athlete_m,
+                account=athlete_a,
+                author_column=coach_a.id,
             )
         )
     )
@@ -94,7 +99,7 @@ def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str | Non
     """Roster lines the viewer may see in the org of parameter `org` (and of coach
     `coach` when `one_coach`)."""
     query = (
-        _visible_assignments(
+        visible_assignments(
             select(_COACH_A.display_name, _ATHLETE_A.display_name, _ATHLETE_A.email), viewer
         )
         .where(Assignment.org_id == bindparam("org"))
@@ -109,7 +114,7 @@ def _roster_query(viewer: Viewer, one_coach: bool) -> Select[str, str, str | Non
 def _coaches_query(viewer: Viewer) -> Select[str]:
     """Names of the coaches of athlete `athlete` that the viewer may know of."""
     return (
-        _visible_assignments(select(_COACH_A.display_name), viewer)
+        visible_assignments(select(_COACH_A.display_name), viewer)
         .where(_ATHLETE_M.id == bindparam("athlete"))
         .order_by(_COACH_A.display_name)
     )
