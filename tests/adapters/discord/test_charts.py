@@ -6,47 +6,15 @@ its text and an attached PNG; `/leaderboard` in that channel likewise; an athlet
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
-
-import pytest
-from PIL import Image
 
 from adapters.chart_render import DPI, ROW_IN, WEEKLY_HEIGHT_IN, WIDTH_IN
 from adapters.charts import ChartPool
-from bot.bootstrap import App
 from bot.clock import FakeClock
+from tests.adapters.charts_world import MONDAY_POST, decoded_size, draw_with
+from tests.adapters.charts_world import drawer as drawer  # the module's fixture
 from tests.adapters.discord.conftest import Discord, Starter, mention, plain, text_of
 from tests.adapters.discord.double import EPHEMERAL, DiscordDouble
-
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MONDAY_POST = datetime(2027, 1, 11, 8, 1, tzinfo=UTC)  # 08:01 in London: the board's time
-
-
-@pytest.fixture(scope="module")
-def drawer() -> Iterator[ChartPool]:
-    """One real pool for the module: its worker starts (and warms) on the first chart."""
-    pool = ChartPool(workers=1, waiting=4)
-    yield pool
-    pool.close()
-
-
-def draw_with(app: App, drawer: ChartPool) -> None:
-    """As `coachbot run` wires it: the core draws answers and posts, the dispatcher what
-    it renders (the Monday board)."""
-    app.core.drawer = drawer
-    app.scheduling.dispatcher.drawer = drawer
-
-
-def decoded_size(data: bytes) -> tuple[int, int]:
-    """The image's size, decoded: the bytes are a whole PNG, not just its signature."""
-    assert data.startswith(SIGNATURE)
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        assert image.format == "PNG"
-        return image.size
 
 
 async def squad_with_runs(

@@ -7,46 +7,13 @@ private upload. On both stores."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
-import pytest
-from PIL import Image
-
 from adapters.chart_render import DPI, ROW_IN, WEEKLY_HEIGHT_IN, WIDTH_IN
 from adapters.charts import ChartPool
-from bot.bootstrap import App
+from tests.adapters.charts_world import MONDAY_POST, decoded_size, draw_with
+from tests.adapters.charts_world import drawer as drawer  # the module's fixture
 from tests.adapters.slack.conftest import SlackClub, plain
-from tests.adapters.slack.double import Upload
 
 HC, AVA, BEN = "hc@lake.run", "ava@lake.run", "ben@lake.run"
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MONDAY_POST = datetime(2027, 1, 11, 8, 1, tzinfo=UTC)  # 08:01 in London: the board's time
-
-
-@pytest.fixture(scope="module")
-def drawer() -> Iterator[ChartPool]:
-    """One real pool for the module: its worker starts (and warms) on the first chart."""
-    pool = ChartPool(workers=1, waiting=4)
-    yield pool
-    pool.close()
-
-
-def wire_drawer(app: App, drawer: ChartPool) -> None:
-    """As `coachbot run` wires it: the core draws answers and posts, the dispatcher what
-    it renders (the Monday board)."""
-    app.core.drawer = drawer
-    app.scheduling.dispatcher.drawer = drawer
-
-
-def png_size(upload: Upload) -> tuple[int, int]:
-    """The image's size, decoded: the bytes are a whole PNG, not just its signature."""
-    assert upload.data is not None and upload.data.startswith(SIGNATURE)
-    with Image.open(io.BytesIO(upload.data)) as image:
-        image.load()
-        assert image.format == "PNG"
-        return image.size
 
 
 async def squad_with_runs(s: SlackClub) -> str:
@@ -69,7 +36,7 @@ async def squad_with_runs(s: SlackClub) -> str:
 
 async def test_the_monday_board_is_posted_with_its_png(slack: SlackClub, drawer: ChartPool) -> None:
     s = slack
-    wire_drawer(s.app, drawer)
+    draw_with(s.app, drawer)
     channel = await squad_with_runs(s)
     assert s.double.shared(channel) == []
     s.clock.set(MONDAY_POST)
@@ -82,7 +49,7 @@ async def test_the_monday_board_is_posted_with_its_png(slack: SlackClub, drawer:
     assert "ben" in text and "12.00" in text
     [upload] = s.double.shared(channel)
     assert upload.filename == board.chart.name and upload.alt == board.chart.summary
-    width, height = png_size(upload)
+    width, height = decoded_size(upload.data)
     assert width == round(WIDTH_IN * DPI)
     assert 2 * ROW_IN * DPI < height < (2 * ROW_IN + 2) * DPI  # two athletes' rows
     # the text went first, then the file was shared in the same channel
@@ -99,7 +66,7 @@ async def test_leaderboard_typed_in_the_channel_posts_its_png_there(
     slack: SlackClub, drawer: ChartPool
 ) -> None:
     s = slack
-    wire_drawer(s.app, drawer)
+    draw_with(s.app, drawer)
     channel = await squad_with_runs(s)
     said = await s.say(AVA, "/leaderboard", channel="squad")
     # typed in that channel: the board is posted there by its response_url, in_channel
@@ -114,7 +81,7 @@ async def test_leaderboard_typed_in_the_channel_posts_its_png_there(
     [upload] = s.double.shared(channel)
     assert upload.filename == "leaderboard-distance.png"
     assert upload.alt and upload.alt.startswith("Bar chart of Squad leaderboard")
-    assert png_size(upload)[0] == round(WIDTH_IN * DPI)
+    assert decoded_size(upload.data)[0] == round(WIDTH_IN * DPI)
     # nothing of it was shared anywhere else
     assert [u.channel for u in s.double.shared()] == [channel]
 
@@ -123,7 +90,7 @@ async def test_progress_is_an_ephemeral_answer_and_its_image(
     slack: SlackClub, drawer: ChartPool
 ) -> None:
     s = slack
-    wire_drawer(s.app, drawer)
+    draw_with(s.app, drawer)
     channel = await squad_with_runs(s)
     said = await s.say(AVA, "/progress", channel="squad")
     text, image = said.responses
@@ -135,5 +102,5 @@ async def test_progress_is_an_ephemeral_answer_and_its_image(
     assert block["slack_file"] == {"id": upload.id}
     assert upload.channel is None  # private to the bot: shown to ava alone
     assert s.double.shared(channel) == [] and s.double.posts(channel) == []
-    width, height = png_size(upload)
+    width, height = decoded_size(upload.data)
     assert (width, height) == (round(WIDTH_IN * DPI), round(WEEKLY_HEIGHT_IN * DPI))
